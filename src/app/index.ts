@@ -1,0 +1,90 @@
+import express, { Express, Request, Response, NextFunction, Router } from 'express';
+import type { Logger } from '../log';
+
+/**
+ * The HTTP surface: health endpoints plus the routers each part contributes (SCIM, admin
+ * API, console, SAML, metrics). Parts hand over ready routers; this file only mounts them.
+ */
+
+export type ReadinessCheck = () => Promise<void>;
+
+export interface Mount {
+  path: string;
+  router: Router | express.RequestHandler;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  /** Named dependencies `GET /readyz` probes: Postgres, Redis, Pulumi. */
+  readiness: Record<string, ReadinessCheck>;
+  mounts: Mount[];
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  // Entra and Okta send spaces in filters as '+' or '%20'; the simple parser decodes both.
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const results: Record<string, { ok: boolean; error?: string }> = {};
+    await Promise.all(
+      Object.entries(deps.readiness).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          results[name] = { ok: true };
+        } catch (err) {
+          results[name] = { ok: false, error: (err as Error).message };
+        }
+      }),
+    );
+    const ready = Object.values(results).every((r) => r.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
+  });
+
+  for (const mount of deps.mounts) app.use(mount.path, mount.router);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'no such route' });
+  });
+
+  // Last resort: anything a part did not map itself. Never a stack trace on the wire.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = httpStatusOf(err);
+    if (status >= 500) deps.logger.error('unhandled request error', { path: req.path, err });
+    if (res.headersSent) return;
+    res.status(status).json({
+      error: status >= 500 ? 'internal_error' : 'bad_request',
+      message: status >= 500 ? 'internal error' : (err as Error).message,
+    });
+  });
+  return app;
+}
+
+/** Status carried by body-parser and http-errors style errors (`status` / `statusCode`). */
+export function httpStatusOf(err: unknown): number {
+  const e = err as { status?: unknown; statusCode?: unknown };
+  const status = typeof e?.status === 'number' ? e.status : e?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

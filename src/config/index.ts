@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+/**
+ * Process configuration, read once from the environment at start-up.
+ *
+ * Every variable of DESIGN.md's "env" row is here. Unset optional variables select the
+ * zero-config behaviour: embedded Postgres, local Redis, the in-process Pulumi emulator.
+ * Secrets (`PULUMI_ACCESS_TOKEN`, `SCIM_BEARER_TOKEN`, `ADMIN_API_TOKEN`, `SESSION_SECRET`)
+ * are never logged: `describeConfig` prints only whether they are set.
+ */
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const port = (fallback: number) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const url = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v))
+  .refine((v) => v === undefined || URL.canParse(v), { message: 'must be a URL' });
+
+export const envSchema = z.object({
+  PORT: port(8080),
+  /** Bind address of the HTTP server. @defaultValue 0.0.0.0 */
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: url,
+  /** Port of the embedded Postgres used when DATABASE_URL is unset; off the system default. */
+  EMBEDDED_PG_PORT: port(54329),
+  /** Where the embedded Postgres keeps its data. @defaultValue ./.data */
+  DATA_DIR: z.string().default('./.data'),
+  REDIS_URL: url,
+  PULUMI_BACKEND_URL: url.transform((v) => v ?? 'https://api.pulumi.com'),
+  PULUMI_ACCESS_TOKEN: optionalString,
+  PULUMI_ORG: optionalString,
+  SYNC_CONFIG: z.string().default('config/sync.yaml'),
+  SCIM_BEARER_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  ADMIN_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  /** Largest accepted SCIM request body. @defaultValue 1mb */
+  SCIM_MAX_BODY: z.string().default('1mb'),
+  /** Pulumi client: simultaneous requests per org. @defaultValue 8 */
+  PULUMI_MAX_CONCURRENCY: positiveInt(8),
+  /** Pulumi client: requests per second per org. @defaultValue 20 */
+  PULUMI_MAX_RPS: positiveInt(20),
+  /** Pulumi client: timeout of one HTTP request, ms. @defaultValue 15000 */
+  PULUMI_TIMEOUT_MS: positiveInt(15000),
+  /** Run the BullMQ workers inside this process. @defaultValue true */
+  RUN_WORKERS: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Secret that signs console session cookies; random per process when unset. */
+  SESSION_SECRET: optionalString,
+  /** Public base URL of this daemon (SAML ACS, SCIM meta.location). */
+  PUBLIC_URL: url,
+});
+
+export type Config = Readonly<z.infer<typeof envSchema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and freezes the environment. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+const SECRET_KEYS = new Set([
+  'PULUMI_ACCESS_TOKEN',
+  'SCIM_BEARER_TOKEN',
+  'ADMIN_API_TOKEN',
+  'SESSION_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
+
+/** A loggable view of the config: secrets and URLs that may carry passwords become "set"/"unset". */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = config[key as keyof Config];
+    out[key] = SECRET_KEYS.has(key) ? (value === undefined ? 'unset' : 'set') : value;
+  }
+  return out;
+}

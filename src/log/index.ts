@@ -1,0 +1,93 @@
+import winston from 'winston';
+
+/**
+ * Structured JSON logs with redaction applied in the formatter, so no call site can leak a
+ * secret or personal data by accident: keys that name secrets, personal data or request
+ * bodies are replaced with "[Filtered]" at any depth (outline's `Logger.sanitize`, deeper).
+ */
+
+const FILTERED = '[Filtered]';
+
+/** Keys whose values are never written to a log, compared case-insensitively. */
+const REDACTED_KEYS = new Set(
+  [
+    'authorization',
+    'token',
+    'tokenvalue',
+    'accesstoken',
+    'bearer',
+    'password',
+    'secret',
+    'cookie',
+    'set-cookie',
+    'body',
+    'email',
+    'emails',
+    'username',
+    'user_name',
+    'displayname',
+    'display_name',
+    'name',
+    'givenname',
+    'familyname',
+    'formatted',
+    'samlresponse',
+    'nameid',
+    'member',
+    'members',
+    'login',
+    'owner',
+    'createdby',
+  ].map((k) => k.toLowerCase()),
+);
+
+const MAX_DEPTH = 6;
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return FILTERED;
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, stack: value.stack };
+  }
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    out[key] = REDACTED_KEYS.has(key.toLowerCase()) ? FILTERED : redact(v, depth + 1);
+  }
+  return out;
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (key === 'level' || key === 'message') continue;
+    info[key] = REDACTED_KEYS.has(key.toLowerCase()) ? FILTERED : redact(info[key]);
+  }
+  return info;
+});
+
+export type Logger = winston.Logger;
+
+export interface LoggerOptions {
+  level?: string;
+  /** Extra transport, used by the log-capture tests. */
+  stream?: NodeJS.WritableStream;
+  silent?: boolean;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const transports: winston.transport[] = [
+    options.stream
+      ? new winston.transports.Stream({ stream: options.stream })
+      : new winston.transports.Console(),
+  ];
+  return winston.createLogger({
+    level: options.level ?? 'info',
+    silent: options.silent ?? false,
+    format: winston.format.combine(
+      redactFormat(),
+      winston.format.timestamp(),
+      winston.format.json(),
+    ),
+    transports,
+  });
+}

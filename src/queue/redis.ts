@@ -1,0 +1,89 @@
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Redis, RedisOptions } from 'ioredis';
+import type { Logger } from '../log';
+
+/**
+ * Redis for BullMQ, sessions and SAML caches. Without REDIS_URL the daemon tries
+ * redis://127.0.0.1:6379, then starts a private `redis-server` if one is on PATH
+ * (DESIGN.md, "zero config"), else stops with a clear error.
+ */
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface RedisEndpoint {
+  url: string;
+  /** Stops the private redis-server, when this process started one. */
+  stop(): Promise<void>;
+}
+
+export function redisOptions(url: string, extra: RedisOptions = {}): RedisOptions & { url: string } {
+  return { url, ...extra };
+}
+
+/** A connection for workers and blocking commands: BullMQ requires maxRetriesPerRequest null. */
+export function createRedis(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, ...extra });
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+function onPath(binary: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
+}
+
+export async function resolveRedis(
+  configured: string | undefined,
+  dataDir: string,
+  logger: Logger,
+): Promise<RedisEndpoint> {
+  if (configured) return { url: configured, stop: async () => undefined };
+  if (await reachable(DEFAULT_REDIS_URL)) {
+    return { url: DEFAULT_REDIS_URL, stop: async () => undefined };
+  }
+  if (!onPath('redis-server')) {
+    throw new Error(
+      `REDIS_URL is unset, nothing answers on ${DEFAULT_REDIS_URL}, and no redis-server is on PATH: ` +
+        'set REDIS_URL or install Redis',
+    );
+  }
+  const port = 6390;
+  const dir = path.resolve(dataDir, 'redis');
+  fs.mkdirSync(dir, { recursive: true });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await reachable(url)); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  logger.warn('no REDIS_URL and no local Redis: started a private redis-server', { port });
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+    },
+  };
+}

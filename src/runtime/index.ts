@@ -1,0 +1,93 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Config, describeConfig } from '../config';
+import { createLogger, Logger } from '../log';
+import { createDb, Db, migrateLatest } from '../directory/db';
+import { startEmbeddedPostgres } from '../directory/embedded-postgres';
+import { createRedis, resolveRedis } from '../queue/redis';
+import { createApp, Mount } from '../app';
+
+/**
+ * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
+ * unset) and its migrations, Redis, then the HTTP server. Shutdown runs in reverse, each
+ * step bounded by a deadline so a stuck dependency cannot hold the process.
+ */
+
+export interface Daemon {
+  url: string;
+  db: Db;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+type Step = { name: string; run: () => Promise<void> };
+
+export async function startDaemon(config: Config, logger = createLogger({ level: config.LOG_LEVEL })): Promise<Daemon> {
+  const shutdown: Step[] = [];
+  logger.info('starting pulumi-idp-sync', { config: describeConfig(config) });
+
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, logger);
+    logger.warn('DATABASE_URL is unset: using the embedded Postgres', { dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT });
+    shutdown.push({ name: 'embedded postgres', run: embedded.stop });
+    databaseUrl = embedded.connectionString;
+  }
+  const db = createDb({ connectionString: databaseUrl });
+  shutdown.push({ name: 'postgres pool', run: () => db.destroy() });
+  await migrateLatest(db);
+
+  const redisEndpoint = await resolveRedis(config.REDIS_URL, config.DATA_DIR, logger);
+  shutdown.push({ name: 'private redis', run: redisEndpoint.stop });
+  const redis = createRedis(redisEndpoint.url);
+  redis.on('error', (err) => logger.warn('redis connection error', { err: err.message }));
+  shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
+
+  const mounts: Mount[] = [];
+  const app = createApp({
+    logger,
+    readiness: {
+      postgres: async () => void (await db.raw('select 1')),
+      redis: async () => void (await redis.ping()),
+    },
+    mounts,
+  });
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  shutdown.push({
+    name: 'http server',
+    run: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  });
+  logger.info('listening', { port });
+
+  return {
+    url,
+    db,
+    logger,
+    async stop() {
+      for (const step of shutdown.reverse()) {
+        try {
+          await withDeadline(step.run(), 10_000);
+        } catch (err) {
+          logger.warn('shutdown step failed', { step: step.name, err: (err as Error).message });
+        }
+      }
+    },
+  };
+}
+
+function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([
+    promise,
+    new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
+  ]);
+}

@@ -1,0 +1,40 @@
+import { ConfigError, describeConfig, loadConfig } from '../src/config';
+
+describe('config', () => {
+  it('applies the zero-config defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(8080);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.PULUMI_BACKEND_URL).toBe('https://api.pulumi.com');
+    expect(config.SYNC_CONFIG).toBe('config/sync.yaml');
+    expect(config.RUN_WORKERS).toBe(true);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable in one error', () => {
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'not a url', LOG_LEVEL: 'loud' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/^PORT:/m);
+      expect(problems).toMatch(/^DATABASE_URL:/m);
+      expect(problems).toMatch(/^LOG_LEVEL:/m);
+    }
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PULUMI_ACCESS_TOKEN: '' }).PULUMI_ACCESS_TOKEN).toBeUndefined();
+  });
+
+  it('never shows secret values when described for the log', () => {
+    const described = describeConfig(
+      loadConfig({ PULUMI_ACCESS_TOKEN: 'pul-abcdef', ADMIN_API_TOKEN: 'admin-secret-0123456789' }),
+    );
+    expect(JSON.stringify(described)).not.toContain('pul-abcdef');
+    expect(JSON.stringify(described)).not.toContain('admin-secret');
+    expect(described.PULUMI_ACCESS_TOKEN).toBe('set');
+    expect(described.SCIM_BEARER_TOKEN).toBe('unset');
+  });
+});

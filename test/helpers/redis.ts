@@ -1,0 +1,9 @@
+import { randomUUID } from 'node:crypto';
+
+/** Redis for integration tests: REDIS_URL, else the machine's local server. */
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A BullMQ prefix no other test file shares, so files can run in parallel on one Redis. */
+export function uniquePrefix(): string {
+  return `test-${randomUUID()}`;
+}

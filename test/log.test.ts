@@ -1,0 +1,35 @@
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../src/log';
+
+function capture() {
+  const stream = new PassThrough();
+  const lines: string[] = [];
+  stream.on('data', (chunk) => lines.push(...String(chunk).split('\n').filter(Boolean)));
+  return { logger: createLogger({ stream }), lines };
+}
+
+describe('log redaction', () => {
+  it('filters secrets and personal data at any depth', async () => {
+    const { logger, lines } = capture();
+    logger.info('scim request', {
+      requestId: 'r-1',
+      headers: { authorization: 'Bearer s3cret-token' },
+      user: { userName: 'alice@example.com', emails: [{ value: 'alice@example.com' }] },
+      body: { password: 'hunter2' },
+      tokenValue: 'pul-123',
+    });
+    await new Promise((r) => setImmediate(r));
+    const out = lines.join('\n');
+    expect(out).toContain('r-1');
+    for (const secret of ['s3cret-token', 'alice@example.com', 'hunter2', 'pul-123']) {
+      expect(out).not.toContain(secret);
+    }
+  });
+
+  it('keeps error names and messages', async () => {
+    const { logger, lines } = capture();
+    logger.error('failed', { err: new Error('connection refused') });
+    await new Promise((r) => setImmediate(r));
+    expect(lines.join('\n')).toContain('connection refused');
+  });
+});
