@@ -1,0 +1,44 @@
+import type { Trx } from './db';
+
+/**
+ * Outbox events: what a committed SCIM write changed, as ids only. The relay turns them into
+ * keyed reconcile jobs; a job re-reads current state, so an event is a hint about *which*
+ * keys to look at, never a diff to apply. `groupIds` on user events are the user's groups at
+ * the time of the write (after a delete they can no longer be read back).
+ */
+export type OutboxEvent =
+  | { kind: 'user.created'; userId: string }
+  | { kind: 'user.updated'; userId: string; groupIds: string[] }
+  | { kind: 'user.deactivated'; userId: string; groupIds: string[] }
+  | { kind: 'user.reactivated'; userId: string; groupIds: string[] }
+  | { kind: 'user.deleted'; userId: string; groupIds: string[] }
+  | { kind: 'group.created'; groupId: string }
+  | { kind: 'group.updated'; groupId: string }
+  | { kind: 'group.members_changed'; groupId: string; added: string[]; removed: string[] }
+  | { kind: 'group.deleted'; groupId: string };
+
+export type OutboxKind = OutboxEvent['kind'];
+
+/** Events that mean someone lost access: they also go to the fast revoke lane. */
+export function isIdentityLoss(event: OutboxEvent): boolean {
+  return (
+    event.kind === 'user.deactivated' ||
+    event.kind === 'user.deleted' ||
+    (event.kind === 'group.members_changed' && event.removed.length > 0)
+  );
+}
+
+export interface OutboxRow {
+  id: string;
+  kind: OutboxKind;
+  payload: OutboxEvent;
+  request_id: string | null;
+  created_at: Date;
+}
+
+/** Appends an event inside the caller's transaction: it commits or rolls back with the write. */
+export async function appendOutbox(trx: Trx, event: OutboxEvent, requestId?: string): Promise<void> {
+  await trx('outbox').insert({ kind: event.kind, payload: event, request_id: requestId ?? null });
+  // Wakes the relay at commit time; polling remains the source of truth.
+  await trx.raw(`NOTIFY outbox`);
+}

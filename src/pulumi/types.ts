@@ -1,0 +1,95 @@
+/**
+ * Pulumi Service REST shapes, field names exactly as on the wire (`../shared/pulumi-api.md` §2).
+ */
+
+export type TeamKind = 'pulumi' | 'github' | 'scim';
+
+/** Stack permission integers: 101 read, 102 write, 103 admin (104 creator is never granted). */
+export type StackPermissionLevel = 101 | 102 | 103;
+
+export interface UserInfo {
+  name: string;
+  /** The user's Pulumi login (called githubLogin for historical reasons). */
+  githubLogin: string;
+  avatarUrl?: string;
+  email?: string;
+}
+
+export interface TeamMemberInfo extends UserInfo {
+  role: 'none' | 'member' | 'admin';
+}
+
+export interface TeamStackPermission {
+  projectName: string;
+  stackName: string;
+  permission: number;
+  permissionSetName?: string;
+}
+
+export interface Team {
+  name: string;
+  displayName: string;
+  description: string;
+  kind: TeamKind;
+  members?: TeamMemberInfo[];
+  stacks?: TeamStackPermission[];
+  environments?: unknown[];
+  accounts?: unknown[];
+  roleIds?: string[];
+  userRole?: 'none' | 'member' | 'admin';
+  listMembersError?: string;
+}
+
+export interface AccessToken {
+  id: string;
+  name: string;
+  description: string;
+  /** ISO-8601. */
+  created: string;
+  /** Creator's login. */
+  createdBy: string;
+  /** Unix seconds; 0 = never used. */
+  lastUsed: number;
+  /** Unix seconds; 0 = never expires. */
+  expires: number;
+  admin: boolean;
+  type: 'personal' | 'refresh' | 'organization' | 'team';
+  role?: { id: string; name: string; defaultIdentifier?: string };
+}
+
+export interface CreateAccessTokenResponse {
+  id: string;
+  tokenValue: string;
+}
+
+export interface OrganizationMember {
+  user: UserInfo;
+  role: 'none' | 'member' | 'admin' | 'potential-member' | 'stack-collaborator' | 'billing-manager';
+  fgaRole?: { id: string; name: string; modifiedAt?: string };
+  knownToPulumi: boolean;
+  virtualAdmin: boolean;
+  created?: string;
+  links?: { self: string };
+}
+
+export interface StackSummary {
+  orgName: string;
+  projectName: string;
+  stackName: string;
+  id?: string;
+  lastUpdate?: number;
+  resourceCount?: number;
+}
+
+/** The error body of 4xx/5xx answers; some answers are plain text instead. */
+export interface PulumiErrorBody {
+  code: number;
+  message: string;
+  documentationUrl?: string;
+  errors?: Array<{
+    resource: string;
+    attribute?: string;
+    errorType: 'not_found' | 'required' | 'invalid' | 'already_exists' | 'custom' | string;
+    customMessage?: string;
+  }>;
+}
