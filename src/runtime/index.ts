@@ -6,6 +6,7 @@ import { createDb, Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory/embedded-postgres';
 import { createRedis, resolveRedis } from '../queue/redis';
 import { createApp, Mount } from '../app';
+import { metricsRouter } from '../metrics';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -43,7 +44,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   redis.on('error', (err) => logger.warn('redis connection error', { err: err.message }));
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
 
-  const mounts: Mount[] = [];
+  const mounts: Mount[] = [{ path: '/metrics', router: metricsRouter() }];
   const app = createApp({
     logger,
     readiness: {

@@ -1,0 +1,341 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Router, type RequestHandler } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The daemon's Prometheus metrics, in one registry of its own (not prom-client's global one,
+ * so a library that registers metrics globally cannot collide with ours).
+ *
+ * Names are a public interface: dashboards and alerts depend on them, so they do not change.
+ * Counters and histograms are updated by the part that does the work (SCIM, Pulumi client,
+ * reconciler, tokens). Gauges that describe stored state (outbox, queues, pending users) are
+ * read when Prometheus scrapes, through a collector the owning part registers here — the
+ * figure is then always current and costs nothing between scrapes.
+ *
+ * Label values must come from small fixed sets: a SCIM resource type, an HTTP method, a
+ * status code, a Pulumi route TEMPLATE (`/api/orgs/{org}/teams/{team}`, never a concrete
+ * path), an outcome word. Never a user, group, team or token.
+ */
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const PREFIX = 'idp_sync_';
+
+/** Seconds; 1 ms to 10 s covers a SCIM request and a Pulumi call alike. */
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Seconds; a reconcile of a large team can take minutes when Pulumi rate-limits us. */
+const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/** Seconds; fine between 10 ms and 5 s, where the deprovision goal (p99 ≤ 300 ms) lives. */
+const REVOKE_BUCKETS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30,
+];
+
+// ---------------------------------------------------------------------------------------------
+// SCIM server
+// ---------------------------------------------------------------------------------------------
+
+export type ScimResource =
+  | 'Users'
+  | 'Groups'
+  | 'ServiceProviderConfig'
+  | 'Schemas'
+  | 'ResourceTypes'
+  | 'Bulk'
+  | 'other';
+
+export const scimRequests = new Counter({
+  name: `${PREFIX}scim_requests_total`,
+  help: 'SCIM requests answered, by resource type, HTTP method and status code.',
+  labelNames: ['resource', 'method', 'status'] as const,
+  registers: [registry],
+});
+
+export const scimRequestDuration = new Histogram({
+  name: `${PREFIX}scim_request_duration_seconds`,
+  help: 'Time from receiving a SCIM request to the end of its response.',
+  labelNames: ['resource', 'method'] as const,
+  buckets: REQUEST_BUCKETS,
+  registers: [registry],
+});
+
+/** Counts one answered SCIM request and its latency. */
+export function recordScimRequest(r: {
+  resource: ScimResource;
+  method: string;
+  status: number;
+  durationSeconds: number;
+}): void {
+  scimRequests.inc({ resource: r.resource, method: r.method, status: String(r.status) });
+  scimRequestDuration.observe({ resource: r.resource, method: r.method }, r.durationSeconds);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox, queues, pending users: read on scrape from collectors the owning parts register
+// ---------------------------------------------------------------------------------------------
+
+export interface OutboxSnapshot {
+  /** Rows not yet published to the queue. */
+  depth: number;
+  /** Age of the oldest unpublished row, 0 when there is none. */
+  oldestAgeSeconds: number;
+}
+
+export interface QueueDepth {
+  queue: string;
+  /** BullMQ state: wait, active, delayed, prioritized, waiting-children, failed, completed. */
+  state: string;
+  count: number;
+}
+
+type Collector<T> = () => Promise<T>;
+
+/**
+ * Counts collectors that threw during a scrape. Their gauge reads NaN for that scrape — as it
+ * does in a process where no part registered a collector — never a reassuring 0. The count
+ * itself shows from the next scrape on (collectors run while this counter is already written).
+ */
+export const metricsCollectorErrors = new Counter({
+  name: `${PREFIX}metrics_collector_errors_total`,
+  help: 'Collectors that failed while Prometheus scraped (the gauge is absent for that scrape).',
+  labelNames: ['collector'] as const,
+  registers: [registry],
+});
+
+let outboxCollector: Collector<OutboxSnapshot> | undefined;
+const queueCollectors = new Set<Collector<QueueDepth[]>>();
+let pendingUsersCollector: Collector<number> | undefined;
+
+// One scrape asks the outbox once even though two gauges show the answer.
+let outboxRead: Promise<OutboxSnapshot | undefined> | undefined;
+function readOutboxOnce(): Promise<OutboxSnapshot | undefined> {
+  if (!outboxRead) {
+    const collector = outboxCollector;
+    outboxRead = (collector ? collector() : Promise.resolve(undefined))
+      .catch(() => {
+        metricsCollectorErrors.inc({ collector: 'outbox' });
+        return undefined;
+      })
+      .finally(() => {
+        setImmediate(() => {
+          outboxRead = undefined;
+        });
+      });
+  }
+  return outboxRead;
+}
+
+export const outboxDepth = new Gauge({
+  name: `${PREFIX}outbox_depth`,
+  help: 'Outbox rows not yet published to the queue.',
+  registers: [registry],
+  async collect() {
+    this.set((await readOutboxOnce())?.depth ?? Number.NaN);
+  },
+});
+
+export const outboxOldestAgeSeconds = new Gauge({
+  name: `${PREFIX}outbox_oldest_age_seconds`,
+  help: 'Age of the oldest unpublished outbox row (0 when the outbox is empty). Alert when it grows.',
+  registers: [registry],
+  async collect() {
+    this.set((await readOutboxOnce())?.oldestAgeSeconds ?? Number.NaN);
+  },
+});
+
+export const queueDepth = new Gauge({
+  name: `${PREFIX}queue_jobs`,
+  help: 'BullMQ jobs by queue and state.',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    for (const collector of queueCollectors) {
+      try {
+        for (const row of await collector()) this.set({ queue: row.queue, state: row.state }, row.count);
+      } catch {
+        metricsCollectorErrors.inc({ collector: 'queue' });
+      }
+    }
+  },
+});
+
+export const pendingUsers = new Gauge({
+  name: `${PREFIX}pending_users`,
+  help: 'Users with no Pulumi account yet (org add answered 404); retried on every reconcile.',
+  registers: [registry],
+  async collect() {
+    let pending = Number.NaN;
+    if (pendingUsersCollector) {
+      try {
+        pending = await pendingUsersCollector();
+      } catch {
+        metricsCollectorErrors.inc({ collector: 'pending_users' });
+      }
+    }
+    this.set(pending);
+  },
+});
+
+/** The outbox owner reports depth and oldest age. One collector; returns an unregister function. */
+export function registerOutboxCollector(collector: Collector<OutboxSnapshot>): () => void {
+  outboxCollector = collector;
+  return () => {
+    if (outboxCollector === collector) outboxCollector = undefined;
+  };
+}
+
+/** Each queue owner reports its queues' job counts. Several may be registered at once. */
+export function registerQueueCollector(collector: Collector<QueueDepth[]>): () => void {
+  queueCollectors.add(collector);
+  return () => void queueCollectors.delete(collector);
+}
+
+/** The reconciler reports how many users wait for a Pulumi account. */
+export function registerPendingUsersCollector(collector: Collector<number>): () => void {
+  pendingUsersCollector = collector;
+  return () => {
+    if (pendingUsersCollector === collector) pendingUsersCollector = undefined;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reconciler
+// ---------------------------------------------------------------------------------------------
+
+/** success: state converged; error: retried later; terminal: not retried; skipped: nothing owned. */
+export type ReconcileOutcome = 'success' | 'error' | 'terminal' | 'rate_limited' | 'skipped';
+
+export const reconcileDuration = new Histogram({
+  name: `${PREFIX}reconcile_duration_seconds`,
+  help: 'Time of one team reconcile (read state, plan, apply), by outcome.',
+  labelNames: ['outcome'] as const,
+  buckets: RECONCILE_BUCKETS,
+  registers: [registry],
+});
+
+export const reconciles = new Counter({
+  name: `${PREFIX}reconciles_total`,
+  help: 'Team reconciles run, by outcome.',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+/** Counts one reconcile and its duration. */
+export function recordReconcile(outcome: ReconcileOutcome, durationSeconds: number): void {
+  reconciles.inc({ outcome });
+  reconcileDuration.observe({ outcome }, durationSeconds);
+}
+
+export const driftRepairs = new Counter({
+  name: `${PREFIX}drift_repairs_total`,
+  help: 'Pulumi write operations that repaired drift found by a scheduled or manual full reconcile.',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
+// ---------------------------------------------------------------------------------------------
+// Pulumi client
+// ---------------------------------------------------------------------------------------------
+
+export const pulumiCalls = new Counter({
+  name: `${PREFIX}pulumi_calls_total`,
+  help: 'Pulumi REST calls made, by method, route template and status ("network" when no answer came).',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [registry],
+});
+
+export const pulumiCallDuration = new Histogram({
+  name: `${PREFIX}pulumi_call_duration_seconds`,
+  help: 'Latency of one Pulumi REST call attempt, by route template.',
+  labelNames: ['route'] as const,
+  buckets: REQUEST_BUCKETS,
+  registers: [registry],
+});
+
+export const pulumiRateLimited = new Counter({
+  name: `${PREFIX}pulumi_rate_limited_total`,
+  help: 'Pulumi answers with status 429.',
+  registers: [registry],
+});
+
+export const pulumiRetries = new Counter({
+  name: `${PREFIX}pulumi_retries_total`,
+  help: 'Pulumi call attempts repeated after a 429, 5xx or network error.',
+  registers: [registry],
+});
+
+/** Counts one Pulumi call attempt. `route` is the template, e.g. `/api/orgs/{org}/teams/{team}`. */
+export function recordPulumiCall(c: {
+  method: string;
+  route: string;
+  status: number | 'network';
+  durationSeconds: number;
+}): void {
+  pulumiCalls.inc({ method: c.method, route: c.route, status: String(c.status) });
+  pulumiCallDuration.observe({ route: c.route }, c.durationSeconds);
+  if (c.status === 429) pulumiRateLimited.inc();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+// ---------------------------------------------------------------------------------------------
+
+export const deprovisionToRevokeSeconds = new Histogram({
+  name: `${PREFIX}deprovision_to_revoke_seconds`,
+  help: 'From the SCIM write that removed an identity (outbox row created_at) to the Pulumi token DELETE answered.',
+  buckets: REVOKE_BUCKETS,
+  registers: [registry],
+});
+
+// ---------------------------------------------------------------------------------------------
+// Exposition
+// ---------------------------------------------------------------------------------------------
+
+/** Express handler answering the Prometheus text format. */
+export const metricsHandler: RequestHandler = async (_req, res, next) => {
+  try {
+    const body = await registry.metrics();
+    res.set('Content-Type', registry.contentType).send(body);
+  } catch (err) {
+    next(err);
+  }
+};
+
+/** Router for `app.use('/metrics', metricsRouter())`: GET only, exact path. */
+export function metricsRouter(): Router {
+  return Router().get('/', metricsHandler);
+}
+
+/**
+ * A bare HTTP server answering GET /metrics, for processes with no web app of their own
+ * (`npm run worker`). Port 0 picks a free one.
+ */
+export async function serveMetrics(options: { port: number; host?: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(body),
+      () => res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
