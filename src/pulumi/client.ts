@@ -1,0 +1,336 @@
+import type { Logger } from '../log';
+import { ConflictError, InvalidResponseError, NotFoundError } from './errors';
+import { createTransport, PulumiCall, RetryMode, Transport } from './http';
+import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
+import type {
+  AccessToken,
+  CreateAccessTokenResponse,
+  OrganizationMember,
+  StackPermissionLevel,
+  StackSummary,
+  Team,
+} from './types';
+
+/**
+ * Typed Pulumi Service REST client for the endpoints of `pulumi-api.md` §3. Every method is
+ * safe to call again after it succeeded: "already done" answers (409 on add, 404 on remove or
+ * delete) are mapped to success here, so the reconciler never has to know the codes.
+ */
+
+export interface PulumiClientOptions {
+  /** e.g. `https://api.pulumi.com` (paths get `/api/...` appended). */
+  baseUrl: string;
+  accessToken: string;
+  /** Timeout of one HTTP attempt. @defaultValue 15000 */
+  timeoutMs?: number;
+  /** Requests in flight per org. @defaultValue 8 */
+  maxConcurrency?: number;
+  /** Request starts per second per org. @defaultValue 20 */
+  maxRps?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Called once per HTTP attempt (metrics). */
+  onCall?: (call: PulumiCall) => void;
+  logger?: Logger;
+}
+
+export type TokenFilter = 'active' | 'expired' | 'all';
+
+/**
+ * Which member roster to read (§3.8): `frontend` = the org's members in Pulumi's database,
+ * `backend` = the identity backend's roster (may include `knownToPulumi: false` entries),
+ * `all` = both merged by login as the pulumiservice provider does.
+ */
+export type MemberRoster = 'frontend' | 'backend' | 'all';
+
+export interface StackGrant {
+  projectName: string;
+  stackName: string;
+  permission: StackPermissionLevel;
+}
+
+export interface StackRef {
+  projectName: string;
+  stackName: string;
+}
+
+export type OrgRole = 'member' | 'admin' | 'billing-manager';
+
+export interface PulumiClient {
+  listTeams(org: string): Promise<Team[]>;
+  /** null when the team does not exist. */
+  getTeam(org: string, team: string): Promise<Team | null>;
+  /** Throws ConflictError when the name is taken. Not retried on 5xx (a repeat would 409). */
+  createTeam(org: string, team: { name: string; displayName: string; description: string }): Promise<Team>;
+  /** Already deleted counts as done. */
+  deleteTeam(org: string, team: string): Promise<void>;
+  updateTeam(org: string, team: string, update: { newDisplayName: string; newDescription: string }): Promise<void>;
+  /** Already a member (409) counts as done. */
+  addTeamMember(org: string, team: string, login: string): Promise<void>;
+  /** Not a member (404) counts as done. */
+  removeTeamMember(org: string, team: string, login: string): Promise<void>;
+  addStackPermission(org: string, team: string, grant: StackGrant): Promise<void>;
+  editStackPermission(org: string, team: string, grant: StackGrant): Promise<void>;
+  /** No such grant (404) counts as done. */
+  removeStackPermission(org: string, team: string, stack: StackRef): Promise<void>;
+  /** Every page. @param filter defaults to the service's default, `active`. */
+  listTeamTokens(org: string, team: string, filter?: TokenFilter): Promise<AccessToken[]>;
+  /**
+   * Issues a team token; `tokenValue` is returned only this once. Retried only after a 429
+   * (the service did no work); any other failure surfaces, because a blind repeat could create
+   * a second token or hit the single-use name.
+   */
+  createTeamToken(
+    org: string,
+    team: string,
+    token: { name: string; description: string; expires: number },
+    reason?: string,
+  ): Promise<CreateAccessTokenResponse>;
+  /** Already deleted (404) counts as done. */
+  deleteTeamToken(org: string, team: string, tokenId: string, reason?: string): Promise<void>;
+  listOrgTokens(org: string, filter?: TokenFilter): Promise<AccessToken[]>;
+  deleteOrgToken(org: string, tokenId: string, reason?: string): Promise<void>;
+  /** Every page. @param roster defaults to `frontend`, the org's actual members. */
+  listOrgMembers(org: string, roster?: MemberRoster): Promise<OrganizationMember[]>;
+  /** 409 → already-member; 404 → no-account (the user must sign up or be invited first). */
+  addOrgMember(org: string, login: string, role?: OrgRole): Promise<'added' | 'already-member' | 'no-account'>;
+  /** Not a member (404) counts as done. Pulumi also removes the user from every team. */
+  removeOrgMember(org: string, login: string): Promise<void>;
+  /** Names of the teams a member belongs to. */
+  listMemberTeams(org: string, login: string): Promise<string[]>;
+  /** Every page of `/api/user/stacks?organization=`; only stacks the token can see. */
+  listStacks(org: string, filter?: { project?: string }): Promise<StackSummary[]>;
+  /** One cheap authenticated GET, a single attempt (readiness probe). Throws on any failure. */
+  ping(org?: string): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_CONCURRENCY = 8;
+const DEFAULT_MAX_RPS = 20;
+/** Far above any real org; stops a service bug from paging forever. */
+const MAX_PAGES = 10_000;
+
+const TEAMS = '/api/orgs/{org}/teams';
+const TEAM = '/api/orgs/{org}/teams/{team}';
+const TEAM_TOKENS = '/api/orgs/{org}/teams/{team}/tokens';
+const TEAM_TOKEN = '/api/orgs/{org}/teams/{team}/tokens/{tokenId}';
+const ORG_TOKENS = '/api/orgs/{org}/tokens';
+const ORG_TOKEN = '/api/orgs/{org}/tokens/{tokenId}';
+const MEMBERS = '/api/orgs/{org}/members';
+const MEMBER = '/api/orgs/{org}/members/{login}';
+const MEMBER_TEAMS = '/api/orgs/{org}/members/{login}/teams';
+const USER_STACKS = '/api/user/stacks';
+
+export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
+  if (!options.accessToken) throw new TypeError('accessToken is required');
+  if (!URL.canParse(options.baseUrl)) throw new TypeError('baseUrl must be an absolute URL');
+  const transport: Transport = createTransport({
+    baseUrl: options.baseUrl,
+    accessToken: options.accessToken,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+    maxRps: options.maxRps ?? DEFAULT_MAX_RPS,
+    retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+    onCall: options.onCall,
+    logger: options.logger,
+    userAgent: 'pulumi-idp-sync/0.1',
+  });
+
+  const get = (org: string, route: string, params: Record<string, string>, query?: Record<string, string | number | undefined>) =>
+    transport.call({ method: 'GET', route, params: { org, ...params }, query, org, retry: 'idempotent' });
+
+  const patchTeam = (org: string, team: string, body: Record<string, unknown>) =>
+    transport.call({ method: 'PATCH', route: TEAM, params: { org, team }, body, org, retry: 'idempotent' });
+
+  /** Maps "already done" errors of an idempotent write to success. */
+  async function tolerate(promise: Promise<unknown>, done: typeof NotFoundError | typeof ConflictError): Promise<void> {
+    try {
+      await promise;
+    } catch (err) {
+      if (err instanceof done) return;
+      throw err;
+    }
+  }
+
+  async function allPages<T>(
+    org: string,
+    route: string,
+    params: Record<string, string>,
+    query: Record<string, string | number | undefined>,
+    key: string,
+  ): Promise<T[]> {
+    const items: T[] = [];
+    const seen = new Set<string>();
+    let continuationToken: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const body = await get(org, route, params, { ...query, continuationToken });
+      items.push(...arrayField<T>(body, key, `GET ${route}`));
+      const next = (body as { continuationToken?: unknown }).continuationToken;
+      if (next === undefined || next === null || next === '') return items;
+      if (typeof next !== 'string' || seen.has(next)) {
+        throw new InvalidResponseError(`GET ${route}: continuationToken repeats or is not a string`, 200, undefined, `GET ${route}`);
+      }
+      seen.add(next);
+      continuationToken = next;
+    }
+    throw new InvalidResponseError(`GET ${route}: more than ${MAX_PAGES} pages`, 200, undefined, `GET ${route}`);
+  }
+
+  const tokenCall = (method: 'POST' | 'DELETE', route: string, params: Record<string, string>, org: string, retry: RetryMode, body?: unknown, reason?: string) =>
+    transport.call({ method, route, params: { org, ...params }, query: { reason }, body, org, retry });
+
+  return {
+    async listTeams(org) {
+      return arrayField<Team>(await get(org, TEAMS, {}), 'teams', `GET ${TEAMS}`);
+    },
+
+    async getTeam(org, team) {
+      try {
+        return objectBody<Team>(await get(org, TEAM, { team }), `GET ${TEAM}`);
+      } catch (err) {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }
+    },
+
+    async createTeam(org, team) {
+      const body = await transport.call({
+        method: 'POST',
+        route: '/api/orgs/{org}/teams/pulumi',
+        params: { org },
+        body: { name: team.name, displayName: team.displayName, description: team.description },
+        org,
+        retry: 'rate-limit-only',
+      });
+      return objectBody<Team>(body, 'POST /api/orgs/{org}/teams/pulumi');
+    },
+
+    async deleteTeam(org, team) {
+      await tolerate(transport.call({ method: 'DELETE', route: TEAM, params: { org, team }, org, retry: 'idempotent' }), NotFoundError);
+    },
+
+    async updateTeam(org, team, update) {
+      await patchTeam(org, team, { newDisplayName: update.newDisplayName, newDescription: update.newDescription });
+    },
+
+    async addTeamMember(org, team, login) {
+      await tolerate(patchTeam(org, team, { memberAction: 'add', member: login }), ConflictError);
+    },
+
+    async removeTeamMember(org, team, login) {
+      await tolerate(patchTeam(org, team, { memberAction: 'remove', member: login }), NotFoundError);
+    },
+
+    async addStackPermission(org, team, grant) {
+      await patchTeam(org, team, {
+        addStackPermission: { projectName: grant.projectName, stackName: grant.stackName, permission: grant.permission },
+      });
+    },
+
+    async editStackPermission(org, team, grant) {
+      await patchTeam(org, team, {
+        editStackPermission: { projectName: grant.projectName, stackName: grant.stackName, permission: grant.permission },
+      });
+    },
+
+    async removeStackPermission(org, team, stack) {
+      await tolerate(
+        patchTeam(org, team, { removeStack: { projectName: stack.projectName, stackName: stack.stackName } }),
+        NotFoundError,
+      );
+    },
+
+    listTeamTokens(org, team, filter) {
+      return allPages<AccessToken>(org, TEAM_TOKENS, { team }, { filter }, 'tokens');
+    },
+
+    async createTeamToken(org, team, token, reason) {
+      const body = await tokenCall('POST', TEAM_TOKENS, { team }, org, 'rate-limit-only', {
+        name: token.name,
+        description: token.description,
+        expires: token.expires,
+      }, reason);
+      const created = objectBody<CreateAccessTokenResponse>(body, `POST ${TEAM_TOKENS}`);
+      if (typeof created.id !== 'string' || typeof created.tokenValue !== 'string') {
+        throw new InvalidResponseError(`POST ${TEAM_TOKENS}: answer lacks id or tokenValue`, 200, undefined, `POST ${TEAM_TOKENS}`);
+      }
+      return { id: created.id, tokenValue: created.tokenValue };
+    },
+
+    async deleteTeamToken(org, team, tokenId, reason) {
+      await tolerate(tokenCall('DELETE', TEAM_TOKEN, { team, tokenId }, org, 'idempotent', undefined, reason), NotFoundError);
+    },
+
+    listOrgTokens(org, filter) {
+      return allPages<AccessToken>(org, ORG_TOKENS, {}, { filter }, 'tokens');
+    },
+
+    async deleteOrgToken(org, tokenId, reason) {
+      await tolerate(tokenCall('DELETE', ORG_TOKEN, { tokenId }, org, 'idempotent', undefined, reason), NotFoundError);
+    },
+
+    async listOrgMembers(org, roster = 'frontend') {
+      if (roster !== 'all') return allPages<OrganizationMember>(org, MEMBERS, {}, { type: roster }, 'members');
+      const frontend = await allPages<OrganizationMember>(org, MEMBERS, {}, { type: 'frontend' }, 'members');
+      const backend = await allPages<OrganizationMember>(org, MEMBERS, {}, { type: 'backend' }, 'members');
+      // The provider's merge: frontend entries win, and the backend's placeholder entry whose
+      // login is the org name itself is not a person.
+      const byLogin = new Map<string, OrganizationMember>();
+      for (const member of [...frontend, ...backend]) {
+        const login = member.user?.githubLogin;
+        if (!login || login === org || byLogin.has(login)) continue;
+        byLogin.set(login, member);
+      }
+      return [...byLogin.values()];
+    },
+
+    async addOrgMember(org, login, role = 'member') {
+      try {
+        await transport.call({ method: 'POST', route: MEMBER, params: { org, login }, body: { role }, org, retry: 'idempotent' });
+        return 'added';
+      } catch (err) {
+        if (err instanceof ConflictError) return 'already-member';
+        if (err instanceof NotFoundError) return 'no-account';
+        throw err;
+      }
+    },
+
+    async removeOrgMember(org, login) {
+      await tolerate(transport.call({ method: 'DELETE', route: MEMBER, params: { org, login }, org, retry: 'idempotent' }), NotFoundError);
+    },
+
+    async listMemberTeams(org, login) {
+      const teams = arrayField<unknown>(await get(org, MEMBER_TEAMS, { login }), 'teams', `GET ${MEMBER_TEAMS}`);
+      return teams.map((t) => (typeof t === 'string' ? t : String((t as { name?: unknown })?.name)));
+    },
+
+    listStacks(org, filter) {
+      return allPages<StackSummary>(org, USER_STACKS, {}, { organization: org, project: filter?.project }, 'stacks');
+    },
+
+    async ping(org) {
+      await transport.call({
+        method: 'GET',
+        route: USER_STACKS,
+        params: {},
+        query: { organization: org, maxResults: 1 },
+        org: org ?? '',
+        retry: 'none',
+      });
+    },
+  };
+}
+
+function objectBody<T>(body: unknown, routeLabel: string): T {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidResponseError(`${routeLabel}: answer is not a JSON object`, 200, undefined, routeLabel);
+  }
+  return body as T;
+}
+
+function arrayField<T>(body: unknown, key: string, routeLabel: string): T[] {
+  const value = objectBody<Record<string, unknown>>(body, routeLabel)[key];
+  // An empty list may come back as null or be left out (Go's nil slices marshal to null).
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new InvalidResponseError(`${routeLabel}: "${key}" is not an array`, 200, undefined, routeLabel);
+  return value as T[];
+}

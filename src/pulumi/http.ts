@@ -1,0 +1,199 @@
+import type { Logger } from '../log';
+import {
+  errorForStatus,
+  InvalidResponseError,
+  NetworkError,
+  RateLimitedError,
+  ServerError,
+} from './errors';
+import { OrgLimiter } from './limiter';
+import { backoffDelayMs, parseRetryAfterMs, RetryPolicy, sleep } from './retry';
+
+/**
+ * The transport under every client method: headers, URL escaping, per-org limits, a timeout on
+ * every attempt, retries, and the `onCall` hook. It knows routes and statuses, not resources.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * Which failures a call may retry.
+ * - `idempotent`: 5xx, network errors, timeouts and 429. Repeating the call cannot change the
+ *   outcome (GET, DELETE, and PATCHes whose repeat answers 409/404 that the caller maps to done).
+ * - `rate-limit-only`: only 429, which the service sends before doing any work. For calls whose
+ *   repeat is not harmless: creating a token (its name is single-use) or a team.
+ * - `none`: a single attempt (readiness probes).
+ */
+export type RetryMode = 'idempotent' | 'rate-limit-only' | 'none';
+
+/** One HTTP attempt as reported to `onCall`; `route` is the template, never the filled-in path. */
+export interface PulumiCall {
+  method: HttpMethod;
+  route: string;
+  /** HTTP status; 0 when no answer arrived. */
+  status: number;
+  ms: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  outcome: 'ok' | 'http-error' | 'network-error' | 'timeout';
+}
+
+export interface TransportOptions {
+  baseUrl: string;
+  accessToken: string;
+  timeoutMs: number;
+  maxConcurrency: number;
+  maxRps: number;
+  retry: RetryPolicy;
+  onCall?: (call: PulumiCall) => void;
+  logger?: Logger;
+  userAgent: string;
+}
+
+export interface CallSpec {
+  method: HttpMethod;
+  /** Route template such as `/api/orgs/{org}/teams/{team}`. */
+  route: string;
+  /** Values for the template's `{placeholders}`; each is URL-path-escaped. */
+  params: Record<string, string>;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** Whose limiter the call waits on. */
+  org: string;
+  retry: RetryMode;
+}
+
+export interface Transport {
+  call(spec: CallSpec): Promise<unknown>;
+}
+
+export function createTransport(options: TransportOptions): Transport {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const limiters = new Map<string, OrgLimiter>();
+  const limiterFor = (org: string): OrgLimiter => {
+    let limiter = limiters.get(org);
+    if (!limiter) {
+      limiter = new OrgLimiter({ maxConcurrency: options.maxConcurrency, maxRps: options.maxRps });
+      limiters.set(org, limiter);
+    }
+    return limiter;
+  };
+  const headers = {
+    Authorization: `token ${options.accessToken}`,
+    Accept: 'application/vnd.pulumi+8',
+    'Content-Type': 'application/json',
+    'User-Agent': options.userAgent,
+  };
+
+  const report = (call: PulumiCall): void => {
+    if (!options.onCall) return;
+    try {
+      options.onCall(call);
+    } catch (err) {
+      options.logger?.warn('pulumi onCall hook threw', { err: (err as Error).message });
+    }
+  };
+
+  async function attemptOnce(spec: CallSpec, url: string, routeLabel: string, attempt: number) {
+    const limiter = limiterFor(spec.org);
+    const release = await limiter.acquire();
+    const started = performance.now();
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const res = await fetch(url, {
+        method: spec.method,
+        headers,
+        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        signal,
+        redirect: 'error',
+      });
+      const text = await res.text();
+      const ms = performance.now() - started;
+      report({ method: spec.method, route: spec.route, status: res.status, ms, attempt, outcome: res.ok ? 'ok' : 'http-error' });
+      return { kind: 'answer' as const, res, text };
+    } catch (err) {
+      const ms = performance.now() - started;
+      const timedOut = signal.aborted;
+      report({ method: spec.method, route: spec.route, status: 0, ms, attempt, outcome: timedOut ? 'timeout' : 'network-error' });
+      const reason = timedOut ? `timed out after ${options.timeoutMs} ms` : `network error: ${describeCause(err)}`;
+      return { kind: 'failure' as const, error: new NetworkError(`${routeLabel}: ${reason}`, routeLabel, timedOut, err) };
+    } finally {
+      release();
+    }
+  }
+
+  return {
+    async call(spec) {
+      const url = buildUrl(baseUrl, spec.route, spec.params, spec.query);
+      const routeLabel = `${spec.method} ${spec.route}`;
+      const maxAttempts = spec.retry === 'none' ? 1 : Math.max(1, options.retry.maxAttempts);
+      for (let attempt = 1; ; attempt += 1) {
+        const result = await attemptOnce(spec, url, routeLabel, attempt);
+        const last = attempt >= maxAttempts;
+        if (result.kind === 'failure') {
+          if (last || spec.retry !== 'idempotent') throw result.error;
+          await backoff(routeLabel, attempt, result.error.message);
+          continue;
+        }
+        const { res, text } = result;
+        if (res.ok) return parseSuccess(text, res.status, routeLabel);
+        const requestId = res.headers.get('x-pulumi-request-id') ?? undefined;
+        if (res.status === 429) {
+          const retryAfterMs = parseRetryAfterMs(res.headers.get('retry-after')) ?? backoffDelayMs(options.retry, attempt);
+          limiterFor(spec.org).pauseUntil(Date.now() + retryAfterMs);
+          if (last || retryAfterMs > options.retry.maxRetryAfterMs) {
+            throw errorForStatus(429, text, routeLabel, requestId, retryAfterMs) as RateLimitedError;
+          }
+          options.logger?.warn('pulumi rate limited; waiting for Retry-After', { route: routeLabel, attempt, delayMs: retryAfterMs });
+          await sleep(retryAfterMs);
+          continue;
+        }
+        const error = errorForStatus(res.status, text, routeLabel, requestId, 0);
+        if (error instanceof ServerError && spec.retry === 'idempotent' && !last) {
+          await backoff(routeLabel, attempt, `HTTP ${res.status}`);
+          continue;
+        }
+        throw error;
+      }
+    },
+  };
+
+  async function backoff(routeLabel: string, attempt: number, why: string): Promise<void> {
+    const delayMs = backoffDelayMs(options.retry, attempt);
+    options.logger?.warn('pulumi call failed; retrying', { route: routeLabel, attempt, delayMs, reason: why });
+    await sleep(delayMs);
+  }
+}
+
+function parseSuccess(text: string, status: number, routeLabel: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidResponseError(`${routeLabel} → ${status}: answer is not JSON`, status, text.slice(0, 300), routeLabel);
+  }
+}
+
+export function buildUrl(
+  baseUrl: string,
+  route: string,
+  params: Record<string, string>,
+  query: Record<string, string | number | undefined> | undefined,
+): string {
+  const path = route.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined || value === '') throw new TypeError(`missing path parameter ${name} for ${route}`);
+    return encodeURIComponent(value);
+  });
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== '') search.set(key, String(value));
+  }
+  const qs = search.toString();
+  return `${baseUrl}${path}${qs ? `?${qs}` : ''}`;
+}
+
+function describeCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
+}

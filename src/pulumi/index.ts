@@ -1,0 +1,31 @@
+/**
+ * Public surface of the Pulumi Service REST client. Other parts import only from here.
+ */
+export { createPulumiClient } from './client';
+export type {
+  PulumiClient,
+  PulumiClientOptions,
+  TokenFilter,
+  MemberRoster,
+  StackGrant,
+  StackRef,
+  OrgRole,
+} from './client';
+export type { PulumiCall, RetryMode } from './http';
+export { DEFAULT_RETRY_POLICY, parseRetryAfterMs } from './retry';
+export type { RetryPolicy } from './retry';
+export {
+  PulumiError,
+  BadRequestError,
+  UnauthorizedError,
+  ForbiddenError,
+  NotFoundError,
+  ConflictError,
+  RateLimitedError,
+  ServerError,
+  NetworkError,
+  InvalidResponseError,
+  UnexpectedStatusError,
+  parseErrorBody,
+} from './errors';
+export * from './types';
