@@ -1,0 +1,141 @@
+import type { LoginSource, Permission, Policy, StackRule } from './load';
+import { isManageableTeamName } from './load';
+
+/**
+ * Pure rules that turn directory rows into Pulumi names: a user's login, the teams a group
+ * maps to, and the grants a team's rules resolve to against the org's stacks.
+ */
+
+/** The fields of a SCIM user the login rule can read (`users` row). */
+export interface DirectoryUser {
+  userName: string;
+  externalId?: string | null;
+  /** The stored SCIM resource (`users.resource`). */
+  resource?: unknown;
+}
+
+/**
+ * The Pulumi login for a user, or undefined when the configured attribute is empty. Logins
+ * are compared case-insensitively elsewhere; the value is sent to Pulumi as found.
+ */
+export function loginFor(source: LoginSource, user: DirectoryUser): string | undefined {
+  const value = rawLogin(source, user);
+  const trimmed = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : undefined;
+  return trimmed ? trimmed : undefined;
+}
+
+function rawLogin(source: LoginSource, user: DirectoryUser): unknown {
+  if (typeof source === 'object') return attributeAt(user.resource, source.attributePath);
+  switch (source) {
+    case 'userName':
+      return user.userName;
+    case 'userNameLocalPart': {
+      const at = user.userName.indexOf('@');
+      return at < 0 ? user.userName : user.userName.slice(0, at);
+    }
+    case 'externalId':
+      return user.externalId ?? (user.resource as { externalId?: unknown } | undefined)?.externalId;
+    case 'email':
+      return preferredEmail(user.resource);
+  }
+}
+
+/** The primary email, else the work email, else the first one. */
+function preferredEmail(resource: unknown): string | undefined {
+  const emails = (resource as { emails?: unknown })?.emails;
+  if (!Array.isArray(emails)) return undefined;
+  const valid = emails.filter((e): e is { value: string; primary?: unknown; type?: unknown } => typeof e?.value === 'string');
+  return (valid.find((e) => e.primary === true) ?? valid.find((e) => e.type === 'work') ?? valid[0])?.value;
+}
+
+/**
+ * Reads `name.givenName` or `urn:…:enterprise:2.0:User:employeeNumber` from a SCIM resource.
+ * Extension attributes live under their schema URN (RFC 7643 §3.3); core names match
+ * case-insensitively (RFC 7643 §2.1).
+ */
+export function attributeAt(resource: unknown, path: string): unknown {
+  if (!resource || typeof resource !== 'object') return undefined;
+  let node: unknown = resource;
+  let rest = path;
+  if (path.startsWith('urn:')) {
+    const cut = path.lastIndexOf(':');
+    const urn = path.slice(0, cut);
+    node = getCaseInsensitive(resource, urn);
+    rest = path.slice(cut + 1);
+  }
+  for (const part of rest.split('.')) node = getCaseInsensitive(node, part);
+  return node;
+}
+
+function getCaseInsensitive(node: unknown, key: string): unknown {
+  if (!node || typeof node !== 'object' || Array.isArray(node)) return undefined;
+  const record = node as Record<string, unknown>;
+  if (key in record) return record[key];
+  const lower = key.toLowerCase();
+  const found = Object.keys(record).find((k) => k.toLowerCase() === lower);
+  return found === undefined ? undefined : record[found];
+}
+
+export interface TeamMatch {
+  team: string;
+  ruleIndex: number;
+}
+
+/** The teams a group maps to: every matching rule counts, a team appears once per rule. */
+export function teamsForGroup(policy: Policy, displayName: string): TeamMatch[] {
+  const out: TeamMatch[] = [];
+  const lower = displayName.toLowerCase();
+  for (const rule of policy.rules) {
+    if (rule.match.kind === 'group') {
+      if (rule.match.nameLower === lower && rule.team) out.push({ team: rule.team, ruleIndex: rule.index });
+      continue;
+    }
+    const team = rule.match.re.exec(displayName)?.groups?.team;
+    if (team && isManageableTeamName(team)) out.push({ team, ruleIndex: rule.index });
+  }
+  return out;
+}
+
+/** `*` matches any run of characters, `?` one character; everything else is literal. */
+export function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+export interface OrgStack {
+  projectName: string;
+  stackName: string;
+}
+
+export function grantKey(projectName: string, stackName: string): string {
+  return `${projectName}/${stackName}`;
+}
+
+/**
+ * Resolves stack rules against the org's stacks. When several rules grant one stack, the
+ * highest permission wins (read < write < admin).
+ */
+export function resolveGrants(rules: readonly StackRule[], stacks: readonly OrgStack[]): Map<string, { projectName: string; stackName: string; permission: Permission }> {
+  const grants = new Map<string, { projectName: string; stackName: string; permission: Permission }>();
+  const compiled = rules.map((r) => ({ project: globToRegExp(r.project), stack: globToRegExp(r.stack), permission: r.permission }));
+  for (const s of stacks) {
+    for (const rule of compiled) {
+      if (!rule.project.test(s.projectName) || !rule.stack.test(s.stackName)) continue;
+      const key = grantKey(s.projectName, s.stackName);
+      const current = grants.get(key);
+      if (!current || rankOf(rule.permission) > rankOf(current.permission)) {
+        grants.set(key, { projectName: s.projectName, stackName: s.stackName, permission: rule.permission });
+      }
+    }
+  }
+  return grants;
+}
+
+/**
+ * Pulumi asks to treat permission values as names, not to compare them numerically
+ * (pulumi-api.md §2), so the order is spelled out. Unknown values (legacy, 104) rank as
+ * unknown: -1 for "below read", which makes any desired level an upgrade.
+ */
+export function rankOf(permission: number): number {
+  return permission === 101 ? 1 : permission === 102 ? 2 : permission === 103 ? 3 : -1;
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * The shape of `config/sync.yaml` (DESIGN.md). Validation only: `load.ts` turns the parsed
+ * document into the compiled `Policy` the reconciler uses, and maps problems to file:line.
+ */
+
+/** Prefix of the private teams the tokens part creates for scoped tokens; never a rule's team. */
+export const TOKEN_TEAM_PREFIX = 'pis-tok-';
+
+export const LOGIN_SOURCES = ['userName', 'userNameLocalPart', 'externalId', 'email'] as const;
+
+/** A SCIM attribute path: `name.givenName`, or `<schema urn>:<attribute>` for extensions. */
+const ATTRIBUTE_PATH = /^(urn:[A-Za-z0-9.:-]+:)?[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
+
+/**
+ * Pulumi's team-name rules are unconfirmed (pulumi-api.md §3.1); these are conservative: what
+ * Pulumi's own SCIM accepts (≤ 40 characters) in URL-safe characters.
+ */
+export const TEAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+
+export const PERMISSIONS = { read: 101, write: 102, admin: 103 } as const;
+export type PermissionName = keyof typeof PERMISSIONS;
+
+const teamName = z
+  .string()
+  .regex(TEAM_NAME, 'must be 1-40 characters of letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .refine((name) => !name.toLowerCase().startsWith(TOKEN_TEAM_PREFIX), {
+    message: `names starting with "${TOKEN_TEAM_PREFIX}" are reserved for scoped-token teams`,
+  });
+
+const glob = z.string().min(1, 'must not be empty').max(200);
+
+export const stackRuleSchema = z.strictObject({
+  project: glob,
+  stack: glob,
+  permission: z.enum(['read', 'write', 'admin']),
+});
+
+const groupPattern = z
+  .string()
+  .min(1, 'must not be empty')
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `is not a valid regular expression: ${(err as Error).message}` });
+      return;
+    }
+    if (!/\(\?<team>/.test(source)) {
+      ctx.addIssue({ code: 'custom', message: 'needs a named capture group "team", e.g. ^pulumi-(?<team>[a-z0-9-]+)$' });
+    }
+  });
+
+/**
+ * One object with the keys of both rule kinds, checked for the combination afterwards: a zod
+ * union would report "no variant matched" instead of the key that is actually wrong.
+ */
+const teamRule = z
+  .strictObject({
+    group: z.string().min(1, 'must not be empty').optional(),
+    team: teamName.optional(),
+    groupPattern: groupPattern.optional(),
+    stacks: z.array(stackRuleSchema).default([]),
+  })
+  .superRefine((rule, ctx) => {
+    if ((rule.group === undefined) === (rule.groupPattern === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a team rule needs exactly one of "group" or "groupPattern"' });
+    } else if (rule.group !== undefined && rule.team === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a "group" rule needs "team"', path: ['team'] });
+    } else if (rule.groupPattern !== undefined && rule.team !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a "groupPattern" rule takes the team from its named group "team"; remove "team"', path: ['team'] });
+    }
+  });
+
+/** `15m`, `1h`, `30s`, `500ms`, `1d`. */
+export const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+
+const duration = z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 1h or 1d');
+
+export const policySchema = z.strictObject({
+  organization: z.string().min(1, 'must not be empty'),
+  identity: z
+    .strictObject({
+      login: z
+        .string()
+        .refine((v) => (LOGIN_SOURCES as readonly string[]).includes(v) || ATTRIBUTE_PATH.test(v), {
+          message: `must be one of ${LOGIN_SOURCES.join(', ')} or a SCIM attribute path`,
+        })
+        .default('userName'),
+    })
+    .default({ login: 'userName' }),
+  teams: z.array(teamRule).default([]),
+  ownership: z
+    .strictObject({
+      /** Take over a pre-existing Pulumi team a rule names. @defaultValue false */
+      adoptExistingTeams: z.boolean().default(false),
+      /** Delete an owned team once no group maps to it. @defaultValue false */
+      deleteTeamWhenGroupGone: z.boolean().default(false),
+    })
+    .default({ adoptExistingTeams: false, deleteTeamWhenGroupGone: false }),
+  tokens: z
+    .strictObject({
+      /** Revoke a team token when its creator leaves the team or the directory. @defaultValue true */
+      revokeWhenCreatorLeaves: z.boolean().default(true),
+      /** Also revoke tokens whose creator the directory never knew. @defaultValue false */
+      revokeUnknownCreators: z.boolean().default(false),
+    })
+    .default({ revokeWhenCreatorLeaves: true, revokeUnknownCreators: false }),
+  reconcile: z
+    .strictObject({
+      /** Full drift reconcile interval. @defaultValue 15m */
+      every: duration.default('15m'),
+    })
+    .default({ every: '15m' }),
+});
+
+export type PolicyFile = z.infer<typeof policySchema>;
