@@ -1,0 +1,162 @@
+import { grantKey, rankOf } from '../policy';
+import type { Management, Op, OpKind, Plan, PlanInput, PlanNote, RevokeWhy } from './types';
+
+/**
+ * `plan(input)`: the ops that turn a team's actual state into its desired state. Pure: no
+ * I/O, no clock, deterministic order. The order is the safety contract (DESIGN.md): first
+ * everything that shrinks access (tokens, members, grants, the team itself), then
+ * everything that grows it, so a crash between two ops never leaves more access than
+ * either the old or the new state allowed.
+ */
+
+export const OP_ORDER: readonly OpKind[] = [
+  'adoptTeam',
+  'revokeToken',
+  'removeMember',
+  'narrowGrant',
+  'removeGrant',
+  'deleteTeam',
+  'forgetTeam',
+  'createTeam',
+  'updateTeam',
+  'addOrgMember',
+  'addMember',
+  'widenGrant',
+  'addGrant',
+];
+
+/** Ops that only write our own database (ownership), not Pulumi. */
+export const LOCAL_OPS: ReadonlySet<OpKind> = new Set(['adoptTeam', 'forgetTeam']);
+
+export function plan(input: PlanInput): Plan {
+  const { team, desired, actual, owned, policy } = input;
+  const ops: Op[] = [];
+  const notes: PlanNote[] = [];
+  const result = (management: Management): Plan => ({ team, management, ops: sortOps(ops), notes });
+
+  if (desired && desired.unmappedUsers > 0) notes.push({ kind: 'unmappedUsers', team, count: desired.unmappedUsers });
+
+  if (actual === null) {
+    if (desired === null) {
+      // Deleted in Pulumi (by hand or by us) and no longer mapped: drop the ownership record.
+      if (owned) ops.push({ kind: 'forgetTeam', team });
+      return result('none');
+    }
+    // New team, or an owned team deleted by hand: (re)create and fill it.
+    ops.push({ kind: 'createTeam', team, displayName: desired.displayName, description: desired.description });
+    addMembers(input, new Set(), ops);
+    for (const g of desired.grants.values()) {
+      ops.push({ kind: 'addGrant', team, projectName: g.projectName, stackName: g.stackName, permission: g.permission });
+    }
+    return result('full');
+  }
+
+  if (!owned) {
+    if (desired === null) return result('none');
+    if (!policy.adoptExistingTeams) {
+      notes.push({ kind: 'unownedTeam', team, detail: 'a team of this name exists in Pulumi and was not created by pulumi-idp-sync; set ownership.adoptExistingTeams to manage it' });
+      return result('none');
+    }
+    ops.push({ kind: 'adoptTeam', team, teamKind: actual.kind });
+  }
+
+  const management: Management = actual.kind === 'pulumi' ? 'full' : 'grants-only';
+  if (management === 'grants-only') notes.push({ kind: 'grantsOnly', team, teamKind: actual.kind });
+
+  if (desired === null && policy.deleteTeamWhenGroupGone && management === 'full') {
+    // Pulumi drops the team's grants and invalidates its tokens with it (pulumi-api.md §3.1).
+    ops.push({ kind: 'deleteTeam', team });
+    return result(management);
+  }
+
+  if (management === 'full') {
+    revokeTokens(input, ops, notes);
+    const actualLogins = new Map(actual.members.map((login) => [login.toLowerCase(), login]));
+    for (const [lower, login] of actualLogins) {
+      if (!desired?.members.has(lower)) ops.push({ kind: 'removeMember', team, login });
+    }
+    addMembers(input, new Set(actualLogins.keys()), ops);
+    if (desired && (desired.displayName !== actual.displayName || desired.description !== actual.description)) {
+      ops.push({ kind: 'updateTeam', team, displayName: desired.displayName, description: desired.description });
+    }
+  }
+
+  const actualGrants = new Map(actual.grants.map((g) => [grantKey(g.projectName, g.stackName), g]));
+  for (const [key, have] of actualGrants) {
+    const want = desired?.grants.get(key);
+    const { projectName, stackName } = have;
+    if (!want) ops.push({ kind: 'removeGrant', team, projectName, stackName, from: have.permission });
+    else if (want.permission !== have.permission) {
+      const narrower = rankOf(want.permission) < rankOf(have.permission);
+      ops.push({ kind: narrower ? 'narrowGrant' : 'widenGrant', team, projectName, stackName, from: have.permission, to: want.permission });
+    }
+  }
+  for (const [key, want] of desired?.grants ?? []) {
+    if (!actualGrants.has(key)) {
+      ops.push({ kind: 'addGrant', team, projectName: want.projectName, stackName: want.stackName, permission: want.permission });
+    }
+  }
+  return result(management);
+}
+
+function addMembers(input: PlanInput, present: ReadonlySet<string>, ops: Op[]): void {
+  const { team, desired, orgMembers } = input;
+  for (const [lower, m] of desired?.members ?? []) {
+    if (present.has(lower)) continue;
+    if (!orgMembers || !orgMembers.has(lower)) ops.push({ kind: 'addOrgMember', login: m.login, userId: m.userId });
+    ops.push({ kind: 'addMember', team, login: m.login, userId: m.userId });
+  }
+}
+
+/**
+ * Creator-bound tokens: a token stays while its creator is an active desired member of the
+ * team (matched by directory user, so a changed login still counts); creators the directory
+ * knows who left, were deactivated or deleted lose it; creators it never knew are reported.
+ */
+function revokeTokens(input: PlanInput, ops: Op[], notes: PlanNote[]): void {
+  const { team, desired, actual, identities, policy } = input;
+  if (!actual || !policy.revokeWhenCreatorLeaves) return;
+  const memberIds = new Set([...(desired?.members.values() ?? [])].map((m) => m.userId));
+  for (const token of actual.tokens) {
+    const creator = identities.get(token.createdBy.toLowerCase());
+    let why: RevokeWhy | undefined;
+    if (!creator) {
+      notes.push({ kind: 'unknownCreatorToken', team, tokenId: token.id, tokenName: token.name, createdBy: token.createdBy });
+      if (policy.revokeUnknownCreators) why = 'unknown-creator';
+    } else if (creator.state === 'deleted') why = 'creator-deleted';
+    else if (creator.state === 'inactive') why = 'creator-deactivated';
+    else if (!memberIds.has(creator.userId)) why = desired ? 'creator-left-team' : 'team-unmapped';
+    if (why) ops.push({ kind: 'revokeToken', team, tokenId: token.id, tokenName: token.name, createdBy: token.createdBy, why });
+  }
+}
+
+function sortKey(op: Op): string {
+  switch (op.kind) {
+    case 'revokeToken':
+      return op.tokenId;
+    case 'removeMember':
+    case 'addMember':
+    case 'addOrgMember':
+      return op.login.toLowerCase();
+    case 'narrowGrant':
+    case 'removeGrant':
+    case 'widenGrant':
+    case 'addGrant':
+      return grantKey(op.projectName, op.stackName);
+    default:
+      return '';
+  }
+}
+
+function sortOps(ops: Op[]): Op[] {
+  const rank = new Map(OP_ORDER.map((k, i) => [k, i]));
+  return ops
+    .map((op) => ({ op, phase: rank.get(op.kind) ?? 0, key: sortKey(op) }))
+    .sort((a, b) => a.phase - b.phase || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((x) => x.op);
+}
+
+/** Pulumi write calls a plan costs (ops that only touch our database cost none). */
+export function writeCallsOf(ops: readonly Op[]): number {
+  return ops.filter((op) => !LOCAL_OPS.has(op.kind)).length;
+}

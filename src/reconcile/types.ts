@@ -1,0 +1,108 @@
+import type { Permission } from '../policy';
+import type { AccessToken, TeamKind } from '../pulumi';
+
+/**
+ * The reconciler's model: what a team should look like (from the directory and policy),
+ * what it looks like (from the Pulumi API), and the ops that turn one into the other.
+ */
+
+export interface DesiredMember {
+  login: string;
+  userId: string;
+}
+
+export interface DesiredGrant {
+  projectName: string;
+  stackName: string;
+  permission: Permission;
+}
+
+/** A team some rule maps at least one existing SCIM group to. */
+export interface DesiredTeam {
+  name: string;
+  displayName: string;
+  description: string;
+  /** SCIM groups that map to this team (their ids and current names). */
+  groups: Array<{ id: string; displayName: string }>;
+  /** Active members with a login, keyed by lower-cased login. */
+  members: Map<string, DesiredMember>;
+  /** Keyed by `project/stack`. */
+  grants: Map<string, DesiredGrant>;
+  /** Members of mapped groups that have no login under the policy (reported, not synced). */
+  unmappedUsers: number;
+}
+
+export interface ActualTeam {
+  name: string;
+  kind: TeamKind;
+  displayName: string;
+  description: string;
+  /** Logins as Pulumi spells them. */
+  members: string[];
+  grants: Array<{ projectName: string; stackName: string; permission: number }>;
+  tokens: AccessToken[];
+}
+
+/** What the directory knows about a login, also after the user was deleted. */
+export interface IdentityRecord {
+  userId: string;
+  state: 'active' | 'inactive' | 'deleted';
+}
+
+export interface PlanPolicy {
+  adoptExistingTeams: boolean;
+  deleteTeamWhenGroupGone: boolean;
+  revokeWhenCreatorLeaves: boolean;
+  revokeUnknownCreators: boolean;
+}
+
+export interface PlanInput {
+  team: string;
+  /** null: no existing group maps to this team any more (or never did). */
+  desired: DesiredTeam | null;
+  /** null: Pulumi has no team of this name. */
+  actual: ActualTeam | null;
+  /** The team is in `owned_teams`. */
+  owned: boolean;
+  /** Lower-cased logins of the org's members; undefined = unknown, add every joining member. */
+  orgMembers?: ReadonlySet<string>;
+  /** Directory identities by lower-cased login, for token creators. */
+  identities: ReadonlyMap<string, IdentityRecord>;
+  policy: PlanPolicy;
+}
+
+export type RevokeWhy = 'creator-left-team' | 'creator-deactivated' | 'creator-deleted' | 'unknown-creator' | 'team-unmapped';
+
+export type Op =
+  | { kind: 'adoptTeam'; team: string; teamKind: TeamKind }
+  | { kind: 'revokeToken'; team: string; tokenId: string; tokenName: string; createdBy: string; why: RevokeWhy }
+  | { kind: 'removeMember'; team: string; login: string }
+  | { kind: 'narrowGrant'; team: string; projectName: string; stackName: string; from: number; to: Permission }
+  | { kind: 'removeGrant'; team: string; projectName: string; stackName: string; from: number }
+  | { kind: 'deleteTeam'; team: string }
+  | { kind: 'forgetTeam'; team: string }
+  | { kind: 'createTeam'; team: string; displayName: string; description: string }
+  | { kind: 'updateTeam'; team: string; displayName: string; description: string }
+  | { kind: 'addOrgMember'; login: string; userId: string }
+  | { kind: 'addMember'; team: string; login: string; userId: string }
+  | { kind: 'widenGrant'; team: string; projectName: string; stackName: string; from: number; to: Permission }
+  | { kind: 'addGrant'; team: string; projectName: string; stackName: string; permission: Permission };
+
+export type OpKind = Op['kind'];
+
+/** Why a plan is smaller than a naive diff: shown by dry run and status. */
+export type PlanNote =
+  | { kind: 'unownedTeam'; team: string; detail: string }
+  | { kind: 'grantsOnly'; team: string; teamKind: TeamKind }
+  | { kind: 'unknownCreatorToken'; team: string; tokenId: string; tokenName: string; createdBy: string }
+  | { kind: 'unmappedUsers'; team: string; count: number };
+
+/** How much of a team the daemon manages. */
+export type Management = 'full' | 'grants-only' | 'none';
+
+export interface Plan {
+  team: string;
+  management: Management;
+  ops: Op[];
+  notes: PlanNote[];
+}
