@@ -1,0 +1,40 @@
+/**
+ * Domain errors of the tokens part. The admin API maps them to HTTP in one place
+ * (src/web/api/tokens.ts); the console does the same for its own pages.
+ */
+export type TokenErrorCode =
+  | 'invalid_request'
+  | 'unknown_owner'
+  | 'unknown_team'
+  | 'not_a_member'
+  | 'empty_scope'
+  | 'unknown_token'
+  | 'owner_lost_access'
+  | 'pulumi_unavailable';
+
+export class TokenError extends Error {
+  constructor(
+    readonly code: TokenErrorCode,
+    message: string,
+    /** Field-level problems of a bad request, `path: message`. */
+    readonly details: string[] = [],
+  ) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+const STATUS: Readonly<Record<TokenErrorCode, number>> = {
+  invalid_request: 400,
+  empty_scope: 400,
+  unknown_owner: 404,
+  unknown_team: 404,
+  unknown_token: 404,
+  not_a_member: 403,
+  owner_lost_access: 409,
+  pulumi_unavailable: 502,
+};
+
+export function httpStatusOfTokenError(err: TokenError): number {
+  return STATUS[err.code];
+}

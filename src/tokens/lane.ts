@@ -1,0 +1,100 @@
+import { deprovisionToRevokeSeconds } from '../metrics';
+import { cachedTokensCreatedBy, CachedTeamToken, dropCachedToken, liveTokensOfOwner, markRevoking, LedgerToken } from './ledger';
+import { accessLossReason } from './narrow';
+import { isPrivateTeamName } from './naming';
+import type { TokenDeps } from './ports';
+import { auditReason, finishRevocation, sinceRequest } from './revoke';
+
+/**
+ * The fast revoke lane: what runs when the directory says someone lost access (deactivated,
+ * deleted, removed from a group), ahead of the normal team reconciles that follow.
+ *
+ * It revokes, for that one person:
+ *   - ledger tokens they own whose parent team they are no longer an active member of;
+ *   - creator-bound team tokens they created on teams they are no longer an active member of,
+ *     found in the team token cache each team reconcile refreshes — so no team's token list has
+ *     to be read at revoke time (when `tokens.revokeWhenCreatorLeaves` is on).
+ *
+ * All decisions are recorded first, then every token DELETE goes out at once; private teams are
+ * deleted after their token. Repeating the job is harmless: ledger rows move through
+ * `revoking`, cache rows are dropped after their DELETE, and a DELETE of a gone token is done.
+ */
+
+export interface IdentityLoss {
+  userId: string;
+  /** SCIM request id of the write that removed access. */
+  requestId: string | null;
+  /** When that write committed: the outbox row's created_at. */
+  requestedAt: Date | null;
+}
+
+export interface IdentityLossResult {
+  ledgerRevoked: number;
+  creatorBoundRevoked: number;
+}
+
+export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss): Promise<IdentityLossResult> {
+  const cause = { requestId: loss.requestId, requestedAt: loss.requestedAt };
+  const membership = memoMembership(deps, loss.userId);
+
+  const claimed: LedgerToken[] = [];
+  for (const token of await liveTokensOfOwner(deps.db, loss.userId)) {
+    if (token.state === 'revoking') {
+      claimed.push(token);
+      continue;
+    }
+    if (await membership(token.parentTeam)) continue;
+    const reason = await accessLossReason(deps, loss.userId, token.parentTeam, 'owner');
+    const row = await markRevoking(deps.db, token.id, { reason, ...cause });
+    if (row) claimed.push(row);
+  }
+
+  const creatorBound: CachedTeamToken[] = [];
+  if (deps.policy.current.tokens.revokeWhenCreatorLeaves) {
+    const logins = await deps.access.loginsOf(loss.userId);
+    for (const cached of await cachedTokensCreatedBy(deps.db, logins)) {
+      if (isPrivateTeamName(cached.team) || (await membership(cached.team))) continue;
+      creatorBound.push(cached);
+    }
+  }
+
+  const results = await Promise.allSettled([
+    ...claimed.map((row) => finishRevocation(deps, row)),
+    ...creatorBound.map((cached) => revokeCreatorBound(deps, loss, cached)),
+  ]);
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  // Every revocation above ran to its end or failed alone; a retry of the job repeats the rest.
+  if (failed.length > 0) throw failed[0].reason;
+  return { ledgerRevoked: claimed.length, creatorBoundRevoked: creatorBound.length };
+}
+
+async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken): Promise<void> {
+  const reason = await accessLossReason(deps, loss.userId, cached.team, 'creator');
+  await deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason));
+  const latencyMs = sinceRequest(loss.requestedAt);
+  if (latencyMs !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
+  // A repeat after a crash finds the row gone and does not audit the same revocation twice.
+  if (!(await dropCachedToken(deps.db, cached.team, cached.tokenId))) return;
+  await deps.audit({
+    action: 'token.revoked',
+    team: cached.team,
+    reason,
+    requestId: loss.requestId,
+    latencyMs,
+    detail: { pulumiTokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
+  });
+  deps.logger.info('creator-bound token revoked', { team: cached.team, tokenId: cached.tokenId, requestId: loss.requestId, latencyMs });
+}
+
+/** One membership answer per team per job: a person with many tokens on one team is asked once. */
+function memoMembership(deps: TokenDeps, userId: string): (team: string) => Promise<boolean> {
+  const answers = new Map<string, Promise<boolean>>();
+  return (team) => {
+    let answer = answers.get(team);
+    if (!answer) {
+      answer = deps.access.isActiveMember(userId, team);
+      answers.set(team, answer);
+    }
+    return answer;
+  };
+}

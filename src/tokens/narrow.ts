@@ -1,0 +1,121 @@
+import type { AccessToken } from '../pulumi';
+import { recordGrants, liveTokensOfParent, replaceTeamTokenCache, LedgerToken } from './ledger';
+import { isPrivateTeamName } from './naming';
+import type { TokenDeps } from './ports';
+import { syncPrivateTeamGrants } from './private-team';
+import { finishRevocation, revokeLedgerToken, sinceRequest } from './revoke';
+import { desiredPrivateGrants, levelName, StackGrant } from './scope';
+
+/**
+ * The tokens' half of a team reconcile, run right after the reconciler has brought a parent
+ * team to its desired state: refresh the team's cached token list (the fast lane reads it),
+ * then bring every ledger token of that team in line — revoke where the owner lost access, the
+ * token expired or nothing in its scope is still granted; otherwise narrow its private team to
+ * the current `scope ∩ grants`. Level-triggered: it reads current state and never trusts the
+ * event, so running it twice changes nothing the second time.
+ */
+
+export interface TeamReconciled {
+  team: string;
+  /** The team's token list as the reconcile read it (after its own revocations); refreshes the cache. */
+  tokens?: readonly AccessToken[];
+  /** The SCIM request that caused this reconcile, and when it committed (outbox created_at). */
+  requestId?: string | null;
+  requestedAt?: Date | null;
+}
+
+export interface DependentTokensResult {
+  revoked: number;
+  narrowed: number;
+}
+
+/** Why a user is no longer an active member: for the audit log. */
+export async function accessLossReason(deps: Pick<TokenDeps, 'db'>, userId: string, team: string, who: 'owner' | 'creator'): Promise<string> {
+  const user = (await deps.db('users').where({ id: userId }).first('active')) as { active: boolean } | undefined;
+  if (!user) return `${who} deleted in the IdP`;
+  if (!user.active) return `${who} deactivated in the IdP`;
+  return `${who} is no longer a member of team ${team}`;
+}
+
+export async function reconcileDependentTokens(deps: TokenDeps, event: TeamReconciled): Promise<DependentTokensResult> {
+  const { team } = event;
+  const result: DependentTokensResult = { revoked: 0, narrowed: 0 };
+  if (isPrivateTeamName(team)) return result;
+  if (event.tokens) await replaceTeamTokenCache(deps.db, team, event.tokens);
+
+  const cause = { requestId: event.requestId ?? null, requestedAt: event.requestedAt ?? null };
+  const parentGrants = await deps.access.desiredGrants(team);
+  const now = deps.now?.() ?? new Date();
+
+  for (const token of await liveTokensOfParent(deps.db, team)) {
+    // An issuance in flight owns its row; the sweep cleans up one that never finished.
+    if (token.state === 'issuing') continue;
+    if (token.state === 'revoking') {
+      await finishRevocation(deps, token);
+      result.revoked += 1;
+      continue;
+    }
+    const reason = await revokeReasonFor(deps, token, parentGrants, now);
+    if (reason) {
+      if ((await revokeLedgerToken(deps, token.id, { reason, ...cause })) === 'revoked') result.revoked += 1;
+      continue;
+    }
+    if (token.kind !== 'scoped' || !parentGrants) continue;
+    const outcome = await narrow(deps, token, parentGrants, cause);
+    if (outcome === 'narrowed') result.narrowed += 1;
+    if (outcome === 'missing') {
+      const revoked = await revokeLedgerToken(deps, token.id, { reason: 'private team was deleted outside pulumi-idp-sync', ...cause });
+      if (revoked === 'revoked') result.revoked += 1;
+    }
+  }
+  return result;
+}
+
+async function revokeReasonFor(
+  deps: TokenDeps,
+  token: LedgerToken,
+  parentGrants: StackGrant[] | null,
+  now: Date,
+): Promise<string | undefined> {
+  if (parentGrants === null) return `team ${token.parentTeam} is no longer managed`;
+  if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) return 'expired';
+  if (!(await deps.access.isActiveMember(token.ownerUserId, token.parentTeam))) {
+    return accessLossReason(deps, token.ownerUserId, token.parentTeam, 'owner');
+  }
+  if (token.kind === 'scoped' && desiredPrivateGrants(token.scope ?? [], token.issuedGrants ?? [], parentGrants).length === 0) {
+    return `team ${token.parentTeam} no longer holds any stack in the token's scope`;
+  }
+  return undefined;
+}
+
+/** Applies the new intersection to the private team. */
+async function narrow(
+  deps: TokenDeps,
+  token: LedgerToken,
+  parentGrants: StackGrant[],
+  cause: { requestId: string | null; requestedAt: Date | null },
+): Promise<'narrowed' | 'unchanged' | 'missing'> {
+  const desired = desiredPrivateGrants(token.scope ?? [], token.issuedGrants ?? [], parentGrants);
+  const ops = await syncPrivateTeamGrants(deps, token, desired, { create: false });
+  if (ops === 'missing') return 'missing';
+  const latencyMs = sinceRequest(cause.requestedAt);
+  const previous = token.currentGrants ?? token.issuedGrants ?? [];
+  const recordedChanged = JSON.stringify(previous) !== JSON.stringify(desired);
+  if (recordedChanged) await recordGrants(deps.db, token.id, desired);
+  if (ops.length === 0) return 'unchanged';
+  await deps.audit({
+    action: 'token.narrowed',
+    team: token.privateTeam ?? token.parentTeam,
+    reason: `grants of team ${token.parentTeam} changed`,
+    requestId: cause.requestId,
+    latencyMs,
+    detail: {
+      ledgerId: token.id,
+      parentTeam: token.parentTeam,
+      ops,
+      grants: desired.map((g) => ({ project: g.project, stack: g.stack, permission: levelName(g.permission) })),
+    },
+  });
+  deps.logger.info('scoped token narrowed', { ledgerId: token.id, ops: ops.length, requestId: cause.requestId });
+  return 'narrowed';
+}

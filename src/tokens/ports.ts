@@ -1,0 +1,50 @@
+import type { Db } from '../directory/db';
+import type { Logger } from '../log';
+import type { Policy } from '../policy';
+import type { PulumiClient } from '../pulumi';
+import type { StackGrant } from './scope';
+
+/**
+ * What the tokens part needs from the rest of the daemon, gathered in one dependency object so
+ * the admin API, the console, the revoke worker and the reconcile hook all build it the same way.
+ */
+
+/** The reconciler's view of a parent team: who belongs and what it is granted (desired state). */
+export interface TeamAccessView {
+  /** The team's desired stack grants; null when the daemon does not manage that team. */
+  desiredGrants(team: string): Promise<StackGrant[] | null>;
+  /** Whether the SCIM user is, per directory and policy, an active member of the team now. */
+  isActiveMember(userId: string, team: string): Promise<boolean>;
+  /** Pulumi logins a SCIM user had (kept after a delete), for matching a token's `createdBy`. */
+  loginsOf(userId: string): Promise<string[]>;
+}
+
+export type TokenAuditAction = 'token.issued' | 'token.revoked' | 'token.narrowed' | 'token.issue_failed';
+
+export interface TokenAuditEntry {
+  action: TokenAuditAction;
+  /** The Pulumi team the change was applied to (parent team, or the token's private team). */
+  team: string;
+  reason: string;
+  /** SCIM request id of the change that caused it, if a SCIM change did. */
+  requestId: string | null;
+  /** From that SCIM request's commit (outbox created_at) to the Pulumi call, in ms. */
+  latencyMs: number | null;
+  detail: Record<string, unknown>;
+}
+
+export type TokenAuditWriter = (entry: TokenAuditEntry) => Promise<void>;
+
+export interface TokenDeps {
+  db: Db;
+  pulumi: PulumiClient;
+  /** The Pulumi organization. */
+  org: string;
+  /** Read once per call: `tokens.revokeWhenCreatorLeaves` decides creator-bound revocation. */
+  policy: { readonly current: Policy };
+  access: TeamAccessView;
+  audit: TokenAuditWriter;
+  logger: Logger;
+  /** Clock, replaceable in tests of the expiry sweep. @defaultValue () => new Date() */
+  now?: () => Date;
+}

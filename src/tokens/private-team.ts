@@ -1,0 +1,50 @@
+import { ConflictError } from '../pulumi';
+import type { Team } from '../pulumi';
+import type { LedgerToken } from './ledger';
+import type { TokenDeps } from './ports';
+import { fromTeamStacks, planPrivateTeam, PrivateTeamOp, StackGrant } from './scope';
+
+/**
+ * Brings a scoped token's private team to `desired`: creates it when asked (a 409 means an
+ * earlier attempt created it — the name comes from our ledger id, so it is ours to adopt),
+ * removes any member (a private team has no people: the API caller may have been added as
+ * its creator), then applies the pure grant plan, shrinking before growing. Answers 'missing'
+ * when the team does not exist (deleted by hand: the token went with it).
+ */
+export async function syncPrivateTeamGrants(
+  deps: TokenDeps,
+  row: LedgerToken,
+  desired: readonly StackGrant[],
+  options: { create: boolean },
+): Promise<PrivateTeamOp[] | 'missing'> {
+  const { pulumi, org } = deps;
+  const name = row.privateTeam;
+  if (!name) throw new Error(`ledger token ${row.id} has no private team`);
+
+  let team: Team | null = null;
+  if (options.create) {
+    try {
+      team = await pulumi.createTeam(org, {
+        name,
+        displayName: `Token ${row.tokenName}`.slice(0, 100),
+        description: `Private team of a scoped token of ${row.parentTeam}, managed by pulumi-idp-sync`.slice(0, 255),
+      });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  // The create answer may omit members and grants; read the team back for the plan.
+  team = await pulumi.getTeam(org, name);
+  if (!team) return 'missing';
+
+  for (const member of team.members ?? []) await pulumi.removeTeamMember(org, name, member.githubLogin);
+
+  const ops = planPrivateTeam(desired, fromTeamStacks(team.stacks));
+  for (const op of ops) {
+    const stack = { projectName: op.project, stackName: op.stack };
+    if (op.kind === 'removeStack') await pulumi.removeStackPermission(org, name, stack);
+    else if (op.kind === 'editStack') await pulumi.editStackPermission(org, name, { ...stack, permission: op.permission });
+    else await pulumi.addStackPermission(org, name, { ...stack, permission: op.permission });
+  }
+  return ops;
+}

@@ -1,0 +1,65 @@
+import { Job, RateLimitError, Worker } from 'bullmq';
+import { RateLimitedError } from '../pulumi';
+import { QUEUE, QueueFactory, RevokeLaneJob } from '../queue';
+import { revokeForIdentityLoss } from './lane';
+import type { TokenDeps } from './ports';
+import { sweepTokens } from './sweep';
+
+/**
+ * The worker of the `revoke` queue — the fast lane. It is its own queue with its own worker
+ * (and, in the runtime wiring, its own Pulumi client and limiter), so a revoke never waits
+ * behind team reconciles, whatever their backlog. The same queue carries the scheduled token
+ * sweep (`sweep` jobs), which is short and also about revoking.
+ */
+
+export const SWEEP_JOB = 'sweep';
+const SWEEP_SCHEDULER_ID = 'tokens-sweep';
+
+export interface RevokeLaneOptions {
+  /** Revoke jobs run at once. @defaultValue 8 */
+  concurrency?: number;
+  /** How often the expiry / crash-recovery sweep runs; 0 = never (tests). @defaultValue 60000 */
+  sweepEveryMs?: number;
+}
+
+export interface RevokeLaneWorker {
+  worker: Worker;
+}
+
+export async function startRevokeLaneWorker(
+  factory: QueueFactory,
+  deps: TokenDeps,
+  options: RevokeLaneOptions = {},
+): Promise<RevokeLaneWorker> {
+  const worker: Worker = factory.createWorker<RevokeLaneJob | Record<string, never>>(
+    QUEUE.revoke,
+    async (job: Job) => {
+      try {
+        if (job.name === SWEEP_JOB) return await sweepTokens(deps);
+        const data = job.data as RevokeLaneJob;
+        return await revokeForIdentityLoss(deps, {
+          userId: data.userId,
+          requestId: data.requestId ?? null,
+          requestedAt: Number.isFinite(data.at) ? new Date(data.at) : null,
+        });
+      } catch (err) {
+        if (err instanceof RateLimitedError) {
+          // Pulumi asked us to wait: pause this queue without using up an attempt.
+          await worker.rateLimit(err.retryAfterMs);
+          throw new RateLimitError();
+        }
+        throw err;
+      }
+    },
+    { concurrency: options.concurrency ?? 8 },
+  );
+
+  const sweepEveryMs = options.sweepEveryMs ?? 60_000;
+  const queue = factory.queue(QUEUE.revoke);
+  if (sweepEveryMs > 0) {
+    await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweepEveryMs }, { name: SWEEP_JOB, data: {}, opts: { attempts: 1 } });
+  } else {
+    await queue.removeJobScheduler(SWEEP_SCHEDULER_ID);
+  }
+  return { worker };
+}

@@ -1,0 +1,69 @@
+import express, { NextFunction, Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { httpStatusOfTokenError, issueToken, listTokens, revokeToken, getTokenView, TokenDeps, TokenError } from '../../tokens';
+
+/**
+ * `/api/v1/tokens` of the admin API: issue, list and revoke dependent tokens. The admin API
+ * router mounts this behind its `ADMIN_API_TOKEN` check; this router only speaks JSON and maps
+ * the tokens part's domain errors to HTTP, here and nowhere else.
+ *
+ *   POST   /            {team, owner, description, scope?, expiresAt?} → 201 {id, tokenValue, pulumiTeam}
+ *   GET    /            ?owner=<userName>&team=<team>&state=all → {tokens: [...]}
+ *   GET    /:id         → one token (never its value)
+ *   DELETE /:id         → the token, now revoked
+ */
+
+const listQuery = z
+  .object({
+    owner: z.string().min(1).max(256).optional(),
+    team: z.string().min(1).max(100).optional(),
+    state: z.enum(['live', 'all']).default('live'),
+  })
+  .strict();
+
+export function tokensRouter(deps: TokenDeps): Router {
+  const router = Router();
+  router.use(express.json({ limit: '64kb' }));
+
+  router.post('/', async (req, res) => {
+    const issued = await issueToken(deps, req.body);
+    // The value is in this answer only: no cache may keep it.
+    res.status(201).set('Cache-Control', 'no-store').json(issued);
+  });
+
+  router.get('/', async (req, res) => {
+    const parsed = listQuery.safeParse(req.query);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`);
+      throw new TokenError('invalid_request', `invalid query: ${details.join('; ')}`, details);
+    }
+    const { owner, team, state } = parsed.data;
+    res.json({ tokens: await listTokens(deps, { ownerUserName: owner, parentTeam: team, includeInactive: state === 'all' }) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(await getTokenView(deps, String(req.params.id)));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    res.json(await revokeToken(deps, String(req.params.id), 'revoked through the admin API'));
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (err instanceof TokenError) {
+      res.status(httpStatusOfTokenError(err)).json({ error: err.code, message: err.message, details: err.details });
+      return;
+    }
+    const parseError = err as { type?: string; status?: number };
+    if (parseError?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'invalid_request', message: 'request body is not valid JSON', details: [] });
+      return;
+    }
+    if (parseError?.type === 'entity.too.large') {
+      res.status(413).json({ error: 'invalid_request', message: 'request body is larger than 64 kB', details: [] });
+      return;
+    }
+    next(err);
+  });
+  return router;
+}
