@@ -63,6 +63,30 @@ export const envSchema = z.object({
   SESSION_SECRET: optionalString,
   /** Public base URL of this daemon (SAML ACS, SCIM meta.location). */
   PUBLIC_URL: url,
+  /** SAML: the IdP's single sign-on URL (HTTP-Redirect binding). SAML is off while unset. */
+  SAML_IDP_SSO_URL: url,
+  /** SAML: the IdP's entity ID; the assertion's Issuer must equal it. */
+  SAML_IDP_ISSUER: optionalString,
+  /** SAML: the IdP signing certificate(s) as PEM; two during rotation. `\n` escapes allowed. */
+  SAML_IDP_CERT: optionalString,
+  /** SAML: a file holding the IdP signing certificate(s) as PEM, instead of SAML_IDP_CERT. */
+  SAML_IDP_CERT_FILE: optionalString,
+  /** SAML: this service provider's entity ID (the expected Audience). @defaultValue `${PUBLIC_URL}/auth/saml/metadata` */
+  SAML_SP_ENTITY_ID: optionalString,
+  /** SAML: the assertion attribute holding the SCIM userName; NameID when unset. */
+  SAML_LOGIN_ATTRIBUTE: optionalString,
+  /** SAML: the SCIM group (displayName, case-insensitive) whose members are console admins. */
+  SAML_ADMIN_GROUP: optionalString,
+  /**
+   * SAML: accept a response whose outer Response is unsigned as long as the assertion is signed
+   * (for IdPs that cannot sign both). @defaultValue false — response and assertion both signed.
+   */
+  SAML_ALLOW_UNSIGNED_RESPONSE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** SAML: tolerated clock difference with the IdP, ms. @defaultValue 30000 */
+  SAML_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

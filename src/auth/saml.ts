@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import type { Request, Response } from 'express';
+import passport from 'passport';
+import { DOMParser } from '@xmldom/xmldom';
+import { Profile, Strategy, ValidateInResponseTo, VerifiedCallback } from '@node-saml/passport-saml';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log';
+import { AssertionReplayCache, RedisRequestIdCache } from './redis-caches';
+import type { SamlSettings } from './settings';
+
+/**
+ * SAML 2.0 Web SSO for people, on `@node-saml/passport-saml` (node-saml ≥ 5.1.0 does the XML
+ * signature work). What we add around it, per reliability.md §3: DOCTYPE refused before any
+ * XML parsing, Recipient / Destination / Issuer checks node-saml leaves to the caller, a
+ * replay cache of assertion IDs, a Redis InResponseTo cache, and one reason code per failure.
+ * Identity is read only from the profile node-saml builds from the verified bytes.
+ */
+
+/** Why a SAML response was refused; logged, shown on the refusal page, asserted by tests. */
+export type SamlRejectReason =
+  | 'missing_saml_response'
+  | 'doctype_forbidden'
+  | 'malformed_response'
+  | 'response_signature_invalid'
+  | 'assertion_signature_invalid'
+  | 'multiple_assertions'
+  | 'signature_structure_invalid'
+  | 'in_response_to_missing'
+  | 'in_response_to_unknown'
+  | 'in_response_to_mismatch'
+  | 'subject_confirmation_expired'
+  | 'assertion_expired'
+  | 'assertion_not_yet_valid'
+  | 'audience_mismatch'
+  | 'issuer_mismatch'
+  | 'recipient_mismatch'
+  | 'destination_mismatch'
+  | 'assertion_replayed'
+  | 'missing_assertion'
+  | 'idp_reported_error'
+  | 'missing_login'
+  | 'invalid_response';
+
+export class SamlRejection extends Error {
+  constructor(
+    readonly reason: SamlRejectReason,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'SamlRejection';
+  }
+}
+
+/**
+ * node-saml reports failures only as `Error` messages (no codes), so this table is the one place
+ * that turns its wording into our reason codes. Unknown wording becomes `invalid_response`, so
+ * a library upgrade that rewords a message still rejects, only less precisely.
+ */
+const NODE_SAML_MESSAGES: Array<[RegExp, SamlRejectReason]> = [
+  [/^Invalid document signature/, 'response_signature_invalid'],
+  [/^Invalid signature: multiple assertions/, 'multiple_assertions'],
+  [/^Invalid signature, too many transforms/, 'signature_structure_invalid'],
+  [/^Invalid signature: (ID cannot refer|Referenced node)/, 'signature_structure_invalid'],
+  [/^(Too many signatures found|Only 1 signed references|ref URI included quote)/, 'signature_structure_invalid'],
+  [/^Invalid signature/, 'assertion_signature_invalid'],
+  [/^Cannot obtain assertion from signed data/, 'assertion_signature_invalid'],
+  [/^InResponseTo is missing/, 'in_response_to_missing'],
+  [/^InResponseTo is not valid/, 'in_response_to_unknown'],
+  [/^SubjectInResponseTo is not valid/, 'in_response_to_unknown'],
+  [/^InResponseTo does not match/, 'in_response_to_mismatch'],
+  [/^No valid subject confirmation/, 'subject_confirmation_expired'],
+  [/^SAML assertion expired/, 'assertion_expired'],
+  [/^SAML assertion not yet valid/, 'assertion_not_yet_valid'],
+  [/^SAML assertion (audience mismatch|has no AudienceRestriction|AudienceRestriction has no Audience)/, 'audience_mismatch'],
+  [/^Missing SAML assertion/, 'missing_assertion'],
+  [/^SAML provider returned/, 'idp_reported_error'],
+  [/^(Not a valid XML document|\[xmldom)/, 'malformed_response'],
+];
+
+export function classifyNodeSamlError(err: unknown): SamlRejectReason {
+  if (err instanceof SamlRejection) return err.reason;
+  const message = err instanceof Error ? err.message : String(err);
+  for (const [pattern, reason] of NODE_SAML_MESSAGES) if (pattern.test(message)) return reason;
+  return 'invalid_response';
+}
+
+/** Assertions may not be older than this, whatever NotOnOrAfter says. @defaultValue 10 min */
+export const MAX_ASSERTION_AGE_MS = 10 * 60_000;
+/** How long an AuthnRequest ID stays acceptable as InResponseTo. */
+export const REQUEST_ID_TTL_MS = 10 * 60_000;
+
+const PROTOCOL_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+
+/** A successful SAML login: the login value (a SCIM userName) the signed assertion names. */
+export interface SamlIdentity {
+  login: string;
+  sessionIndex?: string;
+}
+
+export type SamlOutcome =
+  | { ok: true; identity: SamlIdentity }
+  | { ok: false; reason: SamlRejectReason; detail: string };
+
+export interface SamlServiceDeps {
+  settings: SamlSettings;
+  redis: Redis;
+  logger: Logger;
+  /** Redis key prefix for the request-ID and replay caches. @defaultValue "pis:saml:" */
+  keyPrefix?: string;
+}
+
+export interface SamlService {
+  readonly settings: SamlSettings;
+  /** Redirects the browser to the IdP with a fresh AuthnRequest (its ID cached in Redis). */
+  startLogin(req: Request, res: Response): Promise<void>;
+  /** Validates a POSTed SAMLResponse (the body already parsed with a size limit). */
+  consume(req: Request, res: Response): Promise<SamlOutcome>;
+  metadataXml(): string;
+}
+
+/**
+ * Refuses DOCTYPE and entity declarations by looking at the decoded text, before any XML parser
+ * or signature check runs (entity expansion, XXE, and xmldom's doctype advisories).
+ */
+export function screenSamlResponse(body: unknown): void {
+  const encoded = (body as Record<string, unknown> | undefined)?.SAMLResponse;
+  if (typeof encoded !== 'string' || encoded.length === 0) {
+    throw new SamlRejection('missing_saml_response', 'the POST carried no SAMLResponse field');
+  }
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(encoded)) {
+    throw new SamlRejection('malformed_response', 'SAMLResponse is not base64');
+  }
+  const xml = Buffer.from(encoded, 'base64').toString('utf8');
+  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
+    throw new SamlRejection('doctype_forbidden', 'DOCTYPE / ENTITY declarations are not accepted');
+  }
+}
+
+/**
+ * The Destination of the (signed) Response must be our ACS. This reads the raw response, which
+ * is safe here because it can only refuse, never supply identity.
+ */
+function checkDestination(rawResponseXml: string, acsUrl: string): void {
+  let destination: string | null = null;
+  try {
+    const doc = new DOMParser({ onError: () => undefined }).parseFromString(rawResponseXml, 'text/xml');
+    const root = doc.documentElement;
+    if (root && root.localName === 'Response' && root.namespaceURI === PROTOCOL_NS) {
+      destination = root.getAttribute('Destination');
+    }
+  } catch {
+    destination = null;
+  }
+  if (destination !== acsUrl) {
+    throw new SamlRejection('destination_mismatch', `Response Destination is not this service's ACS URL`);
+  }
+}
+
+type XmlJs = { $?: Record<string, string>; _?: string } & Record<string, unknown>;
+
+function children(node: unknown, name: string): XmlJs[] {
+  const value = (node as Record<string, unknown> | undefined)?.[name];
+  return Array.isArray(value) ? (value as XmlJs[]) : [];
+}
+
+function earliest(...isoTimes: Array<string | undefined>): number | undefined {
+  const times = isoTimes.filter((t): t is string => typeof t === 'string').map((t) => Date.parse(t)).filter(Number.isFinite);
+  return times.length > 0 ? Math.min(...times) : undefined;
+}
+
+export function createSamlService(deps: SamlServiceDeps): SamlService {
+  const { settings, redis, logger } = deps;
+  const prefix = deps.keyPrefix ?? 'pis:saml:';
+  const replayCache = new AssertionReplayCache(redis, `${prefix}assertion:`);
+
+  /** Checks node-saml leaves to us, all on the verified assertion node-saml returns. */
+  async function checkProfile(profile: Profile | null): Promise<SamlIdentity> {
+    if (!profile) throw new SamlRejection('missing_assertion', 'no assertion in the response');
+    if (profile.issuer !== settings.idpIssuer) {
+      throw new SamlRejection('issuer_mismatch', 'assertion Issuer is not the configured IdP');
+    }
+    const assertion = (profile.getAssertion?.() as { Assertion?: XmlJs } | undefined)?.Assertion;
+    if (!assertion) throw new SamlRejection('missing_assertion', 'verified assertion unavailable');
+
+    const confirmations = children(children(assertion, 'Subject')[0], 'SubjectConfirmation')
+      .filter((c) => c.$?.Method === BEARER)
+      .map((c) => children(c, 'SubjectConfirmationData')[0]?.$ ?? {});
+    const forUs = confirmations.filter((data) => data.Recipient === settings.acsUrl);
+    if (forUs.length === 0) {
+      throw new SamlRejection('recipient_mismatch', 'no bearer SubjectConfirmation names this ACS as Recipient');
+    }
+    checkDestination(profile.getSamlResponseXml?.() ?? '', settings.acsUrl);
+
+    const assertionId = assertion.$?.ID;
+    if (!assertionId) throw new SamlRejection('invalid_response', 'assertion has no ID');
+    const conditions = children(assertion, 'Conditions')[0]?.$ ?? {};
+    const expiresAt =
+      earliest(conditions.NotOnOrAfter, ...forUs.map((d) => d.NotOnOrAfter)) ?? Date.now() + MAX_ASSERTION_AGE_MS;
+    if (!(await replayCache.claim(settings.idpIssuer, assertionId, expiresAt + settings.clockSkewMs))) {
+      throw new SamlRejection('assertion_replayed', 'this assertion was already used to sign in');
+    }
+
+    const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+    const login = settings.loginAttribute ? attributes[settings.loginAttribute] : profile.nameID;
+    if (typeof login !== 'string' || login.trim() === '') {
+      throw new SamlRejection(
+        'missing_login',
+        settings.loginAttribute ? `the assertion has no single-valued ${settings.loginAttribute} attribute` : 'the assertion has no NameID',
+      );
+    }
+    return { login: login.trim(), sessionIndex: profile.sessionIndex };
+  }
+
+  const strategy = new Strategy(
+    {
+      name: 'saml',
+      entryPoint: settings.idpSsoUrl,
+      issuer: settings.spEntityId,
+      callbackUrl: settings.acsUrl,
+      audience: settings.spEntityId,
+      idpIssuer: settings.idpIssuer,
+      idpCert: settings.idpCerts,
+      wantAssertionsSigned: true,
+      wantAuthnResponseSigned: !settings.allowUnsignedResponse,
+      signatureAlgorithm: 'sha256',
+      acceptedClockSkewMs: settings.clockSkewMs,
+      maxAssertionAgeMs: MAX_ASSERTION_AGE_MS,
+      validateInResponseTo: ValidateInResponseTo.always,
+      requestIdExpirationPeriodMs: REQUEST_ID_TTL_MS,
+      cacheProvider: new RedisRequestIdCache(redis, `${prefix}request:`, REQUEST_ID_TTL_MS),
+      identifierFormat: null,
+      disableRequestedAuthnContext: true,
+      generateUniqueId: () => `_${randomBytes(20).toString('hex')}`,
+    },
+    (profile: Profile | null, done: VerifiedCallback) => {
+      checkProfile(profile).then(
+        (identity) => done(null, { ...identity }),
+        (err: Error) => done(err),
+      );
+    },
+    // Single logout initiated by the IdP is not offered; the console has its own logout.
+    (_profile: Profile | null, done: VerifiedCallback) => done(null, {}),
+  );
+  // A private Passport instance: no global state, no passport sessions (we keep our own).
+  const authenticator = new passport.Passport();
+  // passport-saml is typed against @types/express 4; the runtime contract is the same.
+  authenticator.use('saml', strategy as unknown as passport.Strategy);
+
+  return {
+    settings,
+
+    startLogin(req, res) {
+      return new Promise((resolve, reject) => {
+        authenticator.authenticate('saml', { session: false }, (err: unknown) => {
+          if (err) reject(err);
+          else resolve();
+        })(req, res, (err: unknown) => (err ? reject(err) : resolve()));
+        res.once('finish', () => resolve());
+      });
+    },
+
+    async consume(req, res) {
+      try {
+        screenSamlResponse(req.body);
+      } catch (err) {
+        const reason = classifyNodeSamlError(err);
+        logger.warn('saml response rejected', { reason, detail: (err as Error).message });
+        return { ok: false, reason, detail: (err as Error).message };
+      }
+      return new Promise<SamlOutcome>((resolve) => {
+        const settle = (err: unknown, user: unknown) => {
+          if (err || !user) {
+            const failure = err ?? new Error('no identity in the response');
+            const reason = classifyNodeSamlError(failure);
+            logger.warn('saml response rejected', { reason, detail: (failure as Error).message });
+            resolve({ ok: false, reason, detail: (failure as Error).message });
+            return;
+          }
+          resolve({ ok: true, identity: user as SamlIdentity });
+        };
+        authenticator.authenticate('saml', { session: false }, settle)(req, res, (err: unknown) => settle(err, undefined));
+      });
+    },
+
+    metadataXml() {
+      return strategy.generateServiceProviderMetadata(null, null);
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { Request, Router } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Logger } from '../log';
+import { html } from './html';
+import { renderRows, renderValue } from './generic';
+import { csrfField, page, unavailable } from './me-routes';
+import { AuditFilter, ConsoleInputError, ConsoleSources } from './sources';
+
+/**
+ * Administrator pages (members of SAML_ADMIN_GROUP only; the caller mounts them behind
+ * requireAdmin): sync status, the dry-run plan, the audit log, SCIM clients and the BullMQ
+ * dashboard.
+ */
+
+export const QUEUES_PATH = '/admin/queues';
+
+function queryString(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function bodyString(req: Request, name: string): string {
+  const value = (req.body as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+function auditFilterOf(req: Request): AuditFilter {
+  const limitText = queryString(req, 'limit');
+  const limit = limitText === undefined ? 100 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ConsoleInputError('limit must be a whole number from 1 to 1000');
+  for (const name of ['since', 'until'] as const) {
+    const value = queryString(req, name);
+    if (value !== undefined && Number.isNaN(Date.parse(value))) throw new ConsoleInputError(`${name} must be a date or date-time`);
+  }
+  return {
+    team: queryString(req, 'team'),
+    action: queryString(req, 'action'),
+    requestId: queryString(req, 'requestId'),
+    since: queryString(req, 'since'),
+    until: queryString(req, 'until'),
+    limit,
+  };
+}
+
+export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSources }): Router {
+  const { sources, logger } = deps;
+  const router = Router();
+
+  router.get('/admin/status', async (_req, res) => {
+    if (!sources.sync) return page(res, 'Sync status', unavailable('Sync status', 'reconciler'));
+    page(res, 'Sync status', html`<div id="status">${renderValue(await sources.sync.status())}</div>`);
+  });
+
+  router.get('/admin/plan', async (_req, res) => {
+    if (!sources.sync) return page(res, 'Dry-run plan', unavailable('The dry-run plan', 'reconciler'));
+    const plan = await sources.sync.plan();
+    page(
+      res,
+      'Dry-run plan',
+      html`<p>What a reconcile would change now. Nothing here has been applied.</p><div id="plan">${renderValue(plan)}</div>`,
+    );
+  });
+
+  router.get('/admin/audit', async (req, res) => {
+    if (!sources.sync) return page(res, 'Audit log', unavailable('The audit log', 'reconciler'));
+    const filter = auditFilterOf(req);
+    const rows = await sources.sync.audit(filter);
+    page(
+      res,
+      'Audit log',
+      html`<form method="get" action="/console/admin/audit" id="audit-filter">
+<label>Team <input name="team" value="${filter.team ?? ''}"></label>
+<label>Action <input name="action" value="${filter.action ?? ''}"></label>
+<label>SCIM request id <input name="requestId" value="${filter.requestId ?? ''}"></label>
+<label>Since <input name="since" value="${filter.since ?? ''}" placeholder="2026-11-28T00:00:00Z"></label>
+<label>Until <input name="until" value="${filter.until ?? ''}"></label>
+<label>Limit <input name="limit" value="${filter.limit}" size="5"></label>
+<button type="submit">Filter</button></form>
+<div id="audit">${renderRows(rows)}</div>`,
+    );
+  });
+
+  router.get('/admin/scim-clients', async (_req, res) => {
+    if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'));
+    const clients = await sources.scimClients.list();
+    page(
+      res,
+      'SCIM clients',
+      html`<p>Each identity provider application that provisions over SCIM has a client with bearer tokens (stored hashed; only the last four characters are shown).</p>
+<form method="post" action="/console/admin/scim-clients" id="create-client">${csrfField(res)}
+<label>New client name <input name="name" required maxlength="100"></label><button type="submit">Create client</button></form>
+<table id="clients"><thead><tr><th>client</th><th>created</th><th>tokens</th><th></th></tr></thead><tbody>
+${clients.map((c) => html`<tr><td>${c.name}${c.revokedAt ? html` <strong>(revoked ${c.revokedAt})</strong>` : ''}</td><td>${c.createdAt}</td>
+<td>${renderRows(c.tokens.map((t) => ({ token: `…${t.last4}`, created: t.createdAt, expires: t.expiresAt, revoked: t.revokedAt, lastUsed: t.lastUsedAt })))}</td>
+<td>${c.revokedAt ? '' : html`<form method="post" action="/console/admin/scim-clients/${c.id}/rotate" class="inline">${csrfField(res)}<button type="submit">New token</button></form>
+<form method="post" action="/console/admin/scim-clients/${c.id}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke client</button></form>`}</td></tr>`)}
+</tbody></table>`,
+    );
+  });
+
+  router.post('/admin/scim-clients', async (req, res) => {
+    if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
+    const name = bodyString(req, 'name');
+    if (name === '' || name.length > 100) throw new ConsoleInputError('client name must be 1 to 100 characters');
+    const created = await sources.scimClients.create(name);
+    logger.info('console scim client created', { clientId: created.clientId, by: res.locals.person!.id });
+    res.set('Cache-Control', 'no-store');
+    page(
+      res,
+      'SCIM client created',
+      html`<p>Bearer token for the new client — paste it into the identity provider now; it is shown this once.</p><p class="secret" id="token-value">${created.token}</p><p><a href="/console/admin/scim-clients">Back</a></p>`,
+      201,
+    );
+  });
+
+  router.post('/admin/scim-clients/:id/rotate', async (req, res) => {
+    if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
+    const id = String(req.params.id);
+    const rotated = await sources.scimClients.rotate(id);
+    logger.info('console scim token rotated', { clientId: id, by: res.locals.person!.id });
+    res.set('Cache-Control', 'no-store');
+    page(
+      res,
+      'New SCIM token',
+      html`<p>The new bearer token is below, shown this once. Older tokens keep working until you revoke them, so the identity provider can switch without a gap.</p><p class="secret" id="token-value">${rotated.token}</p><p><a href="/console/admin/scim-clients">Back</a></p>`,
+      201,
+    );
+  });
+
+  router.post('/admin/scim-clients/:id/revoke', async (req, res) => {
+    if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
+    const id = String(req.params.id);
+    await sources.scimClients.revoke(id);
+    logger.info('console scim client revoked', { clientId: id, by: res.locals.person!.id });
+    res.redirect(303, '/console/admin/scim-clients');
+  });
+
+  router.get(QUEUES_PATH, (_req, res) => page(res, 'Queues', unavailable('The BullMQ dashboard', 'queue')));
+
+  return router;
+}
+
+/**
+ * The BullMQ dashboard (`@bull-board/express`), or undefined without queues. It is mounted
+ * behind requireAdmin but ahead of the console's CSRF check: its own JavaScript calls its JSON
+ * API, which a cross-site form cannot imitate (JSON content type, SameSite=Lax cookie).
+ */
+export function createQueueDashboard(sources: ConsoleSources, basePath: string): Router | undefined {
+  if (!sources.queues || sources.queues.length === 0) return undefined;
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(`${basePath}${QUEUES_PATH}`);
+  // @bull-board/express 9.10.1 is typed against its own nested @bull-board/api 9.10.1; the
+  // adapter contract is the same in the top-level 9.10.2.
+  createBullBoard({
+    queues: sources.queues.map((q) => new BullMQAdapter(q)),
+    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+  });
+  return serverAdapter.getRouter() as Router;
+}

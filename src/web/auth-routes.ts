@@ -1,0 +1,165 @@
+import express, { NextFunction, Request, Response, Router } from 'express';
+import {
+  ACS_PATH,
+  csrfProtection,
+  findPersonById,
+  findPersonByLogin,
+  METADATA_PATH,
+  Person,
+  SamlRejectReason,
+  SamlService,
+  signIn,
+  signOut,
+  csrfTokenFor,
+} from '../auth';
+import type { Db } from '../directory/db';
+import type { Logger } from '../log';
+import { html, layout } from './html';
+
+/**
+ * The sign-in side of the console: SP metadata, the SAML login redirect, the assertion consumer
+ * service, logout, and the middleware that resolves the signed-in person on every request.
+ */
+
+/** Largest accepted ACS POST; a real signed response is a few KB, Entra with many groups ~100 KB. */
+export const ACS_MAX_BODY = '256kb';
+
+/** Reasons a person (not an attacker) can fix or ask about; the page explains them in words. */
+type PersonRefusal = 'user_not_provisioned' | 'user_inactive';
+
+const REFUSAL_TEXT: Record<PersonRefusal, string> = {
+  user_not_provisioned:
+    'Your identity provider signed you in, but your account has not been provisioned to pulumi-idp-sync by SCIM. Ask your administrator to assign you to the pulumi-idp-sync application in the identity provider.',
+  user_inactive: 'Your account is deactivated in the identity provider, so it cannot use this console.',
+};
+
+export function renderRefusal(res: Response, status: number, title: string, message: string, reason: string): void {
+  res.status(status).type('html').send(
+    layout({
+      title,
+      body: html`<div class="error"><p>${message}</p><p>Reason code: <code id="reason">${reason}</code></p></div>
+<p><a href="/console/login">Back to sign-in</a></p>`,
+    }).text,
+  );
+}
+
+function renderSamlRejection(res: Response, reason: SamlRejectReason): void {
+  renderRefusal(
+    res,
+    400,
+    'Sign-in failed',
+    'The sign-in response from the identity provider was not accepted. Start again from the sign-in page; if this keeps happening, give your administrator the reason code below and the time.',
+    reason,
+  );
+}
+
+export interface AuthRouteDeps {
+  db: Db;
+  logger: Logger;
+  saml: SamlService | undefined;
+  adminGroup: string | undefined;
+}
+
+export function createAuthRoutes(deps: AuthRouteDeps): Router {
+  const { db, logger, saml } = deps;
+  const router = Router();
+
+  router.get('/console/login', (req, res) => {
+    if (req.session.personId) return res.redirect(303, '/console/');
+    res.type('html').send(
+      layout({
+        title: 'Sign in',
+        body: saml
+          ? html`<p>The console shows your teams, stack grants and tokens, and lets you issue scoped tokens.</p>
+<p><a id="sign-in" href="/auth/saml/login">Sign in with your identity provider</a></p>`
+          : html`<div class="notice"><p>SAML sign-in is not configured on this daemon. An operator must set
+<code>SAML_IDP_SSO_URL</code>, <code>SAML_IDP_ISSUER</code>, <code>SAML_IDP_CERT</code> (or <code>SAML_IDP_CERT_FILE</code>)
+and <code>PUBLIC_URL</code>.</p></div>`,
+      }).text,
+    );
+  });
+
+  router.get('/console/signed-out', (_req, res) => {
+    res.type('html').send(layout({ title: 'Signed out', body: html`<p>You are signed out. <a href="/console/login">Sign in again</a>.</p>` }).text);
+  });
+
+  router.get(METADATA_PATH, (_req, res) => {
+    if (!saml) return res.status(404).type('text').send('SAML is not configured');
+    res.type('application/samlmetadata+xml').send(saml.metadataXml());
+  });
+
+  router.get('/auth/saml/login', async (req, res) => {
+    if (!saml) return res.redirect(303, '/console/login');
+    await saml.startLogin(req, res);
+  });
+
+  router.post(ACS_PATH, express.urlencoded({ extended: false, limit: ACS_MAX_BODY, parameterLimit: 10 }), async (req, res) => {
+    if (!saml) return res.status(404).type('text').send('SAML is not configured');
+    const outcome = await saml.consume(req, res);
+    if (!outcome.ok) return renderSamlRejection(res, outcome.reason);
+    const person = await findPersonByLogin(db, outcome.identity.login, deps.adminGroup);
+    const refusal: PersonRefusal | undefined = !person ? 'user_not_provisioned' : !person.active ? 'user_inactive' : undefined;
+    if (refusal || !person) {
+      logger.warn('saml login refused', { reason: refusal });
+      return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[refusal ?? 'user_not_provisioned'], refusal ?? 'user_not_provisioned');
+    }
+    await signIn(req, person.id);
+    logger.info('saml login', { userId: person.id, admin: person.isAdmin });
+    res.redirect(303, '/console/');
+  });
+
+  router.post('/auth/logout', express.urlencoded({ extended: false, limit: '4kb' }), csrfProtection, async (req, res) => {
+    await signOut(req);
+    res.redirect(303, '/console/signed-out');
+  });
+
+  return router;
+}
+
+/** Body-parser's answer to an ACS POST over ACS_MAX_BODY, turned into a logged refusal. */
+export function acsErrorHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    const e = err as { type?: string; status?: number };
+    if (req.path === ACS_PATH && (e.type === 'entity.too.large' || e.status === 413)) {
+      logger.warn('saml response rejected', { reason: 'body_too_large' });
+      return renderRefusal(res, 413, 'Sign-in failed', 'The sign-in response was larger than this service accepts.', 'body_too_large');
+    }
+    if (req.path === ACS_PATH && (e.type === 'parameters.too.many' || e.status === 400)) {
+      logger.warn('saml response rejected', { reason: 'malformed_response' });
+      return renderRefusal(res, 400, 'Sign-in failed', 'The sign-in response could not be read.', 'malformed_response');
+    }
+    next(err);
+  };
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    person?: Person;
+    csrfToken?: string;
+  }
+}
+
+/**
+ * Resolves the session's person from the directory on every request, so deactivation or
+ * removal from the admin group takes effect at once, not at the next sign-in.
+ */
+export function requirePerson(db: Db, adminGroup: string | undefined) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const personId = req.session.personId;
+    if (!personId) return res.redirect(303, '/console/login');
+    const person = await findPersonById(db, personId, adminGroup);
+    if (!person || !person.active) {
+      await signOut(req);
+      const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
+      return renderRefusal(res, 403, 'Signed out', REFUSAL_TEXT[reason], reason);
+    }
+    res.locals.person = person;
+    res.locals.csrfToken = csrfTokenFor(req);
+    next();
+  };
+}
+
+export function requireAdmin(_req: Request, res: Response, next: NextFunction): void {
+  if (res.locals.person?.isAdmin) return next();
+  renderRefusal(res, 403, 'Administrators only', 'This page is for members of the administrators group.', 'not_admin');
+}

@@ -1,0 +1,102 @@
+import express, { NextFunction, Request, Response, Router } from 'express';
+import type { Redis } from 'ioredis';
+import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, samlSettingsFromConfig } from '../auth';
+import type { Config } from '../config';
+import type { Db } from '../directory/db';
+import type { Logger } from '../log';
+import { acsErrorHandler, createAuthRoutes, renderRefusal, requireAdmin, requirePerson } from './auth-routes';
+import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
+import { CONTENT_SECURITY_POLICY, html, layout } from './html';
+import { createMeRoutes } from './me-routes';
+import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources } from './sources';
+
+/**
+ * The web surface for people: SAML sign-in under /auth, the server-rendered console under
+ * /console, and the admin JSON API under /api/v1. Mount the returned router at "/".
+ */
+
+export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine } from './sources';
+export { ConsoleInputError, ConsoleForbiddenError } from './sources';
+export { escapeHtml, html } from './html';
+
+export interface WebDeps {
+  config: Config;
+  db: Db;
+  redis: Redis;
+  logger: Logger;
+  /** Data behind the console pages; each absent source makes its page say so. */
+  sources?: ConsoleSources;
+  /** Redis key prefix for sessions and SAML caches (tests isolate themselves with it). @defaultValue "pis:" */
+  keyPrefix?: string;
+}
+
+export const CONSOLE_PATH = '/console';
+
+function securityHeaders(req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  });
+  // bull-board ships its own scripts; every other page runs none.
+  if (!req.originalUrl.startsWith(`${CONSOLE_PATH}${QUEUES_PATH}`)) res.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  next();
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof CsrfError || err instanceof ConsoleForbiddenError) return 403;
+  if (err instanceof ConsoleInputError) return 400;
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
+}
+
+export function createWebRouter(deps: WebDeps): Router {
+  const { config, db, redis, logger } = deps;
+  const sources = deps.sources ?? {};
+  const prefix = deps.keyPrefix ?? 'pis:';
+  const settings = samlSettingsFromConfig(config);
+  const saml = settings ? createSamlService({ settings, redis, logger, keyPrefix: `${prefix}saml:` }) : undefined;
+  if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
+  const adminGroup = settings?.adminGroup;
+
+  const router = Router();
+  router.get('/', (_req, res) => res.redirect(303, `${CONSOLE_PATH}/`));
+  router.use([CONSOLE_PATH, '/auth'], securityHeaders, createSessionMiddleware({
+    redis,
+    secret: config.SESSION_SECRET,
+    secureCookies: (config.PUBLIC_URL ?? '').startsWith('https:'),
+    keyPrefix: `${prefix}sess:`,
+  }));
+  router.use(createAuthRoutes({ db, logger, saml, adminGroup }));
+
+  const consoleRouter = Router();
+  consoleRouter.use(requirePerson(db, adminGroup));
+  consoleRouter.use('/admin', requireAdmin);
+  const dashboard = createQueueDashboard(sources, CONSOLE_PATH);
+  if (dashboard) consoleRouter.use(QUEUES_PATH, dashboard);
+  consoleRouter.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 }), csrfProtection);
+  consoleRouter.use(createMeRoutes({ db, logger, sources }));
+  consoleRouter.use(createAdminRoutes({ logger, sources }));
+  router.use(CONSOLE_PATH, consoleRouter);
+
+  router.use(acsErrorHandler(logger));
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (!req.originalUrl.startsWith(CONSOLE_PATH) && !req.originalUrl.startsWith('/auth')) return next(err);
+    const status = statusOf(err);
+    if (status >= 500) logger.error('console request failed', { path: req.path, err });
+    if (res.headersSent) return;
+    if (!res.locals.person) {
+      return renderRefusal(res, status, status >= 500 ? 'Something went wrong' : 'Request refused', status >= 500 ? 'An internal error occurred; it has been logged.' : (err as Error).message, status >= 500 ? 'internal_error' : 'bad_request');
+    }
+    res.status(status).type('html').send(
+      layout({
+        title: status >= 500 ? 'Something went wrong' : 'That did not work',
+        person: res.locals.person,
+        csrfToken: res.locals.csrfToken,
+        body: html`<div class="error" id="error"><p>${status >= 500 ? 'An internal error occurred; it has been logged.' : (err as Error).message}</p></div><p><a href="/console/">Back to the console</a></p>`,
+      }).text,
+    );
+  });
+  return router;
+}

@@ -1,0 +1,101 @@
+import type { Queue } from 'bullmq';
+import type { Policy } from '../policy';
+
+/**
+ * What the console reads and changes, as narrow interfaces. The runtime builds them from the
+ * owning parts (src/tokens, src/reconcile, src/directory, src/queue, src/policy); a source
+ * that is absent makes its page say so instead of showing invented data.
+ */
+
+export interface ScopeLine {
+  project: string;
+  stack: string;
+  permission?: 'read' | 'write' | 'admin';
+}
+
+export interface ConsoleToken {
+  id: string;
+  owner: string;
+  team: string;
+  kind: string;
+  pulumiTeam: string;
+  scope: ScopeLine[] | null;
+  description: string;
+  state: string;
+  expiresAt: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+  revokeReason: string | null;
+}
+
+export interface ConsoleTokens {
+  /** Tokens whose owner is this SCIM userName, newest first. */
+  listForOwner(owner: string): Promise<ConsoleToken[]>;
+  issue(input: { team: string; owner: string; description: string; scope?: ScopeLine[]; expiresAt?: string }): Promise<{
+    id: string;
+    tokenValue: string;
+    pulumiTeam: string;
+  }>;
+  revoke(id: string, reason: string): Promise<void>;
+}
+
+export interface AuditFilter {
+  team?: string;
+  action?: string;
+  requestId?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+}
+
+/** The reconciler's read side. Shapes are rendered generically, field by field. */
+export interface ConsoleSync {
+  status(): Promise<Record<string, unknown>>;
+  plan(): Promise<unknown>;
+  audit(filter: AuditFilter): Promise<Array<Record<string, unknown>>>;
+}
+
+export interface ScimClientView {
+  id: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+  tokens: Array<{ id: string; last4: string; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }>;
+}
+
+export interface ConsoleScimClients {
+  list(): Promise<ScimClientView[]>;
+  /** Creates a client with its first bearer token; the token is returned this once. */
+  create(name: string): Promise<{ clientId: string; token: string }>;
+  /** Issues a new bearer token for the client (older ones keep working until revoked or expired). */
+  rotate(clientId: string): Promise<{ token: string }>;
+  /** Revokes the client and every token it holds. */
+  revoke(clientId: string): Promise<void>;
+}
+
+export interface ConsoleSources {
+  /** The current sync policy (groups → teams → grants). */
+  policy?: { readonly current: Policy };
+  tokens?: ConsoleTokens;
+  sync?: ConsoleSync;
+  scimClients?: ConsoleScimClients;
+  /** BullMQ queues shown on the admin queue dashboard. */
+  queues?: Queue[];
+}
+
+/** An error caused by the person's input or a rule they hit; its message is shown to them. */
+export class ConsoleInputError extends Error {
+  readonly status = 400;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConsoleInputError';
+  }
+}
+
+export class ConsoleForbiddenError extends Error {
+  readonly status = 403;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConsoleForbiddenError';
+  }
+}
