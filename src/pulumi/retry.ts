@@ -39,6 +39,9 @@ export function parseRetryAfterMs(header: string | null | undefined, now: number
   if (header === null || header === undefined) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // All three HTTP-date forms start with a day name; without this check Date.parse would read
+  // "-3" or "1.5" as years and dates.
+  if (!/^(mon|tue|wed|thu|fri|sat|sun)/i.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
