@@ -1,0 +1,98 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app';
+import { startEmulator, Emulator } from '../../src/emulator';
+import { createLogger } from '../../src/log';
+import { parsePolicy } from '../../src/policy';
+import { createPulumiClient } from '../../src/pulumi';
+import type { TeamAccessView, TokenDeps } from '../../src/tokens';
+import { tokensRouter } from '../../src/web/api/tokens';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+
+/** The `/api/v1/tokens` routes over HTTP: status codes, bodies, and that no value leaks. */
+
+let tdb: TestDatabase;
+let emu: Emulator;
+let server: http.Server;
+let base: string;
+let alice: string;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  [{ id: alice }] = await tdb.db('users').insert([{ user_name: 'alice@example.com' }]).returning('id');
+  emu = await startEmulator({
+    seed: {
+      members: ['alice'],
+      stacks: ['infra/dev'],
+      teams: [{ name: 'platform', members: ['alice'], stacks: [{ projectName: 'infra', stackName: 'dev', permission: 102 }] }],
+    },
+  });
+  const access: TeamAccessView = {
+    desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
+    isActiveMember: async (userId, team) => team === 'platform' && userId === alice,
+    loginsOf: async () => [],
+  };
+  const deps: TokenDeps = {
+    db: tdb.db,
+    pulumi: createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken }),
+    org: 'acme',
+    policy: { current: parsePolicy('organization: acme\nteams: []\n', 'test.yaml') },
+    access,
+    audit: async () => undefined,
+    logger: createLogger({ level: 'error' }),
+  };
+  const app = createApp({ logger: deps.logger, readiness: {}, mounts: [{ path: '/api/v1/tokens', router: tokensRouter(deps) }] });
+  server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/tokens`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await emu.stop();
+  await tdb.drop();
+});
+
+const post = (body: string) => fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+it('issues a scoped token: 201 with the value once, no-store; later reads never show it', async () => {
+  const res = await post(JSON.stringify({ team: 'platform', owner: 'alice@example.com', description: 'ci', scope: [{ project: 'infra', stack: 'dev', permission: 'read' }] }));
+  expect(res.status).toBe(201);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  const issued = (await res.json()) as { id: string; tokenValue: string; pulumiTeam: string };
+  expect(issued).toEqual({ id: expect.any(String), tokenValue: expect.any(String), pulumiTeam: expect.stringMatching(/^pis-tok-/) });
+
+  const list = await fetch(`${base}?owner=alice@example.com`);
+  const listText = await list.text();
+  expect(list.status).toBe(200);
+  expect(listText).not.toContain(issued.tokenValue);
+  expect(JSON.parse(listText).tokens).toEqual([
+    expect.objectContaining({ id: issued.id, team: 'platform', pulumiTeam: issued.pulumiTeam, grants: [{ project: 'infra', stack: 'dev', permission: 'read' }] }),
+  ]);
+
+  const del = await fetch(`${base}/${issued.id}`, { method: 'DELETE' });
+  expect(del.status).toBe(200);
+  expect(await del.json()).toMatchObject({ id: issued.id, state: 'revoked' });
+  expect((await (await fetch(base)).json()).tokens).toEqual([]);
+  expect((await (await fetch(`${base}?state=all`)).json()).tokens).toHaveLength(1);
+});
+
+it.each([
+  ['malformed JSON', '{"team":', 400, 'invalid_request'],
+  ['a field of the wrong type', JSON.stringify({ team: 7, owner: 'alice@example.com' }), 400, 'invalid_request'],
+  ['an unknown team', JSON.stringify({ team: 'nope', owner: 'alice@example.com' }), 404, 'unknown_team'],
+  ['an unknown owner', JSON.stringify({ team: 'platform', owner: 'zed@example.com' }), 404, 'unknown_owner'],
+  ['a scope with no overlap', JSON.stringify({ team: 'platform', owner: 'alice@example.com', scope: [{ project: 'x', stack: 'y' }] }), 400, 'empty_scope'],
+])('answers %s with a clear error', async (_name, body, status, error) => {
+  const res = await post(body);
+  expect(res.status).toBe(status);
+  const json = await res.json();
+  expect(json).toMatchObject({ error, message: expect.any(String) });
+  expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/);
+});
+
+it('answers 404 for an unknown token id and 400 for a bad list query', async () => {
+  expect((await fetch(`${base}/00000000-0000-4000-8000-000000000000`, { method: 'DELETE' })).status).toBe(404);
+  expect((await fetch(`${base}/nope`)).status).toBe(404);
+  expect((await fetch(`${base}?state=weird`)).status).toBe(400);
+});
