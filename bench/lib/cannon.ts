@@ -1,0 +1,64 @@
+import autocannon from 'autocannon';
+
+/** autocannon with the settings every SCIM figure uses, reduced to the numbers we report. */
+
+export interface CannonOptions {
+  url: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+  headers: Record<string, string>;
+  /** A fresh path and body per request (unique userNames, rotating ids). */
+  next: () => { path: string; body?: string };
+  connections?: number;
+  durationSec?: number;
+  /** Requests per second across all connections (background load); unbounded when absent. */
+  overallRate?: number;
+}
+
+export interface CannonResult {
+  rps: number;
+  p50ms: number;
+  p90ms: number;
+  p99ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+export function cannon(options: CannonOptions): { result: Promise<CannonResult>; stop(): void } {
+  let instance: autocannon.Instance | undefined;
+  const result = new Promise<CannonResult>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections ?? 32,
+        duration: options.durationSec ?? 10,
+        overallRate: options.overallRate,
+        requests: [
+          {
+            method: options.method,
+            headers: options.headers,
+            setupRequest: (req) => {
+              const { path, body } = options.next();
+              return { ...req, path, ...(body === undefined ? {} : { body }) };
+            },
+          },
+        ],
+      },
+      (err, r) => {
+        if (err) return reject(err);
+        resolve({
+          rps: r.requests.average,
+          p50ms: r.latency.p50,
+          p90ms: r.latency.p90,
+          p99ms: r.latency.p99,
+          requests: r.requests.total,
+          non2xx: r.non2xx,
+          errors: r.errors,
+          timeouts: r.timeouts,
+        });
+      },
+    );
+  });
+  return { result, stop: () => instance?.stop() };
+}

@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The repository root, found from this file whether it runs from bench/lib (ts) or
+ * dist/bench/lib (compiled): the nearest directory whose package.json is the daemon's.
+ */
+export function repoRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'pulumi-idp-sync') {
+      return dir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the pulumi-idp-sync repository root');
+    dir = parent;
+  }
+}
+
+/** Compiled entry points the benchmarks and chaos tests run as child processes. */
+export type DistEntry = 'src/main.js' | 'workers/main.js' | 'src/emulator/main.js' | 'bench/lib/peer-server.js' | 'bench/lib/limit-server.js';
+
+export function distEntry(relative: DistEntry): string {
+  return path.join(repoRoot(), 'dist', relative);
+}
