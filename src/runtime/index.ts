@@ -6,6 +6,7 @@ import { createDb, Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory/embedded-postgres';
 import { createRedis, resolveRedis } from '../queue/redis';
 import { createApp, Mount } from '../app';
+import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 
 /**
@@ -44,7 +45,10 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   redis.on('error', (err) => logger.warn('redis connection error', { err: err.message }));
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
 
-  const mounts: Mount[] = [{ path: '/metrics', router: metricsRouter() }];
+  const mounts: Mount[] = [
+    { path: '/metrics', router: metricsRouter() },
+    { path: '/scim/v2', router: createScimRouter({ db, logger, config }) },
+  ];
   const app = createApp({
     logger,
     readiness: {

@@ -1,0 +1,175 @@
+import type { Db, Trx } from './db';
+import { bindings, type SqlClause } from './users';
+
+/**
+ * SCIM groups and their memberships. Membership changes are deltas in SQL — an INSERT ... ON
+ * CONFLICT DO NOTHING or a DELETE of the named rows — whose RETURNING lists only the rows that
+ * actually changed, so a PATCH costs what it changes whatever the group's size, concurrent
+ * PATCHes adding different members cannot lose each other's rows, and outbox events name
+ * exactly what changed.
+ */
+
+export interface GroupRow {
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  resource: Record<string, unknown>;
+  version: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface GroupFields {
+  displayName: string;
+  externalId: string | null;
+  resource: Record<string, unknown>;
+}
+
+export interface MemberRef {
+  groupId: string;
+  userId: string;
+  display: string;
+}
+
+const COLUMNS = 'g.id, g.display_name, g.external_id, g.resource, g.version, g.created_at, g.updated_at';
+
+export async function insertGroup(trx: Trx, fields: GroupFields): Promise<GroupRow> {
+  const [row] = await trx('groups')
+    .insert({ display_name: fields.displayName, external_id: fields.externalId, resource: JSON.stringify(fields.resource) })
+    .returning('*');
+  return row as GroupRow;
+}
+
+export async function findGroup(db: Db | Trx, id: string): Promise<GroupRow | undefined> {
+  const { rows } = await db.raw(`SELECT ${COLUMNS} FROM groups g WHERE g.id = ?`, [id]);
+  return rows[0] as GroupRow | undefined;
+}
+
+/**
+ * Row-locks a group (not its members) for the duration of a write. Membership writes to the
+ * same group therefore serialise on this lock, which keeps `version` an exact count of writes.
+ */
+export async function lockGroup(trx: Trx, id: string): Promise<GroupRow | undefined> {
+  const { rows } = await trx.raw(`SELECT ${COLUMNS} FROM groups g WHERE g.id = ? FOR UPDATE`, [id]);
+  return rows[0] as GroupRow | undefined;
+}
+
+export async function updateGroup(trx: Trx, id: string, fields: GroupFields): Promise<GroupRow> {
+  const [row] = await trx('groups')
+    .where({ id })
+    .update({
+      display_name: fields.displayName,
+      external_id: fields.externalId,
+      resource: JSON.stringify(fields.resource),
+      version: trx.raw('version + 1'),
+      updated_at: trx.fn.now(),
+    })
+    .returning('*');
+  return row as GroupRow;
+}
+
+/** Marks a membership-only change: bumps version and lastModified, returns the new version. */
+export async function touchGroup(trx: Trx, id: string): Promise<{ version: string; updated_at: Date }> {
+  const { rows } = await trx.raw(
+    'UPDATE groups SET version = version + 1, updated_at = now() WHERE id = ? RETURNING version, updated_at',
+    [id],
+  );
+  return rows[0];
+}
+
+export async function deleteGroup(trx: Trx, id: string): Promise<void> {
+  await trx('groups').where({ id }).delete();
+}
+
+export async function countGroups(db: Db, where: SqlClause): Promise<number> {
+  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM groups g WHERE ${where.sql}`, bindings(where.bindings));
+  return rows[0].n as number;
+}
+
+export async function listGroups(db: Db, where: SqlClause, orderBy: SqlClause, offset: number, limit: number): Promise<GroupRow[]> {
+  const { rows } = await db.raw(
+    `SELECT ${COLUMNS} FROM groups g WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?`,
+    bindings([...where.bindings, ...orderBy.bindings, offset, limit]),
+  );
+  return rows as GroupRow[];
+}
+
+/** Ids among `userIds` that are not users. */
+export async function unknownUserIds(trx: Trx, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await trx.raw(
+    `SELECT w.id FROM unnest(?::uuid[]) AS w(id) WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id)`,
+    [userIds],
+  );
+  return rows.map((r: { id: string }) => r.id);
+}
+
+/** Adds members; returns the ids that were not members before. */
+export async function addMembers(trx: Trx, groupId: string, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await trx.raw(
+    `INSERT INTO group_members (group_id, user_id)
+       SELECT ?::uuid, w.id FROM unnest(?::uuid[]) AS w(id)
+     ON CONFLICT DO NOTHING
+     RETURNING user_id`,
+    [groupId, userIds],
+  );
+  return rows.map((r: { user_id: string }) => r.user_id);
+}
+
+/** Removes the named members; returns the ids that were members. */
+export async function removeMembers(trx: Trx, groupId: string, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const { rows } = await trx.raw(
+    'DELETE FROM group_members WHERE group_id = ? AND user_id = ANY(?::uuid[]) RETURNING user_id',
+    [groupId, userIds],
+  );
+  return rows.map((r: { user_id: string }) => r.user_id);
+}
+
+export async function removeAllMembers(trx: Trx, groupId: string): Promise<string[]> {
+  const { rows } = await trx.raw('DELETE FROM group_members WHERE group_id = ? RETURNING user_id', [groupId]);
+  return rows.map((r: { user_id: string }) => r.user_id);
+}
+
+/**
+ * Removes the members matching a condition over `group_members gm` joined to `users mu`
+ * (a compiled `members[...]` filter).
+ */
+export async function removeMembersWhere(trx: Trx, groupId: string, where: SqlClause): Promise<string[]> {
+  const { rows } = await trx.raw(
+    `DELETE FROM group_members gm USING users mu
+      WHERE gm.group_id = ? AND mu.id = gm.user_id AND ${where.sql}
+      RETURNING gm.user_id`,
+    bindings([groupId, ...where.bindings]),
+  );
+  return rows.map((r: { user_id: string }) => r.user_id);
+}
+
+/** Sets the member list to exactly `userIds`; returns what was added and removed. */
+export async function replaceMembers(trx: Trx, groupId: string, userIds: string[]): Promise<{ added: string[]; removed: string[] }> {
+  const { rows } = await trx.raw(
+    'DELETE FROM group_members WHERE group_id = ? AND NOT (user_id = ANY(?::uuid[])) RETURNING user_id',
+    [groupId, userIds],
+  );
+  const removed = rows.map((r: { user_id: string }) => r.user_id);
+  const added = await addMembers(trx, groupId, userIds);
+  return { added, removed };
+}
+
+/** Members of a page of groups, for the `members` attribute. */
+export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
+  const out = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return out;
+  const { rows } = await db.raw(
+    `SELECT gm.group_id, u.id AS user_id, coalesce(u.resource ->> 'displayName', u.user_name) AS display
+       FROM group_members gm JOIN users u ON u.id = gm.user_id
+      WHERE gm.group_id = ANY(?::uuid[])
+      ORDER BY gm.created_at, gm.user_id`,
+    [groupIds],
+  );
+  for (const r of rows as { group_id: string; user_id: string; display: string }[]) {
+    out.get(r.group_id)?.push({ groupId: r.group_id, userId: r.user_id, display: r.display });
+  }
+  return out;
+}

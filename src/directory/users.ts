@@ -1,0 +1,127 @@
+import type { Knex } from 'knex';
+import type { Db, Trx } from './db';
+
+/**
+ * SCIM users. `user_name`, `external_id` and `active` are columns (looked up, unique,
+ * indexed); every other attribute is in `resource` jsonb. `version` counts committed writes
+ * and is the ETag. Writes take a transaction so the caller can append the outbox row in it.
+ */
+
+export interface UserRow {
+  id: string;
+  user_name: string;
+  external_id: string | null;
+  active: boolean;
+  resource: Record<string, unknown>;
+  version: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface UserFields {
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  resource: Record<string, unknown>;
+}
+
+/** A parameterised SQL condition/ordering over `users u` (see src/scim/filter-sql.ts). */
+export interface SqlClause {
+  sql: string;
+  bindings: unknown[];
+}
+
+/** Bindings built by the SQL compiler are values knex accepts; its types cannot see that. */
+export const bindings = (values: unknown[]) => values as Knex.RawBinding[];
+
+const COLUMNS = 'u.id, u.user_name, u.external_id, u.active, u.resource, u.version, u.created_at, u.updated_at';
+
+export async function insertUser(trx: Trx, fields: UserFields): Promise<UserRow> {
+  const [row] = await trx('users')
+    .insert({
+      user_name: fields.userName,
+      external_id: fields.externalId,
+      active: fields.active,
+      resource: JSON.stringify(fields.resource),
+    })
+    .returning('*');
+  return row as UserRow;
+}
+
+export async function findUser(db: Db | Trx, id: string): Promise<UserRow | undefined> {
+  const { rows } = await db.raw(`SELECT ${COLUMNS} FROM users u WHERE u.id = ?`, [id]);
+  return rows[0] as UserRow | undefined;
+}
+
+/** Reads and row-locks a user for a read-modify-write of its own attributes. */
+export async function lockUser(trx: Trx, id: string): Promise<UserRow | undefined> {
+  const { rows } = await trx.raw(`SELECT ${COLUMNS} FROM users u WHERE u.id = ? FOR UPDATE`, [id]);
+  return rows[0] as UserRow | undefined;
+}
+
+export async function updateUser(trx: Trx, id: string, fields: UserFields): Promise<UserRow> {
+  const [row] = await trx('users')
+    .where({ id })
+    .update({
+      user_name: fields.userName,
+      external_id: fields.externalId,
+      active: fields.active,
+      resource: JSON.stringify(fields.resource),
+      version: trx.raw('version + 1'),
+      updated_at: trx.fn.now(),
+    })
+    .returning('*');
+  return row as UserRow;
+}
+
+export async function deleteUser(trx: Trx, id: string): Promise<void> {
+  await trx('users').where({ id }).delete();
+}
+
+export async function countUsers(db: Db, where: SqlClause): Promise<number> {
+  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM users u WHERE ${where.sql}`, bindings(where.bindings));
+  return rows[0].n as number;
+}
+
+export async function listUsers(
+  db: Db,
+  where: SqlClause,
+  orderBy: SqlClause,
+  offset: number,
+  limit: number,
+): Promise<UserRow[]> {
+  const { rows } = await db.raw(
+    `SELECT ${COLUMNS} FROM users u WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?`,
+    bindings([...where.bindings, ...orderBy.bindings, offset, limit]),
+  );
+  return rows as UserRow[];
+}
+
+/** Group ids of one user (outbox events carry them). */
+export async function groupIdsOfUser(db: Db | Trx, userId: string): Promise<string[]> {
+  const { rows } = await db.raw('SELECT group_id FROM group_members WHERE user_id = ? ORDER BY group_id', [userId]);
+  return rows.map((r: { group_id: string }) => r.group_id);
+}
+
+export interface UserGroupRef {
+  userId: string;
+  groupId: string;
+  displayName: string;
+}
+
+/** The groups of a page of users, for the read-only `groups` attribute. */
+export async function groupsOfUsers(db: Db, userIds: string[]): Promise<Map<string, UserGroupRef[]>> {
+  const out = new Map<string, UserGroupRef[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return out;
+  const { rows } = await db.raw(
+    `SELECT gm.user_id, g.id AS group_id, g.display_name
+       FROM group_members gm JOIN groups g ON g.id = gm.group_id
+      WHERE gm.user_id = ANY(?::uuid[])
+      ORDER BY g.created_at, g.id`,
+    [userIds],
+  );
+  for (const r of rows as { user_id: string; group_id: string; display_name: string }[]) {
+    out.get(r.user_id)?.push({ userId: r.user_id, groupId: r.group_id, displayName: r.display_name });
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { findActiveToken, hashToken, touchToken, type Db } from '../directory';
+import type { Logger } from '../log';
+import { rateLimited, unauthorized } from './errors';
+
+/**
+ * Bearer authentication for /scim/v2 (RFC 6750 header form only: a token in the query string
+ * is ignored, URIs end up in logs). The presented token is hashed, then:
+ * - compared in constant time with the hash of SCIM_BEARER_TOKEN, the bootstrap credential;
+ * - looked up by hash among the SCIM clients' tokens (hashes of equal length, so neither the
+ *   comparison nor the lookup reveals anything about a stored secret's length or prefix).
+ * Anything else is a 401 with a SCIM error body. `last_used_at` is written at most once a
+ * minute per token per process (and the UPDATE itself is a no-op within the minute).
+ *
+ * A per-client token bucket answers 429 with Retry-After when a client exceeds its rate. It is
+ * per process: with several replicas, each allows the configured rate.
+ */
+
+export interface ScimPrincipal {
+  clientId: string;
+  clientName: string;
+}
+
+export interface RateLimit {
+  /** Sustained requests per second per client. @defaultValue 200 */
+  perSecond: number;
+  /** Burst size. @defaultValue 1000 */
+  burst: number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 200, burst: 1000 };
+const BOOTSTRAP_CLIENT: ScimPrincipal = { clientId: 'bootstrap', clientName: 'bootstrap' };
+const TOUCH_EVERY_MS = 60_000;
+const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
+
+export function createScimAuth(deps: { db: Db; logger: Logger; bootstrapToken?: string; rateLimit?: RateLimit | false }) {
+  const bootstrapHash = deps.bootstrapToken ? hashToken(deps.bootstrapToken) : undefined;
+  const lastTouched = new Map<string, number>();
+  const limit = deps.rateLimit === undefined ? DEFAULT_RATE_LIMIT : deps.rateLimit;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+
+  function allow(clientId: string): number | undefined {
+    if (!limit) return undefined;
+    const now = Date.now();
+    const bucket = buckets.get(clientId) ?? { tokens: limit.burst, at: now };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
+    bucket.at = now;
+    buckets.set(clientId, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return undefined;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond));
+  }
+
+  function touch(tokenId: string): void {
+    const now = Date.now();
+    if (now - (lastTouched.get(tokenId) ?? 0) < TOUCH_EVERY_MS) return;
+    lastTouched.set(tokenId, now);
+    touchToken(deps.db, tokenId).catch((err: Error) => deps.logger.warn('could not record SCIM token use', { err: err.message }));
+  }
+
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const header = req.headers.authorization;
+    const match = header ? BEARER.exec(header) : null;
+    if (!match) throw unauthorized('a bearer token is required in the Authorization header');
+    const presented = hashToken(match[1]!);
+    let principal: ScimPrincipal | undefined;
+    if (bootstrapHash && timingSafeEqual(presented, bootstrapHash)) {
+      principal = BOOTSTRAP_CLIENT;
+    } else {
+      const token = await findActiveToken(deps.db, presented);
+      if (token) {
+        principal = { clientId: token.clientId, clientName: token.clientName };
+        touch(token.tokenId);
+      }
+    }
+    if (!principal) throw unauthorized('the bearer token is not valid');
+    const retryAfter = allow(principal.clientId);
+    if (retryAfter !== undefined) throw rateLimited(retryAfter);
+    res.locals.scimClient = principal;
+    next();
+  };
+}
