@@ -52,8 +52,8 @@ export class SamlRejection extends Error {
 }
 
 /**
- * node-saml reports failures only as `Error` messages (no codes), so this table is the one place
- * that turns its wording into our reason codes. Unknown wording becomes `invalid_response`, so
+ * node-saml and xml-crypto report failures only as `Error` messages (no codes), so this table is
+ * the one place that turns their wording into our reason codes. Unknown wording becomes `invalid_response`, so
  * a library upgrade that rewords a message still rejects, only less precisely.
  */
 const NODE_SAML_MESSAGES: Array<[RegExp, SamlRejectReason]> = [
@@ -62,6 +62,8 @@ const NODE_SAML_MESSAGES: Array<[RegExp, SamlRejectReason]> = [
   [/^Invalid signature, too many transforms/, 'signature_structure_invalid'],
   [/^Invalid signature: (ID cannot refer|Referenced node)/, 'signature_structure_invalid'],
   [/^(Too many signatures found|Only 1 signed references|ref URI included quote)/, 'signature_structure_invalid'],
+  // xml-crypto's own refusals of malformed Signature elements (several or wrapped SignedInfo...).
+  [/(signed ?info|SignedInfo|multiple Signature elements|Reference elements|CanonicalizationMethod|Cannot validate a uri)/i, 'signature_structure_invalid'],
   [/^Invalid signature/, 'assertion_signature_invalid'],
   [/^Cannot obtain assertion from signed data/, 'assertion_signature_invalid'],
   [/^InResponseTo is missing/, 'in_response_to_missing'],

@@ -1,0 +1,137 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { createWebRouter, ConsoleSources } from '../../src/web';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { createIdpKeys, IdpKeys, requestIdFromRedirect, ResponseOptions } from './test-idp';
+
+/**
+ * The daemon's real HTTP stack (createApp + createWebRouter) on a free port, with its own
+ * database, a unique Redis prefix, a test IdP and a log capture, for SAML and console tests.
+ */
+
+export const IDP_ISSUER = 'https://idp.test.example/metadata';
+export const IDP_SSO_URL = 'https://idp.test.example/sso';
+export const ADMIN_GROUP = 'Pulumi Sync Admins';
+
+export interface Harness {
+  url: string;
+  acsUrl: string;
+  spEntityId: string;
+  keys: IdpKeys;
+  tdb: TestDatabase;
+  redis: Redis;
+  keyPrefix: string;
+  /** Parsed JSON log lines written so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** Starts a login as a browser would; returns the AuthnRequest ID now cached in Redis. */
+  startLogin(): Promise<string>;
+  responseOptions(inResponseTo: string | null, nameId: string): ResponseOptions;
+  postAcs(samlResponse: string, extraFields?: Record<string, string>): Promise<{ status: number; text: string; cookie?: string; location?: string | null }>;
+  /** The `Reason code` a refusal page shows. */
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  sources?: ConsoleSources;
+  /** Bind host, for the browser test. @defaultValue 127.0.0.1 */
+  host?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const keys = await createIdpKeys();
+  const tdb = await createTestDatabase();
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  const keyPrefix = `${uniquePrefix()}:`;
+  const logStream = new PassThrough();
+  let logText = '';
+  logStream.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
+  const logger = createLogger({ level: 'info', stream: logStream });
+
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    PUBLIC_URL: url,
+    SESSION_SECRET: 'test-session-secret-0123456789abcdef',
+    SAML_IDP_SSO_URL: IDP_SSO_URL,
+    SAML_IDP_ISSUER: IDP_ISSUER,
+    SAML_IDP_CERT: keys.cert.replace(/\n/g, '\\n'),
+    SAML_ADMIN_GROUP: ADMIN_GROUP,
+    ...options.env,
+  });
+  const app = createApp({
+    logger,
+    readiness: {},
+    mounts: [{ path: '/', router: createWebRouter({ config, db: tdb.db, redis, logger, sources: options.sources, keyPrefix }) }],
+  });
+  server.on('request', app);
+  const acsUrl = `${url}/auth/saml/acs`;
+  const spEntityId = config.SAML_SP_ENTITY_ID ?? `${url}/auth/saml/metadata`;
+
+  return {
+    url,
+    acsUrl,
+    spEntityId,
+    keys,
+    tdb,
+    redis,
+    keyPrefix,
+    logs: () =>
+      logText
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    async startLogin() {
+      const res = await fetch(`${url}/auth/saml/login`, { redirect: 'manual' });
+      if (res.status !== 302) throw new Error(`login start answered ${res.status}`);
+      const location = res.headers.get('location')!;
+      if (!location.startsWith(IDP_SSO_URL)) throw new Error(`login redirected to ${location}`);
+      return requestIdFromRedirect(location);
+    },
+    responseOptions(inResponseTo, nameId) {
+      return { acsUrl, spEntityId, idpIssuer: IDP_ISSUER, inResponseTo, nameId };
+    },
+    async postAcs(samlResponse, extraFields = {}) {
+      const res = await fetch(acsUrl, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ SAMLResponse: samlResponse, ...extraFields }).toString(),
+      });
+      const setCookie = res.headers.get('set-cookie');
+      return { status: res.status, text: await res.text(), cookie: setCookie?.split(';')[0], location: res.headers.get('location') };
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      const keys = await redis.keys(`${keyPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+      await tdb.drop();
+    },
+  };
+}
+
+export function reasonOf(page: string): string | undefined {
+  return /<code id="reason">([^<]*)<\/code>/.exec(page)?.[1];
+}
+
+export async function provisionUser(tdb: TestDatabase, userName: string, options: { active?: boolean; groups?: string[] } = {}): Promise<string> {
+  const [user] = await tdb.db('users').insert({ user_name: userName, active: options.active ?? true }).returning('id');
+  for (const displayName of options.groups ?? []) {
+    let group = await tdb.db('groups').whereRaw('lower(display_name) = lower(?)', [displayName]).first('id');
+    if (!group) [group] = await tdb.db('groups').insert({ display_name: displayName }).returning('id');
+    await tdb.db('group_members').insert({ group_id: group.id, user_id: user.id });
+  }
+  return user.id as string;
+}
