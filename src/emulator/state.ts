@@ -182,11 +182,19 @@ function displayNameOf(l: string): string {
     .join(' ');
 }
 
+/** A union's "Invalid input" says nothing; name what each alternative wanted instead. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.join('.') || '(root)';
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return `${path}: ${issue.message}`;
+  const alternatives = issue.errors.map((branch) => branch.map((i) => [...i.path, i.message].join(': ')).join(', '));
+  return `${path}: ${alternatives.join(' or ')}`;
+}
+
 /** Builds a consistent state from a seed; throws SeedError naming every problem. */
 export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): EmulatorState {
   const parsed = seedSchema.safeParse(input);
   if (!parsed.success) {
-    throw new SeedError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+    throw new SeedError(parsed.error.issues.map(describeIssue));
   }
   const seed = parsed.data;
   const now = new Date().toISOString();

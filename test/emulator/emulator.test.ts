@@ -53,7 +53,7 @@ const team = (name: string) => emu.state.teams.find((t) => t.name === name);
 
 describe('transport', () => {
   test('a wrong token, a Bearer scheme and no header are all 401 with the JSON error shape', async () => {
-    for (const headers of [{ Authorization: 'token nope' }, { Authorization: 'Bearer pul-admin-token' }, {}]) {
+    for (const headers of [{ Authorization: 'token nope' }, { Authorization: 'Bearer pul-admin-token' }, {}] as Array<Record<string, string>>) {
       const res = await fetch(`${emu.url}/api/orgs/acme/teams`, { headers });
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({ code: 401, message: expect.any(String) });
