@@ -19,6 +19,11 @@ export interface TeamReconciled {
   team: string;
   /** The team's token list as the reconcile read it (after its own revocations); refreshes the cache. */
   tokens?: readonly AccessToken[];
+  /**
+   * The team's desired grants as the reconcile just applied them; null = the team is no longer
+   * managed. Omitted: asked from the access view.
+   */
+  grants?: readonly StackGrant[] | null;
   /** The SCIM request that caused this reconcile, and when it committed (outbox created_at). */
   requestId?: string | null;
   requestedAt?: Date | null;
@@ -44,7 +49,7 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
   if (event.tokens) await replaceTeamTokenCache(deps.db, team, event.tokens);
 
   const cause = { requestId: event.requestId ?? null, requestedAt: event.requestedAt ?? null };
-  const parentGrants = await deps.access.desiredGrants(team);
+  const parentGrants = event.grants !== undefined ? (event.grants === null ? null : [...event.grants]) : await deps.access.desiredGrants(team);
   const now = deps.now?.() ?? new Date();
 
   for (const token of await liveTokensOfParent(deps.db, team)) {
