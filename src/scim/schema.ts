@@ -234,7 +234,7 @@ export async function serviceProviderConfig(baseUrl: string): Promise<Record<str
 export function schemaDescriptions(baseUrl: string): Record<string, unknown>[] {
   declareScimmy();
   return [SCIMMY.Schemas.User, SCIMMY.Schemas.EnterpriseUser, SCIMMY.Schemas.Group].map((s) => {
-    const described = s.definition.describe() as unknown as Record<string, unknown>;
+    const described = JSON.parse(JSON.stringify(s.definition.describe())) as Record<string, unknown>;
     return withoutNulls({
       ...described,
       meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${described.id as string}` },
