@@ -8,6 +8,8 @@ import { createRedis, resolveRedis } from '../queue/redis';
 import { createApp, Mount } from '../app';
 import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
+import { createPulumiClient } from '../pulumi';
+import { demoSeed, startEmulator } from '../emulator';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -15,10 +17,20 @@ import { metricsRouter } from '../metrics';
  * step bounded by a deadline so a stuck dependency cannot hold the process.
  */
 
+/** Where the Pulumi Service is: the real one, or the in-process emulator when no token is set. */
+export interface PulumiEndpoint {
+  baseUrl: string;
+  accessToken: string;
+  /** PULUMI_ORG, or the emulator's org; undefined when only the policy file names it. */
+  org: string | undefined;
+  emulated: boolean;
+}
+
 export interface Daemon {
   url: string;
   db: Db;
   logger: Logger;
+  pulumi: PulumiEndpoint;
   stop(): Promise<void>;
 }
 
@@ -45,6 +57,20 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   redis.on('error', (err) => logger.warn('redis connection error', { err: err.message }));
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
 
+  let pulumi: PulumiEndpoint;
+  if (config.PULUMI_ACCESS_TOKEN) {
+    pulumi = { baseUrl: config.PULUMI_BACKEND_URL, accessToken: config.PULUMI_ACCESS_TOKEN, org: config.PULUMI_ORG, emulated: false };
+  } else {
+    const emulator = await startEmulator({ seed: demoSeed, org: config.PULUMI_ORG });
+    shutdown.push({ name: 'pulumi emulator', run: emulator.stop });
+    pulumi = { baseUrl: emulator.url, accessToken: emulator.accessToken, org: emulator.state.org, emulated: true };
+    logger.warn(
+      '!!! PULUMI_ACCESS_TOKEN is unset: talking to the BUILT-IN PULUMI EMULATOR with a demo org, NOT the Pulumi Service. Nothing done here reaches a real org. !!!',
+      { emulatorUrl: emulator.url, org: pulumi.org },
+    );
+  }
+  const pulumiProbe = createPulumiClient({ baseUrl: pulumi.baseUrl, accessToken: pulumi.accessToken, timeoutMs: 1500, retry: { maxAttempts: 1 } });
+
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config }) },
@@ -54,6 +80,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     readiness: {
       postgres: async () => void (await db.raw('select 1')),
       redis: async () => void (await redis.ping()),
+      pulumi: () => pulumiProbe.ping(pulumi.org),
     },
     mounts,
   });
@@ -78,6 +105,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     url,
     db,
     logger,
+    pulumi,
     async stop() {
       for (const step of shutdown.reverse()) {
         try {
