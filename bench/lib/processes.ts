@@ -58,6 +58,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       { stdio: 'ignore' },
     );
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    probe.on('error', () => undefined);
     try {
       await waitFor('private redis', async () => {
         if (probe.status !== 'ready') await probe.connect().catch(() => undefined);

@@ -35,6 +35,8 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** 1/5/15-minute load averages when the run finished: other work on the machine skews figures. */
+  loadAverage: number[];
   postgres?: string;
   redis?: string;
 }
@@ -46,6 +48,7 @@ export function describeMachine(): Machine {
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${os.type()} ${os.release()}`,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     postgres: versionOf('psql', ['--version']),
     redis: versionOf('redis-server', ['--version']),
   };

@@ -1,0 +1,155 @@
+import { cannon } from './lib/cannon';
+import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
+import { check, printTable, writeResult } from './lib/report';
+import { loginOf, oktaUser, pool } from './lib/scim-client';
+import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { summarize } from './lib/stats';
+import type { TappedCall } from './lib/pulumi-tap';
+
+/**
+ * Deprovision latency (issue 5 and 7): a user who created a team token is deactivated (Okta's
+ * path-less PATCH) or leaves the team's group (member-remove PATCH); we time from the SCIM
+ * response to the token's DELETE reaching the Pulumi API (the tap sees the request arrive), and
+ * to the member-remove PATCH, over ≥ 200 sequential trials while background SCIM traffic runs
+ * at 200 req/s (150 lookups + 50 Okta PUTs of other users).
+ *
+ * Env: BENCH_TRIALS (default 240), BENCH_PULUMI_LATENCY_MS (default 20), BENCH_BACKGROUND_RPS.
+ */
+
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 240);
+const LATENCY_MS = Number(process.env.BENCH_PULUMI_LATENCY_MS ?? 20);
+const BACKGROUND_RPS = Number(process.env.BENCH_BACKGROUND_RPS ?? 200);
+const TEAMS = 12;
+const BACKGROUND_USERS = 500;
+const TRIAL_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  const shape: DirectoryShape = { users: TRIALS, groups: TEAMS, memberships: TRIALS };
+  const plan = membershipPlan(shape);
+  const teamOf = new Map<number, number>();
+  plan.forEach((users, g) => users.forEach((u) => teamOf.set(u, g)));
+  const stack = await startStack({ label: 'deprov', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
+  const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
+  try {
+    const push = await pushDirectory(stack.scim, shape, 16);
+    await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
+
+    // Each trial user creates a team token by hand in Pulumi: Pulumi records them as createdBy.
+    const tokenIds: string[] = new Array(TRIALS);
+    await pool(Array.from({ length: TRIALS }, (_, i) => i), 8, async (i) => {
+      const team = teamName(teamOf.get(i)!);
+      const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
+        body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
+      });
+      if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
+      tokenIds[i] = ((await res.json()) as { id: string }).id;
+    });
+
+    const background: string[] = new Array(BACKGROUND_USERS);
+    await pool(Array.from({ length: BACKGROUND_USERS }, (_, i) => i), 16, async (i) => {
+      background[i] = (await stack.scim.createUser(oktaUser(500_000 + i, 'bg.test'))).body.id;
+    });
+    const origin = new URL(stack.daemonUrl).origin;
+    let bgCounter = 0;
+    const lookups = cannon({
+      url: origin,
+      method: 'GET',
+      headers: stack.scim.headers,
+      connections: 8,
+      durationSec: 3600,
+      overallRate: Math.round(BACKGROUND_RPS * 0.75),
+      next: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${500_000 + Math.floor(Math.random() * BACKGROUND_USERS)}@bg.test"`)}&startIndex=1&count=100` }),
+    });
+    const puts = cannon({
+      url: origin,
+      method: 'PUT',
+      headers: stack.scim.headers,
+      connections: 4,
+      durationSec: 3600,
+      overallRate: Math.round(BACKGROUND_RPS * 0.25),
+      next: () => {
+        const i = bgCounter++ % BACKGROUND_USERS;
+        return { path: `/scim/v2/Users/${background[i]}`, body: JSON.stringify({ ...oktaUser(500_000 + i, 'bg.test'), id: background[i], displayName: `Bg ${bgCounter}` }) };
+      },
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const tokenMs: number[] = [];
+    const tokenDoneMs: number[] = [];
+    const memberMs: number[] = [];
+    const misses: string[] = [];
+    const byKind: Record<string, number[]> = { deactivate: [], leave: [] };
+    for (let i = 0; i < TRIALS; i++) {
+      const kind = i % 2 === 0 ? 'deactivate' : 'leave';
+      const team = teamName(teamOf.get(i)!);
+      const login = loginOf(i);
+      const from = stack.tap.calls.length;
+      const answer = kind === 'deactivate'
+        ? await stack.scim.setActive(push.userIds[i], false)
+        : await stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
+      const isTokenDelete = (c: TappedCall) => c.method === 'DELETE' && c.path.endsWith(`/teams/${team}/tokens/${tokenIds[i]}`);
+      const isMemberRemove = (c: TappedCall) => {
+        const body = c.body as { memberAction?: string; member?: string } | undefined;
+        return c.method === 'PATCH' && c.path.endsWith(`/teams/${team}`) && body?.memberAction === 'remove' && body.member === login;
+      };
+      try {
+        await until(`trial ${i}`, () => stack.tap.since(from, isTokenDelete).length > 0 && stack.tap.since(from, isMemberRemove).length > 0, TRIAL_TIMEOUT_MS, 2);
+        const del = stack.tap.since(from, isTokenDelete)[0];
+        const rm = stack.tap.since(from, isMemberRemove)[0];
+        tokenMs.push(del.startedAt - answer.at);
+        tokenDoneMs.push(del.answeredAt - answer.at);
+        memberMs.push(rm.startedAt - answer.at);
+        byKind[kind].push(del.startedAt - answer.at);
+      } catch (err) {
+        misses.push((err as Error).message);
+      }
+    }
+    lookups.stop();
+    puts.stop();
+    const [bgLookups, bgPuts] = await Promise.all([lookups.result, puts.result]);
+
+    const deletesPerToken = new Map<string, number>();
+    for (const c of stack.tap.calls) {
+      const m = /\/tokens\/([^/?]+)$/.exec(c.path);
+      if (c.method === 'DELETE' && m && c.status < 300) deletesPerToken.set(m[1], (deletesPerToken.get(m[1]) ?? 0) + 1);
+    }
+    const duplicateRevocations = [...deletesPerToken.values()].filter((n) => n > 1).length;
+    const token = summarize(tokenMs);
+    Object.assign(result, {
+      tokenDeleteReachedMs: token,
+      tokenDeleteAnsweredMs: summarize(tokenDoneMs),
+      memberRemoveReachedMs: summarize(memberMs),
+      byKind: { deactivate: summarize(byKind.deactivate), leave: summarize(byKind.leave) },
+      misses,
+      duplicateRevocations,
+      background: { lookups: bgLookups, puts: bgPuts, achievedRps: bgLookups.rps + bgPuts.rps },
+      goals: [
+        check('token DELETE p50 <= 100 ms', token.p50, (v) => v <= 100),
+        check('token DELETE p99 <= 300 ms', token.p99, (v) => v <= 300),
+        check('>= 200 trials measured', token.n, (v) => v >= 200),
+      ],
+    });
+    printTable(`Deprovision latency, ms from SCIM response (${TRIALS} trials, background ${(bgLookups.rps + bgPuts.rps).toFixed(0)} req/s, Pulumi +${LATENCY_MS} ms/call)`, [
+      { figure: 'token DELETE reaches Pulumi', ...token },
+      { figure: 'token DELETE answered', ...summarize(tokenDoneMs) },
+      { figure: 'member remove reaches Pulumi', ...summarize(memberMs) },
+      { figure: 'token DELETE, deactivate', ...summarize(byKind.deactivate) },
+      { figure: 'token DELETE, group leave', ...summarize(byKind.leave) },
+    ]);
+    process.stdout.write(`misses: ${misses.length}, tokens revoked more than once: ${duplicateRevocations}\n`);
+  } catch (err) {
+    result.error = (err as Error).message;
+    process.stdout.write(`NOTE ${result.error}\n`);
+    process.exitCode = 1;
+  } finally {
+    await stack.stop();
+  }
+  writeResult('deprovision-latency', result);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`deprovision-latency failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
