@@ -1,0 +1,72 @@
+import { ConfigError, loadConfig } from '../config';
+import { createDb, migrateLatest, type Db } from '../directory';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory/embedded-postgres';
+import { runCli, type CliCommand } from './index';
+import { scimTokenCommand } from './scim-token';
+
+/**
+ * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
+ */
+const commands: CliCommand[] = [scimTokenCommand];
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let db: Db | undefined;
+  let embedded: EmbeddedPostgresHandle | undefined;
+  try {
+    return await runCli(commands, process.argv.slice(2), {
+      config,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      async db() {
+        if (db) return db;
+        let url = config.DATABASE_URL;
+        if (!url) {
+          // A running daemon already owns the embedded Postgres: use it rather than start a second.
+          const running = `postgres://postgres:postgres@127.0.0.1:${config.EMBEDDED_PG_PORT}/pulumi_idp_sync`;
+          if (await reachable(running)) {
+            url = running;
+          } else {
+            embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT);
+            url = embedded.connectionString;
+          }
+        }
+        db = createDb({ connectionString: url, poolMax: 2 });
+        await migrateLatest(db);
+        return db;
+      },
+    });
+  } finally {
+    await db?.destroy();
+    await embedded?.stop();
+  }
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const probe = createDb({ connectionString: url, poolMax: 1 });
+  try {
+    await probe.raw('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`cli failed: ${err.message}\n`);
+    process.exit(1);
+  },
+);

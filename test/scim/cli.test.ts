@@ -1,0 +1,64 @@
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../src/cli';
+import { scimTokenCommand } from '../../src/cli/scim-token';
+import { loadConfig } from '../../src/config';
+import { findActiveToken, hashToken } from '../../src/directory';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+
+/** `npm run cli -- scim-token ...`, run in-process against a real database. */
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+async function cli(...argv: string[]) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await runCli([scimTokenCommand], argv, { config: loadConfig({}), stdout, stderr, db: async () => database.db });
+  return { code, out, err };
+}
+
+describe('scim-token', () => {
+  it('creates a client and prints its token once, alone on stdout', async () => {
+    const res = await cli('scim-token', 'create', '--name', 'okta');
+    expect(res.code).toBe(0);
+    const token = res.out.trim();
+    expect(token).toMatch(/^pis_scim_[A-Za-z0-9_-]{43}$/);
+    expect(await findActiveToken(database.db, hashToken(token))).toMatchObject({ clientName: 'okta' });
+    expect(res.err).not.toContain(token);
+    const list = await cli('scim-token', 'list');
+    expect(list.out).toContain('okta');
+    expect(list.out).toContain(`…${token.slice(-4)}`);
+    expect(list.out).not.toContain(token);
+    expect((await cli('scim-token', 'create', '--name', 'okta')).code).toBe(1);
+  });
+
+  it('rotates with a grace period and revokes', async () => {
+    const first = (await cli('scim-token', 'create', '--name', 'entra')).out.trim();
+    const rotated = await cli('scim-token', 'rotate', '--name', 'entra', '--grace', '2h');
+    expect(rotated.code).toBe(0);
+    expect(rotated.err).toContain('previous token stays valid until');
+    const second = rotated.out.trim();
+    expect(await findActiveToken(database.db, hashToken(first))).toBeDefined();
+    expect(await findActiveToken(database.db, hashToken(second))).toBeDefined();
+    expect((await cli('scim-token', 'revoke', '--name', 'entra')).code).toBe(0);
+    expect(await findActiveToken(database.db, hashToken(first))).toBeUndefined();
+    expect(await findActiveToken(database.db, hashToken(second))).toBeUndefined();
+  });
+
+  it('explains usage mistakes with exit code 2', async () => {
+    expect((await cli('scim-token', 'create')).code).toBe(2);
+    expect((await cli('scim-token', 'rotate', '--name', 'x', '--grace', 'soon')).code).toBe(2);
+    expect((await cli('scim-token', 'frobnicate')).code).toBe(2);
+    expect((await cli('nope')).code).toBe(2);
+    expect((await cli('help')).out).toContain('scim-token');
+  });
+});
