@@ -7,7 +7,9 @@
  *   - `reconcileDependentTokens`: the reconciler's post-team-reconcile hook (narrowing, owner
  *     checks, token cache refresh);
  *   - `revokeForIdentityLoss`: the fast revoke lane's job;
- *   - `sweepTokens`: the scheduled expiry and crash-recovery sweep.
+ *   - `sweepTokens`: the scheduled expiry and crash-recovery sweep;
+ *   - `startTokens`: wires all of it into a process (hook on the reconciler, fast-lane worker
+ *     on the `revoke` queue, the `/api/v1/tokens` router).
  */
 export { issueToken, listTokens, getTokenView, revokeToken, issueRequestSchema, toView } from './service';
 export type { IssueRequest, IssuedToken, TokenView } from './service';
@@ -24,3 +26,8 @@ export { PRIVATE_TEAM_PREFIX, isPrivateTeamName, privateTeamName } from './namin
 export { intersectScope } from './scope';
 export type { ScopeEntry, StackGrant, PermissionName } from './scope';
 export type { TokenFilter, LedgerToken } from './ledger';
+export { startRevokeLaneWorker, SWEEP_JOB } from './worker';
+export type { RevokeLaneOptions } from './worker';
+export { startTokens, createTokenDeps, attachToReconciler } from './wiring';
+export type { TokensPart, StartTokensOptions, TokenDepsOptions } from './wiring';
+export { tokensRouter } from '../web/api/tokens';

@@ -81,7 +81,7 @@ async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: C
     reason,
     requestId: loss.requestId,
     latencyMs,
-    detail: { pulumiTokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
+    detail: { tokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
   });
   deps.logger.info('creator-bound token revoked', { team: cached.team, tokenId: cached.tokenId, requestId: loss.requestId, latencyMs });
 }

@@ -49,7 +49,8 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
   if (event.tokens) await replaceTeamTokenCache(deps.db, team, event.tokens);
 
   const cause = { requestId: event.requestId ?? null, requestedAt: event.requestedAt ?? null };
-  const parentGrants = event.grants !== undefined ? (event.grants === null ? null : [...event.grants]) : await deps.access.desiredGrants(team);
+  const given = event.grants !== undefined ? event.grants : await deps.access.desiredGrants(team);
+  const parentGrants = given === null ? null : [...given];
   const now = deps.now?.() ?? new Date();
 
   for (const token of await liveTokensOfParent(deps.db, team)) {

@@ -9,7 +9,10 @@ import type { StackGrant } from './scope';
  * the admin API, the console, the revoke worker and the reconcile hook all build it the same way.
  */
 
-/** The reconciler's view of a parent team: who belongs and what it is granted (desired state). */
+/**
+ * The reconciler's view of a parent team: who belongs and what it is granted (desired state).
+ * `Reconciler.accessView()` is one.
+ */
 export interface TeamAccessView {
   /** The team's desired stack grants; null when the daemon does not manage that team. */
   desiredGrants(team: string): Promise<StackGrant[] | null>;

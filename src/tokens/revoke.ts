@@ -57,7 +57,7 @@ export async function finishRevocation(deps: TokenDeps, row: LedgerToken): Promi
       kind: row.kind,
       parentTeam: row.parentTeam,
       privateTeam: row.privateTeam,
-      pulumiTokenId: tokenId,
+      tokenId,
       tokenName: row.tokenName,
     },
   });

@@ -143,15 +143,15 @@ export async function issueToken(deps: TokenDeps, input: unknown): Promise<Issue
   const now = deps.now?.() ?? new Date();
   const req = parseIssueRequest(input, now);
   const owner = await findOwner(deps, req.owner);
-  const parentGrants = await deps.access.desiredGrants(req.team);
-  if (parentGrants === null) throw new TokenError('unknown_team', `team ${JSON.stringify(req.team)} is not managed by this daemon`);
+  const desired = await deps.access.desiredGrants(req.team);
+  if (desired === null) throw new TokenError('unknown_team', `team ${JSON.stringify(req.team)} is not managed by this daemon`);
   if (!owner.active || !(await deps.access.isActiveMember(owner.id, req.team))) {
     throw new TokenError('not_a_member', `${owner.userName} is not an active member of team ${req.team}`);
   }
 
   let grants: StackGrant[] | null = null;
   if (req.scope) {
-    grants = intersectScope(req.scope, parentGrants);
+    grants = intersectScope(req.scope, desired);
     if (grants.length === 0) {
       throw new TokenError('empty_scope', `team ${req.team} holds none of the stacks in scope, so the token would grant nothing`, [
         `scope: no overlap with the grants of ${req.team}`,
@@ -196,7 +196,7 @@ export async function issueToken(deps: TokenDeps, input: unknown): Promise<Issue
       reason: row.kind === 'scoped' ? 'scoped token issued' : 'team token issued',
       requestId: null,
       latencyMs: null,
-      detail: { ledgerId: id, parentTeam: req.team, privateTeam: row.privateTeam, pulumiTokenId: created.id, grants },
+      detail: { ledgerId: id, parentTeam: req.team, privateTeam: row.privateTeam, tokenId: created.id, grants },
     });
     deps.logger.info('dependent token issued', { ledgerId: id, kind: row.kind });
     return { id, tokenValue: created.tokenValue, pulumiTeam: tokenTeam };

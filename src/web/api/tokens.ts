@@ -1,6 +1,10 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 import { z } from 'zod';
-import { httpStatusOfTokenError, issueToken, listTokens, revokeToken, getTokenView, TokenDeps, TokenError } from '../../tokens';
+// Straight from the modules, not the tokens index: the index re-exports the wiring, which
+// imports this router.
+import { httpStatusOfTokenError, TokenError } from '../../tokens/errors';
+import type { TokenDeps } from '../../tokens/ports';
+import { getTokenView, issueToken, listTokens, revokeToken } from '../../tokens/service';
 
 /**
  * `/api/v1/tokens` of the admin API: issue, list and revoke dependent tokens. The admin API
