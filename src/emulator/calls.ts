@@ -40,6 +40,7 @@ export class CallLog {
   private seq = 0;
   private counters: CallCounters = emptyCounters();
   private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly limit: () => number) {}
 
@@ -55,6 +56,12 @@ export class CallLog {
     return this.counters.writes;
   }
 
+  /** Resolves once no request is being handled, e.g. one a timed-out client left behind. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   snapshot(): CallCounters {
     return structuredClone(this.counters);
   }
@@ -68,6 +75,7 @@ export class CallLog {
       if (done) return;
       done = true;
       this.inFlight -= 1;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       this.seq += 1;
       this.records.push({ seq: this.seq, ...record });
       const overflow = this.records.length - this.limit();

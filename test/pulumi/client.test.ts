@@ -34,8 +34,10 @@ beforeAll(async () => {
   });
 });
 afterAll(() => emu.stop());
-beforeEach(() => {
+beforeEach(async () => {
   emu.faults.clear();
+  // A request a timed-out client abandoned is still being answered; let it land first.
+  await emu.calls.idle();
   emu.calls.reset();
 });
 
