@@ -100,9 +100,9 @@ export function plan(input: PlanInput): Plan {
 }
 
 function addMembers(input: PlanInput, present: ReadonlySet<string>, ops: Op[]): void {
-  const { team, desired, orgMembers } = input;
+  const { team, desired, orgMembers, deferredLogins } = input;
   for (const [lower, m] of desired?.members ?? []) {
-    if (present.has(lower)) continue;
+    if (present.has(lower) || deferredLogins?.has(lower)) continue;
     if (!orgMembers || !orgMembers.has(lower)) ops.push({ kind: 'addOrgMember', login: m.login, userId: m.userId });
     ops.push({ kind: 'addMember', team, login: m.login, userId: m.userId });
   }

@@ -66,6 +66,11 @@ export interface PlanInput {
   owned: boolean;
   /** Lower-cased logins of the org's members; undefined = unknown, add every joining member. */
   orgMembers?: ReadonlySet<string>;
+  /**
+   * Lower-cased logins that recently had no Pulumi account: not retried on this run (they stay
+   * pending; a later reconcile after the retry interval tries again).
+   */
+  deferredLogins?: ReadonlySet<string>;
   /** Directory identities by lower-cased login, for token creators. */
   identities: ReadonlyMap<string, IdentityRecord>;
   policy: PlanPolicy;

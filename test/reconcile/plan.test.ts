@@ -270,6 +270,11 @@ describe('plan', () => {
       ['updateTeam'],
     ],
     [
+      'a member who recently had no Pulumi account is not retried on every run',
+      input({ desired: desired(['alice', 'grace'], {}), actual: actual(['alice'], {}), orgMembers: new Set(['alice']), deferredLogins: new Set(['grace']) }),
+      [],
+    ],
+    [
       'without a known org roster every joining member is added to the org first',
       input({ desired: desired(['alice', 'bob'], {}), actual: actual([], {}), orgMembers: undefined }),
       ['addOrgMember alice', 'addOrgMember bob', 'addMember alice', 'addMember bob'],

@@ -1,0 +1,250 @@
+import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../log';
+import { registerQueueCollector } from '../metrics';
+import { createRedis } from './redis';
+
+/**
+ * The one place queues and workers are built (style-anchors §5.11): connection options
+ * (producers fail fast, workers wait for Redis), retention, listeners and bounded shutdown.
+ *
+ * Queues:
+ * - `reconcile`: `team` jobs `{team, reason, requestId}` deduplicated per team, and `full`
+ *   jobs (drift schedule, admin API, policy reload) that fan out one `team` job per team.
+ * - `revoke`: the fast lane for identity loss `{userId, requestId, at, reason}`. This part
+ *   only enqueues; the tokens part (src/tokens) runs the worker with
+ *   `factory.createWorker(QUEUE.revoke, processor)`.
+ *
+ * Job data carries keys and ids only: never SCIM payloads, logins or token values (BullMQ
+ * stores job data in clear text).
+ */
+
+export { createRedis, resolveRedis, DEFAULT_REDIS_URL } from './redis';
+export type { RedisEndpoint } from './redis';
+
+export const QUEUE = { reconcile: 'reconcile', revoke: 'revoke' } as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+export const JOB = { team: 'team', full: 'full' } as const;
+
+/** What caused a reconcile: an outbox event kind, `drift`, `manual`, `policy-reload`, `pending-retry`. */
+export type ReconcileReason = string;
+
+export interface ReconcileTeamJob {
+  team: string;
+  reason: ReconcileReason;
+  /** The SCIM (or admin API) request that caused it, for the audit log. */
+  requestId?: string;
+}
+
+export interface FullReconcileJob {
+  reason: 'drift' | 'manual' | 'policy-reload';
+  requestId?: string;
+}
+
+export interface RevokeLaneJob {
+  /** The SCIM user who lost access. */
+  userId: string;
+  /** The outbox event kind: user.deactivated, user.deleted or group.members_changed. */
+  reason: string;
+  /** Set for group.members_changed: the group the user left. */
+  groupId?: string;
+  requestId?: string;
+  /** When the directory change committed (epoch ms): the start of the revoke latency. */
+  at: number;
+}
+
+/**
+ * BullMQ ids must not contain ':' nor be all digits (reliability.md §1); team names can be
+ * neither, but the prefix keeps the id space of teams apart from anything else.
+ */
+export function teamDedupId(team: string): string {
+  return `team-${team.replace(/:/g, '_')}`;
+}
+
+export function revokeDedupId(userId: string): string {
+  return `revoke-${userId.replace(/:/g, '_')}`;
+}
+
+/**
+ * Retries with exponential backoff and jitter; completed jobs are kept briefly for the
+ * dashboard. Deduplication (not jobId) keys the jobs, so retention never swallows a new
+ * job (the #1337 trap in reliability.md §1).
+ */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+};
+
+export interface QueueFactoryOptions {
+  redisUrl: string;
+  /** BullMQ key prefix; tests use a unique one per file. @defaultValue bull */
+  prefix?: string;
+  logger: Logger;
+}
+
+export interface CreateWorkerOptions extends Partial<Omit<WorkerOptions, 'connection' | 'prefix'>> {
+  /** Jobs this worker runs at once. @defaultValue 4 */
+  concurrency?: number;
+}
+
+export interface QueueFactory {
+  readonly prefix: string;
+  /** The shared producer connection (fails fast while Redis is down). */
+  readonly producer: Redis;
+  queue<T = unknown>(name: QueueName): Queue<T>;
+  createWorker<T = unknown, R = unknown>(name: QueueName, processor: Processor<T, R>, options?: CreateWorkerOptions): Worker<T, R>;
+  /** Job counts per state of every queue this factory built. */
+  depths(): Promise<Record<string, Record<string, number>>>;
+  /**
+   * Stops workers (waiting for active jobs up to `deadlineMs`, then forcing: an abandoned job
+   * is re-delivered by stall recovery), then queues and connections.
+   */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+const COUNTED_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+
+export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
+  const prefix = options.prefix ?? 'bull';
+  const { logger } = options;
+  // Producers fail fast instead of queueing commands while Redis is away: the outbox keeps
+  // the work, and an admin request gets an error rather than hanging.
+  const producer = createRedis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  producer.on('error', (err) => logger.debug('redis producer connection error', { err: err.message }));
+  const queues = new Map<string, Queue>();
+  const workers: Array<{ worker: Worker; connection: Redis }> = [];
+
+  const unregister = registerQueueCollector(async () => {
+    const out = [];
+    for (const [queue, counts] of Object.entries(await depths())) {
+      for (const [state, count] of Object.entries(counts)) out.push({ queue, state, count });
+    }
+    return out;
+  });
+
+  function queue<T>(name: QueueName): Queue<T> {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: producer, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      q.on('error', (err) => logger.debug('queue error', { queue: name, err: err.message }));
+      queues.set(name, q);
+    }
+    return q as unknown as Queue<T>;
+  }
+
+  function createWorker<T, R>(name: QueueName, processor: Processor<T, R>, workerOptions: CreateWorkerOptions = {}): Worker<T, R> {
+    const connection = createRedis(options.redisUrl);
+    connection.on('error', (err) => logger.debug('redis worker connection error', { err: err.message }));
+    const worker = new Worker<T, R>(name, processor, {
+      concurrency: 4,
+      // `worker.rateLimit()` on a Pulumi 429 only takes effect when a limiter is set
+      // (BullMQ guide/rate-limiting); the limit itself is far above what we reach.
+      limiter: { max: 10_000, duration: 1000 },
+      maxStalledCount: 2,
+      ...workerOptions,
+      connection,
+      prefix,
+    });
+    worker.on('error', (err) => logger.warn('worker error', { queue: name, err: err.message }));
+    worker.on('stalled', (jobId) => logger.warn('job stalled: its worker lost the lock, it runs again', { queue: name, jobId }));
+    worker.on('failed', (job: Job<T, R> | undefined, err: Error) => {
+      const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+      logger[final ? 'error' : 'warn'](final ? 'job failed for good' : 'job failed, will retry', {
+        queue: name,
+        jobId: job?.id,
+        jobName: job?.name,
+        attemptsMade: job?.attemptsMade,
+        err: err.message,
+      });
+    });
+    workers.push({ worker: worker as unknown as Worker, connection });
+    return worker;
+  }
+
+  async function depths(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [name, q] of queues) out[name] = await q.getJobCounts(...COUNTED_STATES);
+    return out;
+  }
+
+  return {
+    prefix,
+    producer,
+    queue,
+    createWorker,
+    depths,
+    async close(deadlineMs = 10_000) {
+      unregister();
+      await Promise.all(
+        workers.map(async ({ worker, connection }) => {
+          const closed = await settlesWithin(worker.close(), deadlineMs);
+          if (!closed) {
+            logger.warn('worker did not finish its jobs before the deadline: forcing close', { queue: worker.name });
+            await settlesWithin(worker.close(true), 2000);
+          }
+          connection.disconnect();
+        }),
+      );
+      await Promise.all([...queues.values()].map((q) => settlesWithin(q.close(), 2000)));
+      producer.disconnect();
+    },
+  };
+}
+
+/** True when the promise settled in time (a rejection counts as settled). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The fast lane's producer side. */
+export interface RevokeLane {
+  enqueue(job: RevokeLaneJob): Promise<void>;
+}
+
+/**
+ * Identity-loss events go here in addition to their team reconcile. Deduplicated per user
+ * while waiting (latest data wins, one follow-up while active); priority is the queue itself.
+ */
+export function createRevokeLane(factory: QueueFactory): RevokeLane {
+  const q = factory.queue<RevokeLaneJob>(QUEUE.revoke);
+  return {
+    async enqueue(job) {
+      await q.add('revoke', job, {
+        deduplication: { id: revokeDedupId(job.userId), keepLastIfActive: true },
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+      });
+    },
+  };
+}
+
+/**
+ * Enqueues one reconcile of a team; a burst for one team collapses to ≤ 1 active + 1 waiting.
+ * `delayMs` opens a coalescing window: while the job waits, further adds for the team are
+ * absorbed by it (it reads state when it runs); while it is active, one follow-up is kept
+ * (keepLastIfActive, latest data wins) and gets the same delay.
+ */
+export async function enqueueTeamReconcile(factory: QueueFactory, job: ReconcileTeamJob, options: { delayMs?: number } = {}): Promise<void> {
+  await factory.queue<ReconcileTeamJob>(QUEUE.reconcile).add(JOB.team, job, {
+    deduplication: { id: teamDedupId(job.team), keepLastIfActive: true },
+    ...(options.delayMs ? { delay: options.delayMs } : {}),
+  });
+}
+
+export async function enqueueFullReconcile(factory: QueueFactory, job: FullReconcileJob): Promise<void> {
+  await factory.queue<FullReconcileJob>(QUEUE.reconcile).add(JOB.full, job, {
+    deduplication: { id: 'full', keepLastIfActive: true },
+    attempts: 3,
+  });
+}

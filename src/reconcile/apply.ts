@@ -1,0 +1,137 @@
+import type { Db } from '../directory/db';
+import { BadRequestError, ConflictError, NotFoundError, PulumiClient } from '../pulumi';
+import { AuditContext, AuditOutcome, recordOp } from './audit';
+import type { Op } from './types';
+
+/**
+ * Executes a plan through the Pulumi client, op by op, in plan order. Every op is
+ * idempotent (409 on add and 404 on remove count as done, in the client or here), so a
+ * re-delivered job that re-plans from current state can never double anything. Each op is
+ * audited as it completes.
+ */
+
+export interface PendingUser {
+  login: string;
+  userId: string;
+  reason: string;
+}
+
+export interface ApplyResult {
+  /** Ops that wrote to Pulumi or to our ownership records. */
+  applied: number;
+  pending: PendingUser[];
+}
+
+export interface ApplyContext {
+  db: Db;
+  client: PulumiClient;
+  org: string;
+  audit: AuditContext;
+  /** Called after each op; the org-member cache learns about additions here. */
+  onOrgMemberAdded?: (login: string) => void;
+  /** Called after each op completes (tests stop a worker mid-apply here). */
+  afterOp?: (op: Op, index: number) => Promise<void> | void;
+}
+
+export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
+  const pending = new Map<string, PendingUser>();
+  let applied = 0;
+  for (const [index, op] of ops.entries()) {
+    let outcome: AuditOutcome;
+    let extra: Record<string, unknown> = {};
+    try {
+      ({ outcome, extra } = await applyOp(ctx, op, pending));
+    } catch (err) {
+      await recordOp(ctx.db, ctx.audit, op, 'failed', { error: (err as Error).name });
+      throw err;
+    }
+    if (outcome === 'applied' || outcome === 'already') applied++;
+    await recordOp(ctx.db, ctx.audit, op, outcome, extra);
+    await ctx.afterOp?.(op, index);
+  }
+  return { applied, pending: [...pending.values()] };
+}
+
+async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUser>): Promise<{ outcome: AuditOutcome; extra: Record<string, unknown> }> {
+  const { client, org, db } = ctx;
+  const done = { outcome: 'applied' as AuditOutcome, extra: {} };
+  switch (op.kind) {
+    case 'adoptTeam':
+      await db('owned_teams').insert({ name: op.team, kind: op.teamKind, adopted: true }).onConflict('name').ignore();
+      return done;
+    case 'forgetTeam':
+      await forget(db, op.team);
+      return done;
+    case 'revokeToken':
+      await client.deleteTeamToken(org, op.team, op.tokenId, `pulumi-idp-sync: ${op.why}`);
+      return done;
+    case 'removeMember':
+      await client.removeTeamMember(org, op.team, op.login);
+      return done;
+    case 'narrowGrant':
+    case 'widenGrant':
+      await client.editStackPermission(org, op.team, { projectName: op.projectName, stackName: op.stackName, permission: op.to });
+      return done;
+    case 'removeGrant':
+      await client.removeStackPermission(org, op.team, { projectName: op.projectName, stackName: op.stackName });
+      return done;
+    case 'deleteTeam':
+      await client.deleteTeam(org, op.team);
+      await forget(db, op.team);
+      return done;
+    case 'createTeam':
+      // Ownership first: a crash after the create must not leave a team we do not know is ours.
+      await db('owned_teams').insert({ name: op.team, kind: 'pulumi' }).onConflict('name').ignore();
+      try {
+        await client.createTeam(org, { name: op.team, displayName: op.displayName, description: op.description });
+      } catch (err) {
+        // Our own earlier attempt (re-delivered job) already created it; the ownership row says so.
+        if (err instanceof ConflictError) return { outcome: 'already', extra: {} };
+        throw err;
+      }
+      return done;
+    case 'updateTeam':
+      await client.updateTeam(org, op.team, { newDisplayName: op.displayName, newDescription: op.description });
+      return done;
+    case 'addOrgMember': {
+      const result = await client.addOrgMember(org, op.login, 'member');
+      if (result === 'no-account') {
+        pending.set(op.login.toLowerCase(), { login: op.login, userId: op.userId, reason: 'no-pulumi-account' });
+        return { outcome: 'pending', extra: { result } };
+      }
+      ctx.onOrgMemberAdded?.(op.login);
+      return { outcome: result === 'added' ? 'applied' : 'already', extra: { result } };
+    }
+    case 'addMember':
+      if (pending.has(op.login.toLowerCase())) return { outcome: 'skipped', extra: { why: 'pending' } };
+      try {
+        await client.addTeamMember(org, op.team, op.login);
+      } catch (err) {
+        // A login Pulumi rejects is that user's problem, not the team's: keep it pending.
+        if (err instanceof BadRequestError || err instanceof NotFoundError) {
+          pending.set(op.login.toLowerCase(), { login: op.login, userId: op.userId, reason: err instanceof NotFoundError ? 'not-found' : 'rejected' });
+          return { outcome: 'pending', extra: { error: err.name } };
+        }
+        throw err;
+      }
+      return done;
+    case 'addGrant':
+      try {
+        await client.addStackPermission(org, op.team, { projectName: op.projectName, stackName: op.stackName, permission: op.permission });
+      } catch (err) {
+        // Unconfirmed service behaviour for an existing grant (pulumi-api.md §4); the next
+        // plan compares levels and edits if they differ.
+        if (err instanceof ConflictError) return { outcome: 'already', extra: {} };
+        throw err;
+      }
+      return done;
+  }
+}
+
+async function forget(db: Db, team: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('owned_teams').where('name', team).delete();
+    await trx('team_groups').where('team', team).delete();
+    await trx('pending_users').where('team', team).delete();
+  });
+}

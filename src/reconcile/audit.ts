@@ -1,0 +1,151 @@
+import type { Db, Trx } from '../directory/db';
+import type { Op } from './types';
+
+/**
+ * The audit log: one row per applied op (and per op that failed or was deferred), with the
+ * reason and the request id of the SCIM or admin call that caused it. Drift repairs are
+ * category `drift`.
+ */
+
+type Conn = Db | Trx;
+
+export type AuditCategory = 'reconcile' | 'drift' | 'tokens';
+export type AuditOutcome = 'applied' | 'already' | 'pending' | 'skipped' | 'failed';
+
+export interface AuditContext {
+  category: AuditCategory;
+  reason?: string;
+  requestId?: string;
+  jobId?: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  category: AuditCategory;
+  op: string;
+  team: string | null;
+  subject: string | null;
+  detail: Record<string, unknown>;
+  outcome: AuditOutcome;
+  reason: string | null;
+  requestId: string | null;
+  jobId: string | null;
+}
+
+export function subjectOf(op: Op): string | undefined {
+  switch (op.kind) {
+    case 'revokeToken':
+      return op.tokenId;
+    case 'removeMember':
+    case 'addMember':
+    case 'addOrgMember':
+      return op.login;
+    case 'narrowGrant':
+    case 'removeGrant':
+    case 'widenGrant':
+    case 'addGrant':
+      return `${op.projectName}/${op.stackName}`;
+    default:
+      return undefined;
+  }
+}
+
+function detailOf(op: Op): Record<string, unknown> {
+  switch (op.kind) {
+    case 'revokeToken':
+      return { tokenName: op.tokenName, createdBy: op.createdBy, why: op.why };
+    case 'narrowGrant':
+    case 'widenGrant':
+      return { from: op.from, to: op.to };
+    case 'removeGrant':
+      return { from: op.from };
+    case 'addGrant':
+      return { permission: op.permission };
+    case 'createTeam':
+    case 'updateTeam':
+      return { displayName: op.displayName };
+    case 'adoptTeam':
+      return { teamKind: op.teamKind };
+    default:
+      return {};
+  }
+}
+
+export async function recordOp(conn: Conn, ctx: AuditContext, op: Op, outcome: AuditOutcome, extra: Record<string, unknown> = {}): Promise<void> {
+  await conn('audit_log').insert({
+    category: ctx.category,
+    op: op.kind,
+    team: 'team' in op ? op.team : null,
+    subject: subjectOf(op) ?? null,
+    detail: JSON.stringify({ ...detailOf(op), ...extra }),
+    outcome,
+    reason: ctx.reason ?? null,
+    request_id: ctx.requestId ?? null,
+    job_id: ctx.jobId ?? null,
+  });
+}
+
+export interface AuditQuery {
+  team?: string;
+  requestId?: string;
+  category?: AuditCategory;
+  op?: string;
+  /** ISO timestamps. */
+  since?: string;
+  until?: string;
+  /** Return entries with id below this (the `next` of the previous page). */
+  before?: string;
+  /** @defaultValue 100, at most 1000 */
+  limit?: number;
+}
+
+/** Newest first, keyset-paged by id. */
+export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: AuditEntry[]; next?: string }> {
+  const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+  const query = db('audit_log').orderBy('id', 'desc').limit(limit + 1);
+  if (q.team) query.where('team', q.team);
+  if (q.requestId) query.where('request_id', q.requestId);
+  if (q.category) query.where('category', q.category);
+  if (q.op) query.where('op', q.op);
+  if (q.since) query.where('at', '>=', q.since);
+  if (q.until) query.where('at', '<', q.until);
+  if (q.before) query.where('id', '<', q.before);
+  const rows = await query.select('*');
+  const page = rows.slice(0, limit);
+  return {
+    entries: page.map((r) => ({
+      id: String(r.id),
+      at: new Date(r.at).toISOString(),
+      category: r.category,
+      op: r.op,
+      team: r.team,
+      subject: r.subject,
+      detail: r.detail,
+      outcome: r.outcome,
+      reason: r.reason,
+      requestId: r.request_id,
+      jobId: r.job_id,
+    })),
+    ...(rows.length > limit ? { next: String(page[page.length - 1].id) } : {}),
+  };
+}
+
+/**
+ * The tokens part's audit writer (its `TokenAuditWriter`): entries land in the same log,
+ * category `tokens`, op = the action (`token.revoked` …).
+ */
+export function createTokenAuditWriter(db: Db) {
+  return async (entry: { action: string; team: string; reason: string; requestId: string | null; latencyMs: number | null; detail: Record<string, unknown> }): Promise<void> => {
+    await db('audit_log').insert({
+      category: 'tokens',
+      op: entry.action,
+      team: entry.team,
+      subject: typeof entry.detail.tokenId === 'string' ? entry.detail.tokenId : null,
+      detail: JSON.stringify({ ...entry.detail, ...(entry.latencyMs === null ? {} : { latencyMs: entry.latencyMs }) }),
+      outcome: 'applied',
+      reason: entry.reason,
+      request_id: entry.requestId,
+    });
+  };
+}

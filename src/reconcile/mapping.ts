@@ -1,0 +1,59 @@
+import type { Db, Trx } from '../directory/db';
+import { loginFor, Policy, teamsForGroup } from '../policy';
+
+/**
+ * Directory lookups shared by the relay and the reconciler: which teams a set of groups
+ * affects, and the identities table that remembers logins after a user is deleted.
+ */
+
+type Conn = Db | Trx;
+
+/**
+ * Teams a change to these groups can affect: what the rules map the groups to now, plus the
+ * teams they were last reconciled into (a renamed or deleted group still finds its old team).
+ */
+export async function teamsForGroupIds(conn: Conn, policy: Policy, groupIds: readonly string[]): Promise<Set<string>> {
+  const teams = new Set<string>();
+  if (groupIds.length === 0) return teams;
+  const ids = [...new Set(groupIds)];
+  const groups: Array<{ display_name: string }> = await conn('groups').whereIn('id', ids).select('display_name');
+  for (const g of groups) for (const m of teamsForGroup(policy, g.display_name)) teams.add(m.team);
+  const previous: Array<{ team: string }> = await conn('team_groups').whereIn('group_id', ids).distinct('team');
+  for (const p of previous) teams.add(p.team);
+  return teams;
+}
+
+export interface UserRow {
+  id: string;
+  user_name: string;
+  external_id: string | null;
+  active: boolean;
+  resource: unknown;
+}
+
+/**
+ * Records the login each user has under the current policy. Older logins of the same user
+ * stay (their tokens still belong to that person) and follow the user's state.
+ */
+export async function recordIdentities(conn: Conn, policy: Policy, users: readonly UserRow[]): Promise<void> {
+  const rows = [];
+  for (const u of users) {
+    const login = loginFor(policy.login, { userName: u.user_name, externalId: u.external_id, resource: u.resource });
+    if (login) rows.push({ user_id: u.id, login, login_lower: login.toLowerCase(), state: u.active ? 'active' : 'inactive', updated_at: conn.fn.now(), deleted_at: null });
+  }
+  for (let i = 0; i < rows.length; i += 1000) {
+    await conn('identities').insert(rows.slice(i, i + 1000)).onConflict(['user_id', 'login_lower']).merge(['login', 'state', 'updated_at', 'deleted_at']);
+  }
+  const byState = new Map<string, string[]>();
+  for (const u of users) byState.set(u.active ? 'active' : 'inactive', [...(byState.get(u.active ? 'active' : 'inactive') ?? []), u.id]);
+  for (const [state, ids] of byState) {
+    await conn('identities').whereIn('user_id', ids).whereNot('state', state).update({ state, updated_at: conn.fn.now() });
+  }
+}
+
+export async function markIdentitiesDeleted(conn: Conn, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await conn('identities').whereIn('user_id', userIds).update({ state: 'deleted', deleted_at: conn.fn.now(), updated_at: conn.fn.now() });
+}
+
+export const USER_COLUMNS = ['id', 'user_name', 'external_id', 'active', 'resource'] as const;
