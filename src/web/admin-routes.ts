@@ -36,7 +36,8 @@ function auditFilterOf(req: Request): AuditFilter {
   }
   return {
     team: queryString(req, 'team'),
-    action: queryString(req, 'action'),
+    category: queryString(req, 'category'),
+    op: queryString(req, 'op'),
     requestId: queryString(req, 'requestId'),
     since: queryString(req, 'since'),
     until: queryString(req, 'until'),
@@ -54,7 +55,7 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
   });
 
   router.get('/admin/plan', async (_req, res) => {
-    if (!sources.sync) return page(res, 'Dry-run plan', unavailable('The dry-run plan', 'reconciler'));
+    if (!sources.sync?.plan) return page(res, 'Dry-run plan', unavailable('The dry-run plan', 'reconciler'));
     const plan = await sources.sync.plan();
     page(
       res,
@@ -66,13 +67,14 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
   router.get('/admin/audit', async (req, res) => {
     if (!sources.sync) return page(res, 'Audit log', unavailable('The audit log', 'reconciler'));
     const filter = auditFilterOf(req);
-    const rows = await sources.sync.audit(filter);
+    const rows = (await sources.sync.audit(filter)) as Array<Record<string, unknown>>;
     page(
       res,
       'Audit log',
       html`<form method="get" action="/console/admin/audit" id="audit-filter">
 <label>Team <input name="team" value="${filter.team ?? ''}"></label>
-<label>Action <input name="action" value="${filter.action ?? ''}"></label>
+<label>Category <select name="category">${['', 'reconcile', 'drift', 'tokens'].map((c) => html`<option value="${c}"${c === (filter.category ?? '') ? html` selected` : ''}>${c || 'any'}</option>`)}</select></label>
+<label>Operation <input name="op" value="${filter.op ?? ''}" placeholder="revokeToken"></label>
 <label>SCIM request id <input name="requestId" value="${filter.requestId ?? ''}"></label>
 <label>Since <input name="since" value="${filter.since ?? ''}" placeholder="2026-11-28T00:00:00Z"></label>
 <label>Until <input name="until" value="${filter.until ?? ''}"></label>
@@ -90,12 +92,12 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
       'SCIM clients',
       html`<p>Each identity provider application that provisions over SCIM has a client with bearer tokens (stored hashed; only the last four characters are shown).</p>
 <form method="post" action="/console/admin/scim-clients" id="create-client">${csrfField(res)}
-<label>New client name <input name="name" required maxlength="100"></label><button type="submit">Create client</button></form>
+<label>New client name (letters, digits, <code>.</code> <code>_</code> <code>-</code>) <input name="name" required maxlength="63"></label><button type="submit">Create client</button></form>
 <table id="clients"><thead><tr><th>client</th><th>created</th><th>tokens</th><th></th></tr></thead><tbody>
-${clients.map((c) => html`<tr><td>${c.name}${c.revokedAt ? html` <strong>(revoked ${c.revokedAt})</strong>` : ''}</td><td>${c.createdAt}</td>
+${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` <strong>(revoked ${c.revokedAt})</strong>` : ''}</td><td>${c.createdAt}</td>
 <td>${renderRows(c.tokens.map((t) => ({ token: `…${t.last4}`, created: t.createdAt, expires: t.expiresAt, revoked: t.revokedAt, lastUsed: t.lastUsedAt })))}</td>
-<td>${c.revokedAt ? '' : html`<form method="post" action="/console/admin/scim-clients/${c.id}/rotate" class="inline">${csrfField(res)}<button type="submit">New token</button></form>
-<form method="post" action="/console/admin/scim-clients/${c.id}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke client</button></form>`}</td></tr>`)}
+<td>${c.revokedAt ? '' : html`<form method="post" action="/console/admin/scim-clients/${encodeURIComponent(c.name)}/rotate" class="inline">${csrfField(res)}<button type="submit">Rotate token</button></form>
+<form method="post" action="/console/admin/scim-clients/${encodeURIComponent(c.name)}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke client</button></form>`}</td></tr>`)}
 </tbody></table>`,
     );
   });
@@ -103,9 +105,8 @@ ${clients.map((c) => html`<tr><td>${c.name}${c.revokedAt ? html` <strong>(revoke
   router.post('/admin/scim-clients', async (req, res) => {
     if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
     const name = bodyString(req, 'name');
-    if (name === '' || name.length > 100) throw new ConsoleInputError('client name must be 1 to 100 characters');
     const created = await sources.scimClients.create(name);
-    logger.info('console scim client created', { clientId: created.clientId, by: res.locals.person!.id });
+    logger.info('console scim client created', { client: name, by: res.locals.person!.id });
     res.set('Cache-Control', 'no-store');
     page(
       res,
@@ -115,25 +116,27 @@ ${clients.map((c) => html`<tr><td>${c.name}${c.revokedAt ? html` <strong>(revoke
     );
   });
 
-  router.post('/admin/scim-clients/:id/rotate', async (req, res) => {
+  router.post('/admin/scim-clients/:name/rotate', async (req, res) => {
     if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
-    const id = String(req.params.id);
-    const rotated = await sources.scimClients.rotate(id);
-    logger.info('console scim token rotated', { clientId: id, by: res.locals.person!.id });
+    const name = String(req.params.name);
+    const rotated = await sources.scimClients.rotate(name);
+    logger.info('console scim token rotated', { client: name, by: res.locals.person!.id });
     res.set('Cache-Control', 'no-store');
     page(
       res,
       'New SCIM token',
-      html`<p>The new bearer token is below, shown this once. Older tokens keep working until you revoke them, so the identity provider can switch without a gap.</p><p class="secret" id="token-value">${rotated.token}</p><p><a href="/console/admin/scim-clients">Back</a></p>`,
+      html`<p>The new bearer token is below, shown this once.${rotated.previousValidUntil
+        ? html` The previous token keeps working until ${rotated.previousValidUntil}, so the identity provider can switch without a gap.`
+        : ''}</p><p class="secret" id="token-value">${rotated.token}</p><p><a href="/console/admin/scim-clients">Back</a></p>`,
       201,
     );
   });
 
-  router.post('/admin/scim-clients/:id/revoke', async (req, res) => {
+  router.post('/admin/scim-clients/:name/revoke', async (req, res) => {
     if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
-    const id = String(req.params.id);
-    await sources.scimClients.revoke(id);
-    logger.info('console scim client revoked', { clientId: id, by: res.locals.person!.id });
+    const name = String(req.params.name);
+    await sources.scimClients.revoke(name);
+    logger.info('console scim client revoked', { client: name, by: res.locals.person!.id });
     res.redirect(303, '/console/admin/scim-clients');
   });
 

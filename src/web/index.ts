@@ -18,6 +18,8 @@ import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources } from './sour
 export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
+export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource } from './wiring';
+export type { ConsoleWiring } from './wiring';
 
 export interface WebDeps {
   config: Config;

@@ -41,7 +41,10 @@ export interface ConsoleTokens {
 
 export interface AuditFilter {
   team?: string;
-  action?: string;
+  /** reconcile | drift | tokens */
+  category?: string;
+  /** The op kind, e.g. addMember, revokeToken. */
+  op?: string;
   requestId?: string;
   since?: string;
   until?: string;
@@ -50,13 +53,14 @@ export interface AuditFilter {
 
 /** The reconciler's read side. Shapes are rendered generically, field by field. */
 export interface ConsoleSync {
-  status(): Promise<Record<string, unknown>>;
-  plan(): Promise<unknown>;
-  audit(filter: AuditFilter): Promise<Array<Record<string, unknown>>>;
+  status(): Promise<object>;
+  audit(filter: AuditFilter): Promise<object[]>;
+  /** Dry run over every team; absent when no reconciler runs in this process. */
+  plan?(): Promise<unknown>;
 }
 
+/** SCIM clients are named (the name is their key); token secrets are never listed. */
 export interface ScimClientView {
-  id: string;
   name: string;
   createdAt: string;
   revokedAt: string | null;
@@ -66,11 +70,11 @@ export interface ScimClientView {
 export interface ConsoleScimClients {
   list(): Promise<ScimClientView[]>;
   /** Creates a client with its first bearer token; the token is returned this once. */
-  create(name: string): Promise<{ clientId: string; token: string }>;
-  /** Issues a new bearer token for the client (older ones keep working until revoked or expired). */
-  rotate(clientId: string): Promise<{ token: string }>;
+  create(name: string): Promise<{ token: string }>;
+  /** Issues a new bearer token; the previous one stays valid until `previousValidUntil`. */
+  rotate(name: string): Promise<{ token: string; previousValidUntil: string | null }>;
   /** Revokes the client and every token it holds. */
-  revoke(clientId: string): Promise<void>;
+  revoke(name: string): Promise<void>;
 }
 
 export interface ConsoleSources {

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log';
 import { createWebRouter, ConsoleSources } from '../../src/web';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
-import { createIdpKeys, IdpKeys, requestIdFromRedirect, ResponseOptions } from './test-idp';
+import { createIdpKeys, encodeResponse, IdpKeys, requestIdFromRedirect, ResponseOptions, signedResponse } from './test-idp';
 
 /**
  * The daemon's real HTTP stack (createApp + createWebRouter) on a free port, with its own
@@ -33,13 +33,15 @@ export interface Harness {
   startLogin(): Promise<string>;
   responseOptions(inResponseTo: string | null, nameId: string): ResponseOptions;
   postAcs(samlResponse: string, extraFields?: Record<string, string>): Promise<{ status: number; text: string; cookie?: string; location?: string | null }>;
-  /** The `Reason code` a refusal page shows. */
+  /** Signs in through the real SAML flow; returns the session cookie. */
+  signInAs(userName: string): Promise<string>;
   close(): Promise<void>;
 }
 
 export interface HarnessOptions {
   env?: Record<string, string>;
-  sources?: ConsoleSources;
+  /** The console's data sources, built on the harness's own database. */
+  sources?: (tdb: TestDatabase) => ConsoleSources | Promise<ConsoleSources>;
   /** Bind host, for the browser test. @defaultValue 127.0.0.1 */
   host?: string;
 }
@@ -67,16 +69,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SAML_ADMIN_GROUP: ADMIN_GROUP,
     ...options.env,
   });
+  const sources = options.sources ? await options.sources(tdb) : undefined;
   const app = createApp({
     logger,
     readiness: {},
-    mounts: [{ path: '/', router: createWebRouter({ config, db: tdb.db, redis, logger, sources: options.sources, keyPrefix }) }],
+    mounts: [{ path: '/', router: createWebRouter({ config, db: tdb.db, redis, logger, sources, keyPrefix }) }],
   });
   server.on('request', app);
   const acsUrl = `${url}/auth/saml/acs`;
   const spEntityId = config.SAML_SP_ENTITY_ID ?? `${url}/auth/saml/metadata`;
 
-  return {
+  const harness: Harness = {
     url,
     acsUrl,
     spEntityId,
@@ -109,6 +112,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const setCookie = res.headers.get('set-cookie');
       return { status: res.status, text: await res.text(), cookie: setCookie?.split(';')[0], location: res.headers.get('location') };
     },
+    async signInAs(userName) {
+      const res = await harness.postAcs(encodeResponse(signedResponse(harness.responseOptions(await harness.startLogin(), userName), keys)));
+      if (res.status !== 303 || !res.cookie) throw new Error(`sign-in as ${userName} answered ${res.status}: ${res.text.slice(0, 300)}`);
+      return res.cookie;
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -120,8 +128,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await tdb.drop();
     },
   };
+  return harness;
 }
 
+/** The reason code a refusal page shows. */
 export function reasonOf(page: string): string | undefined {
   return /<code id="reason">([^<]*)<\/code>/.exec(page)?.[1];
 }

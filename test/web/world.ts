@@ -1,0 +1,75 @@
+import { startEmulator, Emulator } from '../../src/emulator';
+import { createLogger } from '../../src/log';
+import { parsePolicy, PolicyStore } from '../../src/policy';
+import { createPulumiClient } from '../../src/pulumi';
+import { createTokenAuditWriter, Reconciler } from '../../src/reconcile';
+import { consoleSourcesFrom } from '../../src/web';
+import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
+
+/**
+ * The console with its real data sources: SCIM directory rows in Postgres, the policy, the
+ * reconciler and the tokens part against the Pulumi emulator. Alice is in "Platform
+ * Engineers" (→ team platform, write on infra/*); Ada is an admin; Bob is in no group.
+ */
+
+export const POLICY = `
+organization: acme
+identity:
+  login: userNameLocalPart
+teams:
+  - group: Platform Engineers
+    team: platform
+    stacks:
+      - { project: infra, stack: "*", permission: write }
+`;
+
+export interface World {
+  h: Harness;
+  emu: Emulator;
+  reconciler: Reconciler;
+  close(): Promise<void>;
+}
+
+export async function startWorld(): Promise<World> {
+  const emu = await startEmulator({
+    org: 'acme',
+    seed: { members: ['alice', 'bob', 'ada'], stacks: ['infra/dev', 'infra/prod', 'web/dev'] },
+  });
+  const policy = new PolicyStore('test-policy.yaml', {}, parsePolicy(POLICY, 'test-policy.yaml'));
+  const logger = createLogger({ level: 'error' });
+  const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken });
+  let reconciler: Reconciler | undefined;
+  const h = await startHarness({
+    sources: async (tdb) => {
+      await provisionUser(tdb, 'alice@example.com', { groups: ['Platform Engineers'] });
+      await provisionUser(tdb, 'bob@example.com');
+      await provisionUser(tdb, 'ada@example.com', { groups: [ADMIN_GROUP] });
+      reconciler = new Reconciler({ db: tdb.db, client, policy, logger });
+      // The daemon owns "platform" once it has reconciled it; tokens build on that team.
+      await reconciler.reconcileTeam({ team: 'platform', reason: 'test setup' });
+      return consoleSourcesFrom({
+        db: tdb.db,
+        policy,
+        planAll: () => reconciler!.planAll(),
+        tokenDeps: {
+          db: tdb.db,
+          pulumi: client,
+          org: 'acme',
+          policy,
+          access: reconciler.accessView(),
+          audit: createTokenAuditWriter(tdb.db),
+          logger,
+        },
+      });
+    },
+  });
+  return {
+    h,
+    emu,
+    reconciler: reconciler!,
+    async close() {
+      await h.close();
+      await emu.stop();
+    },
+  };
+}
