@@ -59,6 +59,8 @@ export interface Emulator {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** A whole benchmark-sized state can pass through PUT /_emulator/state. */
+const MAX_CONTROL_BODY_BYTES = 64 * 1024 * 1024;
 const HAND_PREFIX = '/_emulator/hand';
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -111,7 +113,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     let body: unknown;
     let bodyError: BodyError | undefined;
     try {
-      body = await readJsonBody(req);
+      body = await readJsonBody(req, MAX_BODY_BYTES);
     } catch (err) {
       bodyError = err instanceof BodyError ? err : new BodyError((err as Error).message);
     }
@@ -190,7 +192,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   async function handleControl(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
     const method = req.method ?? 'GET';
-    const body = await readJsonBody(req);
+    const body = await readJsonBody(req, MAX_CONTROL_BODY_BYTES);
     const key = `${method} ${path}`;
     if (key === 'GET /_emulator/state') return sendJson(res, 200, state);
     if (key === 'PUT /_emulator/state') {
@@ -282,14 +284,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 class BodyError extends Error {}
 class BodyTooLarge extends BodyError {}
 
-function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
+function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLarge(`Request body exceeds ${MAX_BODY_BYTES} bytes`));
+      if (size > maxBytes) {
+        reject(new BodyTooLarge(`Request body exceeds ${maxBytes} bytes`));
         req.destroy();
         return;
       }
