@@ -94,27 +94,28 @@ export async function listGroups(db: Db, where: SqlClause, orderBy: SqlClause, o
   return rows as GroupRow[];
 }
 
-/** Ids among `userIds` that are not users. */
-export async function unknownUserIds(trx: Trx, userIds: string[]): Promise<string[]> {
-  if (userIds.length === 0) return [];
+/**
+ * Adds members in one statement: ids that are not users are reported in `unknown` and, if
+ * there are any, nothing is inserted; otherwise `added` lists the ids that were not members.
+ */
+export async function addMembers(trx: Trx, groupId: string, userIds: string[]): Promise<{ added: string[]; unknown: string[] }> {
+  if (userIds.length === 0) return { added: [], unknown: [] };
   const { rows } = await trx.raw(
-    `SELECT w.id FROM unnest(?::uuid[]) AS w(id) WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id)`,
-    [userIds],
+    `WITH wanted AS (SELECT DISTINCT w.id FROM unnest(?::uuid[]) AS w(id)),
+          missing AS (SELECT w.id FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id)),
+          inserted AS (
+            INSERT INTO group_members (group_id, user_id)
+            SELECT ?::uuid, w.id FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM missing)
+            ON CONFLICT DO NOTHING
+            RETURNING user_id)
+     SELECT (SELECT coalesce(array_agg(user_id), '{}') FROM inserted) AS added,
+            (SELECT coalesce(array_agg(id), '{}') FROM missing) AS unknown`,
+    [userIds, groupId],
   );
-  return rows.map((r: { id: string }) => r.id);
-}
-
-/** Adds members; returns the ids that were not members before. */
-export async function addMembers(trx: Trx, groupId: string, userIds: string[]): Promise<string[]> {
-  if (userIds.length === 0) return [];
-  const { rows } = await trx.raw(
-    `INSERT INTO group_members (group_id, user_id)
-       SELECT ?::uuid, w.id FROM unnest(?::uuid[]) AS w(id)
-     ON CONFLICT DO NOTHING
-     RETURNING user_id`,
-    [groupId, userIds],
-  );
-  return rows.map((r: { user_id: string }) => r.user_id);
+  // Reported in the order the client listed them (RETURNING has no defined order).
+  const added = new Set<string>(rows[0].added);
+  const unknown = new Set<string>(rows[0].unknown);
+  return { added: userIds.filter((id) => added.has(id)), unknown: userIds.filter((id) => unknown.has(id)) };
 }
 
 /** Removes the named members; returns the ids that were members. */
@@ -146,15 +147,19 @@ export async function removeMembersWhere(trx: Trx, groupId: string, where: SqlCl
   return rows.map((r: { user_id: string }) => r.user_id);
 }
 
-/** Sets the member list to exactly `userIds`; returns what was added and removed. */
-export async function replaceMembers(trx: Trx, groupId: string, userIds: string[]): Promise<{ added: string[]; removed: string[] }> {
+/** Sets the member list to exactly `userIds`; returns what was added and removed (see addMembers for `unknown`). */
+export async function replaceMembers(
+  trx: Trx,
+  groupId: string,
+  userIds: string[],
+): Promise<{ added: string[]; removed: string[]; unknown: string[] }> {
   const { rows } = await trx.raw(
     'DELETE FROM group_members WHERE group_id = ? AND NOT (user_id = ANY(?::uuid[])) RETURNING user_id',
     [groupId, userIds],
   );
   const removed = rows.map((r: { user_id: string }) => r.user_id);
-  const added = await addMembers(trx, groupId, userIds);
-  return { added, removed };
+  const { added, unknown } = await addMembers(trx, groupId, userIds);
+  return { added, removed, unknown };
 }
 
 /** Members of a page of groups, for the `members` attribute. */

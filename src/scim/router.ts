@@ -24,7 +24,6 @@ import {
   removeMembersWhere,
   replaceMembers,
   touchGroup,
-  unknownUserIds,
   updateGroup,
   updateUser,
   type Db,
@@ -198,14 +197,18 @@ class MemberDelta {
 
 async function applyMemberChanges(trx: Trx, groupId: string, changes: MemberChange[]): Promise<MemberDelta> {
   const delta = new MemberDelta();
-  const wanted = [...new Set(changes.flatMap((c) => (c.kind === 'add' || c.kind === 'replace' ? c.ids : [])))];
-  const unknown = await unknownUserIds(trx, wanted);
-  if (unknown.length) throw invalidValue(`members must be Users of this directory; unknown: ${unknown.slice(0, 5).join(', ')}`);
+  const rejectUnknown = (unknown: string[]) => {
+    // Thrown inside the transaction: nothing of this request is committed.
+    if (unknown.length) throw invalidValue(`members must be Users of this directory; unknown: ${unknown.slice(0, 5).join(', ')}`);
+  };
   for (const change of changes) {
     switch (change.kind) {
-      case 'add':
-        delta.record(await addMembers(trx, groupId, change.ids), []);
+      case 'add': {
+        const { added, unknown } = await addMembers(trx, groupId, change.ids);
+        rejectUnknown(unknown);
+        delta.record(added, []);
         break;
+      }
       case 'remove':
         delta.record([], await removeMembers(trx, groupId, change.ids));
         break;
@@ -216,7 +219,8 @@ async function applyMemberChanges(trx: Trx, groupId: string, changes: MemberChan
         delta.record([], await removeMembersWhere(trx, groupId, compileMemberFilter(change.filter, 'gm', 'mu')));
         break;
       case 'replace': {
-        const { added, removed } = await replaceMembers(trx, groupId, change.ids);
+        const { added, removed, unknown } = await replaceMembers(trx, groupId, change.ids);
+        rejectUnknown(unknown);
         delta.record(added, removed);
         break;
       }

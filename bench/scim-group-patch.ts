@@ -1,0 +1,182 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { createApp } from '../src/app';
+import { createDb, createScimClient, migrateLatest } from '../src/directory';
+import { createLogger } from '../src/log';
+import { createScimRouter } from '../src/scim';
+import { cannon } from './lib/cannon';
+import { createBenchDatabase } from './lib/postgres';
+import { check, printTable, writeResult } from './lib/report';
+
+/**
+ * SCIM group-membership PATCH scaling and userName lookup throughput.
+ *
+ * Method: a fresh database with 50,000 + 1,000 users and three groups of 100, 10,000 and
+ * 50,000 members (seeded in SQL). The SCIM server runs in a worker thread (its own event
+ * loop, the real router, auth by a client token looked up by hash, rate limiting off), the
+ * measuring client in the main thread. For each group: 50 warm-up requests, then 1,000
+ * sequential single-member PATCHes alternating `add` of a non-member and `remove` of that
+ * same member (Okta's `members[value eq "..."]` form), so the group stays at its size. Each
+ * latency is the client-side round trip (request sent → 204 read), including the outbox row
+ * and the commit. Then autocannon runs `GET /Users?filter=userName eq "<random user>"` for 10 s
+ * with 16 connections.
+ *
+ * Goal (issue 2): single-member PATCH p99 ≤ 5 ms at 50,000 members.
+ */
+
+const SIZES = [100, 10_000, 50_000];
+const SPARE_USERS = 1_000;
+const WARMUP = 50;
+const MEASURED = 1_000;
+const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+interface ServerData {
+  url: string;
+}
+
+async function serve(): Promise<void> {
+  const { url } = workerData as ServerData;
+  const db = createDb({ connectionString: url, poolMax: 10 });
+  const logger = createLogger({ level: 'warn' });
+  const router = createScimRouter({ db, logger, config: { SCIM_BEARER_TOKEN: undefined, SCIM_MAX_BODY: '1mb', PUBLIC_URL: undefined }, rateLimit: false });
+  const app = createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  parentPort!.postMessage({ port: (server.address() as AddressInfo).port });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const database = await createBenchDatabase('scim_patch');
+  const db = createDb({ connectionString: database.url, poolMax: 4 });
+  let worker: Worker | undefined;
+  try {
+    await migrateLatest(db);
+    const totalUsers = SIZES[SIZES.length - 1]! + SPARE_USERS;
+    process.stdout.write(`seeding ${totalUsers} users and groups of ${SIZES.join(', ')} members...\n`);
+    await db.raw(
+      `INSERT INTO users (user_name, resource, created_at)
+       SELECT 'bench.user.' || i || '@example.com', jsonb_build_object('displayName', 'Bench User ' || i), now() + i * interval '1 microsecond'
+         FROM generate_series(1, ?) AS i`,
+      [totalUsers],
+    );
+    const groupIds: Record<number, string> = {};
+    for (const size of SIZES) {
+      const { rows } = await db.raw(`INSERT INTO groups (display_name) VALUES (?) RETURNING id`, [`bench-${size}`]);
+      groupIds[size] = rows[0].id;
+      await db.raw(
+        `INSERT INTO group_members (group_id, user_id)
+         SELECT ?, id FROM users ORDER BY created_at LIMIT ?`,
+        [rows[0].id, size],
+      );
+    }
+    await db.raw('ANALYZE');
+    const spare: string[] = (
+      await db.raw(`SELECT id FROM users ORDER BY created_at DESC LIMIT ?`, [SPARE_USERS])
+    ).rows.map((r: { id: string }) => r.id);
+    const { token } = await createScimClient(db, 'bench');
+
+    worker = new Worker(__filename, { workerData: { url: database.url } satisfies ServerData });
+    const port = await new Promise<number>((resolve, reject) => {
+      worker!.once('message', (m: { port: number }) => resolve(m.port));
+      worker!.once('error', reject);
+    });
+    const base = `http://127.0.0.1:${port}/scim/v2`;
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+
+    const patch = async (groupId: string, operation: unknown): Promise<number> => {
+      const started = process.hrtime.bigint();
+      const res = await fetch(`${base}/Groups/${groupId}`, {
+        method: 'PATCH',
+        headers,
+        body: JSON.stringify({ schemas: [PATCH_URN], Operations: [operation] }),
+      });
+      await res.arrayBuffer();
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (res.status !== 204) throw new Error(`PATCH answered ${res.status}`);
+      return ms;
+    };
+
+    const rows: Record<string, string | number>[] = [];
+    const figures: Record<string, unknown>[] = [];
+    for (const size of SIZES) {
+      const groupId = groupIds[size]!;
+      const add: number[] = [];
+      const remove: number[] = [];
+      for (let i = 0; i < WARMUP + MEASURED / 2; i++) {
+        const userId = spare[i % spare.length]!;
+        const a = await patch(groupId, { op: 'add', path: 'members', value: [{ value: userId }] });
+        const r = await patch(groupId, { op: 'remove', path: `members[value eq "${userId}"]` });
+        if (i >= WARMUP) {
+          add.push(a);
+          remove.push(r);
+        }
+      }
+      const members = (await db.raw('SELECT count(*)::int AS n FROM group_members WHERE group_id = ?', [groupId])).rows[0].n;
+      if (members !== size) throw new Error(`group of ${size} ended with ${members} members`);
+      for (const [op, samples] of [['add', add], ['remove', remove], ['both', [...add, ...remove]]] as const) {
+        const sorted = [...samples].sort((x, y) => x - y);
+        const row = {
+          members: size,
+          op,
+          n: sorted.length,
+          p50ms: Math.round(percentile(sorted, 50) * 100) / 100,
+          p99ms: Math.round(percentile(sorted, 99) * 100) / 100,
+          maxms: Math.round(sorted[sorted.length - 1]! * 100) / 100,
+        };
+        rows.push(row);
+        figures.push(row);
+      }
+    }
+    printTable('single-member group PATCH (sequential, client-side round trip)', rows);
+
+    const lookup = cannon({
+      url: base,
+      method: 'GET',
+      headers: { authorization: `Bearer ${token}` },
+      connections: 16,
+      durationSec: 10,
+      next: () => ({
+        path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "bench.user.${1 + Math.floor(Math.random() * totalUsers)}@example.com"`)}`,
+      }),
+    });
+    const lookupResult = await lookup.result;
+    printTable('userName eq lookup (autocannon, 16 connections, 10 s)', [
+      { rps: Math.round(lookupResult.rps), p50ms: lookupResult.p50ms, p99ms: lookupResult.p99ms, requests: lookupResult.requests, non2xx: lookupResult.non2xx, errors: lookupResult.errors },
+    ]);
+
+    const p99At50k = figures.find((f) => f.members === 50_000 && f.op === 'both')!.p99ms as number;
+    const goals = [check('single-member PATCH p99 ≤ 5 ms at 50,000 members', p99At50k, (v) => v <= 5)];
+    printTable('goals', goals.map((g) => ({ goal: g.goal, measured: g.measured, met: g.met })));
+    writeResult('scim-group-patch', {
+      method:
+        'SCIM server in a worker thread (real router, client-token auth, rate limit off), fresh database seeded in SQL; ' +
+        `${WARMUP} warm-up then ${MEASURED} sequential single-member PATCHes per group alternating add/remove of one spare user; ` +
+        'latency = client-side round trip; lookup = autocannon GET filter=userName eq "<random>" 16 connections 10 s',
+      patch: figures,
+      lookup: lookupResult,
+      goals,
+    });
+  } finally {
+    await worker?.terminate();
+    await db.destroy();
+    await database.drop();
+  }
+}
+
+if (isMainThread) {
+  main().catch((err) => {
+    process.stderr.write(`scim-group-patch failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+} else {
+  serve().catch((err) => {
+    process.stderr.write(`scim server thread failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}
