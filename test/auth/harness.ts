@@ -96,7 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const res = await fetch(`${url}/auth/saml/login`, { redirect: 'manual' });
       if (res.status !== 302) throw new Error(`login start answered ${res.status}`);
       const location = res.headers.get('location')!;
-      if (!location.startsWith(IDP_SSO_URL)) throw new Error(`login redirected to ${location}`);
+      if (!location.startsWith(config.SAML_IDP_SSO_URL!)) throw new Error(`login redirected to ${location}`);
       return requestIdFromRedirect(location);
     },
     responseOptions(inResponseTo, nameId) {

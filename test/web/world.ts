@@ -30,7 +30,8 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
+/** `env` overrides the harness's SAML settings (the browser test points SSO at its IdP page). */
+export async function startWorld(env: Record<string, string> = {}): Promise<World> {
   const emu = await startEmulator({
     org: 'acme',
     seed: { members: ['alice', 'bob', 'ada'], stacks: ['infra/dev', 'infra/prod', 'web/dev'] },
@@ -40,6 +41,7 @@ export async function startWorld(): Promise<World> {
   const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken });
   let reconciler: Reconciler | undefined;
   const h = await startHarness({
+    env,
     sources: async (tdb) => {
       await provisionUser(tdb, 'alice@example.com', { groups: ['Platform Engineers'] });
       await provisionUser(tdb, 'bob@example.com');
