@@ -1,0 +1,224 @@
+import { createDb } from '../src/directory/db';
+import { cannon } from './lib/cannon';
+import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
+import type { TappedCall } from './lib/pulumi-tap';
+import { check, printTable, writeResult } from './lib/report';
+import { loginOf, oktaUser, pool } from './lib/scim-client';
+import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { summarize } from './lib/stats';
+
+/**
+ * Revoke latency of dependent tokens (issue 5), both kinds at once: every trial user holds a
+ * creator-bound token (made by hand in Pulumi, so Pulumi's `createdBy` is theirs) AND a scoped
+ * token the daemon issued through `POST /api/v1/tokens` (a private team + a token on it, in
+ * the ledger). Each trial deactivates the user (Okta's PATCH) or removes them from the team's
+ * group (member-remove PATCH); we time from the SCIM response to each token's DELETE reaching
+ * the Pulumi API (the tap sees the request arrive), over ≥ 200 sequential trials while
+ * background SCIM traffic flows at 200 req/s (150 lookups + 50 PUTs of other users).
+ *
+ * Also checked: no token DELETE succeeds twice, every ledger row ends `revoked` with its
+ * private team gone, every revocation has its audit row with the SCIM request id, and the
+ * daemon's own `idp_sync_deprovision_to_revoke_seconds` histogram agrees.
+ * `bench/deprovision-latency.ts` measures the creator-bound token together with the member
+ * removal; this one is the tokens part's own figure.
+ *
+ * Env: BENCH_TRIALS (default 220), BENCH_PULUMI_LATENCY_MS (default 20), BENCH_BACKGROUND_RPS (200).
+ */
+
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 220);
+const LATENCY_MS = Number(process.env.BENCH_PULUMI_LATENCY_MS ?? 20);
+const BACKGROUND_RPS = Number(process.env.BENCH_BACKGROUND_RPS ?? 200);
+const TEAMS = 12;
+const BACKGROUND_USERS = 400;
+const TRIAL_TIMEOUT_MS = 10_000;
+
+interface Issued {
+  id: string;
+  pulumiTeam: string;
+}
+
+async function main(): Promise<void> {
+  const shape: DirectoryShape = { users: TRIALS, groups: TEAMS, memberships: TRIALS };
+  const teamOf = new Map<number, number>();
+  membershipPlan(shape).forEach((users, g) => users.forEach((u) => teamOf.set(u, g)));
+  const stack = await startStack({ label: 'revoke', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
+  const db = createDb({ connectionString: stack.db.url, poolMax: 2 });
+  const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
+  try {
+    const push = await pushDirectory(stack.scim, shape, 16);
+    await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
+
+    const handTokens: string[] = new Array(TRIALS);
+    const scoped: Issued[] = new Array(TRIALS);
+    await pool(Array.from({ length: TRIALS }, (_, i) => i), 8, async (i) => {
+      const team = teamName(teamOf.get(i)!);
+      const hand = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
+        body: JSON.stringify({ name: `bench-hand-${i}`, description: 'bench', expires: 0 }),
+      });
+      if (!hand.ok) throw new Error(`hand token create answered ${hand.status}: ${await hand.text()}`);
+      handTokens[i] = ((await hand.json()) as { id: string }).id;
+      const issued = await fetch(`${stack.daemonUrl}/api/v1/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          team,
+          owner: oktaUser(i).userName,
+          description: 'bench scoped token',
+          scope: [{ project: 'infra', stack: 'dev', permission: 'read' }],
+        }),
+      });
+      if (issued.status !== 201) throw new Error(`POST /api/v1/tokens answered ${issued.status}: ${await issued.text()}`);
+      scoped[i] = (await issued.json()) as Issued;
+    });
+    const scopedTokenIds = new Map<number, string>();
+    for (const row of await db('token_ledger').select('id', 'pulumi_token_id')) {
+      const i = scoped.findIndex((s) => s.id === row.id);
+      if (i >= 0) scopedTokenIds.set(i, row.pulumi_token_id);
+    }
+
+    // The fast lane reads each team's token list from the cache a team reconcile refreshes.
+    await stack.admin.reconcileAll();
+    await until('token cache holds every hand-made token', async () => Number((await db('team_token_cache').count('* as n'))[0].n) >= TRIALS, 120_000, 200);
+
+    const background: string[] = new Array(BACKGROUND_USERS);
+    await pool(Array.from({ length: BACKGROUND_USERS }, (_, i) => i), 16, async (i) => {
+      background[i] = (await stack.scim.createUser(oktaUser(600_000 + i, 'bg.test'))).body.id;
+    });
+    const origin = new URL(stack.daemonUrl).origin;
+    let bgCounter = 0;
+    const lookups = cannon({
+      url: origin,
+      method: 'GET',
+      headers: stack.scim.headers,
+      connections: 8,
+      durationSec: 3600,
+      overallRate: Math.round(BACKGROUND_RPS * 0.75),
+      next: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${600_000 + Math.floor(Math.random() * BACKGROUND_USERS)}@bg.test"`)}&startIndex=1&count=100` }),
+    });
+    const puts = cannon({
+      url: origin,
+      method: 'PUT',
+      headers: stack.scim.headers,
+      connections: 4,
+      durationSec: 3600,
+      overallRate: Math.round(BACKGROUND_RPS * 0.25),
+      next: () => {
+        const i = bgCounter++ % BACKGROUND_USERS;
+        return { path: `/scim/v2/Users/${background[i]}`, body: JSON.stringify({ ...oktaUser(600_000 + i, 'bg.test'), id: background[i], displayName: `Bg ${bgCounter}` }) };
+      },
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const handMs: number[] = [];
+    const scopedMs: number[] = [];
+    const bothMs: number[] = [];
+    const byKind: Record<'deactivate' | 'leave', number[]> = { deactivate: [], leave: [] };
+    const misses: string[] = [];
+    for (let i = 0; i < TRIALS; i++) {
+      const kind = i % 2 === 0 ? 'deactivate' : 'leave';
+      const team = teamName(teamOf.get(i)!);
+      const from = stack.tap.calls.length;
+      const answer =
+        kind === 'deactivate'
+          ? await stack.scim.setActive(push.userIds[i], false)
+          : await stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
+      const isDelete = (teamPath: string, tokenId: string | undefined) => (c: TappedCall) =>
+        c.method === 'DELETE' && tokenId !== undefined && c.path.endsWith(`/teams/${teamPath}/tokens/${tokenId}`);
+      const handDelete = isDelete(team, handTokens[i]);
+      const scopedDelete = isDelete(scoped[i].pulumiTeam, scopedTokenIds.get(i));
+      try {
+        await until(`trial ${i}`, () => stack.tap.since(from, handDelete).length > 0 && stack.tap.since(from, scopedDelete).length > 0, TRIAL_TIMEOUT_MS, 2);
+        const hand = stack.tap.since(from, handDelete)[0].startedAt - answer.at;
+        const own = stack.tap.since(from, scopedDelete)[0].startedAt - answer.at;
+        handMs.push(hand);
+        scopedMs.push(own);
+        bothMs.push(Math.max(hand, own));
+        byKind[kind].push(hand, own);
+      } catch (err) {
+        misses.push((err as Error).message);
+      }
+    }
+    lookups.stop();
+    puts.stop();
+    const [bgLookups, bgPuts] = await Promise.all([lookups.result, puts.result]);
+
+    // Let the lane finish its ledger updates and private-team deletes before reading the end state.
+    await until('ledger settled', async () => Number((await db('token_ledger').whereNot('state', 'revoked').count('* as n'))[0].n) === 0, 30_000, 100).catch(() => undefined);
+    const successfulDeletes = new Map<string, number>();
+    for (const c of stack.tap.calls) {
+      const m = /\/tokens\/([^/?]+)$/.exec(c.path);
+      if (c.method === 'DELETE' && m && c.status < 300) successfulDeletes.set(m[1], (successfulDeletes.get(m[1]) ?? 0) + 1);
+    }
+    const ledgerStates = Object.fromEntries(
+      (await db('token_ledger').select('state').count('* as n').groupBy('state')).map((r) => [r.state, Number(r.n)]),
+    );
+    const privateTeamsLeft = stack.emulator.state.teams.filter((t) => t.name.startsWith('pis-tok-')).length;
+    const auditRows = await db('audit_log').where({ category: 'tokens', op: 'token.revoked' }).select('request_id', 'detail');
+    const daemonMetric = await readRevokeHistogram(stack.daemonUrl);
+
+    const hand = summarize(handMs);
+    const own = summarize(scopedMs);
+    const both = summarize(bothMs);
+    Object.assign(result, {
+      creatorBoundDeleteReachedMs: hand,
+      scopedDeleteReachedMs: own,
+      bothDeletedMs: both,
+      byKind: { deactivate: summarize(byKind.deactivate), leave: summarize(byKind.leave) },
+      misses,
+      tokensDeletedMoreThanOnce: [...successfulDeletes.values()].filter((n) => n > 1).length,
+      ledgerStates,
+      privateTeamsLeft,
+      revocationAuditRows: auditRows.length,
+      revocationAuditRowsWithRequestId: auditRows.filter((r) => r.request_id).length,
+      daemonHistogram: daemonMetric,
+      background: { lookups: bgLookups, puts: bgPuts, achievedRps: bgLookups.rps + bgPuts.rps },
+      goals: [
+        check('creator-bound token DELETE p50 <= 100 ms', hand.p50, (v) => v <= 100),
+        check('creator-bound token DELETE p99 <= 300 ms', hand.p99, (v) => v <= 300),
+        check('scoped token DELETE p50 <= 100 ms', own.p50, (v) => v <= 100),
+        check('scoped token DELETE p99 <= 300 ms', own.p99, (v) => v <= 300),
+        check('>= 200 trials measured', both.n, (v) => v >= 200),
+      ],
+    });
+    printTable(
+      `Revoke latency, ms from SCIM response to the token DELETE reaching Pulumi (${TRIALS} trials, background ${(bgLookups.rps + bgPuts.rps).toFixed(0)} req/s, Pulumi +${LATENCY_MS} ms/call)`,
+      [
+        { figure: 'creator-bound token', ...hand },
+        { figure: 'scoped token (ledger)', ...own },
+        { figure: 'both tokens of the user', ...both },
+        { figure: 'deactivate (both kinds)', ...summarize(byKind.deactivate) },
+        { figure: 'group leave (both kinds)', ...summarize(byKind.leave) },
+      ],
+    );
+    process.stdout.write(
+      `misses: ${misses.length}; tokens deleted more than once: ${result.tokensDeletedMoreThanOnce}; ledger: ${JSON.stringify(ledgerStates)}; ` +
+        `private teams left: ${privateTeamsLeft}; revocation audit rows: ${auditRows.length}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`,
+    );
+  } catch (err) {
+    result.error = (err as Error).message;
+    process.stdout.write(`NOTE ${result.error}\n`);
+    process.exitCode = 1;
+  } finally {
+    await db.destroy();
+    await stack.stop();
+  }
+  writeResult('revoke-latency', result);
+}
+
+/** The daemon's own view: count and sum of `idp_sync_deprovision_to_revoke_seconds`. */
+async function readRevokeHistogram(daemonUrl: string): Promise<{ count: number; meanMs: number } | undefined> {
+  const res = await fetch(`${daemonUrl}/metrics`).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const text = await res.text();
+  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const count = value('idp_sync_deprovision_to_revoke_seconds_count');
+  const sum = value('idp_sync_deprovision_to_revoke_seconds_sum');
+  return { count, meanMs: count > 0 ? (sum / count) * 1000 : Number.NaN };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`revoke-latency failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
