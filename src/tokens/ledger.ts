@@ -241,12 +241,6 @@ export async function unfinishedTokens(db: Knex, issuingOlderThan: Date): Promis
   return rows.map(fromRow);
 }
 
-/** The ledger ids of every live scoped token whose private team is named here. */
-export async function isLedgerPrivateTeam(db: Knex, team: string): Promise<boolean> {
-  const row = await db(LEDGER).where({ private_team: team }).first('id');
-  return row !== undefined;
-}
-
 // ---- team token cache -------------------------------------------------------------------
 
 export interface CachedTeamToken {
@@ -297,8 +291,4 @@ export async function cachedTokensCreatedBy(db: Knex, logins: readonly string[])
 /** True when the row was there: the caller that drops it is the one that audits the revocation. */
 export async function dropCachedToken(db: Knex, team: string, tokenId: string): Promise<boolean> {
   return (await db('team_token_cache').where({ team, token_id: tokenId }).delete()) > 0;
-}
-
-export async function dropTeamTokenCache(db: Knex, team: string): Promise<void> {
-  await db('team_token_cache').where({ team }).delete();
 }

@@ -148,7 +148,7 @@ function dedupeHighest(grants: StackGrant[]): StackGrant[] {
   return [...byKey.values()];
 }
 
-export function sortGrants(grants: StackGrant[]): StackGrant[] {
+function sortGrants(grants: StackGrant[]): StackGrant[] {
   return grants.sort((a, b) => (grantKey(a) < grantKey(b) ? -1 : grantKey(a) > grantKey(b) ? 1 : 0));
 }
 
