@@ -10,6 +10,7 @@ import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
 import { demoSeed, startEmulator } from '../emulator';
+import { consoleSourcesFrom, createWebRouter } from '../web';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -74,6 +75,9 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config }) },
+    // Console, SAML sign-in and /api/v1. Pages whose part is not built in this process (policy,
+    // tokens, reconciler plan, queues: pass them to consoleSourcesFrom) say so on the page.
+    { path: '/', router: createWebRouter({ config, db, redis, logger, sources: consoleSourcesFrom({ db }) }) },
   ];
   const app = createApp({
     logger,
