@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createDb, Db } from '../../src/directory/db';
-import { TEMPLATE_DB, withDatabase } from './pg-urls';
+import { templateDatabase, withDatabase } from './pg-urls';
 
 /**
  * A fresh, migrated database for one test file, cloned from the template that global-setup
@@ -18,7 +18,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `pis_t_${randomBytes(6).toString('hex')}`;
   const admin = createDb({ connectionString: adminUrl, poolMax: 1 });
   try {
-    await admin.raw(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+    await admin.raw(`CREATE DATABASE ${name} TEMPLATE ${templateDatabase()}`);
   } finally {
     await admin.destroy();
   }

@@ -1,6 +1,6 @@
-import { createDb, migrateLatest } from '../../src/directory/db';
+import { createDb, Db, migrateLatest } from '../../src/directory/db';
 import { startEmbeddedPostgres } from '../../src/directory/embedded-postgres';
-import { TEMPLATE_DB, adminUrlFor, withDatabase } from './pg-urls';
+import { withDatabase } from './pg-urls';
 
 /**
  * Runs once before all test files: finds Postgres (DATABASE_URL, else an embedded one under
@@ -14,24 +14,39 @@ export default async function globalSetup(): Promise<void> {
     (globalThis as Record<string, unknown>).__EMBEDDED_PG__ = pg;
     adminUrl = pg.connectionString;
   }
-  adminUrl = adminUrlFor(adminUrl);
+  // A template per run: concurrent jest runs on one server must not drop each other's.
+  const template = `pis_test_template_${process.pid}_${Date.now().toString(36)}`;
   const admin = createDb({ connectionString: adminUrl, poolMax: 1 });
   try {
-    // Terminate leftovers of an interrupted run before replacing the template.
-    await admin.raw(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()`,
-      [TEMPLATE_DB],
-    );
-    await admin.raw(`DROP DATABASE IF EXISTS ${TEMPLATE_DB}`);
-    await admin.raw(`CREATE DATABASE ${TEMPLATE_DB}`);
+    await dropLeftovers(admin);
+    await admin.raw(`CREATE DATABASE ${template}`);
   } finally {
     await admin.destroy();
   }
-  const template = createDb({ connectionString: withDatabase(adminUrl, TEMPLATE_DB), poolMax: 1 });
+  const templateDb = createDb({ connectionString: withDatabase(adminUrl, template), poolMax: 1 });
   try {
-    await migrateLatest(template);
+    await migrateLatest(templateDb);
   } finally {
-    await template.destroy();
+    await templateDb.destroy();
   }
   process.env.TEST_PG_ADMIN_URL = adminUrl;
+  process.env.TEST_PG_TEMPLATE = template;
+}
+
+/**
+ * Drops templates and per-file databases that interrupted runs left behind (older than an
+ * hour, so a run still in progress elsewhere keeps its own).
+ */
+async function dropLeftovers(admin: Db): Promise<void> {
+  const { rows } = await admin.raw(
+    `SELECT d.datname FROM pg_database d
+      WHERE (d.datname LIKE 'pis_test_template_%' OR d.datname LIKE 'pis_t_%')
+        AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification < now() - interval '1 hour'`,
+  );
+  for (const { datname } of rows as Array<{ datname: string }>) {
+    if (datname.startsWith('pis_test_template_')) {
+      await admin.raw(`ALTER DATABASE ${datname} IS_TEMPLATE false`).catch(() => undefined);
+    }
+    await admin.raw(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined);
+  }
 }
