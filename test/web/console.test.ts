@@ -192,10 +192,15 @@ describe('admin pages', () => {
     expect(duplicate.status).toBe(400);
   });
 
-  it('say plainly that the queue dashboard has no queues to show in this process', async () => {
-    const res = await get('/console/admin/queues', ada);
-    expect(res.status).toBe(200);
-    expect(res.text).toContain('id="unavailable"');
+  it('serve the BullMQ dashboard and its API to an admin only', async () => {
+    const page = await get('/console/admin/queues/', ada);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('/console/admin/queues/');
+    const api = await get('/console/admin/queues/api/queues', ada);
+    expect(api.status).toBe(200);
+    const names = ((JSON.parse(api.text) as { queues: Array<{ name: string }> }).queues ?? []).map((q) => q.name).sort();
+    expect(names).toEqual(['reconcile', 'revoke']);
+    expect((await get('/console/admin/queues/api/queues', bob)).status).toBe(403);
   });
 });
 

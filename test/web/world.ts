@@ -2,9 +2,11 @@ import { startEmulator, Emulator } from '../../src/emulator';
 import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient } from '../../src/pulumi';
+import { createQueueFactory, QueueFactory } from '../../src/queue';
 import { createTokenAuditWriter, Reconciler } from '../../src/reconcile';
 import { consoleSourcesFrom } from '../../src/web';
 import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 /**
  * The console with its real data sources: SCIM directory rows in Postgres, the policy, the
@@ -39,6 +41,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   const policy = new PolicyStore('test-policy.yaml', {}, parsePolicy(POLICY, 'test-policy.yaml'));
   const logger = createLogger({ level: 'error' });
   const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken });
+  const queues: QueueFactory = createQueueFactory({ redisUrl: TEST_REDIS_URL, prefix: uniquePrefix(), logger });
   let reconciler: Reconciler | undefined;
   const h = await startHarness({
     env,
@@ -52,6 +55,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
       return consoleSourcesFrom({
         db: tdb.db,
         policy,
+        queues,
         planAll: () => reconciler!.planAll(),
         tokenDeps: {
           db: tdb.db,
@@ -71,6 +75,8 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
     reconciler: reconciler!,
     async close() {
       await h.close();
+      for (const q of [queues.queue('reconcile'), queues.queue('revoke')]) await q.obliterate({ force: true });
+      await queues.close();
       await emu.stop();
     },
   };
