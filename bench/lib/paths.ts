@@ -24,3 +24,12 @@ export type DistEntry = 'src/main.js' | 'workers/main.js' | 'src/emulator/main.j
 export function distEntry(relative: DistEntry): string {
   return path.join(repoRoot(), 'dist', relative);
 }
+
+/**
+ * How to run an entry: compiled (`node dist/…js`, benchmarks, after `npm run build`) or from
+ * source through the transpile-on-load hook (tests, which run without a build step).
+ */
+export function entryCommand(relative: DistEntry, mode: 'dist' | 'source'): string[] {
+  if (mode === 'dist') return [distEntry(relative)];
+  return ['-r', path.join(repoRoot(), 'bench', 'lib', 'register-ts.cjs'), path.join(repoRoot(), relative.replace(/\.js$/, '.ts'))];
+}

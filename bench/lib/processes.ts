@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { distEntry, repoRoot } from './paths';
+import { entryCommand, repoRoot, type DistEntry } from './paths';
 
 /**
  * Child processes for benchmarks and chaos tests: a private redis-server (never the machine's
@@ -96,10 +96,10 @@ export interface NodeProcess {
 }
 
 /** Runs a compiled entry (`npm run build` first) with the given environment, output to a log file. */
-export function startNodeProcess(entry: Parameters<typeof distEntry>[0], env: Record<string, string>, name: string): NodeProcess {
+export function startNodeProcess(entry: DistEntry, env: Record<string, string>, name: string, mode: 'dist' | 'source' = 'dist'): NodeProcess {
   const logFile = path.join(os.tmpdir(), `pulumi-idp-sync-${name}-${process.pid}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [distEntry(entry)], {
+  const child = spawn(process.execPath, entryCommand(entry, mode), {
     cwd: repoRoot(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -151,7 +151,7 @@ export function tailLog(file: string, lines = 30): string {
 
 /** Starts a compiled entry that prints one JSON line when ready, and returns that line. */
 export async function startAnnouncingProcess<T>(
-  entry: Parameters<typeof distEntry>[0],
+  entry: DistEntry,
   env: Record<string, string>,
   name: string,
   timeoutMs = 60_000,

@@ -29,6 +29,10 @@ export interface StackOptions {
   workers?: number;
   /** Redis to use instead of a private one (chaos tests pass their own to stop it). */
   redis?: PrivateRedis;
+  /** Postgres database to use instead of a fresh one on the shared server. */
+  databaseUrl?: string;
+  /** Compiled entries (benchmarks) or TypeScript sources (tests). @defaultValue dist */
+  mode?: 'dist' | 'source';
   env?: Record<string, string>;
 }
 
@@ -65,7 +69,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const step of cleanups.reverse()) await step().catch(() => undefined);
   };
   try {
-    const db = await createBenchDatabase(options.label);
+    const db: BenchDatabase = options.databaseUrl
+      ? { url: options.databaseUrl, name: new URL(options.databaseUrl).pathname.slice(1), drop: async () => undefined }
+      : await createBenchDatabase(options.label);
     cleanups.push(() => db.drop());
     const redis = options.redis ?? (await startPrivateRedis());
     if (!options.redis) cleanups.push(() => redis.stop());
@@ -98,7 +104,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       RUN_WORKERS: (options.workers ?? 0) > 0 ? 'false' : 'true',
       ...options.env,
     };
-    const daemon = startNodeProcess('src/main.js', env, `${options.label}-daemon`);
+    const mode = options.mode ?? 'dist';
+    const daemon = startNodeProcess('src/main.js', env, `${options.label}-daemon`, mode);
     cleanups.push(() => daemon.stop());
     const daemonUrl = `http://127.0.0.1:${port}`;
     await Promise.race([
@@ -111,7 +118,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const workers: NodeProcess[] = [];
     let workerCount = 0;
     const startWorker = (name = `worker-${++workerCount}`) => {
-      const worker = startNodeProcess('workers/main.js', env, `${options.label}-${name}`);
+      const worker = startNodeProcess('workers/main.js', env, `${options.label}-${name}`, mode);
       workers.push(worker);
       return worker;
     };
