@@ -61,7 +61,7 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
       result.revoked += 1;
       continue;
     }
-    const reason = await revokeReasonFor(deps, token, parentGrants, now);
+    const reason = (await revokeReasonFor(deps, token, parentGrants, now)) ?? (await vanished(deps, token, event.tokens));
     if (reason) {
       if ((await revokeLedgerToken(deps, token.id, { reason, ...cause })) === 'revoked') result.revoked += 1;
       continue;
@@ -75,6 +75,20 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
     }
   }
   return result;
+}
+
+/**
+ * A token on the parent team that the reconcile's token list no longer shows was deleted
+ * outside the ledger (by hand, or by a policy that revokes tokens of unknown creators — the
+ * daemon's own login is one). The ledger follows, so it never shows a dead token as live.
+ * The list was read when the reconcile began, so an absence is confirmed with a fresh read
+ * (a token issued meanwhile is not in the old list).
+ */
+async function vanished(deps: TokenDeps, token: LedgerToken, tokens: readonly AccessToken[] | undefined): Promise<string | undefined> {
+  if (token.kind !== 'team' || !token.pulumiTokenId || !tokens) return undefined;
+  if (tokens.some((t) => t.id === token.pulumiTokenId)) return undefined;
+  const fresh = await deps.pulumi.listTeamTokens(deps.org, token.parentTeam);
+  return fresh.some((t) => t.id === token.pulumiTokenId) ? undefined : 'token was deleted outside pulumi-idp-sync';
 }
 
 async function revokeReasonFor(

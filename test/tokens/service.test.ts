@@ -257,6 +257,20 @@ describe('narrowing and revocation after the parent team changes', () => {
   });
 });
 
+describe('ledger follows tokens deleted outside it', () => {
+  it('marks an unscoped token revoked once Pulumi no longer has it, but not on a stale list alone', async () => {
+    const kept = await issueToken(deps, { team: 'platform', owner: 'bob@example.com', description: '' });
+    const gone = await issueToken(deps, { team: 'platform', owner: 'alice@example.com', description: '' });
+    const goneRow = (await getToken(tdb.db, gone.id))!;
+    await deps.pulumi.deleteTeamToken('acme', 'platform', goneRow.pulumiTokenId!);
+
+    // A list read before both tokens existed: only the really deleted one is revoked.
+    expect(await reconcileDependentTokens(deps, { team: 'platform', tokens: [] })).toEqual({ revoked: 1, narrowed: 0 });
+    expect(await getToken(tdb.db, gone.id)).toMatchObject({ state: 'revoked', revokeReason: 'token was deleted outside pulumi-idp-sync' });
+    expect((await getToken(tdb.db, kept.id))!.state).toBe('active');
+  });
+});
+
 describe('at-least-once revocation', () => {
   it('a worker killed between the DELETE and the ledger update: the next run revokes nothing twice and misses nothing', async () => {
     const issued = await issueToken(deps, { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'app', stack: 'dev' }] });
