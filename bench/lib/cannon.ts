@@ -6,8 +6,8 @@ export interface CannonOptions {
   url: string;
   method: 'GET' | 'POST' | 'PUT' | 'PATCH';
   headers: Record<string, string>;
-  /** A fresh path and body per request (unique userNames, rotating ids). */
-  next: () => { path: string; body?: string };
+  /** A fresh path and body per request (unique userNames, rotating ids), and headers to override. */
+  next: () => { path: string; body?: string; headers?: Record<string, string> };
   connections?: number;
   durationSec?: number;
   /** Requests per second across all connections (background load); unbounded when absent. */
@@ -15,7 +15,10 @@ export interface CannonOptions {
 }
 
 export interface CannonResult {
+  /** Successful (2xx) answers per second: throttled or failed requests do not count. */
   rps: number;
+  /** All answers per second, whatever their status. */
+  allRps: number;
   p50ms: number;
   p90ms: number;
   p99ms: number;
@@ -39,8 +42,8 @@ export function cannon(options: CannonOptions): { result: Promise<CannonResult>;
             method: options.method,
             headers: options.headers,
             setupRequest: (req) => {
-              const { path, body } = options.next();
-              return { ...req, path, ...(body === undefined ? {} : { body }) };
+              const { path, body, headers } = options.next();
+              return { ...req, path, ...(body === undefined ? {} : { body }), ...(headers ? { headers: { ...req.headers, ...headers } } : {}) };
             },
           },
         ],
@@ -48,7 +51,8 @@ export function cannon(options: CannonOptions): { result: Promise<CannonResult>;
       (err, r) => {
         if (err) return reject(err);
         resolve({
-          rps: r.requests.average,
+          rps: r['2xx'] / Math.max(r.duration, 1e-9),
+          allRps: r.requests.average,
           p50ms: r.latency.p50,
           p90ms: r.latency.p90,
           p99ms: r.latency.p99,

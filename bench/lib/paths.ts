@@ -19,7 +19,7 @@ export function repoRoot(): string {
 }
 
 /** Compiled entry points the benchmarks and chaos tests run as child processes. */
-export type DistEntry = 'src/main.js' | 'workers/main.js' | 'src/emulator/main.js' | 'bench/lib/peer-server.js' | 'bench/lib/limit-server.js';
+export type DistEntry = 'src/main.js' | 'workers/main.js' | 'src/emulator/main.js' | 'bench/lib/peer-server.js' | 'bench/lib/limit-server.js' | 'bench/lib/private-postgres.js';
 
 export function distEntry(relative: DistEntry): string {
   return path.join(repoRoot(), 'dist', relative);

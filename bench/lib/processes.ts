@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,8 +155,9 @@ export async function startAnnouncingProcess<T>(
   env: Record<string, string>,
   name: string,
   timeoutMs = 60_000,
+  mode: 'dist' | 'source' = 'dist',
 ): Promise<{ process: NodeProcess; announced: T }> {
-  const proc = startNodeProcess(entry, env, name);
+  const proc = startNodeProcess(entry, env, name, mode);
   const announced = await new Promise<T>((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(() => reject(new Error(`${name}: no start-up line within ${timeoutMs} ms:\n${tailLog(proc.logFile)}`)), timeoutMs);
@@ -177,4 +178,39 @@ export async function startAnnouncingProcess<T>(
     });
   });
   return { process: proc, announced };
+}
+
+export interface PrivatePostgres {
+  /** Connection string of the cluster's database. */
+  url: string;
+  /** Stops the cluster (fast shutdown) and waits for it. */
+  stop(): Promise<void>;
+  /** Starts it again on the same data directory and port. */
+  start(): Promise<void>;
+}
+
+/** A private Postgres cluster on a free port in a temp directory, in a child process. */
+export async function startPrivatePostgres(mode: 'dist' | 'source' = 'source'): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pis-private-pg-'));
+  // As root, initdb runs as a 'postgres' user that must be able to enter this directory.
+  chmodSync(dir, 0o755);
+  let current: NodeProcess | undefined;
+  let url = '';
+  const start = async () => {
+    const started = await startAnnouncingProcess<{ url: string }>('bench/lib/private-postgres.js', { PRIVATE_PG_DIR: dir, PRIVATE_PG_PORT: String(port) }, 'private-pg', 120_000, mode);
+    current = started.process;
+    url = started.announced.url;
+  };
+  await start();
+  return {
+    get url() {
+      return url;
+    },
+    start,
+    async stop() {
+      await current?.stop(30_000);
+      current = undefined;
+    },
+  };
 }
