@@ -41,6 +41,17 @@ export interface OutboxRelayOptions {
    * one reconcile (revocations do not wait: they take the revoke lane). @defaultValue 1000
    */
   coalesceMs?: number;
+  /**
+   * The wait for a team this relay enqueued within the last `busyWindowMs`: a team that keeps
+   * changing is reconciled about this often instead of after every change. @defaultValue 5000
+   */
+  busyCoalesceMs?: number;
+  /** @defaultValue 10000 */
+  busyWindowMs?: number;
+  /** After a NOTIFY, wait this long so one batch takes the commits of a burst. @defaultValue 100 */
+  gatherMs?: number;
+  /** An enqueue that takes longer counts as Redis being down. @defaultValue 5000 */
+  enqueueTimeoutMs?: number;
 }
 
 export interface OutboxRelay {
@@ -71,6 +82,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 1000;
   const pruneAfterDays = options.pruneAfterDays ?? 7;
   const coalesceMs = options.coalesceMs ?? 1000;
+  const busyCoalesceMs = options.busyCoalesceMs ?? 5000;
+  const busyWindowMs = options.busyWindowMs ?? 10_000;
+  const gatherMs = options.gatherMs ?? 100;
+  const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5000;
+  /** When this relay last enqueued each team; approximate across relays, which is enough. */
+  const lastEnqueued = new Map<string, number>();
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -92,11 +109,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (rows.length === 0) return { published: 0 };
       const ids = rows.map((r) => r.id);
       const { teamJobs, revokeJobs } = await route(trx, rows);
+      const now = Date.now();
+      for (const [team, at] of lastEnqueued) if (now - at > busyWindowMs) lastEnqueued.delete(team);
       try {
-        await Promise.all([
-          ...[...teamJobs.values()].map((job) => enqueueTeamReconcile(options.queues, job, { delayMs: coalesceMs })),
-          ...[...revokeJobs.values()].map((job) => options.revokeLane.enqueue(job)),
-        ]);
+        // BullMQ waits for a connection that is not ready instead of failing: bound it, so
+        // the rows' locks are released and the backoff recorded.
+        await withTimeout(
+          Promise.all([
+            ...[...teamJobs.values()].map((job) =>
+              enqueueTeamReconcile(options.queues, job, { delayMs: lastEnqueued.has(job.team) ? busyCoalesceMs : coalesceMs }),
+            ),
+            ...[...revokeJobs.values()].map((job) => options.revokeLane.enqueue(job)),
+          ]),
+          enqueueTimeoutMs,
+        );
+        for (const team of teamJobs.keys()) if (!lastEnqueued.has(team)) lastEnqueued.set(team, now);
       } catch (err) {
         const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
         const delayMs = Math.min(500 * 2 ** (attempts - 1), MAX_BACKOFF_MS);
@@ -202,14 +229,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // NOTIFY or the poll interval; after failures, back off.
       if (published === batchSize && failures === 0) continue;
       const sleepMs = failures > 0 ? Math.min(pollMs * 2 ** Math.min(failures, 6), MAX_BACKOFF_MS) : pollMs;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, sleepMs);
+      const woken = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), sleepMs);
         wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve(true);
         };
       });
       wake = undefined;
+      if (woken && running && failures === 0) await new Promise((r) => setTimeout(r, gatherMs));
     }
   }
 
@@ -240,6 +268,22 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await client?.end().catch(() => undefined);
     },
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
 }
 
 export class QueueUnavailableError extends Error {
