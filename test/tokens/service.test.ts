@@ -6,6 +6,7 @@ import {
   issueToken,
   listTokens,
   reconcileDependentTokens,
+  revokeForIdentityLoss,
   revokeToken,
   sweepTokens,
   TeamAccessView,
@@ -13,7 +14,7 @@ import {
   TokenDeps,
   TokenError,
 } from '../../src/tokens';
-import { getToken, markRevoking } from '../../src/tokens/ledger';
+import { getToken, markRevoking, replaceTeamTokenCache } from '../../src/tokens/ledger';
 import type { StackGrant } from '../../src/tokens/scope';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 
@@ -93,6 +94,7 @@ beforeEach(async () => {
     logger: createLogger({ level: 'error' }),
   };
   await tdb.db('token_ledger').delete();
+  await tdb.db('team_token_cache').delete();
 });
 
 afterEach(async () => {
@@ -268,6 +270,69 @@ describe('ledger follows tokens deleted outside it', () => {
     expect(await reconcileDependentTokens(deps, { team: 'platform', tokens: [] })).toEqual({ revoked: 1, narrowed: 0 });
     expect(await getToken(tdb.db, gone.id)).toMatchObject({ state: 'revoked', revokeReason: 'token was deleted outside pulumi-idp-sync' });
     expect((await getToken(tdb.db, kept.id))!.state).toBe('active');
+  });
+});
+
+describe('fast lane (revokeForIdentityLoss)', () => {
+  async function seedCreatorToken(createdBy: string): Promise<string> {
+    const res = await fetch(`${emu.handEditUrl}/api/orgs/acme/teams/platform/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-emulator-acting-as': createdBy },
+      body: JSON.stringify({ name: `hand-${createdBy}-${Date.now()}`, description: '', expires: 0 }),
+    });
+    expect(res.ok).toBe(true);
+    await replaceTeamTokenCache(tdb.db, 'platform', await deps.pulumi.listTeamTokens('acme', 'platform'));
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  it('revokes the person’s creator-bound and ledger tokens from the cache, once, and leaves others', async () => {
+    access.logins.set(alice, ['alice']);
+    access.logins.set(bob, ['bob']);
+    const alicesHand = await seedCreatorToken('alice');
+    const bobsHand = await seedCreatorToken('bob');
+    const alicesScoped = await issueToken(deps, { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'app', stack: 'dev' }] });
+    access.members.set('platform', new Set([bob]));
+
+    const calls = emu.calls.entries.length;
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({ ledgerRevoked: 1, creatorBoundRevoked: 1 });
+    // Only DELETEs: the lane reads no token list from Pulumi.
+    expect(emu.calls.entries.slice(calls).map((c) => `${c.method} ${c.route}`).sort()).toEqual([
+      'DELETE /api/orgs/{org}/teams/{team}',
+      'DELETE /api/orgs/{org}/teams/{team}/tokens/{tokenId}',
+      'DELETE /api/orgs/{org}/teams/{team}/tokens/{tokenId}',
+    ]);
+    expect(liveTokensOn('platform').map((t) => t.id)).toEqual([bobsHand]);
+    expect(liveTokensOn('platform').map((t) => t.id)).not.toContain(alicesHand);
+    expect(team(alicesScoped.pulumiTeam)).toBeUndefined();
+    expect(audit.filter((a) => a.action === 'token.revoked').map((a) => [a.requestId, a.reason]).sort()).toEqual([
+      ['req-fast', 'creator is no longer a member of team platform'],
+      ['req-fast', 'owner is no longer a member of team platform'],
+    ]);
+
+    // A repeat (a redelivered job) finds nothing left to do.
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
+    expect(audit.filter((a) => a.action === 'token.revoked')).toHaveLength(2);
+  });
+
+  it('killed after a creator-bound DELETE: the repeat gets 404, drops the cache row and audits once', async () => {
+    access.logins.set(alice, ['alice']);
+    const hand = await seedCreatorToken('alice');
+    access.members.set('platform', new Set([bob]));
+    await deps.pulumi.deleteTeamToken('acme', 'platform', hand);
+
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-x', requestedAt: null })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 1 });
+    expect(emu.calls.entries.filter((c) => c.method === 'DELETE' && c.path.endsWith(`/tokens/${hand}`)).map((c) => c.status)).toEqual([204, 404]);
+    expect(audit.filter((a) => a.action === 'token.revoked')).toHaveLength(1);
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-x', requestedAt: null })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
+  });
+
+  it('leaves creator-bound tokens alone when tokens.revokeWhenCreatorLeaves is off', async () => {
+    access.logins.set(alice, ['alice']);
+    const hand = await seedCreatorToken('alice');
+    access.members.set('platform', new Set([bob]));
+    deps.policy = { current: parsePolicy('organization: acme\nteams: []\ntokens:\n  revokeWhenCreatorLeaves: false\n', 'test.yaml') };
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: null, requestedAt: null })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
+    expect(liveTokensOn('platform').map((t) => t.id)).toContain(hand);
   });
 });
 
