@@ -1,0 +1,160 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { NextFunction, Request, Response, Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../../directory/db';
+import type { Logger } from '../../log';
+import type { Policy } from '../../policy';
+import { PulumiError } from '../../pulumi';
+import { enqueueFullReconcile, enqueueTeamReconcile, QueueFactory } from '../../queue';
+import { queryAudit, readStatus, Reconciler, writeCallsOf } from '../../reconcile';
+import type { TokenDeps } from '../../tokens/ports';
+import { tokensRouter } from './tokens';
+
+/**
+ * The admin JSON API, mounted at `/api/v1`, behind `Authorization: Bearer <ADMIN_API_TOKEN>`:
+ *
+ *   GET  /status             queue depths, outbox backlog, last reconcile per team, pending
+ *                            users, degraded teams, unknown-creator tokens, unowned teams
+ *   GET  /plan[?team=]       dry run: the ops a reconcile would apply now, nothing applied
+ *   POST /reconcile          {team?} → 202; one team, or all teams when absent
+ *   GET  /audit              ?team&category&op&requestId&since&until&before&limit → {entries, next}
+ *   /tokens                  the tokens part's router (see ./tokens.ts)
+ */
+
+export interface AdminApiDeps {
+  /** ADMIN_API_TOKEN; when unset every request gets 503. */
+  adminToken: string | undefined;
+  db: Db;
+  logger: Logger;
+  policy?: { readonly current: Policy };
+  /** Absent in a process without a Pulumi client: /plan answers 503. */
+  reconciler?: Reconciler;
+  /** Absent: /reconcile answers 503, /status shows no queue depths. */
+  queues?: QueueFactory;
+  tokens?: TokenDeps;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const TEAM = z.string().min(1).max(100);
+const auditQuery = z
+  .strictObject({
+    team: TEAM.optional(),
+    category: z.enum(['reconcile', 'drift', 'tokens']).optional(),
+    op: z.string().min(1).max(50).optional(),
+    requestId: z.string().min(1).max(128).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    before: z.string().regex(/^\d{1,19}$/, 'must be the "next" value of a previous page').optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  });
+const reconcileBody = z.strictObject({ team: TEAM.optional() });
+const planQuery = z.strictObject({ team: TEAM.optional() });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) {
+    throw new ApiError(400, 'invalid_request', `invalid ${where}: ${parsed.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/** Bearer check: SHA-256 digests compared in constant time (equal lengths, secret length hidden). */
+export function adminAuth(adminToken: string | undefined) {
+  const expected = adminToken ? digest(adminToken) : undefined;
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (!expected) throw new ApiError(503, 'admin_api_disabled', 'the admin API is off: set ADMIN_API_TOKEN');
+    const match = /^Bearer ([^\s]+)$/.exec(req.get('authorization') ?? '');
+    if (!match || !timingSafeEqual(digest(match[1]), expected)) throw new ApiError(401, 'unauthorized', 'a valid admin bearer token is required');
+    next();
+  };
+}
+
+export function createAdminApiRouter(deps: AdminApiDeps): Router {
+  const { db, logger } = deps;
+  const router = Router();
+  router.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  router.use(adminAuth(deps.adminToken));
+  router.use(express.json({ limit: '16kb' }));
+
+  router.get('/status', async (_req, res) => {
+    const status = await readStatus(db, deps.queues);
+    const policy = deps.policy?.current;
+    res.json({ policy: policy ? { file: policy.file, digest: policy.digest, organization: policy.organization, reconcileEvery: policy.reconcile.every } : null, ...status });
+  });
+
+  router.get('/plan', async (req, res) => {
+    const { team } = parse(planQuery, req.query, 'query');
+    const reconciler = deps.reconciler;
+    if (!reconciler) throw new ApiError(503, 'no_reconciler', 'this process has no reconciler');
+    const plans = team ? [await reconciler.planTeam(team)] : await reconciler.planAll();
+    const ops = plans.reduce((n, p) => n + p.ops.length, 0);
+    res.json({ dryRun: true, summary: { teams: plans.length, ops, writes: plans.reduce((n, p) => n + writeCallsOf(p.ops), 0) }, plans });
+  });
+
+  router.post('/reconcile', async (req, res) => {
+    const { team } = parse(reconcileBody, req.body, 'body');
+    if (!deps.queues) throw new ApiError(503, 'no_queue', 'this process has no queue');
+    const requestId = requestIdOf(req);
+    try {
+      if (team) await enqueueTeamReconcile(deps.queues, { team, reason: 'manual', requestId });
+      else await enqueueFullReconcile(deps.queues, { reason: 'manual', requestId });
+    } catch (err) {
+      throw new ApiError(503, 'queue_unavailable', `cannot enqueue: ${(err as Error).message}`);
+    }
+    logger.info('reconcile requested through the admin API', { team: team ?? '(all)', requestId });
+    res.status(202).json({ enqueued: team ? { team } : { all: true }, requestId });
+  });
+
+  router.get('/audit', async (req, res) => {
+    res.json(await queryAudit(db, parse(auditQuery, req.query, 'query')));
+  });
+
+  if (deps.tokens) router.use('/tokens', tokensRouter(deps.tokens));
+
+  router.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'no such admin API route' });
+  });
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    if (err instanceof ApiError) {
+      res.status(err.status).json({ error: err.code, message: err.message });
+      return;
+    }
+    const status = (err as { status?: unknown })?.status;
+    if (!(err instanceof PulumiError) && typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser: malformed JSON, too large.
+      res.status(status).json({ error: 'bad_request', message: (err as Error).message });
+      return;
+    }
+    if (err instanceof PulumiError) {
+      logger.warn('admin API: Pulumi call failed', { path: req.path, err: err.message });
+      res.status(502).json({ error: 'pulumi_unavailable', message: `the Pulumi API answered ${err.status || 'nothing'}` });
+      return;
+    }
+    logger.error('admin API request failed', { path: req.path, err });
+    res.status(500).json({ error: 'internal_error', message: 'internal error' });
+  });
+  return router;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function requestIdOf(req: Request): string {
+  const given = req.get('x-request-id');
+  return given && REQUEST_ID.test(given) ? given : `admin-${randomUUID()}`;
+}
