@@ -4,15 +4,22 @@ import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, 
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
+import type { Policy } from '../policy';
+import type { QueueFactory } from '../queue';
+import type { Reconciler } from '../reconcile';
+import type { TokenDeps } from '../tokens';
+import { createAdminApiRouter } from './api';
 import { acsErrorHandler, createAuthRoutes, renderRefusal, requireAdmin, requirePerson } from './auth-routes';
 import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
 import { CONTENT_SECURITY_POLICY, html, layout } from './html';
 import { createMeRoutes } from './me-routes';
 import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources } from './sources';
+import { consoleSourcesFrom } from './wiring';
 
 /**
- * The web surface for people: SAML sign-in under /auth, the server-rendered console under
- * /console, and the admin JSON API under /api/v1. Mount the returned router at "/".
+ * The web surface: SAML sign-in under /auth, the server-rendered console under /console, and
+ * the admin JSON API (src/web/api, bearer ADMIN_API_TOKEN) under /api/v1. Mount the returned
+ * router at "/".
  */
 
 export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine } from './sources';
@@ -26,7 +33,12 @@ export interface WebDeps {
   db: Db;
   redis: Redis;
   logger: Logger;
-  /** Data behind the console pages; each absent source makes its page say so. */
+  /** The parts behind the console and the admin API; each one absent makes its pages say so. */
+  policy?: { readonly current: Policy };
+  reconciler?: Reconciler;
+  queues?: QueueFactory;
+  tokens?: TokenDeps;
+  /** Console data sources; built from the parts above when absent (tests pass their own). */
   sources?: ConsoleSources;
   /** Redis key prefix for sessions and SAML caches (tests isolate themselves with it). @defaultValue "pis:" */
   keyPrefix?: string;
@@ -55,7 +67,16 @@ function statusOf(err: unknown): number {
 
 export function createWebRouter(deps: WebDeps): Router {
   const { config, db, redis, logger } = deps;
-  const sources = deps.sources ?? {};
+  const { reconciler } = deps;
+  const sources =
+    deps.sources ??
+    consoleSourcesFrom({
+      db,
+      policy: deps.policy,
+      tokenDeps: deps.tokens,
+      queues: deps.queues,
+      planAll: reconciler ? () => reconciler.planAll() : undefined,
+    });
   const prefix = deps.keyPrefix ?? 'pis:';
   const settings = samlSettingsFromConfig(config);
   const saml = settings ? createSamlService({ settings, redis, logger, keyPrefix: `${prefix}saml:` }) : undefined;
@@ -81,6 +102,10 @@ export function createWebRouter(deps: WebDeps): Router {
   consoleRouter.use(createMeRoutes({ db, logger, sources }));
   consoleRouter.use(createAdminRoutes({ logger, sources }));
   router.use(CONSOLE_PATH, consoleRouter);
+  router.use(
+    '/api/v1',
+    createAdminApiRouter({ adminToken: config.ADMIN_API_TOKEN, db, logger, policy: deps.policy, reconciler, queues: deps.queues, tokens: deps.tokens }),
+  );
 
   router.use(acsErrorHandler(logger));
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
