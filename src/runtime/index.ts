@@ -10,7 +10,7 @@ import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
 import { demoSeed, startEmulator } from '../emulator';
-import { consoleSourcesFrom, createWebRouter } from '../web';
+import { createWebRouter } from '../web';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -75,9 +75,9 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config }) },
-    // Console, SAML sign-in and /api/v1. Pages whose part is not built in this process (policy,
-    // tokens, reconciler plan, queues: pass them to consoleSourcesFrom) say so on the page.
-    { path: '/', router: createWebRouter({ config, db, redis, logger, sources: consoleSourcesFrom({ db }) }) },
+    // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
+    // queues, tokens: pass them here) make their pages and API routes say so.
+    { path: '/', router: createWebRouter({ config, db, redis, logger }) },
   ];
   const app = createApp({
     logger,
