@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { createWebRouter, ConsoleSources } from '../../src/web';
+import { createWebRouter, WebDeps } from '../../src/web';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 import { createIdpKeys, encodeResponse, IdpKeys, requestIdFromRedirect, ResponseOptions, signedResponse } from './test-idp';
@@ -38,10 +38,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export type WebParts = Pick<WebDeps, 'policy' | 'reconciler' | 'queues' | 'tokens' | 'sources'>;
+
 export interface HarnessOptions {
   env?: Record<string, string>;
-  /** The console's data sources, built on the harness's own database. */
-  sources?: (tdb: TestDatabase) => ConsoleSources | Promise<ConsoleSources>;
+  /** Parts handed to createWebRouter as the runtime does (or explicit console sources), built on the harness's database. */
+  parts?: (tdb: TestDatabase) => WebParts | Promise<WebParts>;
   /** Bind host, for the browser test. @defaultValue 127.0.0.1 */
   host?: string;
 }
@@ -69,11 +71,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SAML_ADMIN_GROUP: ADMIN_GROUP,
     ...options.env,
   });
-  const sources = options.sources ? await options.sources(tdb) : undefined;
+  const parts = options.parts ? await options.parts(tdb) : {};
   const app = createApp({
     logger,
     readiness: {},
-    mounts: [{ path: '/', router: createWebRouter({ config, db: tdb.db, redis, logger, sources, keyPrefix }) }],
+    mounts: [{ path: '/', router: createWebRouter({ config, db: tdb.db, redis, logger, keyPrefix, ...parts }) }],
   });
   server.on('request', app);
   const acsUrl = `${url}/auth/saml/acs`;

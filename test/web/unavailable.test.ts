@@ -9,7 +9,7 @@ let h: Harness;
 let admin: string;
 
 beforeAll(async () => {
-  h = await startHarness({ sources: () => ({}) });
+  h = await startHarness({ parts: () => ({ sources: {} }) });
   await provisionUser(h.tdb, 'root@example.com', { groups: [ADMIN_GROUP] });
   admin = await h.signInAs('root@example.com');
 });

@@ -4,7 +4,6 @@ import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient } from '../../src/pulumi';
 import { createQueueFactory, QueueFactory } from '../../src/queue';
 import { createTokenAuditWriter, Reconciler } from '../../src/reconcile';
-import { consoleSourcesFrom } from '../../src/web';
 import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
@@ -45,19 +44,18 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   let reconciler: Reconciler | undefined;
   const h = await startHarness({
     env,
-    sources: async (tdb) => {
+    parts: async (tdb) => {
       await provisionUser(tdb, 'alice@example.com', { groups: ['Platform Engineers'] });
       await provisionUser(tdb, 'bob@example.com');
       await provisionUser(tdb, 'ada@example.com', { groups: [ADMIN_GROUP] });
       reconciler = new Reconciler({ db: tdb.db, client, policy, logger });
       // The daemon owns "platform" once it has reconciled it; tokens build on that team.
       await reconciler.reconcileTeam({ team: 'platform', reason: 'test setup' });
-      return consoleSourcesFrom({
-        db: tdb.db,
+      return {
         policy,
         queues,
-        planAll: () => reconciler!.planAll(),
-        tokenDeps: {
+        reconciler,
+        tokens: {
           db: tdb.db,
           pulumi: client,
           org: 'acme',
@@ -66,7 +64,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
           audit: createTokenAuditWriter(tdb.db),
           logger,
         },
-      });
+      };
     },
   });
   return {
