@@ -3,11 +3,12 @@ import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory/embedded-postgres';
 import { runCli, type CliCommand } from './index';
 import { scimTokenCommand } from './scim-token';
+import { planCommand } from '../reconcile';
 
 /**
  * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
  */
-const commands: CliCommand[] = [scimTokenCommand];
+const commands: CliCommand[] = [scimTokenCommand, planCommand];
 
 async function main(): Promise<number> {
   let config;

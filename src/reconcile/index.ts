@@ -40,3 +40,4 @@ export { readStatus, countPendingUsers } from './status';
 export type { SyncStatus } from './status';
 export { teamsForGroupIds, recordIdentities, markIdentitiesDeleted } from './mapping';
 export type * from './types';
+export { planCommand, renderPlans, describeOp } from './cli-plan';

@@ -1,0 +1,134 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli';
+import { UsageError } from '../cli';
+import { createLogger } from '../log';
+import { loadPolicy, PolicyError, PolicyStore } from '../policy';
+import { createPulumiClient } from '../pulumi';
+import { writeCallsOf } from './plan';
+import { Reconciler } from './reconciler';
+import type { Op, Plan } from './types';
+
+/**
+ * `npm run cli -- plan [--team <name>] [--json] [--daemon <url>]`: the ops a reconcile would
+ * apply now, applying nothing. With PULUMI_ACCESS_TOKEN it reads Pulumi itself; without one
+ * the Pulumi side is the running daemon's built-in emulator, so it asks that daemon's admin
+ * API (`GET /api/v1/plan`, ADMIN_API_TOKEN) instead.
+ */
+
+const USAGE = `usage:
+  npm run cli -- plan [--team <name>] [--json]          plan against the Pulumi org (PULUMI_ACCESS_TOKEN)
+  npm run cli -- plan --daemon <url> [--team <name>]    ask a running daemon (ADMIN_API_TOKEN)`;
+
+export const planCommand: CliCommand = {
+  name: 'plan',
+  summary: 'dry run: print the Pulumi changes a reconcile would make now',
+  usage: USAGE,
+  async run(args, ctx) {
+    let values: { team?: string; json?: boolean; daemon?: string };
+    try {
+      ({ values } = parseArgs({ args, options: { team: { type: 'string' }, json: { type: 'boolean' }, daemon: { type: 'string' } }, strict: true, allowPositionals: false }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { config } = ctx;
+    let plans: Plan[];
+    if (values.daemon || !config.PULUMI_ACCESS_TOKEN) {
+      const daemon = values.daemon ?? `http://127.0.0.1:${config.PORT}`;
+      if (!config.ADMIN_API_TOKEN) {
+        ctx.stderr.write(
+          'plan: PULUMI_ACCESS_TOKEN is unset, so the Pulumi side is a running daemon (its emulator);\n' +
+            `asking ${daemon} needs ADMIN_API_TOKEN. Set one of the two.\n`,
+        );
+        return 2;
+      }
+      const res = await fetch(`${daemon}/api/v1/plan${values.team ? `?team=${encodeURIComponent(values.team)}` : ''}`, {
+        headers: { authorization: `Bearer ${config.ADMIN_API_TOKEN}` },
+      }).catch((err: Error) => {
+        throw new Error(`cannot reach the daemon at ${daemon}: ${err.message}`);
+      });
+      const body = (await res.json().catch(() => undefined)) as { plans?: Plan[]; message?: string } | undefined;
+      if (!res.ok || !body?.plans) {
+        ctx.stderr.write(`plan: the daemon answered ${res.status}: ${body?.message ?? 'no plan'}\n`);
+        return 1;
+      }
+      plans = body.plans;
+    } else {
+      let policy;
+      try {
+        policy = loadPolicy(config.SYNC_CONFIG, { organization: config.PULUMI_ORG });
+      } catch (err) {
+        if (err instanceof PolicyError) {
+          ctx.stderr.write(`${err.message}\n`);
+          return 2;
+        }
+        throw err;
+      }
+      const reconciler = new Reconciler({
+        db: await ctx.db(),
+        client: createPulumiClient({ baseUrl: config.PULUMI_BACKEND_URL, accessToken: config.PULUMI_ACCESS_TOKEN, timeoutMs: config.PULUMI_TIMEOUT_MS }),
+        policy: new PolicyStore(config.SYNC_CONFIG, {}, policy),
+        logger: createLogger({ silent: true }),
+      });
+      plans = values.team ? [await reconciler.planTeam(values.team)] : await reconciler.planAll();
+    }
+    if (values.json) {
+      ctx.stdout.write(`${JSON.stringify({ dryRun: true, plans }, null, 2)}\n`);
+      return 0;
+    }
+    ctx.stdout.write(renderPlans(plans));
+    return 0;
+  },
+};
+
+export function renderPlans(plans: Plan[]): string {
+  const lines: string[] = [];
+  let total = 0;
+  for (const p of plans) {
+    total += p.ops.length;
+    const head = `team ${p.team} (${p.management === 'none' ? 'not managed' : p.management === 'grants-only' ? 'grants only' : 'managed'})`;
+    lines.push(p.ops.length === 0 ? `${head}: in sync` : `${head}: ${p.ops.length} change${p.ops.length === 1 ? '' : 's'}`);
+    for (const op of p.ops) lines.push(`  ${describeOp(op)}`);
+    for (const n of p.notes) {
+      if (n.kind === 'unownedTeam') lines.push(`  note: ${n.detail}`);
+      if (n.kind === 'grantsOnly') lines.push(`  note: a ${n.teamKind} team: only its stack grants are managed`);
+      if (n.kind === 'unknownCreatorToken') lines.push(`  note: token ${n.tokenName} (${n.tokenId}) was created by ${n.createdBy}, whom the directory does not know: left alone`);
+      if (n.kind === 'unmappedUsers') lines.push(`  note: ${n.count} member(s) have no Pulumi login under identity.login`);
+    }
+  }
+  lines.push(`${total} change${total === 1 ? '' : 's'} in ${plans.length} team${plans.length === 1 ? '' : 's'} (${plans.reduce((n, p) => n + writeCallsOf(p.ops), 0)} Pulumi writes); nothing was applied`);
+  return `${lines.join('\n')}\n`;
+}
+
+const LEVEL: Record<number, string> = { 101: 'read', 102: 'write', 103: 'admin', 104: 'creator' };
+const level = (p: number) => LEVEL[p] ?? String(p);
+
+export function describeOp(op: Op): string {
+  switch (op.kind) {
+    case 'adoptTeam':
+      return `adopt existing ${op.teamKind} team`;
+    case 'revokeToken':
+      return `revoke token ${op.tokenName} (${op.tokenId}) of ${op.createdBy}: ${op.why}`;
+    case 'removeMember':
+      return `remove member ${op.login}`;
+    case 'narrowGrant':
+      return `narrow ${op.projectName}/${op.stackName} ${level(op.from)} → ${level(op.to)}`;
+    case 'removeGrant':
+      return `remove grant ${op.projectName}/${op.stackName} (${level(op.from)})`;
+    case 'deleteTeam':
+      return 'delete team (its tokens stop working)';
+    case 'forgetTeam':
+      return 'forget team (gone from Pulumi and from policy)';
+    case 'createTeam':
+      return `create team "${op.displayName}"`;
+    case 'updateTeam':
+      return `rename to "${op.displayName}"`;
+    case 'addOrgMember':
+      return `add ${op.login} to the organization (role member)`;
+    case 'addMember':
+      return `add member ${op.login}`;
+    case 'widenGrant':
+      return `widen ${op.projectName}/${op.stackName} ${level(op.from)} → ${level(op.to)}`;
+    case 'addGrant':
+      return `grant ${level(op.permission)} on ${op.projectName}/${op.stackName}`;
+  }
+}
