@@ -25,6 +25,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    daemon.logger.info('SIGHUP: reloading the policy');
+    daemon.reload();
+  });
 }
 
 main().catch((err) => {

@@ -11,6 +11,7 @@ import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
 import { demoSeed, startEmulator } from '../emulator';
 import { createWebRouter } from '../web';
+import { startSyncEngine } from './sync';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -32,6 +33,8 @@ export interface Daemon {
   db: Db;
   logger: Logger;
   pulumi: PulumiEndpoint;
+  /** SIGHUP: re-reads SYNC_CONFIG; a bad file is logged and the running policy kept. */
+  reload(): void;
   stop(): Promise<void>;
 }
 
@@ -70,6 +73,19 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
       { emulatorUrl: emulator.url, org: pulumi.org },
     );
   }
+  // Reconciler, relay, queues and tokens; workers too unless RUN_WORKERS=false (then they run
+  // in `npm run worker` processes). Stopped after the HTTP server, before Redis and Postgres.
+  const sync = await startSyncEngine({
+    config,
+    db,
+    databaseUrl,
+    redisUrl: redisEndpoint.url,
+    pulumi,
+    logger,
+    runWorkers: config.RUN_WORKERS,
+  });
+  shutdown.push({ name: 'sync engine', run: () => sync.stop(8_000) });
+
   const pulumiProbe = createPulumiClient({ baseUrl: pulumi.baseUrl, accessToken: pulumi.accessToken, timeoutMs: 1500, retry: { maxAttempts: 1 } });
 
   const mounts: Mount[] = [
@@ -77,7 +93,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     { path: '/scim/v2', router: createScimRouter({ db, logger, config }) },
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
-    { path: '/', router: createWebRouter({ config, db, redis, logger }) },
+    { path: '/', router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }) },
   ];
   const app = createApp({
     logger,
@@ -110,6 +126,9 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     db,
     logger,
     pulumi,
+    reload() {
+      sync.reload();
+    },
     async stop() {
       for (const step of shutdown.reverse()) {
         try {

@@ -1,0 +1,127 @@
+import type { Router } from 'express';
+import type { Config } from '../config';
+import type { Db } from '../directory/db';
+import type { Logger } from '../log';
+import { recordPulumiCall, registerPendingUsersCollector } from '../metrics';
+import { Policy, PolicyError, PolicyStore } from '../policy';
+import { createPulumiClient, PulumiCall, PulumiClient } from '../pulumi';
+import { createQueueFactory, createRevokeLane, enqueueFullReconcile, QueueFactory } from '../queue';
+import { countPendingUsers, createOutboxRelay, createReconcileWorker, OutboxRelay, Reconciler, upsertDriftSchedule } from '../reconcile';
+import { startTokens, TokenDeps } from '../tokens';
+
+/**
+ * The sync engine of one process (daemon or `npm run worker`): policy, Pulumi client, queues,
+ * the outbox relay, the reconciler with its workers and drift schedule, and the tokens part
+ * hooked onto it. Every process runs a relay (they share the outbox through SKIP LOCKED);
+ * workers run where `runWorkers` says.
+ */
+
+export interface SyncEngineOptions {
+  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS'>;
+  db: Db;
+  /** For the relay's LISTEN connection. */
+  databaseUrl: string;
+  redisUrl: string;
+  pulumi: { baseUrl: string; accessToken: string; org: string | undefined };
+  logger: Logger;
+  runWorkers: boolean;
+  /** Team reconciles at once per process. @defaultValue 4 */
+  concurrency?: number;
+}
+
+export interface SyncEngine {
+  policy: PolicyStore;
+  client: PulumiClient;
+  queues: QueueFactory;
+  reconciler: Reconciler;
+  relay: OutboxRelay;
+  tokens: TokenDeps;
+  tokensRouter: Router;
+  /** SIGHUP: re-reads the policy; a bad file is logged and the running policy kept. */
+  reload(): Policy | undefined;
+  /** Stops workers (active jobs get `deadlineMs`, then are abandoned to stall recovery), relay, queues. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncEngine> {
+  const { config, db, logger } = options;
+  const log = logger.child({ category: 'sync' });
+  // The Pulumi side decides the org when it is the emulator or PULUMI_ORG is set.
+  const policy = new PolicyStore(config.SYNC_CONFIG, { organization: options.pulumi.org });
+  const onCall = (c: PulumiCall) =>
+    recordPulumiCall({ method: c.method, route: c.route, status: c.status === 0 ? 'network' : c.status, durationSeconds: c.ms / 1000 });
+  const clientOptions = {
+    baseUrl: options.pulumi.baseUrl,
+    accessToken: options.pulumi.accessToken,
+    timeoutMs: config.PULUMI_TIMEOUT_MS,
+    maxConcurrency: config.PULUMI_MAX_CONCURRENCY,
+    maxRps: config.PULUMI_MAX_RPS,
+    onCall,
+    logger,
+  };
+  const client = createPulumiClient(clientOptions);
+  const queues = createQueueFactory({ redisUrl: options.redisUrl, logger });
+  const reconciler = new Reconciler({ db, client, policy, logger });
+  const unregisterPending = registerPendingUsersCollector(() => countPendingUsers(db));
+  const relay = createOutboxRelay({ db, databaseUrl: options.databaseUrl, policy, queues, revokeLane: createRevokeLane(queues), logger });
+
+  const tokens = await startTokens({
+    db,
+    pulumi: client,
+    // The fast lane gets a client (and limiter) of its own, so a revoke never waits behind
+    // a large reconcile's calls.
+    lanePulumi: createPulumiClient(clientOptions),
+    policy,
+    reconciler,
+    logger,
+    queues,
+    runWorker: options.runWorkers,
+  });
+
+  if (options.runWorkers) createReconcileWorker({ queues, reconciler, logger, concurrency: options.concurrency ?? 4 });
+  relay.start();
+  await upsertDriftSchedule(queues, policy.current).catch((err: Error) =>
+    log.warn('cannot set the drift schedule now (Redis unavailable?); the next policy reload retries', { err: err.message }),
+  );
+
+  policy.on('changed', (next) => {
+    reconciler.invalidateCaches();
+    void (async () => {
+      try {
+        await upsertDriftSchedule(queues, next);
+        await enqueueFullReconcile(queues, { reason: 'policy-reload' });
+        log.info('policy reloaded: full reconcile enqueued', { digest: next.digest });
+      } catch (err) {
+        log.warn('policy reloaded, but the reconcile could not be enqueued; the drift schedule will catch up', { err: (err as Error).message });
+      }
+    })();
+  });
+
+  log.info('sync engine started', { organization: policy.current.organization, workers: options.runWorkers, policyDigest: policy.current.digest });
+  return {
+    policy,
+    client,
+    queues,
+    reconciler,
+    relay,
+    tokens: tokens.deps,
+    tokensRouter: tokens.router,
+    reload() {
+      try {
+        return policy.reload();
+      } catch (err) {
+        if (err instanceof PolicyError) {
+          log.error('policy reload refused: the running policy stays in force', { problems: err.problems });
+          return undefined;
+        }
+        throw err;
+      }
+    },
+    async stop(deadlineMs = 10_000) {
+      tokens.stop();
+      await queues.close(deadlineMs);
+      await relay.stop();
+      unregisterPending();
+    },
+  };
+}
