@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -6,7 +7,10 @@ import path from 'node:path';
  * connections do not colour the next), then a summary of which finished.
  */
 
-const SCENARIOS = ['scim-throughput', 'initial-push', 'deprovision-latency', 'drift'];
+/** Ours, then the SCIM part's PATCH scaling and the tokens part's revoke latency. */
+const SCENARIOS = ['scim-throughput', 'scim-group-patch', 'initial-push', 'deprovision-latency', 'revoke-latency', 'drift'].filter((s) =>
+  existsSync(path.join(__dirname, `${s}.js`)),
+);
 const only = process.argv.slice(2);
 
 const outcomes: Array<{ scenario: string; exit: number | null }> = [];
