@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { createDb } from '../src/directory/db';
 import { cannon } from './lib/cannon';
 import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
@@ -5,7 +6,7 @@ import type { TappedCall } from './lib/pulumi-tap';
 import { check, printTable, writeResult } from './lib/report';
 import { loginOf, oktaUser, pool } from './lib/scim-client';
 import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
-import { summarize } from './lib/stats';
+import { summarize, type Summary } from './lib/stats';
 
 /**
  * Revoke latency of dependent tokens (issue 5), both kinds at once: every trial user holds a
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
     const privateTeamsLeft = stack.emulator.state.teams.filter((t) => t.name.startsWith('pis-tok-')).length;
     const auditRows = await db('audit_log').where({ category: 'tokens', op: 'token.revoked' }).select('request_id', 'detail');
     const daemonMetric = await readRevokeHistogram(stack.daemonUrl);
+    const phases = await revokeJobPhases(stack.redis.url);
 
     const hand = summarize(handMs);
     const own = summarize(scopedMs);
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
       revocationAuditRows: auditRows.length,
       revocationAuditRowsWithRequestId: auditRows.filter((r) => r.request_id).length,
       daemonHistogram: daemonMetric,
+      revokeJobPhasesMs: phases,
       background: { lookups: bgLookups, puts: bgPuts, achievedRps: bgLookups.rps + bgPuts.rps },
       goals: [
         check('creator-bound token DELETE p50 <= 100 ms', hand.p50, (v) => v <= 100),
@@ -192,6 +195,11 @@ async function main(): Promise<void> {
         { figure: 'group leave (both kinds)', ...summarize(byKind.leave) },
       ],
     );
+    printTable('Where the time goes (revoke-lane jobs, ms; outbox commit → enqueue → worker start → job done)', [
+      { phase: 'outbox row → revoke job enqueued (relay)', ...phases.relay },
+      { phase: 'enqueued → worker starts the job', ...phases.queueWait },
+      { phase: 'job run (reads + DELETEs + ledger/audit)', ...phases.run },
+    ]);
     process.stdout.write(
       `misses: ${misses.length}; tokens deleted more than once: ${result.tokensDeletedMoreThanOnce}; ledger: ${JSON.stringify(ledgerStates)}; ` +
         `private teams left: ${privateTeamsLeft}; revocation audit rows: ${auditRows.length}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`,
@@ -205,6 +213,24 @@ async function main(): Promise<void> {
     await stack.stop();
   }
   writeResult('revoke-latency', result);
+}
+
+/**
+ * Phases of the fast lane from BullMQ's own timestamps (the daemon's clock): `data.at` is the
+ * outbox row's created_at, `timestamp` the enqueue, `processedOn`/`finishedOn` the worker run.
+ */
+async function revokeJobPhases(redisUrl: string): Promise<{ relay: Summary; queueWait: Summary; run: Summary }> {
+  const queue = new Queue('revoke', { connection: { url: redisUrl } });
+  try {
+    const jobs = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j.name === 'revoke' && j.processedOn && j.finishedOn);
+    return {
+      relay: summarize(jobs.map((j) => j.timestamp - (j.data as { at: number }).at)),
+      queueWait: summarize(jobs.map((j) => j.processedOn! - j.timestamp)),
+      run: summarize(jobs.map((j) => j.finishedOn! - j.processedOn!)),
+    };
+  } finally {
+    await queue.close();
+  }
 }
 
 /** The daemon's own view: count and sum of `idp_sync_deprovision_to_revoke_seconds`. */

@@ -1,6 +1,6 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
 import { cachedTokensCreatedBy, CachedTeamToken, dropCachedToken, liveTokensOfOwner, markRevoking, LedgerToken } from './ledger';
-import { accessLossReason } from './narrow';
+import { lossReason, userState, UserState } from './narrow';
 import { isPrivateTeamName } from './naming';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
@@ -36,40 +36,44 @@ export interface IdentityLossResult {
 export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss): Promise<IdentityLossResult> {
   const cause = { requestId: loss.requestId, requestedAt: loss.requestedAt };
   const membership = memoMembership(deps, loss.userId);
+  // Read once, and only when some token is to be revoked (a rejected read that nobody awaits
+  // must not become an unhandled rejection).
+  let stateRead: Promise<UserState> | undefined;
+  const state = () => (stateRead ??= userState(deps, loss.userId));
+  const result: IdentityLossResult = { ledgerRevoked: 0, creatorBoundRevoked: 0 };
 
-  const claimed: LedgerToken[] = [];
-  for (const token of await liveTokensOfOwner(deps.db, loss.userId)) {
-    if (token.state === 'revoking') {
-      claimed.push(token);
-      continue;
-    }
-    if (await membership(token.parentTeam)) continue;
-    const reason = await accessLossReason(deps, loss.userId, token.parentTeam, 'owner');
-    const row = await markRevoking(deps.db, token.id, { reason, ...cause });
-    if (row) claimed.push(row);
-  }
+  // Both kinds run side by side and each token goes to its DELETE as soon as its own decision
+  // is made: the latency from the SCIM change to the first DELETE is the point of this lane.
+  const ledger = async (): Promise<Array<Promise<void>>> =>
+    (await liveTokensOfOwner(deps.db, loss.userId)).map(async (token) => {
+      let row: LedgerToken | undefined = token;
+      if (token.state !== 'revoking') {
+        if (await membership(token.parentTeam)) return;
+        row = await markRevoking(deps.db, token.id, { reason: lossReason(await state(), token.parentTeam, 'owner'), ...cause });
+        if (!row) return;
+      }
+      await finishRevocation(deps, row);
+      result.ledgerRevoked += 1;
+    });
 
-  const creatorBound: CachedTeamToken[] = [];
-  if (deps.policy.current.tokens.revokeWhenCreatorLeaves) {
+  const creatorBound = async (): Promise<Array<Promise<void>>> => {
+    if (!deps.policy.current.tokens.revokeWhenCreatorLeaves) return [];
     const logins = await deps.access.loginsOf(loss.userId);
-    for (const cached of await cachedTokensCreatedBy(deps.db, logins)) {
-      if (isPrivateTeamName(cached.team) || (await membership(cached.team))) continue;
-      creatorBound.push(cached);
-    }
-  }
+    return (await cachedTokensCreatedBy(deps.db, logins)).map(async (cached) => {
+      if (isPrivateTeamName(cached.team) || (await membership(cached.team))) return;
+      await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'));
+      result.creatorBoundRevoked += 1;
+    });
+  };
 
-  const results = await Promise.allSettled([
-    ...claimed.map((row) => finishRevocation(deps, row)),
-    ...creatorBound.map((cached) => revokeCreatorBound(deps, loss, cached)),
-  ]);
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const revocations = (await Promise.all([ledger(), creatorBound()])).flat();
+  const failed = (await Promise.allSettled(revocations)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   // Every revocation above ran to its end or failed alone; a retry of the job repeats the rest.
   if (failed.length > 0) throw failed[0].reason;
-  return { ledgerRevoked: claimed.length, creatorBoundRevoked: creatorBound.length };
+  return result;
 }
 
-async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken): Promise<void> {
-  const reason = await accessLossReason(deps, loss.userId, cached.team, 'creator');
+async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken, reason: string): Promise<void> {
   await deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason));
   const latencyMs = sinceRequest(loss.requestedAt);
   if (latencyMs !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);

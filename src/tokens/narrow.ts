@@ -34,11 +34,18 @@ export interface DependentTokensResult {
   narrowed: number;
 }
 
-/** Why a user is no longer an active member: for the audit log. */
-export async function accessLossReason(deps: Pick<TokenDeps, 'db'>, userId: string, team: string, who: 'owner' | 'creator'): Promise<string> {
+export type UserState = 'active' | 'deactivated' | 'deleted';
+
+/** The directory's word on a user, for the audit reason of a revocation. */
+export async function userState(deps: Pick<TokenDeps, 'db'>, userId: string): Promise<UserState> {
   const user = (await deps.db('users').where({ id: userId }).first('active')) as { active: boolean } | undefined;
-  if (!user) return `${who} deleted in the IdP`;
-  if (!user.active) return `${who} deactivated in the IdP`;
+  return !user ? 'deleted' : user.active ? 'active' : 'deactivated';
+}
+
+/** Why a user is no longer an active member of `team`: for the audit log. */
+export function lossReason(state: UserState, team: string, who: 'owner' | 'creator'): string {
+  if (state === 'deleted') return `${who} deleted in the IdP`;
+  if (state === 'deactivated') return `${who} deactivated in the IdP`;
   return `${who} is no longer a member of team ${team}`;
 }
 
@@ -100,7 +107,7 @@ async function revokeReasonFor(
   if (parentGrants === null) return `team ${token.parentTeam} is no longer managed`;
   if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) return 'expired';
   if (!(await deps.access.isActiveMember(token.ownerUserId, token.parentTeam))) {
-    return accessLossReason(deps, token.ownerUserId, token.parentTeam, 'owner');
+    return lossReason(await userState(deps, token.ownerUserId), token.parentTeam, 'owner');
   }
   if (token.kind === 'scoped' && desiredPrivateGrants(token.scope ?? [], token.issuedGrants ?? [], parentGrants).length === 0) {
     return `team ${token.parentTeam} no longer holds any stack in the token's scope`;
