@@ -13,6 +13,7 @@ export type { SamlService, SamlOutcome, SamlIdentity, SamlRejectReason } from '.
 export { RedisRequestIdCache, AssertionReplayCache } from './redis-caches';
 export { createSessionMiddleware, csrfProtection, csrfTokenFor, CsrfError, SESSION_COOKIE, SESSION_TTL_MS } from './session';
 export { findPersonByLogin, findPersonById, groupsOf } from './people';
+export { LoginTickets, startLoginNonce, LOGIN_TICKET_TTL_MS } from './login-binding';
 export type { Person } from './people';
 
 /** Starts a fresh session for the person (a new session ID, so a planted one is useless). */

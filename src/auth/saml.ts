@@ -114,8 +114,11 @@ export interface SamlServiceDeps {
 
 export interface SamlService {
   readonly settings: SamlSettings;
-  /** Redirects the browser to the IdP with a fresh AuthnRequest (its ID cached in Redis). */
-  startLogin(req: Request, res: Response): Promise<void>;
+  /**
+   * Redirects the browser to the IdP with a fresh AuthnRequest (its ID cached in Redis);
+   * `relayState` comes back with the response.
+   */
+  startLogin(req: Request, res: Response, relayState: string): Promise<void>;
   /** Validates a POSTed SAMLResponse (the body already parsed with a size limit). */
   consume(req: Request, res: Response): Promise<SamlOutcome>;
   metadataXml(): string;
@@ -252,9 +255,14 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
   return {
     settings,
 
-    startLogin(req, res) {
+    startLogin(req, res, relayState) {
+      // passport-saml reads `additionalParams` (its AuthenticateOptions extend passport's).
+      const options: passport.AuthenticateOptions & { additionalParams: Record<string, string> } = {
+        session: false,
+        additionalParams: { RelayState: relayState },
+      };
       return new Promise((resolve, reject) => {
-        authenticator.authenticate('saml', { session: false }, (err: unknown) => {
+        authenticator.authenticate('saml', options, (err: unknown) => {
           if (err) reject(err);
           else resolve();
         })(req, res, (err: unknown) => (err ? reject(err) : resolve()));

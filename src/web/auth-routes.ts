@@ -4,6 +4,7 @@ import {
   csrfProtection,
   findPersonById,
   findPersonByLogin,
+  LoginTickets,
   METADATA_PATH,
   Person,
   SamlRejectReason,
@@ -11,6 +12,7 @@ import {
   signIn,
   signOut,
   csrfTokenFor,
+  startLoginNonce,
 } from '../auth';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
@@ -57,8 +59,12 @@ export interface AuthRouteDeps {
   db: Db;
   logger: Logger;
   saml: SamlService | undefined;
+  /** One-time tickets carrying a verified sign-in from the ACS to /auth/saml/complete. */
+  tickets: LoginTickets;
   adminGroup: string | undefined;
 }
+
+export const COMPLETE_PATH = '/auth/saml/complete';
 
 export function createAuthRoutes(deps: AuthRouteDeps): Router {
   const { db, logger, saml } = deps;
@@ -90,7 +96,7 @@ and <code>PUBLIC_URL</code>.</p></div>`,
 
   router.get('/auth/saml/login', async (req, res) => {
     if (!saml) return res.redirect(303, '/console/login');
-    await saml.startLogin(req, res);
+    await saml.startLogin(req, res, await startLoginNonce(req));
   });
 
   router.post(ACS_PATH, express.urlencoded({ extended: false, limit: ACS_MAX_BODY, parameterLimit: 10 }), async (req, res) => {
@@ -102,6 +108,30 @@ and <code>PUBLIC_URL</code>.</p></div>`,
     if (refusal || !person) {
       logger.warn('saml login refused', { reason: refusal });
       return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[refusal ?? 'user_not_provisioned'], refusal ?? 'user_not_provisioned');
+    }
+    const relayState = typeof (req.body as Record<string, unknown>).RelayState === 'string' ? String(req.body.RelayState) : '';
+    const ticket = await deps.tickets.issue(person.id, relayState);
+    res.redirect(303, `${COMPLETE_PATH}?ticket=${ticket}`);
+  });
+
+  // The same-site step that carries the session cookie: see src/auth/login-binding.ts.
+  router.get(COMPLETE_PATH, async (req, res) => {
+    const redeemed = await deps.tickets.redeem(req, req.query.ticket);
+    if ('reason' in redeemed) {
+      logger.warn('saml login refused', { reason: redeemed.reason });
+      return renderRefusal(
+        res,
+        403,
+        'Sign-in refused',
+        'This sign-in was not started from this browser, or it was already used or took too long. Start again from the sign-in page.',
+        redeemed.reason,
+      );
+    }
+    const person = await findPersonById(db, redeemed.personId, deps.adminGroup);
+    if (!person || !person.active) {
+      const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
+      logger.warn('saml login refused', { reason });
+      return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[reason], reason);
     }
     await signIn(req, person.id);
     logger.info('saml login', { userId: person.id, admin: person.isAdmin });

@@ -1,6 +1,6 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 import type { Redis } from 'ioredis';
-import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, samlSettingsFromConfig } from '../auth';
+import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, LoginTickets, samlSettingsFromConfig } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
@@ -91,7 +91,7 @@ export function createWebRouter(deps: WebDeps): Router {
     secureCookies: (config.PUBLIC_URL ?? '').startsWith('https:'),
     keyPrefix: `${prefix}sess:`,
   }));
-  router.use(createAuthRoutes({ db, logger, saml, adminGroup }));
+  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`) }));
 
   const consoleRouter = Router();
   consoleRouter.use(requirePerson(db, adminGroup));

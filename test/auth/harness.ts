@@ -29,13 +29,27 @@ export interface Harness {
   keyPrefix: string;
   /** Parsed JSON log lines written so far. */
   logs(): Array<Record<string, unknown>>;
-  /** Starts a login as a browser would; returns the AuthnRequest ID now cached in Redis. */
+  /**
+   * Starts a login as a browser would; returns the AuthnRequest ID now cached in Redis. The
+   * browser's session cookie and RelayState are kept for postAcs / complete.
+   */
   startLogin(): Promise<string>;
   responseOptions(inResponseTo: string | null, nameId: string): ResponseOptions;
-  postAcs(samlResponse: string, extraFields?: Record<string, string>): Promise<{ status: number; text: string; cookie?: string; location?: string | null }>;
+  /** POSTs to the ACS as the IdP page would: cross-site, so without cookies; with the last RelayState. */
+  postAcs(samlResponse: string, extraFields?: Record<string, string>): Promise<HttpResult>;
+  /** Follows the ACS's redirect to /auth/saml/complete with the browser's cookie (default: the one that started the login). */
+  complete(acs: HttpResult, cookie?: string): Promise<HttpResult>;
   /** Signs in through the real SAML flow; returns the session cookie. */
   signInAs(userName: string): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface HttpResult {
+  status: number;
+  text: string;
+  /** name=value of a Set-Cookie in the answer. */
+  cookie?: string;
+  location?: string | null;
 }
 
 export type WebParts = Pick<WebDeps, 'policy' | 'reconciler' | 'queues' | 'tokens' | 'sources'>;
@@ -79,6 +93,42 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   server.on('request', app);
   const acsUrl = `${url}/auth/saml/acs`;
+  /** The simulated browser's state between starting a login and completing it. */
+  let browser: { cookie?: string; relayState: string } = { relayState: '' };
+
+  async function beginLogin(): Promise<{ requestId: string; cookie?: string; relayState: string }> {
+    const res = await fetch(`${url}/auth/saml/login`, { redirect: 'manual' });
+    if (res.status !== 302) throw new Error(`login start answered ${res.status}`);
+    const location = res.headers.get('location')!;
+    if (!location.startsWith(config.SAML_IDP_SSO_URL!)) throw new Error(`login redirected to ${location}`);
+    return {
+      requestId: requestIdFromRedirect(location),
+      cookie: res.headers.get('set-cookie')?.split(';')[0],
+      relayState: new URL(location).searchParams.get('RelayState') ?? '',
+    };
+  }
+
+  async function answer(res: Response): Promise<HttpResult> {
+    return { status: res.status, text: await res.text(), cookie: res.headers.get('set-cookie')?.split(';')[0], location: res.headers.get('location') };
+  }
+
+  async function postAcsAs(relayState: string, samlResponse: string, extraFields: Record<string, string> = {}): Promise<HttpResult> {
+    const res = await fetch(acsUrl, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: relayState, ...extraFields }).toString(),
+    });
+    return answer(res);
+  }
+
+  async function completeAs(cookie: string | undefined, acs: HttpResult): Promise<HttpResult> {
+    if (acs.status !== 303 || !acs.location?.startsWith('/auth/saml/complete?')) {
+      throw new Error(`the ACS did not accept the response: ${acs.status} ${acs.text.slice(0, 300)}`);
+    }
+    return answer(await fetch(`${url}${acs.location}`, { headers: cookie ? { cookie } : {}, redirect: 'manual' }));
+  }
+
   const spEntityId = config.SAML_SP_ENTITY_ID ?? `${url}/auth/saml/metadata`;
 
   const harness: Harness = {
@@ -95,29 +145,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         .filter((l) => l.trim() !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     async startLogin() {
-      const res = await fetch(`${url}/auth/saml/login`, { redirect: 'manual' });
-      if (res.status !== 302) throw new Error(`login start answered ${res.status}`);
-      const location = res.headers.get('location')!;
-      if (!location.startsWith(config.SAML_IDP_SSO_URL!)) throw new Error(`login redirected to ${location}`);
-      return requestIdFromRedirect(location);
+      const begun = await beginLogin();
+      browser = begun;
+      return begun.requestId;
     },
     responseOptions(inResponseTo, nameId) {
       return { acsUrl, spEntityId, idpIssuer: IDP_ISSUER, inResponseTo, nameId };
     },
-    async postAcs(samlResponse, extraFields = {}) {
-      const res = await fetch(acsUrl, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ SAMLResponse: samlResponse, ...extraFields }).toString(),
-      });
-      const setCookie = res.headers.get('set-cookie');
-      return { status: res.status, text: await res.text(), cookie: setCookie?.split(';')[0], location: res.headers.get('location') };
-    },
+    postAcs: (samlResponse, extraFields = {}) => postAcsAs(browser.relayState, samlResponse, extraFields),
+    complete: (acs, cookie = browser.cookie) => completeAs(cookie, acs),
     async signInAs(userName) {
-      const res = await harness.postAcs(encodeResponse(signedResponse(harness.responseOptions(await harness.startLogin(), userName), keys)));
-      if (res.status !== 303 || !res.cookie) throw new Error(`sign-in as ${userName} answered ${res.status}: ${res.text.slice(0, 300)}`);
-      return res.cookie;
+      // A browser of its own, so parallel sign-ins do not share RelayState or cookies.
+      const begun = await beginLogin();
+      const acs = await postAcsAs(begun.relayState, encodeResponse(signedResponse(harness.responseOptions(begun.requestId, userName), keys)));
+      const done = await completeAs(begun.cookie, acs);
+      if (done.status !== 303 || done.location !== '/console/' || !done.cookie) throw new Error(`sign-in as ${userName} answered ${done.status}: ${done.text.slice(0, 300)}`);
+      return done.cookie;
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -49,18 +49,21 @@ async function whoAmI(cookie: string): Promise<string | undefined> {
 describe('a valid sign-in', () => {
   it('accepts a signed response with a signed assertion and signs in the person its NameID names', async () => {
     const { o } = await login();
-    const res = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
-    expect(res.status).toBe(303);
-    expect(res.location).toBe('/console/');
-    expect(res.cookie).toMatch(/^pis\.sid=/);
-    expect(await whoAmI(res.cookie!)).toBe(ALICE);
+    const acs = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
+    expect(acs.status).toBe(303);
+    expect(acs.location).toMatch(/^\/auth\/saml\/complete\?ticket=/);
+    expect(acs.cookie).toBeUndefined();
+    const done = await h.complete(acs);
+    expect(done.status).toBe(303);
+    expect(done.location).toBe('/console/');
+    expect(done.cookie).toMatch(/^pis\.sid=/);
+    expect(await whoAmI(done.cookie!)).toBe(ALICE);
   });
 
   it('matches the NameID to the SCIM userName case-insensitively', async () => {
     const { o } = await login('ALICE@Example.COM');
-    const res = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
-    expect(res.status).toBe(303);
-    expect(await whoAmI(res.cookie!)).toBe(ALICE);
+    const done = await h.complete(await h.postAcs(encodeResponse(signedResponse(o, h.keys))));
+    expect(await whoAmI(done.cookie!)).toBe(ALICE);
   });
 
   it('publishes SP metadata naming our entity ID and ACS URL', async () => {
@@ -119,8 +122,8 @@ describe('signature wrapping when only the assertion must be signed (SAML_ALLOW_
   it('accepts an unsigned response carrying a signed assertion', async () => {
     const o = await lenientLogin();
     const xml = signAssertion(wrapInResponse(buildAssertionXml(o), o), lenient.keys);
-    const res = await lenient.postAcs(encodeResponse(xml));
-    expect(res.status).toBe(303);
+    const done = await lenient.complete(await lenient.postAcs(encodeResponse(xml)));
+    expect(done.location).toBe('/console/');
   });
 
   it('still refuses an unsigned assertion inside a signed response', async () => {
@@ -190,9 +193,8 @@ describe('comments and signature structure', () => {
     await provisionUser(h.tdb, 'alice@example.com.evil.test');
     const { o } = await login('alice@example.com.evil.test');
     const signed = signedResponse(o, h.keys).replace('alice@example.com.evil.test</saml:NameID>', 'alice@example.com<!---->.evil.test</saml:NameID>');
-    const res = await h.postAcs(encodeResponse(signed));
-    expect(res.status).toBe(303);
-    expect(await whoAmI(res.cookie!)).toBe('alice@example.com.evil.test');
+    const done = await h.complete(await h.postAcs(encodeResponse(signed)));
+    expect(await whoAmI(done.cookie!)).toBe('alice@example.com.evil.test');
   });
 
   it('refuses two SignedInfo elements in one signature', async () => {
@@ -250,7 +252,8 @@ describe('keys and signing requirements', () => {
       await provisionUser(rotating.tdb, ALICE);
       for (const keys of [h.keys, next]) {
         const o = rotating.responseOptions(await rotating.startLogin(), ALICE);
-        expect((await rotating.postAcs(encodeResponse(signedResponse(o, keys)))).status).toBe(303);
+        const done = await rotating.complete(await rotating.postAcs(encodeResponse(signedResponse(o, keys))));
+        expect(done.location).toBe('/console/');
       }
     } finally {
       await rotating.close();
@@ -360,6 +363,38 @@ describe('refused before any signature work', () => {
   });
 });
 
+describe('the sign-in belongs to the browser that started it (login CSRF)', () => {
+  it("refuses an attacker's own valid response posted through a victim's browser", async () => {
+    await provisionUser(h.tdb, 'mallory@example.com');
+    // The attacker starts a sign-in in their browser and gets a response for their account.
+    const attackerRequest = await h.startLogin();
+    const attackerResponse = encodeResponse(signedResponse(h.responseOptions(attackerRequest, 'mallory@example.com'), h.keys));
+    // The victim has a session of their own (started a sign-in earlier, say).
+    await h.startLogin();
+    const acs = await h.postAcs(attackerResponse, { RelayState: 'guessed-relay-state' });
+    expect(acs.status).toBe(303);
+    const before = h.logs().length;
+    const done = await h.complete(acs);
+    expect({ status: done.status, reason: reasonOf(done.text), cookie: done.cookie }).toEqual({ status: 403, reason: 'relay_state_mismatch', cookie: undefined });
+    expect(h.logs().slice(before).map((l) => l.reason)).toEqual(['relay_state_mismatch']);
+  });
+
+  it('refuses a completion from a browser with no sign-in in progress', async () => {
+    const { o } = await login();
+    const acs = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
+    const done = await h.complete(acs, '');
+    expect(reasonOf(done.text)).toBe('relay_state_mismatch');
+  });
+
+  it('uses each completion ticket once', async () => {
+    const { o } = await login();
+    const acs = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
+    expect((await h.complete(acs)).status).toBe(303);
+    const again = await h.complete(acs);
+    expect({ status: again.status, reason: reasonOf(again.text) }).toEqual({ status: 403, reason: 'login_ticket_invalid' });
+  });
+});
+
 describe('people', () => {
   it('refuses a person the IdP signs in but SCIM never provisioned, with a clear page', async () => {
     const { o } = await login('stranger@example.com');
@@ -380,11 +415,10 @@ describe('people', () => {
 
   it('ends a session at the next request once the person is deactivated', async () => {
     const id = await provisionUser(h.tdb, 'leaver@example.com');
-    const { o } = await login('leaver@example.com');
-    const res = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
-    expect(await whoAmI(res.cookie!)).toBe('leaver@example.com');
+    const cookie = await h.signInAs('leaver@example.com');
+    expect(await whoAmI(cookie)).toBe('leaver@example.com');
     await h.tdb.db('users').where({ id }).update({ active: false });
-    const after = await fetch(`${h.url}/console/`, { headers: { cookie: res.cookie! }, redirect: 'manual' });
+    const after = await fetch(`${h.url}/console/`, { headers: { cookie }, redirect: 'manual' });
     expect(after.status).toBe(403);
     expect(reasonOf(await after.text())).toBe('user_inactive');
   });

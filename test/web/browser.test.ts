@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, BrowserContext, Page } from 'playwright-core';
+import { escapeHtml } from '../../src/web';
 import { encodeResponse, requestIdFromRedirect, signedResponse } from '../auth/test-idp';
 import { startWorld, World } from './world';
 
@@ -34,15 +35,20 @@ if (!present && !required) {
 }
 const describeBrowser = present || required ? describe : describe.skip;
 
-/** A tiny IdP: GET /sso shows a sign-in form; POST /sso signs a response and auto-posts it to the ACS. */
+/**
+ * A tiny IdP: GET /sso shows a sign-in form; POST /sso signs a response and auto-posts it, with
+ * the RelayState it was given, to the ACS — the HTTP-POST binding as Okta and Entra do it.
+ */
 function startTestIdp(world: () => World): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://idp.local');
     if (req.method === 'GET' && url.pathname === '/sso') {
       const requestId = requestIdFromRedirect(`http://idp.local${req.url}`);
+      const relayState = url.searchParams.get('RelayState') ?? '';
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(`<!doctype html><title>Test IdP</title><h1>Test IdP</h1>
-<form method="post" action="/sso"><input type="hidden" name="requestId" value="${requestId}">
+<form method="post" action="/sso"><input type="hidden" name="requestId" value="${escapeHtml(requestId)}">
+<input type="hidden" name="RelayState" value="${escapeHtml(relayState)}">
 <label>Username <input name="username" id="username"></label><button id="idp-submit" type="submit">Sign in</button></form>`);
       return;
     }
@@ -56,6 +62,7 @@ function startTestIdp(world: () => World): Promise<{ url: string; close(): Promi
         res.setHeader('content-type', 'text/html; charset=utf-8');
         res.end(`<!doctype html><title>Signing in…</title><body onload="document.forms[0].submit()">
 <form method="post" action="${h.acsUrl}"><input type="hidden" name="SAMLResponse" value="${encodeResponse(xml)}">
+<input type="hidden" name="RelayState" value="${escapeHtml(form.get('RelayState') ?? '')}">
 <noscript><button type="submit">Continue</button></noscript></form></body>`);
       });
       return;

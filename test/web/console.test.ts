@@ -236,7 +236,8 @@ describe('sessions', () => {
       server.close();
       redis.disconnect();
     }
+    // The harness's PUBLIC_URL is http: same cookie, without Secure.
     const plain = await fetch(`${w.h.url}/auth/saml/login`, { redirect: 'manual' });
-    expect(plain.headers.get('set-cookie')).toBeNull();
+    expect(plain.headers.get('set-cookie')).toMatch(/^pis\.sid=.*; HttpOnly; SameSite=Lax$/);
   });
 });
