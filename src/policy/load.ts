@@ -59,7 +59,8 @@ export interface Policy {
   rules: TeamRule[];
   ownership: { adoptExistingTeams: boolean; deleteTeamWhenGroupGone: boolean };
   tokens: { revokeWhenCreatorLeaves: boolean; revokeUnknownCreators: boolean };
-  reconcile: { every: string; everyMs: number };
+  /** Drift schedule: every `everyMs`, or by `cron` (UTC) when set. */
+  reconcile: { every: string; everyMs: number; cron?: string };
 }
 
 export interface LoadPolicyOptions {
@@ -141,7 +142,7 @@ function compile(file: PolicyFile, source: string, digest: string, line: (path: 
     rules,
     ownership: file.ownership,
     tokens: file.tokens,
-    reconcile: { every: file.reconcile.every, everyMs: durationMs(file.reconcile.every) },
+    reconcile: { every: file.reconcile.every, everyMs: durationMs(file.reconcile.every), ...(file.reconcile.cron ? { cron: file.reconcile.cron } : {}) },
   });
 }
 

@@ -111,6 +111,11 @@ export const policySchema = z.strictObject({
     .strictObject({
       /** Full drift reconcile interval. @defaultValue 15m */
       every: duration.default('15m'),
+      /** Instead of `every`: a cron pattern, evaluated in UTC, e.g. "0 * * * *". */
+      cron: z
+        .string()
+        .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"')
+        .optional(),
     })
     .default({ every: '15m' }),
 });

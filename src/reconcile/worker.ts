@@ -91,7 +91,7 @@ export const DRIFT_SCHEDULER_ID = 'drift';
 export async function upsertDriftSchedule(queues: QueueFactory, policy: Policy): Promise<void> {
   await queues.queue<FullReconcileJob>(QUEUE.reconcile).upsertJobScheduler(
     DRIFT_SCHEDULER_ID,
-    { every: policy.reconcile.everyMs },
+    policy.reconcile.cron ? { pattern: policy.reconcile.cron, tz: 'UTC' } : { every: policy.reconcile.everyMs },
     { name: JOB.full, data: { reason: 'drift' }, opts: { attempts: 3, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
   );
 }

@@ -94,6 +94,11 @@ describe('policy file', () => {
     ]);
   });
 
+  it('takes a cron pattern for the drift schedule', () => {
+    expect(parsePolicy('organization: acme\nreconcile:\n  cron: "*/15 * * * *"\n', FILE).reconcile).toEqual({ every: '15m', everyMs: 900_000, cron: '*/15 * * * *' });
+    expect(problemsOf('organization: acme\nreconcile:\n  cron: hourly\n')).toEqual([expect.stringMatching(/^sync\.yaml:3 reconcile\.cron: must be a cron pattern/)]);
+  });
+
   it('reports an unreadable file by name', () => {
     expect(() => loadPolicy('/nonexistent/sync.yaml')).toThrow('/nonexistent/sync.yaml: cannot read: ENOENT');
   });
