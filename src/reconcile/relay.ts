@@ -91,6 +91,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  let notifiedWhileBusy = false;
   let listener: Client | undefined;
   let unregister: (() => void) | undefined;
   let failures = 0;
@@ -190,7 +191,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function listen(): Promise<void> {
     if (!options.databaseUrl) return;
     const client = new Client({ connectionString: options.databaseUrl });
-    client.on('notification', () => wake?.());
+    // (tokens part, issue 5) Remember a NOTIFY that arrives while a batch is being drained:
+    // without this, that commit waited for the next NOTIFY or the poll interval (up to
+    // `pollMs`) — on a quiet system a deactivation's revoke took a second instead of ms.
+    client.on('notification', () => {
+      notifiedWhileBusy = !wake;
+      wake?.();
+    });
     client.on('error', (err) => {
       logger.warn('outbox LISTEN connection lost; polling continues', { err: err.message });
       if (listener === client) listener = undefined;
@@ -228,6 +235,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // A full batch means more is waiting: go again at once. Otherwise sleep until
       // NOTIFY or the poll interval; after failures, back off.
       if (published === batchSize && failures === 0) continue;
+      if (notifiedWhileBusy && failures === 0) {
+        notifiedWhileBusy = false;
+        continue;
+      }
       const sleepMs = failures > 0 ? Math.min(pollMs * 2 ** Math.min(failures, 6), MAX_BACKOFF_MS) : pollMs;
       const woken = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), sleepMs);
