@@ -66,8 +66,7 @@ function statusOf(err: unknown): number {
 }
 
 export function createWebRouter(deps: WebDeps): Router {
-  const { config, db, redis, logger } = deps;
-  const { reconciler } = deps;
+  const { config, db, redis, logger, reconciler } = deps;
   const sources =
     deps.sources ??
     consoleSourcesFrom({
