@@ -23,7 +23,8 @@ import { summarize, type Summary } from './lib/stats';
  * `bench/deprovision-latency.ts` measures the creator-bound token together with the member
  * removal; this one is the tokens part's own figure.
  *
- * Env: BENCH_TRIALS (default 220), BENCH_PULUMI_LATENCY_MS (default 20), BENCH_BACKGROUND_RPS (200).
+ * Env: BENCH_TRIALS (default 220), BENCH_PULUMI_LATENCY_MS (default 20), BENCH_BACKGROUND_RPS
+ * (default 200; 0 = no background traffic, the floor).
  */
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 220);
@@ -89,7 +90,9 @@ async function main(): Promise<void> {
     });
     const origin = new URL(stack.daemonUrl).origin;
     let bgCounter = 0;
-    const lookups = cannon({
+    // BENCH_BACKGROUND_RPS=0 measures the floor without background traffic.
+    const idle = { result: Promise.resolve({ rps: 0, p50ms: 0, p90ms: 0, p99ms: 0, requests: 0, non2xx: 0, errors: 0, timeouts: 0 }), stop: () => undefined };
+    const lookups = BACKGROUND_RPS <= 0 ? idle : cannon({
       url: origin,
       method: 'GET',
       headers: stack.scim.headers,
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
       overallRate: Math.round(BACKGROUND_RPS * 0.75),
       next: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${600_000 + Math.floor(Math.random() * BACKGROUND_USERS)}@bg.test"`)}&startIndex=1&count=100` }),
     });
-    const puts = cannon({
+    const puts = BACKGROUND_RPS <= 0 ? idle : cannon({
       url: origin,
       method: 'PUT',
       headers: stack.scim.headers,
