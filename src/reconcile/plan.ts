@@ -1,4 +1,4 @@
-import { grantKey, rankOf } from '../policy';
+import { grantKey, rankOf, TOKEN_TEAM_PREFIX } from '../policy';
 import type { Management, Op, OpKind, Plan, PlanInput, PlanNote, RevokeWhy } from './types';
 
 /**
@@ -118,6 +118,9 @@ function revokeTokens(input: PlanInput, ops: Op[], notes: PlanNote[]): void {
   if (!actual || !policy.revokeWhenCreatorLeaves) return;
   const memberIds = new Set([...(desired?.members.values() ?? [])].map((m) => m.userId));
   for (const token of actual.tokens) {
+    // (tokens part, issue 5) Tokens the daemon issued (`pis-tok-…` names) carry the daemon's own
+    // login as createdBy; src/tokens revokes them by the owner its ledger records.
+    if (token.name.startsWith(TOKEN_TEAM_PREFIX)) continue;
     const creator = identities.get(token.createdBy.toLowerCase());
     let why: RevokeWhy | undefined;
     if (!creator) {

@@ -1,3 +1,5 @@
+import { TOKEN_TEAM_PREFIX } from '../policy';
+
 /**
  * Deterministic Pulumi names for what the token ledger creates, derived from the ledger row id
  * so a retried or redelivered issuance finds the same names instead of making new objects.
@@ -5,13 +7,16 @@
  * Pulumi limits team names (as far as its SCIM teams show) and token names to 40 characters;
  * token names are unique across the org *including deleted tokens*, so a token name carries a
  * generation that is bumped whenever a name turns out to be taken.
+ *
+ * Private teams and tokens share the prefix `pis-tok-` (policy's TOKEN_TEAM_PREFIX): the
+ * reconciler leaves teams and team tokens so named to this part, which revokes them by the
+ * owner its ledger records (their Pulumi `createdBy` is the daemon's own login).
  */
 
-/** Every private team of a scoped token starts with this; the reconciler leaves such teams alone. */
-export const PRIVATE_TEAM_PREFIX = 'pis-tok-';
-const TOKEN_NAME_PREFIX = 'pis-';
+/** Every private team and every token this part issues starts with this. */
+export const PRIVATE_TEAM_PREFIX = TOKEN_TEAM_PREFIX;
 export const MAX_PULUMI_NAME = 40;
-/** Three digits keep `pis-` + 32 hex + `-` + generation within 40 characters. */
+/** Three digits keep `pis-tok-` + 25 base-36 digits + `-` + generation within 40 characters. */
 export const MAX_TOKEN_GENERATION = 999;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -30,10 +35,11 @@ export function isPrivateTeamName(team: string): boolean {
   return team.startsWith(PRIVATE_TEAM_PREFIX);
 }
 
-/** `pis-` + 32 hex + `-` + generation (1..999): at most 40 characters. */
+/** `pis-tok-` + the ledger id in 25 base-36 digits + `-` + generation (1..999): at most 38 characters. */
 export function tokenName(ledgerId: string, generation: number): string {
   if (!Number.isInteger(generation) || generation < 1 || generation > MAX_TOKEN_GENERATION) {
     throw new Error(`token name generation out of range 1..${MAX_TOKEN_GENERATION}: ${generation}`);
   }
-  return `${TOKEN_NAME_PREFIX}${compactId(ledgerId)}-${generation}`;
+  const base36 = BigInt(`0x${compactId(ledgerId)}`).toString(36).padStart(25, '0');
+  return `${PRIVATE_TEAM_PREFIX}${base36}-${generation}`;
 }

@@ -20,8 +20,15 @@ describe('private team and token names', () => {
   });
 
   it('gives each generation a different token name', () => {
-    expect(tokenName(id, 1)).toBe('pis-0f8fad5bd9cb469fa16570867728950e-1');
+    expect(tokenName(id, 1)).toMatch(/^pis-tok-[0-9a-z]{25}-1$/);
+    expect(tokenName(id, 1)).toBe(tokenName(id.toUpperCase(), 1));
     expect(tokenName(id, 2)).not.toBe(tokenName(id, 1));
+  });
+
+  it('maps different ids to different token names (the base-36 form keeps all 128 bits)', () => {
+    const names = new Set(Array.from({ length: 1000 }, () => tokenName(randomUUID(), 1)));
+    expect(names.size).toBe(1000);
+    expect(tokenName('00000000-0000-4000-8000-000000000000', 1)).not.toBe(tokenName('00000000-0000-4000-8000-000000000001', 1));
   });
 
   it('rejects ids that are not UUIDs and generations out of range', () => {
