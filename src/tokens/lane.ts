@@ -60,7 +60,8 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
     if (!deps.policy.current.tokens.revokeWhenCreatorLeaves) return [];
     const logins = await deps.access.loginsOf(loss.userId);
     return (await cachedTokensCreatedBy(deps.db, logins)).map(async (cached) => {
-      if (isPrivateTeamName(cached.team) || (await membership(cached.team))) return;
+      // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
+      if (isPrivateTeamName(cached.team) || isPrivateTeamName(cached.tokenName) || (await membership(cached.team))) return;
       await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'));
       result.creatorBoundRevoked += 1;
     });

@@ -31,8 +31,9 @@ export function privateTeamName(ledgerId: string): string {
   return `${PRIVATE_TEAM_PREFIX}${compactId(ledgerId)}`;
 }
 
-export function isPrivateTeamName(team: string): boolean {
-  return team.startsWith(PRIVATE_TEAM_PREFIX);
+/** True for the names this part gives private teams and the tokens it issues. */
+export function isPrivateTeamName(name: string): boolean {
+  return name.startsWith(PRIVATE_TEAM_PREFIX);
 }
 
 /** `pis-tok-` + the ledger id in 25 base-36 digits + `-` + generation (1..999): at most 38 characters. */
