@@ -1,4 +1,4 @@
-import { converged, desiredTeams, pushDirectory, seedFor, type DirectoryShape } from './lib/directory';
+import { converged, desiredTeams, pushDirectory, seedFor, teamsConverged, type DirectoryShape } from './lib/directory';
 import { check, printTable, writeResult } from './lib/report';
 import { benchPolicy, startStack, until } from './lib/stack';
 
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       byRoute[key] = (byRoute[key] ?? 0) + 1;
     }
     const afterLastWriteSec = (convergedAt - push.lastWriteAt) / 1000;
+    const teamsDone = teamsConverged(stack.emulator.state, desired);
     outcome = {
       shape,
       settings: { CONCURRENCY, LATENCY_MS, MAX_RPS, MAX_CONCURRENCY },
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
       scimPushSec: (push.lastWriteAt - push.firstWriteAt) / 1000,
       convergedAfterFirstWriteSec: (convergedAt - push.firstWriteAt) / 1000,
       convergedAfterLastWriteSec: afterLastWriteSec,
+      teamsConverged: teamsDone,
+      teamsDesired: desired.size,
       pulumiWrites: writes.length,
       pulumiReads: reads,
       writesByRoute: byRoute,
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
       { figure: 'SCIM push duration (s)', value: outcome.scimPushSec as number },
       { figure: 'converged after last SCIM write (s)', value: afterLastWriteSec },
       { figure: 'converged after first SCIM write (s)', value: outcome.convergedAfterFirstWriteSec as number },
+      { figure: 'teams converged / desired', value: `${teamsDone} / ${desired.size}` },
       { figure: 'Pulumi write calls', value: writes.length },
       { figure: 'diff size', value: diff },
       { figure: 'writes / diff', value: writes.length / diff },

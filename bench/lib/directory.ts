@@ -77,6 +77,18 @@ export async function pushDirectory(scim: ScimClient, shape: DirectoryShape, con
   return { userIds, groupIds, firstWriteAt, lastWriteAt, requests };
 }
 
+/** How many desired teams the emulator holds exactly (members and a grant). */
+export function teamsConverged(
+  state: { teams: Array<{ name: string; members: Array<{ login: string }>; stacks: unknown[] }> },
+  desired: Map<string, Set<string>>,
+): number {
+  let count = 0;
+  for (const [name, logins] of desired) {
+    if (converged(state, new Map([[name, logins]]))) count += 1;
+  }
+  return count;
+}
+
 /** Emulator state matches: every desired team exists with exactly these members and a grant. */
 export function converged(
   state: { teams: Array<{ name: string; members: Array<{ login: string }>; stacks: unknown[] }> },

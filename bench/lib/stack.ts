@@ -125,6 +125,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (let i = 0; i < (options.workers ?? 0); i++) startWorker();
     cleanups.push(() => Promise.all(workers.map((w) => w.stop())));
 
+    // An interrupted benchmark still drops its database and stops its children.
+    const onSignal = (signal: NodeJS.Signals) => {
+      void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    cleanups.unshift(async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+
     return {
       daemon,
       workers,
