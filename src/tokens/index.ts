@@ -22,7 +22,7 @@ export { revokeForIdentityLoss } from './lane';
 export type { IdentityLoss, IdentityLossResult } from './lane';
 export { sweepTokens } from './sweep';
 export type { SweepResult } from './sweep';
-export { PRIVATE_TEAM_PREFIX, isPrivateTeamName, privateTeamName } from './naming';
+export { PRIVATE_TEAM_PREFIX, isIssuedName, privateTeamName } from './naming';
 export { intersectScope } from './scope';
 export type { ScopeEntry, StackGrant, PermissionName } from './scope';
 export type { TokenFilter, LedgerToken } from './ledger';

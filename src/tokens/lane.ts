@@ -1,7 +1,7 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
 import { cachedTokensCreatedBy, CachedTeamToken, dropCachedToken, liveTokensOfOwner, markRevoking, LedgerToken } from './ledger';
 import { lossReason, userState, UserState } from './narrow';
-import { isPrivateTeamName } from './naming';
+import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
 
@@ -61,7 +61,7 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
     const logins = await deps.access.loginsOf(loss.userId);
     return (await cachedTokensCreatedBy(deps.db, logins)).map(async (cached) => {
       // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
-      if (isPrivateTeamName(cached.team) || isPrivateTeamName(cached.tokenName) || (await membership(cached.team))) return;
+      if (isIssuedName(cached.team) || isIssuedName(cached.tokenName) || (await membership(cached.team))) return;
       await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'));
       result.creatorBoundRevoked += 1;
     });

@@ -32,7 +32,7 @@ export function privateTeamName(ledgerId: string): string {
 }
 
 /** True for the names this part gives private teams and the tokens it issues. */
-export function isPrivateTeamName(name: string): boolean {
+export function isIssuedName(name: string): boolean {
   return name.startsWith(PRIVATE_TEAM_PREFIX);
 }
 

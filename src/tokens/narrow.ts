@@ -1,6 +1,6 @@
 import type { AccessToken } from '../pulumi';
 import { recordGrants, liveTokensOfParent, replaceTeamTokenCache, LedgerToken } from './ledger';
-import { isPrivateTeamName } from './naming';
+import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { syncPrivateTeamGrants } from './private-team';
 import { finishRevocation, revokeLedgerToken, sinceRequest } from './revoke';
@@ -52,7 +52,7 @@ export function lossReason(state: UserState, team: string, who: 'owner' | 'creat
 export async function reconcileDependentTokens(deps: TokenDeps, event: TeamReconciled): Promise<DependentTokensResult> {
   const { team } = event;
   const result: DependentTokensResult = { revoked: 0, narrowed: 0 };
-  if (isPrivateTeamName(team)) return result;
+  if (isIssuedName(team)) return result;
   if (event.tokens) await replaceTeamTokenCache(deps.db, team, event.tokens);
 
   const cause = { requestId: event.requestId ?? null, requestedAt: event.requestedAt ?? null };

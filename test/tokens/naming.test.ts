@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isPrivateTeamName, privateTeamName, tokenName, MAX_PULUMI_NAME } from '../../src/tokens/naming';
+import { isIssuedName, privateTeamName, tokenName, MAX_PULUMI_NAME } from '../../src/tokens/naming';
 
 describe('private team and token names', () => {
   const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -7,8 +7,8 @@ describe('private team and token names', () => {
   it('derives the private team name from the ledger id, deterministically', () => {
     expect(privateTeamName(id)).toBe('pis-tok-0f8fad5bd9cb469fa16570867728950e');
     expect(privateTeamName(id.toUpperCase())).toBe(privateTeamName(id));
-    expect(isPrivateTeamName(privateTeamName(id))).toBe(true);
-    expect(isPrivateTeamName('platform')).toBe(false);
+    expect(isIssuedName(privateTeamName(id))).toBe(true);
+    expect(isIssuedName('platform')).toBe(false);
   });
 
   it('stays within 40 characters for any id and generation', () => {
