@@ -1,6 +1,6 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
 import { cachedTokensCreatedBy, CachedTeamToken, dropCachedToken, liveTokensOfOwner, markRevoking, LedgerToken } from './ledger';
-import { lossReason, userState, UserState } from './narrow';
+import { lossReason, userState } from './narrow';
 import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
@@ -36,10 +36,12 @@ export interface IdentityLossResult {
 export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss): Promise<IdentityLossResult> {
   const cause = { requestId: loss.requestId, requestedAt: loss.requestedAt };
   const membership = memoMembership(deps, loss.userId);
-  // Read once, and only when some token is to be revoked (a rejected read that nobody awaits
-  // must not become an unhandled rejection).
-  let stateRead: Promise<UserState> | undefined;
-  const state = () => (stateRead ??= userState(deps, loss.userId));
+  // Read once, alongside the token lookups rather than after them (one round trip less before
+  // the first DELETE). A failed read is rethrown where it is awaited; if no token needs it,
+  // it must not surface as an unhandled rejection.
+  const stateRead = userState(deps, loss.userId);
+  stateRead.catch(() => undefined);
+  const state = () => stateRead;
   const result: IdentityLossResult = { ledgerRevoked: 0, creatorBoundRevoked: 0 };
 
   // Both kinds run side by side and each token goes to its DELETE as soon as its own decision
