@@ -4,7 +4,7 @@ import { AuditContext, AuditOutcome, recordOp } from './audit';
 import type { Op } from './types';
 
 /**
- * Executes a plan through the Pulumi client, op by op, in plan order. Every op is
+ * Executes a plan through the Pulumi client in plan order (parallel within a kind). Every op is
  * idempotent (409 on add and 404 on remove count as done, in the client or here), so a
  * re-delivered job that re-plans from current state can never double anything. Each op is
  * audited as it completes.
@@ -31,23 +31,48 @@ export interface ApplyContext {
   onOrgMemberAdded?: (login: string) => void;
   /** Called after each op completes (tests stop a worker mid-apply here). */
   afterOp?: (op: Op, index: number) => Promise<void> | void;
+  /** Ops of one kind in flight at once (the client's per-org limiter still applies). @defaultValue 8 */
+  concurrency?: number;
 }
 
 export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
   const pending = new Map<string, PendingUser>();
   let applied = 0;
-  for (const [index, op] of ops.entries()) {
-    let outcome: AuditOutcome;
-    let extra: Record<string, unknown> = {};
-    try {
-      ({ outcome, extra } = await applyOp(ctx, op, pending));
-    } catch (err) {
-      await recordOp(ctx.db, ctx.audit, op, 'failed', { error: (err as Error).name });
-      throw err;
-    }
-    if (outcome === 'applied' || outcome === 'already') applied++;
-    await recordOp(ctx.db, ctx.audit, op, outcome, extra);
-    await ctx.afterOp?.(op, index);
+  const concurrency = Math.max(1, ctx.concurrency ?? 8);
+  // Ops of one kind are independent of each other (the plan orders kinds, not ops within a
+  // kind), so a run of equal kinds goes out in parallel; the next kind starts only after
+  // every op of this one succeeded, which keeps the shrink-before-grow order.
+  for (let start = 0; start < ops.length; ) {
+    let end = start;
+    while (end < ops.length && ops[end].kind === ops[start].kind) end++;
+    const indices = Array.from({ length: end - start }, (_, i) => start + i);
+    let failure: unknown;
+    const runOne = async (index: number): Promise<void> => {
+      const op = ops[index];
+      let outcome: AuditOutcome;
+      let extra: Record<string, unknown> = {};
+      try {
+        ({ outcome, extra } = await applyOp(ctx, op, pending));
+      } catch (err) {
+        await recordOp(ctx.db, ctx.audit, op, 'failed', { error: (err as Error).name });
+        throw err;
+      }
+      if (outcome === 'applied' || outcome === 'already') applied++;
+      await recordOp(ctx.db, ctx.audit, op, outcome, extra);
+      await ctx.afterOp?.(op, index);
+    };
+    const lanes = Array.from({ length: Math.min(concurrency, indices.length) }, async () => {
+      for (let next = indices.shift(); next !== undefined && failure === undefined; next = indices.shift()) {
+        try {
+          await runOne(next);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    });
+    await Promise.all(lanes);
+    if (failure !== undefined) throw failure;
+    start = end;
   }
   return { applied, pending: [...pending.values()] };
 }

@@ -48,11 +48,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { policyYaml?: string; seed?: EmulatorSeed; coalesceMs?: number } = {}): Promise<Harness> {
+export async function startHarness(options: { policyYaml?: string; seed?: EmulatorSeed; coalesceMs?: number; pulumiMaxRps?: number; pulumiMaxConcurrency?: number } = {}): Promise<Harness> {
   const logger = createLogger({ silent: true });
   const scim = await startScimServer({ logger });
   const emu = await startEmulator({ seed: options.seed ?? demoSeed });
-  const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 0 } });
+  const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 0 }, maxRps: options.pulumiMaxRps, maxConcurrency: options.pulumiMaxConcurrency });
   const policy = new PolicyStore('sync.yaml', {}, parsePolicy(options.policyYaml ?? POLICY_YAML, 'sync.yaml'));
   const queues = createQueueFactory({ redisUrl: TEST_REDIS_URL, prefix: uniquePrefix(), logger });
   const revokeLane = createRevokeLane(queues);
