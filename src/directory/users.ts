@@ -83,18 +83,54 @@ export async function countUsers(db: Db, where: SqlClause): Promise<number> {
   return rows[0].n as number;
 }
 
-export async function listUsers(
+export interface UserPage {
+  /** All users matching the filter, not only this page's. */
+  total: number;
+  rows: UserRow[];
+  /** Each row's groups, when asked for. */
+  groups?: Map<string, UserGroupRef[]>;
+}
+
+/**
+ * One page of users, the total count and (optionally) each user's groups in ONE round trip:
+ * `count(*) OVER ()` counts before OFFSET/LIMIT, and the groups are aggregated only for the
+ * rows of the page (the outer query), never for the rows OFFSET skips. A lookup — Okta's and
+ * Entra's most frequent request — costs a single query.
+ */
+export async function pageUsers(
   db: Db,
   where: SqlClause,
   orderBy: SqlClause,
   offset: number,
   limit: number,
-): Promise<UserRow[]> {
+  withGroups: boolean,
+): Promise<UserPage> {
+  if (limit === 0) return { total: await countUsers(db, where), rows: [] };
+  const groupsColumn = withGroups
+    ? `, (SELECT coalesce(json_agg(json_build_object('groupId', g.id, 'displayName', g.display_name)
+                                   ORDER BY g.created_at, g.id), '[]')
+            FROM group_members gm JOIN groups g ON g.id = gm.group_id
+           WHERE gm.user_id = u.id) AS group_refs`
+    : '';
   const { rows } = await db.raw(
-    `SELECT ${COLUMNS} FROM users u WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?`,
-    bindings([...where.bindings, ...orderBy.bindings, offset, limit]),
+    `SELECT u.*${groupsColumn}
+       FROM (SELECT ${COLUMNS}, count(*) OVER () AS total_count
+               FROM users u WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?) u
+      ORDER BY ${orderBy.sql}`,
+    bindings([...where.bindings, ...orderBy.bindings, offset, limit, ...orderBy.bindings]),
   );
-  return rows as UserRow[];
+  type Row = UserRow & { total_count: string; group_refs?: Array<{ groupId: string; displayName: string }> };
+  const page = rows as Row[];
+  // An empty page says nothing about the total when it starts past the end.
+  const total = page.length > 0 ? Number(page[0]!.total_count) : offset === 0 ? 0 : await countUsers(db, where);
+  const groups = withGroups
+    ? new Map(page.map((r) => [r.id, (r.group_refs ?? []).map((g) => ({ userId: r.id, ...g }))]))
+    : undefined;
+  return {
+    total,
+    rows: page.map(({ total_count: _total, group_refs: _groups, ...row }) => row as UserRow),
+    groups,
+  };
 }
 
 /** Group ids of one user (outbox events carry them). */

@@ -13,6 +13,11 @@ import { rateLimited, unauthorized } from './errors';
  * Anything else is a 401 with a SCIM error body. `last_used_at` is written at most once a
  * minute per token per process (and the UPDATE itself is a no-op within the minute).
  *
+ * A database token that checked out is remembered for `tokenCacheMs` (5 s by default), keyed by its hash, so a
+ * busy IdP costs one lookup per token every few seconds instead of one per request; revoking a
+ * token therefore takes effect within that time in every process. Failed lookups are never
+ * cached.
+ *
  * A per-client token bucket answers 429 with Retry-After when a client exceeds its rate. It is
  * per process: with several replicas, each allows the configured rate.
  */
@@ -32,13 +37,42 @@ export interface RateLimit {
 export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 200, burst: 1000 };
 const BOOTSTRAP_CLIENT: ScimPrincipal = { clientId: 'bootstrap', clientName: 'bootstrap' };
 const TOUCH_EVERY_MS = 60_000;
+export const DEFAULT_TOKEN_CACHE_MS = 5_000;
+const TOKEN_CACHE_MAX = 1_000;
 const BEARER = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
 
-export function createScimAuth(deps: { db: Db; logger: Logger; bootstrapToken?: string; rateLimit?: RateLimit | false }) {
+export function createScimAuth(deps: {
+  db: Db;
+  logger: Logger;
+  bootstrapToken?: string;
+  rateLimit?: RateLimit | false;
+  /** How long a verified database token is trusted without a lookup; 0 = every request. @defaultValue 5000 */
+  tokenCacheMs?: number;
+}) {
+  const tokenCacheMs = deps.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS;
   const bootstrapHash = deps.bootstrapToken ? hashToken(deps.bootstrapToken) : undefined;
   const lastTouched = new Map<string, number>();
   const limit = deps.rateLimit === undefined ? DEFAULT_RATE_LIMIT : deps.rateLimit;
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const verified = new Map<string, { principal: ScimPrincipal; tokenId: string; until: number }>();
+
+  async function lookup(hash: Buffer): Promise<ScimPrincipal | undefined> {
+    const key = hash.toString('hex');
+    const now = Date.now();
+    const cached = verified.get(key);
+    if (cached && cached.until > now) {
+      touch(cached.tokenId);
+      return cached.principal;
+    }
+    verified.delete(key);
+    const token = await findActiveToken(deps.db, hash);
+    if (!token) return undefined;
+    const principal = { clientId: token.clientId, clientName: token.clientName };
+    if (verified.size >= TOKEN_CACHE_MAX) verified.clear();
+    if (tokenCacheMs > 0) verified.set(key, { principal, tokenId: token.tokenId, until: now + tokenCacheMs });
+    touch(token.tokenId);
+    return principal;
+  }
 
   function allow(clientId: string): number | undefined {
     if (!limit) return undefined;
@@ -70,11 +104,7 @@ export function createScimAuth(deps: { db: Db; logger: Logger; bootstrapToken?: 
     if (bootstrapHash && timingSafeEqual(presented, bootstrapHash)) {
       principal = BOOTSTRAP_CLIENT;
     } else {
-      const token = await findActiveToken(deps.db, presented);
-      if (token) {
-        principal = { clientId: token.clientId, clientName: token.clientName };
-        touch(token.tokenId);
-      }
+      principal = await lookup(presented);
     }
     if (!principal) throw unauthorized('the bearer token is not valid');
     const retryAfter = allow(principal.clientId);

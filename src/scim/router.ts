@@ -5,7 +5,6 @@ import {
   addMembers,
   appendOutbox,
   countGroups,
-  countUsers,
   deleteGroup,
   deleteUser,
   findGroup,
@@ -15,7 +14,7 @@ import {
   insertGroup,
   insertUser,
   listGroups,
-  listUsers,
+  pageUsers,
   lockGroup,
   lockUser,
   membersOfGroups,
@@ -92,6 +91,8 @@ export interface ScimRouterDeps {
   config: Pick<Config, 'SCIM_BEARER_TOKEN' | 'SCIM_MAX_BODY' | 'PUBLIC_URL'>;
   /** Per-client request rate; `false` turns limiting off (benchmarks). */
   rateLimit?: RateLimit | false;
+  /** See createScimAuth. @defaultValue 5000 */
+  tokenCacheMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -232,7 +233,7 @@ async function applyMemberChanges(trx: Trx, groupId: string, changes: MemberChan
 export function createScimRouter(deps: ScimRouterDeps): Router {
   const { db, logger, config } = deps;
   const router = express.Router();
-  const auth = createScimAuth({ db, logger, bootstrapToken: config.SCIM_BEARER_TOKEN, rateLimit: deps.rateLimit });
+  const auth = createScimAuth({ db, logger, bootstrapToken: config.SCIM_BEARER_TOKEN, rateLimit: deps.rateLimit, tokenCacheMs: deps.tokenCacheMs });
 
   const baseUrl = (req: Request) =>
     config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/$/, '')}${req.baseUrl}` : `${req.protocol}://${req.get('host')}${req.baseUrl}`;
@@ -330,10 +331,9 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
     let resources: Doc[];
     let total: number;
     if (kind === 'User') {
-      total = await countUsers(db, where);
-      const rows = count > 0 && total >= startIndex ? await listUsers(db, where, orderBy, startIndex - 1, count) : [];
-      const groups = returns(projection, 'groups') ? await groupsOfUsers(db, rows.map((r) => r.id)) : undefined;
-      resources = rows.map((r) => project(renderUser(r, base, groups?.get(r.id)), projection));
+      const page = await pageUsers(db, where, orderBy, startIndex - 1, count, returns(projection, 'groups'));
+      total = page.total;
+      resources = page.rows.map((r) => project(renderUser(r, base, page.groups?.get(r.id)), projection));
     } else {
       total = await countGroups(db, where);
       const rows = count > 0 && total >= startIndex ? await listGroups(db, where, orderBy, startIndex - 1, count) : [];

@@ -142,6 +142,24 @@ describe('authentication', () => {
     await expect(rotateScimToken(scim.db, 'okta', 60)).rejects.toThrow(/revoked/);
   });
 
+  it('trusts a verified client token only for the cache time: a revoked one is refused soon after', async () => {
+    const cached = await startScimServer({ tokenCacheMs: 200 });
+    try {
+      const client = await createScimClient(cached.db, 'entra');
+      const asClient = { authorization: `Bearer ${client.token}` };
+      expect((await cached.request('GET', '/Users?count=0', undefined, asClient)).status).toBe(200);
+      await revokeScimClient(cached.db, 'entra');
+      let status = 200;
+      for (let i = 0; i < 100 && status === 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = (await cached.request('GET', '/Users?count=0', undefined, asClient)).status;
+      }
+      expect(status).toBe(401);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('rate-limits per client with 429 and Retry-After', async () => {
     const limited = await startScimServer({ rateLimit: { perSecond: 0.5, burst: 2 } });
     try {

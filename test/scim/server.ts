@@ -32,7 +32,13 @@ export interface TestScimServer {
   close(): Promise<void>;
 }
 
-export async function startScimServer(options: { logger?: Logger; rateLimit?: RateLimit | false } = {}): Promise<TestScimServer> {
+/**
+ * `tokenCacheMs` defaults to 0 here, so each request checks the database and revocation tests
+ * see its effect at once; the cache has its own test.
+ */
+export async function startScimServer(
+  options: { logger?: Logger; rateLimit?: RateLimit | false; tokenCacheMs?: number } = {},
+): Promise<TestScimServer> {
   const database: TestDatabase = await createTestDatabase();
   const logger = options.logger ?? createLogger({ silent: true });
   const router = createScimRouter({
@@ -40,6 +46,7 @@ export async function startScimServer(options: { logger?: Logger; rateLimit?: Ra
     logger,
     config: { SCIM_BEARER_TOKEN: BOOTSTRAP_TOKEN, SCIM_MAX_BODY: '64kb', PUBLIC_URL: undefined },
     rateLimit: options.rateLimit ?? false,
+    tokenCacheMs: options.tokenCacheMs ?? 0,
   });
   const app = createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] });
   const server = http.createServer(app);
