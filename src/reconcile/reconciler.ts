@@ -55,6 +55,12 @@ export interface ReconcilerOptions {
   cacheTtlMs?: number;
   /** A user without a Pulumi account is tried again after this long. @defaultValue 300000 */
   pendingRetryMs?: number;
+  /**
+   * Where the per-team advisory locks live: each running reconcile holds one connection for
+   * its whole duration, so give it a pool of its own (size ≥ worker concurrency) rather than
+   * starve `db`. @defaultValue db
+   */
+  lockDb?: Db;
 }
 
 /** Another worker holds this team's advisory lock (a stalled job was re-delivered). */
@@ -321,7 +327,7 @@ export class Reconciler extends EventEmitter<{ teamReconciled: [TeamReconciledEv
    * was re-delivered while its first run still goes on.
    */
   async #withTeamLock<T>(team: string, fn: () => Promise<T>): Promise<T> {
-    const { db } = this.#opts;
+    const db = this.#opts.lockDb ?? this.#opts.db;
     const conn = await db.client.acquireConnection();
     try {
       const got = await conn.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NAMESPACE, team]);

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { Config } from '../config';
-import type { Db } from '../directory/db';
+import { createDb, Db } from '../directory/db';
 import type { Logger } from '../log';
 import { recordPulumiCall, registerPendingUsersCollector } from '../metrics';
 import { Policy, PolicyError, PolicyStore } from '../policy';
@@ -61,7 +61,10 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   };
   const client = createPulumiClient(clientOptions);
   const queues = createQueueFactory({ redisUrl: options.redisUrl, logger });
-  const reconciler = new Reconciler({ db, client, policy, logger });
+  const concurrency = options.concurrency ?? 4;
+  // Each running reconcile holds its team's advisory lock on a connection: a pool of their own.
+  const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
+  const reconciler = new Reconciler({ db, lockDb, client, policy, logger });
   const unregisterPending = registerPendingUsersCollector(() => countPendingUsers(db));
   const relay = createOutboxRelay({
     db,
@@ -88,7 +91,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     runWorker: options.runWorkers,
   });
 
-  if (options.runWorkers) createReconcileWorker({ queues, reconciler, logger, concurrency: options.concurrency ?? 4 });
+  if (options.runWorkers) createReconcileWorker({ queues, reconciler, logger, concurrency });
   relay.start();
   await upsertDriftSchedule(queues, policy.current).catch((err: Error) =>
     log.warn('cannot set the drift schedule now (Redis unavailable?); the next policy reload retries', { err: err.message }),
@@ -131,6 +134,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
       tokens.stop();
       await queues.close(deadlineMs);
       await relay.stop();
+      await lockDb.destroy();
       unregisterPending();
     },
   };

@@ -1,5 +1,6 @@
 import type { Worker } from 'bullmq';
 import { startEmulator, demoSeed, type Emulator, type EmulatorSeed } from '../../src/emulator';
+import { createDb } from '../../src/directory/db';
 import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient, type PulumiClient } from '../../src/pulumi';
@@ -56,7 +57,9 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
   const policy = new PolicyStore('sync.yaml', {}, parsePolicy(options.policyYaml ?? POLICY_YAML, 'sync.yaml'));
   const queues = createQueueFactory({ redisUrl: TEST_REDIS_URL, prefix: uniquePrefix(), logger });
   const revokeLane = createRevokeLane(queues);
-  const reconciler = new Reconciler({ db: scim.db, client, policy, logger, cacheTtlMs: 0 });
+  // Locks on a pool of their own, as the daemon wires it (src/runtime/sync.ts).
+  const lockDb = createDb({ connectionString: (scim.db.client.config as { connection: string }).connection, poolMax: 6 });
+  const reconciler = new Reconciler({ db: scim.db, lockDb, client, policy, logger, cacheTtlMs: 0 });
   const relay = createOutboxRelay({ db: scim.db, policy, queues, revokeLane, logger, pollMs: 50, coalesceMs: options.coalesceMs ?? 0 });
   const workers: Worker[] = [];
 
@@ -93,6 +96,7 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
       await relay.stop();
       await queues.close(2000);
       await emu.stop();
+      await lockDb.destroy();
       await scim.close();
     },
   };
