@@ -34,6 +34,8 @@ const TEAMS = 12;
 const BACKGROUND_USERS = 400;
 const TRIAL_TIMEOUT_MS = 10_000;
 
+type Background = ReturnType<typeof cannon>;
+
 interface Issued {
   id: string;
   pulumiTeam: string;
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
   const stack = await startStack({ label: 'revoke', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const db = createDb({ connectionString: stack.db.url, poolMax: 2 });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
+  let lookups: Background | undefined;
+  let puts: Background | undefined;
   try {
     const push = await pushDirectory(stack.scim, shape, 16);
     await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
@@ -54,14 +58,14 @@ async function main(): Promise<void> {
     const scoped: Issued[] = new Array(TRIALS);
     await pool(Array.from({ length: TRIALS }, (_, i) => i), 8, async (i) => {
       const team = teamName(teamOf.get(i)!);
-      const hand = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+      const hand = await fetchRetrying(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
         body: JSON.stringify({ name: `bench-hand-${i}`, description: 'bench', expires: 0 }),
       });
       if (!hand.ok) throw new Error(`hand token create answered ${hand.status}: ${await hand.text()}`);
       handTokens[i] = ((await hand.json()) as { id: string }).id;
-      const issued = await fetch(`${stack.daemonUrl}/api/v1/tokens`, {
+      const issued = await fetchRetrying(`${stack.daemonUrl}/api/v1/tokens`, {
         method: 'POST',
         headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -91,8 +95,8 @@ async function main(): Promise<void> {
     const origin = new URL(stack.daemonUrl).origin;
     let bgCounter = 0;
     // BENCH_BACKGROUND_RPS=0 measures the floor without background traffic.
-    const idle = { result: Promise.resolve({ rps: 0, p50ms: 0, p90ms: 0, p99ms: 0, requests: 0, non2xx: 0, errors: 0, timeouts: 0 }), stop: () => undefined };
-    const lookups = BACKGROUND_RPS <= 0 ? idle : cannon({
+    const idle: Background = { result: Promise.resolve({ rps: 0, allRps: 0, p50ms: 0, p90ms: 0, p99ms: 0, requests: 0, non2xx: 0, errors: 0, timeouts: 0 }), stop: () => undefined };
+    lookups = BACKGROUND_RPS <= 0 ? idle : cannon({
       url: origin,
       method: 'GET',
       headers: stack.scim.headers,
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
       overallRate: Math.round(BACKGROUND_RPS * 0.75),
       next: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${600_000 + Math.floor(Math.random() * BACKGROUND_USERS)}@bg.test"`)}&startIndex=1&count=100` }),
     });
-    const puts = BACKGROUND_RPS <= 0 ? idle : cannon({
+    puts = BACKGROUND_RPS <= 0 ? idle : cannon({
       url: origin,
       method: 'PUT',
       headers: stack.scim.headers,
@@ -208,10 +212,14 @@ async function main(): Promise<void> {
         `private teams left: ${privateTeamsLeft}; revocation audit rows: ${auditRows.length}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`,
     );
   } catch (err) {
-    result.error = (err as Error).message;
+    const cause = (err as Error & { cause?: unknown }).cause;
+    result.error = `${(err as Error).message}${cause ? ` (${(cause as Error).message ?? String(cause)})` : ''}`;
     process.stdout.write(`NOTE ${result.error}\n`);
     process.exitCode = 1;
   } finally {
+    // Background load must end with the run, also when it failed half-way.
+    lookups?.stop();
+    puts?.stop();
     await db.destroy();
     await stack.stop();
   }
@@ -233,6 +241,18 @@ async function revokeJobPhases(redisUrl: string): Promise<{ relay: Summary; queu
     };
   } finally {
     await queue.close();
+  }
+}
+
+/**
+ * Setup calls retry once on a network error: undici's fetch fails when a server closes an idle
+ * keep-alive connection just as it is reused — a property of the client, not of the daemon.
+ */
+async function fetchRetrying(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
   }
 }
 
