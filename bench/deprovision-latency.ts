@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   plan.forEach((users, g) => users.forEach((u) => teamOf.set(u, g)));
   const stack = await startStack({ label: 'deprov', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
+  const background: Array<{ stop(): void }> = [];
   try {
     const push = await pushDirectory(stack.scim, shape, 16);
     await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
@@ -47,9 +48,9 @@ async function main(): Promise<void> {
       tokenIds[i] = ((await res.json()) as { id: string }).id;
     });
 
-    const background: string[] = new Array(BACKGROUND_USERS);
+    const bgIds: string[] = new Array(BACKGROUND_USERS);
     await pool(Array.from({ length: BACKGROUND_USERS }, (_, i) => i), 16, async (i) => {
-      background[i] = (await stack.scim.createUser(oktaUser(500_000 + i, 'bg.test'))).body.id;
+      bgIds[i] = (await stack.scim.createUser(oktaUser(500_000 + i, 'bg.test'))).body.id;
     });
     const origin = new URL(stack.daemonUrl).origin;
     let bgCounter = 0;
@@ -71,9 +72,10 @@ async function main(): Promise<void> {
       overallRate: Math.round(BACKGROUND_RPS * 0.25),
       next: () => {
         const i = bgCounter++ % BACKGROUND_USERS;
-        return { path: `/scim/v2/Users/${background[i]}`, body: JSON.stringify({ ...oktaUser(500_000 + i, 'bg.test'), id: background[i], displayName: `Bg ${bgCounter}` }) };
+        return { path: `/scim/v2/Users/${bgIds[i]}`, body: JSON.stringify({ ...oktaUser(500_000 + i, 'bg.test'), id: bgIds[i], displayName: `Bg ${bgCounter}` }) };
       },
     });
+    background.push(lookups, puts);
     await new Promise((r) => setTimeout(r, 2000));
 
     const tokenMs: number[] = [];
@@ -140,10 +142,13 @@ async function main(): Promise<void> {
     ]);
     process.stdout.write(`misses: ${misses.length}, tokens revoked more than once: ${duplicateRevocations}\n`);
   } catch (err) {
-    result.error = (err as Error).message;
+    const cause = (err as Error & { cause?: Error }).cause;
+    result.error = `${(err as Error).message}${cause ? ` (${cause.message})` : ''}`;
+    process.stderr.write(`${(err as Error).stack}\n`);
     process.stdout.write(`NOTE ${result.error}\n`);
     process.exitCode = 1;
   } finally {
+    for (const load of background) load.stop();
     await stack.stop();
   }
   writeResult('deprovision-latency', result);

@@ -108,7 +108,9 @@ async function main(): Promise<void> {
       { figure: 'clean pass duration (s)', value: cleanPassSec },
     ]);
   } catch (err) {
-    result.error = (err as Error).message;
+    const cause = (err as Error & { cause?: Error }).cause;
+    result.error = `${(err as Error).message}${cause ? ` (${cause.message})` : ''}`;
+    process.stderr.write(`${(err as Error).stack}\n`);
     process.stdout.write(`NOTE ${result.error}\n`);
     process.exitCode = 1;
   } finally {

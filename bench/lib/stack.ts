@@ -108,6 +108,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const daemon = startNodeProcess('src/main.js', env, `${options.label}-daemon`, mode);
     cleanups.push(() => daemon.stop());
     const daemonUrl = `http://127.0.0.1:${port}`;
+    let stopping = false;
+    cleanups.push(async () => {
+      stopping = true;
+    });
+    void daemon.exited.then((how) => {
+      if (!stopping) process.stderr.write(`${new Date().toISOString()} daemon exited unexpectedly (${how}); log: ${daemon.logFile}\n${tailLog(daemon.logFile)}\n`);
+    });
     await Promise.race([
       waitFor('daemon /healthz', async () => (await fetch(`${daemonUrl}/healthz`)).ok, 60_000, 100),
       daemon.exited.then((code) => {
