@@ -1,5 +1,5 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
-import { cachedTokensCreatedBy, CachedTeamToken, dropCachedToken, liveTokensOfOwner, markRevoking, LedgerToken } from './ledger';
+import { cachedTokensCreatedBy, CachedTeamToken, liveTokensOfOwner, recordCreatorBoundRevoked, markRevoking, LedgerToken } from './ledger';
 import { lossReason, userState } from './narrow';
 import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
@@ -17,7 +17,8 @@ import { auditReason, finishRevocation, sinceRequest } from './revoke';
  *
  * All decisions are recorded first, then every token DELETE goes out at once; private teams are
  * deleted after their token. Repeating the job is harmless: ledger rows move through
- * `revoking`, cache rows are dropped after their DELETE, and a DELETE of a gone token is done.
+ * `revoking`, creator-bound revocations are recorded once (`revoked_team_tokens`) after their
+ * DELETE, and a DELETE of a gone token is done.
  */
 
 export interface IdentityLoss {
@@ -64,8 +65,7 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
     return (await cachedTokensCreatedBy(deps.db, logins)).map(async (cached) => {
       // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
       if (isIssuedName(cached.team) || isIssuedName(cached.tokenName) || (await membership(cached.team))) return;
-      await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'));
-      result.creatorBoundRevoked += 1;
+      if (await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'))) result.creatorBoundRevoked += 1;
     });
   };
 
@@ -76,12 +76,20 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
   return result;
 }
 
-async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken, reason: string): Promise<void> {
+/** DELETE, then record; true when this call was the first to record (and audit) the revocation. */
+async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken, reason: string): Promise<boolean> {
   await deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason));
   const latencyMs = sinceRequest(loss.requestedAt);
   if (latencyMs !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
-  // A repeat after a crash finds the row gone and does not audit the same revocation twice.
-  if (!(await dropCachedToken(deps.db, cached.team, cached.tokenId))) return;
+  // A repeat after a crash finds the revocation recorded and does not audit it twice.
+  const first = await recordCreatorBoundRevoked(deps.db, {
+    team: cached.team,
+    tokenId: cached.tokenId,
+    creatorUserId: loss.userId,
+    reason,
+    requestId: loss.requestId,
+  });
+  if (!first) return false;
   await deps.audit({
     action: 'token.revoked',
     team: cached.team,
@@ -91,6 +99,7 @@ async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: C
     detail: { tokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
   });
   deps.logger.info('creator-bound token revoked', { team: cached.team, tokenId: cached.tokenId, requestId: loss.requestId, latencyMs });
+  return true;
 }
 
 /** One membership answer per team per job: a person with many tokens on one team is asked once. */

@@ -288,7 +288,21 @@ export async function cachedTokensCreatedBy(db: Knex, logins: readonly string[])
   }));
 }
 
-/** True when the row was there: the caller that drops it is the one that audits the revocation. */
-export async function dropCachedToken(db: Knex, team: string, tokenId: string): Promise<boolean> {
-  return (await db('team_token_cache').where({ team, token_id: tokenId }).delete()) > 0;
+/**
+ * Records a creator-bound revocation; true for the first caller only (it writes the audit
+ * entry). The cache row goes too: the token is gone.
+ */
+export async function recordCreatorBoundRevoked(
+  db: Knex,
+  r: { team: string; tokenId: string; creatorUserId: string; reason: string; requestId: string | null },
+): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    await trx('team_token_cache').where({ team: r.team, token_id: r.tokenId }).delete();
+    const inserted = await trx('revoked_team_tokens')
+      .insert({ team: r.team, token_id: r.tokenId, creator_user_id: r.creatorUserId, reason: r.reason, request_id: r.requestId })
+      .onConflict(['team', 'token_id'])
+      .ignore()
+      .returning('token_id');
+    return inserted.length > 0;
+  });
 }

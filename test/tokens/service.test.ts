@@ -95,6 +95,8 @@ beforeEach(async () => {
   };
   await tdb.db('token_ledger').delete();
   await tdb.db('team_token_cache').delete();
+  // Each test's emulator numbers its tokens from the start again.
+  await tdb.db('revoked_team_tokens').delete();
 });
 
 afterEach(async () => {
@@ -314,7 +316,7 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     expect(audit.filter((a) => a.action === 'token.revoked')).toHaveLength(2);
   });
 
-  it('killed after a creator-bound DELETE: the repeat gets 404, drops the cache row and audits once', async () => {
+  it('killed after a creator-bound DELETE: the repeat gets 404, records the revocation and audits once', async () => {
     access.logins.set(alice, ['alice']);
     const hand = await seedCreatorToken('alice');
     access.members.set('platform', new Set([bob]));
