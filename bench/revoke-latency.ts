@@ -163,7 +163,14 @@ async function main(): Promise<void> {
       (await db('token_ledger').select('state').count('* as n').groupBy('state')).map((r) => [r.state, Number(r.n)]),
     );
     const privateTeamsLeft = stack.emulator.state.teams.filter((t) => t.name.startsWith('pis-tok-')).length;
-    const auditRows = await db('audit_log').where({ category: 'tokens', op: 'token.revoked' }).select('request_id', 'detail');
+    // The lane's entries, plus the reconciler's when a team reconcile revoked a token first.
+    const auditRows: Array<{ subject: string | null; request_id: string | null }> = await db('audit_log')
+      .where({ category: 'tokens', op: 'token.revoked' })
+      .orWhere({ category: 'reconcile', op: 'revokeToken' })
+      .select('subject', 'request_id');
+    const audited = new Set(auditRows.map((r) => r.subject));
+    const revokedTokenIds = [...handTokens, ...scopedTokenIds.values()];
+    const unaudited = revokedTokenIds.filter((id) => !audited.has(id)).length;
     const daemonMetric = await readRevokeHistogram(stack.daemonUrl);
     const phases = await revokeJobPhases(stack.redis.url);
 
@@ -181,6 +188,7 @@ async function main(): Promise<void> {
       privateTeamsLeft,
       revocationAuditRows: auditRows.length,
       revocationAuditRowsWithRequestId: auditRows.filter((r) => r.request_id).length,
+      revokedTokensWithoutAuditRow: unaudited,
       daemonHistogram: daemonMetric,
       revokeJobPhasesMs: phases,
       background: { lookups: bgLookups, puts: bgPuts, achievedRps: bgLookups.rps + bgPuts.rps },
@@ -209,7 +217,7 @@ async function main(): Promise<void> {
     ]);
     process.stdout.write(
       `misses: ${misses.length}; tokens deleted more than once: ${result.tokensDeletedMoreThanOnce}; ledger: ${JSON.stringify(ledgerStates)}; ` +
-        `private teams left: ${privateTeamsLeft}; revocation audit rows: ${auditRows.length}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`,
+        `private teams left: ${privateTeamsLeft}; revocation audit rows: ${auditRows.length}, tokens without one: ${unaudited}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`,
     );
   } catch (err) {
     const cause = (err as Error & { cause?: unknown }).cause;
