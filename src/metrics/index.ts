@@ -268,16 +268,21 @@ export const pulumiRetries = new Counter({
   registers: [registry],
 });
 
-/** Counts one Pulumi call attempt. `route` is the template, e.g. `/api/orgs/{org}/teams/{team}`. */
+/**
+ * Counts one Pulumi call attempt. `route` is the template, e.g. `/api/orgs/{org}/teams/{team}`;
+ * `attempt` (1 for the first) beyond 1 counts as a retry.
+ */
 export function recordPulumiCall(c: {
   method: string;
   route: string;
   status: number | 'network';
   durationSeconds: number;
+  attempt?: number;
 }): void {
   pulumiCalls.inc({ method: c.method, route: c.route, status: String(c.status) });
   pulumiCallDuration.observe({ route: c.route }, c.durationSeconds);
   if (c.status === 429) pulumiRateLimited.inc();
+  if ((c.attempt ?? 1) > 1) pulumiRetries.inc();
 }
 
 // ---------------------------------------------------------------------------------------------

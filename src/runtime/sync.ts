@@ -49,7 +49,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   // The Pulumi side decides the org when it is the emulator or PULUMI_ORG is set.
   const policy = new PolicyStore(config.SYNC_CONFIG, { organization: options.pulumi.org });
   const onCall = (c: PulumiCall) =>
-    recordPulumiCall({ method: c.method, route: c.route, status: c.status === 0 ? 'network' : c.status, durationSeconds: c.ms / 1000 });
+    recordPulumiCall({ method: c.method, route: c.route, status: c.status === 0 ? 'network' : c.status, durationSeconds: c.ms / 1000, attempt: c.attempt });
   const clientOptions = {
     baseUrl: options.pulumi.baseUrl,
     accessToken: options.pulumi.accessToken,

@@ -68,12 +68,13 @@ describe('metrics', () => {
   it('counts Pulumi calls, and a 429 also as rate limited', async () => {
     recordPulumiCall({ method: 'GET', route: '/api/orgs/{org}/teams/{team}', status: 200, durationSeconds: 0.02 });
     recordPulumiCall({ method: 'PATCH', route: '/api/orgs/{org}/teams/{team}', status: 429, durationSeconds: 0.01 });
-    recordPulumiCall({ method: 'PATCH', route: '/api/orgs/{org}/teams/{team}', status: 'network', durationSeconds: 15 });
+    recordPulumiCall({ method: 'PATCH', route: '/api/orgs/{org}/teams/{team}', status: 'network', durationSeconds: 15, attempt: 2 });
     const { body } = await scrape(`${base}/metrics`);
     expect(sample(body, 'idp_sync_pulumi_calls_total', { method: 'PATCH', route: '/api/orgs/{org}/teams/{team}', status: '429' })).toBe(1);
     expect(sample(body, 'idp_sync_pulumi_calls_total', { status: 'network' })).toBe(1);
     expect(sample(body, 'idp_sync_pulumi_call_duration_seconds_count', { route: '/api/orgs/{org}/teams/{team}' })).toBe(3);
     expect(sample(body, 'idp_sync_pulumi_rate_limited_total')).toBe(1);
+    expect(sample(body, 'idp_sync_pulumi_retries_total')).toBe(1);
   });
 
   it('records reconcile outcomes and deprovision latency', async () => {
