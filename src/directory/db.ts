@@ -55,3 +55,21 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
 export async function migrateLatest(db: Db): Promise<void> {
   await db.migrate.latest({ migrationSource: new FolderMigrationSource() });
 }
+
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+/** SQLSTATEs meaning the server is going away or cannot take us now (class 08: connection exception). */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/**
+ * True when an error says Postgres cannot be reached right now (down, restarting, refusing
+ * connections, pool exhausted), as opposed to a bad query: the edge answers 503, not 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.name === 'KnexTimeoutError') return true;
+  if (typeof e.code === 'string') {
+    if (UNAVAILABLE_SOCKET_CODES.has(e.code) || UNAVAILABLE_SQLSTATES.has(e.code) || e.code.startsWith('08')) return true;
+  }
+  return typeof e.message === 'string' && /^Connection terminated|connection timeout/i.test(e.message);
+}

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { isDatabaseUnavailable } from '../directory';
 import type { Logger } from '../log';
 
 /**
@@ -63,6 +64,9 @@ export const rateLimited = (retryAfterSeconds: number) =>
     'Retry-After': String(retryAfterSeconds),
   });
 
+export const serviceUnavailable = () =>
+  new ScimError(503, 'the directory store is unavailable; retry later', undefined, { 'Retry-After': '5' });
+
 const PG_UNIQUE_VIOLATION = '23505';
 const PG_INVALID_TEXT = '22P02';
 
@@ -82,6 +86,8 @@ export function toScimError(err: unknown): ScimError {
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     return new ScimError(e.status, 'bad request');
   }
+  // IdPs retry a 503 later (Entra next cycle, Okta's retry queue); a 500 reads as our bug.
+  if (isDatabaseUnavailable(err)) return serviceUnavailable();
   return new ScimError(500, 'internal server error');
 }
 

@@ -319,6 +319,9 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
     return n;
   };
 
+  /** Past any real directory; keeps an absurd startIndex from overflowing Postgres' OFFSET. */
+  const MAX_START_INDEX = 2 ** 31;
+
   async function list(req: Request, res: Response, params: ListParams, kind: 'User' | 'Group'): Promise<void> {
     const def = kind === 'User' ? USER_DEF : GROUP_DEF;
     const where = params.filter?.trim() ? compileFilter(def, parseFilter(params.filter)) : { sql: 'TRUE', bindings: [] };
@@ -331,7 +334,7 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
     let resources: Doc[];
     let total: number;
     if (kind === 'User') {
-      const page = await pageUsers(db, where, orderBy, startIndex - 1, count, returns(projection, 'groups'));
+      const page = await pageUsers(db, where, orderBy, Math.min(startIndex, MAX_START_INDEX) - 1, count, returns(projection, 'groups'));
       total = page.total;
       resources = page.rows.map((r) => project(renderUser(r, base, page.groups?.get(r.id)), projection));
     } else {

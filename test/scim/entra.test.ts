@@ -244,6 +244,12 @@ describe('Entra users', () => {
     expect(new Set(seen).size).toBe(total);
     const two = await scim.request('GET', '/Users?startIndex=1&count=2');
     expect(two.body.itemsPerPage).toBe(2);
+
+    const pastTheEnd = await scim.request('GET', `/Users?startIndex=${total + 1}&count=5`);
+    expect(pastTheEnd.body).toMatchObject({ totalResults: total, startIndex: total + 1, itemsPerPage: 0, Resources: [] });
+    const absurd = await scim.request('GET', '/Users?startIndex=99999999999999999999&count=5');
+    expect(absurd.status).toBe(200);
+    expect(absurd.body).toMatchObject({ totalResults: total, itemsPerPage: 0, Resources: [] });
   });
 });
 
