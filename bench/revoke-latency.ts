@@ -23,7 +23,7 @@ import { summarize, type Summary } from './lib/stats';
  * `bench/deprovision-latency.ts` measures the creator-bound token together with the member
  * removal; this one is the tokens part's own figure.
  *
- * Env: BENCH_TRIALS (default 220), BENCH_PULUMI_LATENCY_MS (default 20), BENCH_BACKGROUND_RPS
+ * Env: BENCH_TRIALS (default 220), BENCH_TRIAL_INTERVAL_MS (default 200), BENCH_PULUMI_LATENCY_MS (default 20), BENCH_BACKGROUND_RPS
  * (default 200; 0 = no background traffic, the floor).
  */
 
@@ -33,6 +33,12 @@ const BACKGROUND_RPS = Number(process.env.BENCH_BACKGROUND_RPS ?? 200);
 const TEAMS = 12;
 const BACKGROUND_USERS = 400;
 const TRIAL_TIMEOUT_MS = 10_000;
+/**
+ * Trials start at most this often. Each costs the fast lane three Pulumi calls (two token
+ * DELETEs, one private-team DELETE), and the lane's client holds to PULUMI_MAX_RPS (20/s by
+ * default): back-to-back trials would measure that limiter's refill, not the revoke path.
+ */
+const TRIAL_INTERVAL_MS = Number(process.env.BENCH_TRIAL_INTERVAL_MS ?? 200);
 
 type Background = ReturnType<typeof cannon>;
 
@@ -47,7 +53,7 @@ async function main(): Promise<void> {
   membershipPlan(shape).forEach((users, g) => users.forEach((u) => teamOf.set(u, g)));
   const stack = await startStack({ label: 'revoke', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const db = createDb({ connectionString: stack.db.url, poolMax: 2 });
-  const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
+  const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS, TRIAL_INTERVAL_MS } };
   let lookups: Background | undefined;
   let puts: Background | undefined;
   try {
@@ -124,7 +130,11 @@ async function main(): Promise<void> {
     const bothMs: number[] = [];
     const byKind: Record<'deactivate' | 'leave', number[]> = { deactivate: [], leave: [] };
     const misses: string[] = [];
+    let nextTrialAt = 0;
     for (let i = 0; i < TRIALS; i++) {
+      const wait = nextTrialAt - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      nextTrialAt = performance.now() + TRIAL_INTERVAL_MS;
       const kind = i % 2 === 0 ? 'deactivate' : 'leave';
       const team = teamName(teamOf.get(i)!);
       const from = stack.tap.calls.length;

@@ -173,18 +173,27 @@ export interface RevokeCause {
  * now is, or undefined when it is no longer live (already revoked or failed).
  */
 export async function markRevoking(db: Knex, id: string, cause: RevokeCause): Promise<LedgerToken | undefined> {
-  const [row] = await db<LedgerRow>(LEDGER)
-    .where({ id })
-    .whereIn('state', ['issuing', 'active'])
-    .update({
-      state: 'revoking',
-      revoke_reason: cause.reason,
-      revoke_request_id: cause.requestId,
-      revoke_requested_at: cause.requestedAt,
-      updated_at: db.fn.now(),
-    })
-    .returning('*');
-  if (row) return fromRow(row as LedgerRow);
+  const row = await db.transaction(async (trx) => {
+    // This write stands between an identity loss and the token DELETE, so it does not wait for
+    // the WAL flush (tens of ms on a slow disk). The row is visible at once and survives any
+    // worker crash; only a Postgres crash within the flush delay could lose it, and then the
+    // revocation is decided again — the retried job, the sweep or the next team reconcile
+    // re-reads membership and revokes (a DELETE of a gone token counts as done).
+    await trx.raw('SET LOCAL synchronous_commit TO OFF');
+    const [updated] = await trx<LedgerRow>(LEDGER)
+      .where({ id })
+      .whereIn('state', ['issuing', 'active'])
+      .update({
+        state: 'revoking',
+        revoke_reason: cause.reason,
+        revoke_request_id: cause.requestId,
+        revoke_requested_at: cause.requestedAt,
+        updated_at: trx.fn.now(),
+      })
+      .returning('*');
+    return updated as LedgerRow | undefined;
+  });
+  if (row) return fromRow(row);
   const current = await getToken(db, id);
   return current?.state === 'revoking' ? current : undefined;
 }
