@@ -15,6 +15,8 @@ export interface ScimAnswer<T = unknown> {
   ms: number;
   /** performance.now() when the answer had been read. */
   at: number;
+  /** The Retry-After header in seconds (1 when absent or unreadable). */
+  retryAfterSeconds: number;
 }
 
 export class ScimClient {
@@ -50,12 +52,20 @@ export class ScimClient {
         parsed = text;
       }
     }
-    return { status: res.status, body: parsed as T, ms: at - started, at };
+    const retryAfter = Number(res.headers.get('retry-after'));
+    return { status: res.status, body: parsed as T, ms: at - started, at, retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1 };
   }
 
-  /** Like `request`, but throws unless the status is one of `ok`. */
+  /**
+   * Like `request`, but throws unless the status is one of `ok`. A 429 is waited out for its
+   * Retry-After and sent again, as Okta and Entra do.
+   */
   async expect<T = Record<string, unknown>>(ok: number[], method: string, path: string, body?: unknown): Promise<ScimAnswer<T>> {
-    const answer = await this.request<T>(method, path, body);
+    let answer = await this.request<T>(method, path, body);
+    for (let retries = 0; answer.status === 429 && retries < 20; retries++) {
+      await new Promise((r) => setTimeout(r, answer.retryAfterSeconds * 1000));
+      answer = await this.request<T>(method, path, body);
+    }
     if (!ok.includes(answer.status)) {
       throw new Error(`SCIM ${method} ${path.split('?')[0]} answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
     }
