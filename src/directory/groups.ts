@@ -1,4 +1,4 @@
-import type { Db, Trx } from './db';
+import { preparedRaw, type Db, type Trx } from './db';
 import { bindings, type SqlClause } from './users';
 
 /**
@@ -41,7 +41,7 @@ export async function insertGroup(trx: Trx, fields: GroupFields): Promise<GroupR
 }
 
 export async function findGroup(db: Db | Trx, id: string): Promise<GroupRow | undefined> {
-  const { rows } = await db.raw(`SELECT ${COLUMNS} FROM groups g WHERE g.id = ?`, [id]);
+  const { rows } = await preparedRaw(db, `SELECT ${COLUMNS} FROM groups g WHERE g.id = ?`, [id]);
   return rows[0] as GroupRow | undefined;
 }
 
@@ -50,7 +50,7 @@ export async function findGroup(db: Db | Trx, id: string): Promise<GroupRow | un
  * same group therefore serialise on this lock, which keeps `version` an exact count of writes.
  */
 export async function lockGroup(trx: Trx, id: string): Promise<GroupRow | undefined> {
-  const { rows } = await trx.raw(`SELECT ${COLUMNS} FROM groups g WHERE g.id = ? FOR UPDATE`, [id]);
+  const { rows } = await preparedRaw(trx, `SELECT ${COLUMNS} FROM groups g WHERE g.id = ? FOR UPDATE`, [id]);
   return rows[0] as GroupRow | undefined;
 }
 
@@ -70,7 +70,7 @@ export async function updateGroup(trx: Trx, id: string, fields: GroupFields): Pr
 
 /** Marks a membership-only change: bumps version and lastModified, returns the new version. */
 export async function touchGroup(trx: Trx, id: string): Promise<{ version: string; updated_at: Date }> {
-  const { rows } = await trx.raw(
+  const { rows } = await preparedRaw(trx, 
     'UPDATE groups SET version = version + 1, updated_at = now() WHERE id = ? RETURNING version, updated_at',
     [id],
   );
@@ -82,12 +82,12 @@ export async function deleteGroup(trx: Trx, id: string): Promise<void> {
 }
 
 export async function countGroups(db: Db, where: SqlClause): Promise<number> {
-  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM groups g WHERE ${where.sql}`, bindings(where.bindings));
+  const { rows } = await preparedRaw(db, `SELECT count(*)::int AS n FROM groups g WHERE ${where.sql}`, bindings(where.bindings));
   return rows[0].n as number;
 }
 
 export async function listGroups(db: Db, where: SqlClause, orderBy: SqlClause, offset: number, limit: number): Promise<GroupRow[]> {
-  const { rows } = await db.raw(
+  const { rows } = await preparedRaw(db, 
     `SELECT ${COLUMNS} FROM groups g WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?`,
     bindings([...where.bindings, ...orderBy.bindings, offset, limit]),
   );
@@ -100,7 +100,7 @@ export async function listGroups(db: Db, where: SqlClause, orderBy: SqlClause, o
  */
 export async function addMembers(trx: Trx, groupId: string, userIds: string[]): Promise<{ added: string[]; unknown: string[] }> {
   if (userIds.length === 0) return { added: [], unknown: [] };
-  const { rows } = await trx.raw(
+  const { rows } = await preparedRaw(trx, 
     `WITH wanted AS (SELECT DISTINCT w.id FROM unnest(?::uuid[]) AS w(id)),
           missing AS (SELECT w.id FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id)),
           inserted AS (
@@ -121,7 +121,7 @@ export async function addMembers(trx: Trx, groupId: string, userIds: string[]): 
 /** Removes the named members; returns the ids that were members. */
 export async function removeMembers(trx: Trx, groupId: string, userIds: string[]): Promise<string[]> {
   if (userIds.length === 0) return [];
-  const { rows } = await trx.raw(
+  const { rows } = await preparedRaw(trx, 
     'DELETE FROM group_members WHERE group_id = ? AND user_id = ANY(?::uuid[]) RETURNING user_id',
     [groupId, userIds],
   );
@@ -129,7 +129,7 @@ export async function removeMembers(trx: Trx, groupId: string, userIds: string[]
 }
 
 export async function removeAllMembers(trx: Trx, groupId: string): Promise<string[]> {
-  const { rows } = await trx.raw('DELETE FROM group_members WHERE group_id = ? RETURNING user_id', [groupId]);
+  const { rows } = await preparedRaw(trx, 'DELETE FROM group_members WHERE group_id = ? RETURNING user_id', [groupId]);
   return rows.map((r: { user_id: string }) => r.user_id);
 }
 
@@ -138,7 +138,7 @@ export async function removeAllMembers(trx: Trx, groupId: string): Promise<strin
  * (a compiled `members[...]` filter).
  */
 export async function removeMembersWhere(trx: Trx, groupId: string, where: SqlClause): Promise<string[]> {
-  const { rows } = await trx.raw(
+  const { rows } = await preparedRaw(trx, 
     `DELETE FROM group_members gm USING users mu
       WHERE gm.group_id = ? AND mu.id = gm.user_id AND ${where.sql}
       RETURNING gm.user_id`,
@@ -153,7 +153,7 @@ export async function replaceMembers(
   groupId: string,
   userIds: string[],
 ): Promise<{ added: string[]; removed: string[]; unknown: string[] }> {
-  const { rows } = await trx.raw(
+  const { rows } = await preparedRaw(trx, 
     'DELETE FROM group_members WHERE group_id = ? AND NOT (user_id = ANY(?::uuid[])) RETURNING user_id',
     [groupId, userIds],
   );
@@ -166,7 +166,7 @@ export async function replaceMembers(
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
   const out = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return out;
-  const { rows } = await db.raw(
+  const { rows } = await preparedRaw(db, 
     `SELECT gm.group_id, u.id AS user_id, coalesce(u.resource ->> 'displayName', u.user_name) AS display
        FROM group_members gm JOIN users u ON u.id = gm.user_id
       WHERE gm.group_id = ANY(?::uuid[])

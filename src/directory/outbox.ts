@@ -1,4 +1,4 @@
-import type { Trx } from './db';
+import { preparedRaw, type Trx } from './db';
 
 /**
  * Outbox events: what a committed SCIM write changed, as ids only. The relay turns them into
@@ -38,7 +38,12 @@ export interface OutboxRow {
 
 /** Appends an event inside the caller's transaction: it commits or rolls back with the write. */
 export async function appendOutbox(trx: Trx, event: OutboxEvent, requestId?: string): Promise<void> {
-  await trx('outbox').insert({ kind: event.kind, payload: event, request_id: requestId ?? null });
-  // Wakes the relay at commit time; polling remains the source of truth.
-  await trx.raw(`NOTIFY outbox`);
+  // One prepared statement: the insert, and a NOTIFY that wakes the relay at commit time
+  // (polling remains the source of truth).
+  await preparedRaw(
+    trx,
+    `WITH appended AS (INSERT INTO outbox (kind, payload, request_id) VALUES (?, ?::jsonb, ?) RETURNING id)
+     SELECT pg_notify('outbox', '') FROM appended`,
+    [event.kind, JSON.stringify(event), requestId ?? null],
+  );
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from './db';
+import { preparedRaw, type Db } from './db';
 
 /**
  * SCIM clients (one per IdP app: "okta", "entra") and their bearer tokens.
@@ -138,7 +138,8 @@ export async function listScimClients(db: Db): Promise<ScimClientSummary[]> {
 
 /** The valid token with this hash, if any. */
 export async function findActiveToken(db: Db, tokenHash: Buffer): Promise<ActiveToken | undefined> {
-  const { rows } = await db.raw(
+  const { rows } = await preparedRaw(
+    db,
     `SELECT t.id AS token_id, c.id AS client_id, c.name AS client_name
        FROM scim_tokens t JOIN scim_clients c ON c.id = t.client_id
       WHERE t.token_hash = ? AND t.revoked_at IS NULL AND c.revoked_at IS NULL

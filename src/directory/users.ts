@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db, Trx } from './db';
+import { preparedRaw, type Db, type Trx } from './db';
 
 /**
  * SCIM users. `user_name`, `external_id` and `active` are columns (looked up, unique,
@@ -49,13 +49,13 @@ export async function insertUser(trx: Trx, fields: UserFields): Promise<UserRow>
 }
 
 export async function findUser(db: Db | Trx, id: string): Promise<UserRow | undefined> {
-  const { rows } = await db.raw(`SELECT ${COLUMNS} FROM users u WHERE u.id = ?`, [id]);
+  const { rows } = await preparedRaw(db, `SELECT ${COLUMNS} FROM users u WHERE u.id = ?`, [id]);
   return rows[0] as UserRow | undefined;
 }
 
 /** Reads and row-locks a user for a read-modify-write of its own attributes. */
 export async function lockUser(trx: Trx, id: string): Promise<UserRow | undefined> {
-  const { rows } = await trx.raw(`SELECT ${COLUMNS} FROM users u WHERE u.id = ? FOR UPDATE`, [id]);
+  const { rows } = await preparedRaw(trx, `SELECT ${COLUMNS} FROM users u WHERE u.id = ? FOR UPDATE`, [id]);
   return rows[0] as UserRow | undefined;
 }
 
@@ -79,7 +79,7 @@ export async function deleteUser(trx: Trx, id: string): Promise<void> {
 }
 
 export async function countUsers(db: Db, where: SqlClause): Promise<number> {
-  const { rows } = await db.raw(`SELECT count(*)::int AS n FROM users u WHERE ${where.sql}`, bindings(where.bindings));
+  const { rows } = await preparedRaw(db, `SELECT count(*)::int AS n FROM users u WHERE ${where.sql}`, bindings(where.bindings));
   return rows[0].n as number;
 }
 
@@ -112,7 +112,7 @@ export async function pageUsers(
             FROM group_members gm JOIN groups g ON g.id = gm.group_id
            WHERE gm.user_id = u.id) AS group_refs`
     : '';
-  const { rows } = await db.raw(
+  const { rows } = await preparedRaw(db, 
     `SELECT u.*${groupsColumn}
        FROM (SELECT ${COLUMNS}, count(*) OVER () AS total_count
                FROM users u WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?) u
@@ -135,7 +135,7 @@ export async function pageUsers(
 
 /** Group ids of one user (outbox events carry them). */
 export async function groupIdsOfUser(db: Db | Trx, userId: string): Promise<string[]> {
-  const { rows } = await db.raw('SELECT group_id FROM group_members WHERE user_id = ? ORDER BY group_id', [userId]);
+  const { rows } = await preparedRaw(db, 'SELECT group_id FROM group_members WHERE user_id = ? ORDER BY group_id', [userId]);
   return rows.map((r: { group_id: string }) => r.group_id);
 }
 
@@ -149,7 +149,7 @@ export interface UserGroupRef {
 export async function groupsOfUsers(db: Db, userIds: string[]): Promise<Map<string, UserGroupRef[]>> {
   const out = new Map<string, UserGroupRef[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return out;
-  const { rows } = await db.raw(
+  const { rows } = await preparedRaw(db, 
     `SELECT gm.user_id, g.id AS group_id, g.display_name
        FROM group_members gm JOIN groups g ON g.id = gm.group_id
       WHERE gm.user_id = ANY(?::uuid[])
