@@ -31,7 +31,7 @@ export interface StackOptions {
   redis?: PrivateRedis;
   /** Postgres database to use instead of a fresh one on the shared server. */
   databaseUrl?: string;
-  /** Compiled entries (benchmarks) or TypeScript sources (tests). @defaultValue dist */
+  /** Compiled entries (benchmarks) or TypeScript sources (tests). @defaultValue dist, or BENCH_MODE */
   mode?: 'dist' | 'source';
   env?: Record<string, string>;
 }
@@ -104,7 +104,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       RUN_WORKERS: (options.workers ?? 0) > 0 ? 'false' : 'true',
       ...options.env,
     };
-    const mode = options.mode ?? 'dist';
+    const mode = options.mode ?? (process.env.BENCH_MODE === 'source' ? 'source' : 'dist');
     const daemon = startNodeProcess('src/main.js', env, `${options.label}-daemon`, mode);
     cleanups.push(() => daemon.stop());
     const daemonUrl = `http://127.0.0.1:${port}`;
