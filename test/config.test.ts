@@ -38,3 +38,21 @@ describe('config', () => {
     expect(described.SCIM_BEARER_TOKEN).toBe('unset');
   });
 });
+
+describe('entry points with a bad environment', () => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const run = (entry: string, env: Record<string, string>) =>
+    spawnSync(process.execPath, ['-r', './bench/lib/register-ts.cjs', entry], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  it.each(['src/main.ts', 'workers/main.ts', 'src/cli/main.ts'])('%s exits 2 naming the variable, without a stack trace', (entry) => {
+    const result = run(entry, { PORT: 'eighty', LOG_LEVEL: 'loud' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^ {2}PORT:/m);
+    expect(result.stderr).toMatch(/^ {2}LOG_LEVEL:/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../src/config';
+import { loadConfigOrExit } from '../src/config';
 import { createDb, migrateLatest } from '../src/directory/db';
 import { createLogger } from '../src/log';
 import { PolicyError } from '../src/policy';
@@ -16,16 +16,7 @@ import { startSyncEngine } from '../src/runtime/sync';
  * and point PULUMI_BACKEND_URL / PULUMI_ACCESS_TOKEN at it.
  */
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   if (!config.PULUMI_ACCESS_TOKEN) {
     process.stderr.write('npm run worker needs PULUMI_ACCESS_TOKEN: the built-in emulator exists only inside the daemon process (RUN_WORKERS=true there runs the workers in-process)\n');
     return 2;

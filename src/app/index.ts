@@ -1,5 +1,6 @@
 import express, { Express, Request, Response, NextFunction, Router } from 'express';
 import type { Logger } from '../log';
+import { withTimeout } from '../util';
 
 /**
  * The HTTP surface: health endpoints plus the routers each part contributes (SCIM, admin
@@ -73,18 +74,3 @@ export function httpStatusOf(err: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}

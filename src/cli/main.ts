@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config';
+import { loadConfigOrExit } from '../config';
 import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory/embedded-postgres';
 import { runCli, type CliCommand } from './index';
@@ -11,16 +11,7 @@ import { planCommand } from '../reconcile';
 const commands: CliCommand[] = [scimTokenCommand, planCommand];
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   let db: Db | undefined;
   let embedded: EmbeddedPostgresHandle | undefined;
   try {

@@ -109,6 +109,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze(parsed.data);
 }
 
+/**
+ * For entry points (`npm start`, `npm run worker`, `npm run cli`): the config, or the list of
+ * bad variables on stderr and exit code 2 — never a stack trace.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}
+
 const SECRET_KEYS = new Set([
   'PULUMI_ACCESS_TOKEN',
   'SCIM_BEARER_TOKEN',

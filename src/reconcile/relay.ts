@@ -6,6 +6,7 @@ import { registerOutboxCollector } from '../metrics';
 import type { PolicyStore } from '../policy';
 import { enqueueTeamReconcile, QueueFactory, ReconcileTeamJob, RevokeLane, RevokeLaneJob } from '../queue';
 import { markIdentitiesDeleted, recordIdentities, teamsForGroupIds, USER_COLUMNS, UserRow } from './mapping';
+import { withTimeout } from '../util';
 
 /**
  * The outbox relay: moves committed outbox rows into BullMQ (reliability.md §2).
@@ -123,6 +124,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
             ...[...revokeJobs.values()].map((job) => options.revokeLane.enqueue(job)),
           ]),
           enqueueTimeoutMs,
+          `queue did not answer within ${enqueueTimeoutMs} ms`,
         );
         for (const team of teamJobs.keys()) if (!lastEnqueued.has(team)) lastEnqueued.set(team, now);
       } catch (err) {
@@ -279,22 +281,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await client?.end().catch(() => undefined);
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
 
 export class QueueUnavailableError extends Error {

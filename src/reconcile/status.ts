@@ -1,6 +1,7 @@
 import type { Db } from '../directory/db';
 import type { QueueFactory } from '../queue';
 import type { PlanNote } from './types';
+import { withTimeout } from '../util';
 
 /**
  * What `GET /api/v1/status` shows: queue depths, the outbox backlog, last reconcile per team
@@ -100,18 +101,3 @@ export async function countPendingUsers(db: Db): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}

@@ -12,6 +12,7 @@ import { createPulumiClient } from '../pulumi';
 import { demoSeed, startEmulator } from '../emulator';
 import { createWebRouter } from '../web';
 import { startSyncEngine } from './sync';
+import { withTimeout } from '../util';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -132,18 +133,11 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     async stop() {
       for (const step of shutdown.reverse()) {
         try {
-          await withDeadline(step.run(), 10_000);
+          await withTimeout(step.run(), 10_000, 'timed out after 10000 ms');
         } catch (err) {
           logger.warn('shutdown step failed', { step: step.name, err: (err as Error).message });
         }
       }
     },
   };
-}
-
-function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
-  return Promise.race([
-    promise,
-    new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
-  ]);
 }
