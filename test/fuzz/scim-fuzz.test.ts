@@ -259,6 +259,7 @@ describe('SCIM JSON bodies', () => {
       ),
       { numRuns: RUNS },
     );
-    expectAcceptedAndRejected();
+    // Byte soup is rarely a valid document: only the rejections are sure to be exercised.
+    expect([...seen].some((st) => st >= 400 && st < 500 && st !== 401)).toBe(true);
   });
 });
