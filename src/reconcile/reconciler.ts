@@ -70,25 +70,53 @@ export class TeamBusyError extends Error {
 
 const LOCK_NAMESPACE = 0x70697321; // 'pis!'
 
+/**
+ * A value read from Pulumi and kept for `ttlMs`. Once it is older, callers still get the old
+ * value at once while one refresh runs in the background (stale-while-revalidate): a roster of
+ * 10,000 org members is 200 pages, and no reconcile should wait for it once there is one.
+ * Only the first load, or one after `invalidate()`, is awaited.
+ */
 class TtlCache<T> {
   #value?: Promise<T>;
   #at = 0;
+  #refreshing = false;
   constructor(
     private readonly load: () => Promise<T>,
     private readonly ttlMs: number,
   ) {}
   get(): Promise<T> {
-    if (!this.#value || Date.now() - this.#at > this.ttlMs) {
+    if (!this.#value) {
       this.#at = Date.now();
-      this.#value = this.load();
-      this.#value.catch(() => {
-        this.#value = undefined;
-      });
+      this.#value = this.#track(this.load());
+    } else if (Date.now() - this.#at > this.ttlMs && !this.#refreshing) {
+      this.#refreshing = true;
+      const next = this.load();
+      next.then(
+        () => {
+          this.#at = Date.now();
+          this.#value = next;
+          this.#refreshing = false;
+        },
+        () => {
+          this.#refreshing = false;
+        },
+      );
     }
     return this.#value;
   }
+  /** Changes the cached value in place (e.g. a member this process just added). */
+  update(change: (value: T) => void): void {
+    // A failed load has nothing to change; the next get() loads again.
+    this.#value?.then(change, () => undefined);
+  }
   invalidate(): void {
     this.#value = undefined;
+  }
+  #track(value: Promise<T>): Promise<T> {
+    value.catch(() => {
+      if (this.#value === value) this.#value = undefined;
+    });
+    return value;
   }
 }
 
@@ -172,12 +200,12 @@ export class Reconciler extends EventEmitter<{ teamReconciled: [TeamReconciledEv
           client: this.#opts.client,
           org: this.org,
           audit: { category, reason: request.reason, requestId: request.requestId, jobId: request.jobId },
-          onOrgMemberAdded: () => undefined,
+          // The roster learns what this reconcile added, instead of being re-read.
+          onOrgMemberAdded: (login) => this.#orgMembers.update((members) => members.add(login.toLowerCase())),
           afterOp: request.afterOp,
         },
         plan.ops,
       );
-      if (plan.ops.some((op) => op.kind === 'addOrgMember')) this.#orgMembers.invalidate();
       if (category === 'drift') for (const op of plan.ops) if (op.kind !== 'forgetTeam') driftRepairs.inc({ kind: op.kind });
       // Deferred users stay pending while they are still desired members.
       const stillDeferred = [...deferred].filter((l) => desired?.members.has(l));
