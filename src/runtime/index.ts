@@ -41,6 +41,9 @@ export interface Daemon {
 
 type Step = { name: string; run: () => Promise<void> };
 
+/** How long SIGTERM lets HTTP requests in flight finish before their sockets are cut. */
+const HTTP_DRAIN_MS = 5_000;
+
 export async function startDaemon(config: Config, logger = createLogger({ level: config.LOG_LEVEL })): Promise<Daemon> {
   const shutdown: Step[] = [];
   logger.info('starting pulumi-idp-sync', { config: describeConfig(config) });
@@ -115,9 +118,15 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const url = `http://127.0.0.1:${port}`;
   shutdown.push({
     name: 'http server',
+    // Stop accepting, let requests in flight finish (idle keep-alive sockets close now), and
+    // cut whatever is still open after HTTP_DRAIN_MS.
     run: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS).unref();
+      server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
+      server.closeIdleConnections();
     }),
   });
   logger.info('listening', { port });
