@@ -2,6 +2,7 @@ import { deprovisionToRevokeSeconds } from '../metrics';
 import { cachedTokensCreatedBy, CachedTeamToken, liveTokensOfOwner, recordCreatorBoundRevoked, markRevoking, LedgerToken } from './ledger';
 import { lossReason, userState } from './narrow';
 import { isIssuedName } from './naming';
+import { NotFoundError } from '../pulumi';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
 
@@ -11,9 +12,11 @@ import { auditReason, finishRevocation, sinceRequest } from './revoke';
  *
  * It revokes, for that one person:
  *   - ledger tokens they own whose parent team they are no longer an active member of;
- *   - creator-bound team tokens they created on teams they are no longer an active member of,
- *     found in the team token cache each team reconcile refreshes — so no team's token list has
- *     to be read at revoke time (when `tokens.revokeWhenCreatorLeaves` is on).
+ *   - creator-bound team tokens they created on teams they are no longer an active member of
+ *     (when `tokens.revokeWhenCreatorLeaves` is on), found two ways side by side: in the team
+ *     token cache each team reconcile refreshes, and live, on the owned teams Pulumi still
+ *     lists them on (the team reconcile has not removed them yet) — a token made since its
+ *     team's last reconcile is not in the cache, and would otherwise wait for that reconcile.
  *
  * All decisions are recorded first, then every token DELETE goes out at once; private teams are
  * deleted after their token. Repeating the job is harmless: ledger rows move through
@@ -62,7 +65,10 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
   const creatorBound = async (): Promise<Array<Promise<void>>> => {
     if (!deps.policy.current.tokens.revokeWhenCreatorLeaves) return [];
     const logins = await deps.access.loginsOf(loss.userId);
-    return (await cachedTokensCreatedBy(deps.db, logins)).map(async (cached) => {
+    const [cached, live] = await Promise.all([cachedTokensCreatedBy(deps.db, logins), liveTokensCreatedBy(deps, logins, membership)]);
+    const seen = new Set<string>();
+    const found = [...cached, ...live].filter((t) => !seen.has(t.tokenId) && seen.add(t.tokenId));
+    return found.map(async (cached) => {
       // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
       if (isIssuedName(cached.team) || isIssuedName(cached.tokenName) || (await membership(cached.team))) return;
       if (await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'))) result.creatorBoundRevoked += 1;
@@ -100,6 +106,36 @@ async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: C
   });
   deps.logger.info('creator-bound token revoked', { team: cached.team, tokenId: cached.tokenId, requestId: loss.requestId, latencyMs });
   return true;
+}
+
+/**
+ * Creator-bound tokens of `logins` on the owned teams Pulumi still lists them on and they no
+ * longer belong to: one GET for the person's teams, then one token list per such team, in
+ * parallel. A login Pulumi does not know (404) has no teams.
+ */
+async function liveTokensCreatedBy(
+  deps: TokenDeps,
+  logins: readonly string[],
+  membership: (team: string) => Promise<boolean>,
+): Promise<CachedTeamToken[]> {
+  const wanted = new Set(logins.map((l) => l.toLowerCase()));
+  const teamsOf = async (login: string): Promise<string[]> =>
+    deps.pulumi.listMemberTeams(deps.org, login).catch((err) => {
+      if (err instanceof NotFoundError) return [];
+      throw err;
+    });
+  const candidates = [...new Set((await Promise.all(logins.map(teamsOf))).flat())].filter((team) => !isIssuedName(team));
+  if (candidates.length === 0) return [];
+  const owned: string[] = await deps.db('owned_teams').whereIn('name', candidates).pluck('name');
+  const departed = (await Promise.all(owned.map(async (team) => ((await membership(team)) ? null : team)))).filter((t): t is string => t !== null);
+  const lists = await Promise.all(
+    departed.map(async (team) =>
+      (await deps.pulumi.listTeamTokens(deps.org, team))
+        .filter((t) => wanted.has(t.createdBy.toLowerCase()))
+        .map((t) => ({ team, tokenId: t.id, tokenName: t.name, createdBy: t.createdBy, expires: t.expires })),
+    ),
+  );
+  return lists.flat();
 }
 
 /** One membership answer per team per job: a person with many tokens on one team is asked once. */

@@ -297,11 +297,13 @@ describe('fast lane (revokeForIdentityLoss)', () => {
 
     const calls = emu.calls.entries.length;
     expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({ ledgerRevoked: 1, creatorBoundRevoked: 1 });
-    // Only DELETEs: the lane reads no token list from Pulumi.
+    // The DELETEs, and one read of the teams Pulumi still lists alice on (none here that the
+    // daemon owns, so no token list is read).
     expect(emu.calls.entries.slice(calls).map((c) => `${c.method} ${c.route}`).sort()).toEqual([
       'DELETE /api/orgs/{org}/teams/{team}',
       'DELETE /api/orgs/{org}/teams/{team}/tokens/{tokenId}',
       'DELETE /api/orgs/{org}/teams/{team}/tokens/{tokenId}',
+      'GET /api/orgs/{org}/members/{login}/teams',
     ]);
     expect(liveTokensOn('platform').map((t) => t.id)).toEqual([bobsHand]);
     expect(liveTokensOn('platform').map((t) => t.id)).not.toContain(alicesHand);
@@ -314,6 +316,29 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     // A repeat (a redelivered job) finds nothing left to do.
     expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
     expect(audit.filter((a) => a.action === 'token.revoked')).toHaveLength(2);
+  });
+
+  it('revokes a token made since the team was last reconciled (not cached) on an owned team Pulumi still lists the person on', async () => {
+    access.logins.set(alice, ['alice']);
+    const handEdit = (method: string, path: string, body: unknown, actingAs: string) =>
+      fetch(`${emu.handEditUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': actingAs },
+        body: JSON.stringify(body),
+      });
+    // alice is still on platform in Pulumi (the seed); only the directory says she left.
+    const res = await handEdit('POST', '/api/orgs/acme/teams/platform/tokens', { name: `fresh-${Date.now()}`, description: '', expires: 0 }, 'alice');
+    const fresh = ((await res.json()) as { id: string }).id;
+    access.members.set('platform', new Set([bob]));
+
+    // Not a team the daemon owns: the live path leaves it alone (as the reconciler would).
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-live', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
+    expect(liveTokensOn('platform').map((t) => t.id)).toContain(fresh);
+
+    await tdb.db('owned_teams').insert({ name: 'platform' }).onConflict('name').ignore();
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-live', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 1 });
+    expect(liveTokensOn('platform').map((t) => t.id)).not.toContain(fresh);
+    expect(audit.filter((a) => a.action === 'token.revoked').map((a) => a.requestId)).toEqual(['req-live']);
   });
 
   it('killed after a creator-bound DELETE: the repeat gets 404, records the revocation and audits once', async () => {
