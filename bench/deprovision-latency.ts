@@ -1,7 +1,7 @@
-import { cannon } from './lib/cannon';
+import { startBackgroundScim } from './lib/background';
 import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
 import { check, printTable, writeResult } from './lib/report';
-import { loginOf, oktaUser, pool } from './lib/scim-client';
+import { loginOf, pool } from './lib/scim-client';
 import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
 import type { TappedCall } from './lib/pulumi-tap';
@@ -48,35 +48,8 @@ async function main(): Promise<void> {
       tokenIds[i] = ((await res.json()) as { id: string }).id;
     });
 
-    const bgIds: string[] = new Array(BACKGROUND_USERS);
-    await pool(Array.from({ length: BACKGROUND_USERS }, (_, i) => i), 16, async (i) => {
-      bgIds[i] = (await stack.scim.createUser(oktaUser(500_000 + i, 'bg.test'))).body.id;
-    });
-    const origin = new URL(stack.daemonUrl).origin;
-    let bgCounter = 0;
-    const lookups = cannon({
-      url: origin,
-      method: 'GET',
-      headers: stack.scim.headers,
-      connections: 8,
-      durationSec: 3600,
-      overallRate: Math.round(BACKGROUND_RPS * 0.75),
-      next: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${500_000 + Math.floor(Math.random() * BACKGROUND_USERS)}@bg.test"`)}&startIndex=1&count=100` }),
-    });
-    const puts = cannon({
-      url: origin,
-      method: 'PUT',
-      headers: stack.scim.headers,
-      connections: 4,
-      durationSec: 3600,
-      overallRate: Math.round(BACKGROUND_RPS * 0.25),
-      next: () => {
-        const i = bgCounter++ % BACKGROUND_USERS;
-        return { path: `/scim/v2/Users/${bgIds[i]}`, body: JSON.stringify({ ...oktaUser(500_000 + i, 'bg.test'), id: bgIds[i], displayName: `Bg ${bgCounter}` }) };
-      },
-    });
-    background.push(lookups, puts);
-    await new Promise((r) => setTimeout(r, 2000));
+    const load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 500_000 });
+    background.push(load);
 
     const tokenMs: number[] = [];
     const tokenDoneMs: number[] = [];
@@ -108,9 +81,8 @@ async function main(): Promise<void> {
         misses.push((err as Error).message);
       }
     }
-    lookups.stop();
-    puts.stop();
-    const [bgLookups, bgPuts] = await Promise.all([lookups.result, puts.result]);
+    load.stop();
+    const bg = await load.results();
 
     const deletesPerToken = new Map<string, number>();
     for (const c of stack.tap.calls) {
@@ -126,14 +98,14 @@ async function main(): Promise<void> {
       byKind: { deactivate: summarize(byKind.deactivate), leave: summarize(byKind.leave) },
       misses,
       duplicateRevocations,
-      background: { lookups: bgLookups, puts: bgPuts, achievedRps: bgLookups.rps + bgPuts.rps },
+      background: bg,
       goals: [
         check('token DELETE p50 <= 100 ms', token.p50, (v) => v <= 100),
         check('token DELETE p99 <= 300 ms', token.p99, (v) => v <= 300),
         check('>= 200 trials measured', token.n, (v) => v >= 200),
       ],
     });
-    printTable(`Deprovision latency, ms from SCIM response (${TRIALS} trials, background ${(bgLookups.rps + bgPuts.rps).toFixed(0)} req/s, Pulumi +${LATENCY_MS} ms/call)`, [
+    printTable(`Deprovision latency, ms from SCIM response (${TRIALS} trials, background ${bg.achievedRps.toFixed(0)} req/s, Pulumi +${LATENCY_MS} ms/call)`, [
       { figure: 'token DELETE reaches Pulumi', ...token },
       { figure: 'token DELETE answered', ...summarize(tokenDoneMs) },
       { figure: 'member remove reaches Pulumi', ...summarize(memberMs) },

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { createDb } from '../src/directory/db';
-import { cannon } from './lib/cannon';
+import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
 import type { TappedCall } from './lib/pulumi-tap';
 import { check, printTable, writeResult } from './lib/report';
@@ -40,8 +40,6 @@ const TRIAL_TIMEOUT_MS = 10_000;
  */
 const TRIAL_INTERVAL_MS = Number(process.env.BENCH_TRIAL_INTERVAL_MS ?? 200);
 
-type Background = ReturnType<typeof cannon>;
-
 interface Issued {
   id: string;
   pulumiTeam: string;
@@ -54,8 +52,7 @@ async function main(): Promise<void> {
   const stack = await startStack({ label: 'revoke', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const db = createDb({ connectionString: stack.db.url, poolMax: 2 });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS, TRIAL_INTERVAL_MS } };
-  let lookups: Background | undefined;
-  let puts: Background | undefined;
+  let load: BackgroundLoad | undefined;
   try {
     const push = await pushDirectory(stack.scim, shape, 16);
     await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
@@ -94,36 +91,8 @@ async function main(): Promise<void> {
     await stack.admin.reconcileAll();
     await until('token cache holds every hand-made token', async () => Number((await db('team_token_cache').count('* as n'))[0].n) >= TRIALS, 120_000, 200);
 
-    const background: string[] = new Array(BACKGROUND_USERS);
-    await pool(Array.from({ length: BACKGROUND_USERS }, (_, i) => i), 16, async (i) => {
-      background[i] = (await stack.scim.createUser(oktaUser(600_000 + i, 'bg.test'))).body.id;
-    });
-    const origin = new URL(stack.daemonUrl).origin;
-    let bgCounter = 0;
     // BENCH_BACKGROUND_RPS=0 measures the floor without background traffic.
-    const idle: Background = { result: Promise.resolve({ rps: 0, allRps: 0, p50ms: 0, p90ms: 0, p99ms: 0, requests: 0, non2xx: 0, errors: 0, timeouts: 0 }), stop: () => undefined };
-    lookups = BACKGROUND_RPS <= 0 ? idle : cannon({
-      url: origin,
-      method: 'GET',
-      headers: stack.scim.headers,
-      connections: 8,
-      durationSec: 3600,
-      overallRate: Math.round(BACKGROUND_RPS * 0.75),
-      next: () => ({ path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${600_000 + Math.floor(Math.random() * BACKGROUND_USERS)}@bg.test"`)}&startIndex=1&count=100` }),
-    });
-    puts = BACKGROUND_RPS <= 0 ? idle : cannon({
-      url: origin,
-      method: 'PUT',
-      headers: stack.scim.headers,
-      connections: 4,
-      durationSec: 3600,
-      overallRate: Math.round(BACKGROUND_RPS * 0.25),
-      next: () => {
-        const i = bgCounter++ % BACKGROUND_USERS;
-        return { path: `/scim/v2/Users/${background[i]}`, body: JSON.stringify({ ...oktaUser(600_000 + i, 'bg.test'), id: background[i], displayName: `Bg ${bgCounter}` }) };
-      },
-    });
-    await new Promise((r) => setTimeout(r, 2000));
+    load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 600_000 });
 
     const handMs: number[] = [];
     const scopedMs: number[] = [];
@@ -158,9 +127,8 @@ async function main(): Promise<void> {
         misses.push((err as Error).message);
       }
     }
-    lookups.stop();
-    puts.stop();
-    const [bgLookups, bgPuts] = await Promise.all([lookups.result, puts.result]);
+    load.stop();
+    const bg = await load.results();
 
     // Let the lane finish its ledger updates and private-team deletes before reading the end state.
     await until('ledger settled', async () => Number((await db('token_ledger').whereNot('state', 'revoked').count('* as n'))[0].n) === 0, 30_000, 100).catch(() => undefined);
@@ -201,7 +169,7 @@ async function main(): Promise<void> {
       revokedTokensWithoutAuditRow: unaudited,
       daemonHistogram: daemonMetric,
       revokeJobPhasesMs: phases,
-      background: { lookups: bgLookups, puts: bgPuts, achievedRps: bgLookups.rps + bgPuts.rps },
+      background: bg,
       goals: [
         check('creator-bound token DELETE p50 <= 100 ms', hand.p50, (v) => v <= 100),
         check('creator-bound token DELETE p99 <= 300 ms', hand.p99, (v) => v <= 300),
@@ -211,7 +179,7 @@ async function main(): Promise<void> {
       ],
     });
     printTable(
-      `Revoke latency, ms from SCIM response to the token DELETE reaching Pulumi (${TRIALS} trials, background ${(bgLookups.rps + bgPuts.rps).toFixed(0)} req/s, Pulumi +${LATENCY_MS} ms/call)`,
+      `Revoke latency, ms from SCIM response to the token DELETE reaching Pulumi (${TRIALS} trials, background ${bg.achievedRps.toFixed(0)} req/s, Pulumi +${LATENCY_MS} ms/call)`,
       [
         { figure: 'creator-bound token', ...hand },
         { figure: 'scoped token (ledger)', ...own },
@@ -236,8 +204,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     // Background load must end with the run, also when it failed half-way.
-    lookups?.stop();
-    puts?.stop();
+    load?.stop();
     await db.destroy();
     await stack.stop();
   }
