@@ -16,7 +16,7 @@ export interface TappedCall {
   startedAt: number;
   /** performance.now() when the emulator's answer had been sent on to the daemon. */
   answeredAt: number;
-  /** The JSON body the daemon sent, for PATCH routes (member add/remove); bodies hold logins, never secrets. */
+  /** The JSON body the daemon sent, for PATCH routes (member add/remove) and team creation; bodies hold logins and team names, never secrets. */
   body?: unknown;
 }
 
@@ -58,7 +58,9 @@ export async function startPulumiTap(target: string): Promise<PulumiTap> {
               startedAt,
               answeredAt: performance.now(),
             };
-            if (req.method === 'PATCH' && raw.length > 0 && raw.length < 4096) {
+            // Team PATCHes (member add/remove) and team creation, whose team name is in the body.
+            const createsTeam = req.method === 'POST' && /\/teams\/pulumi$/.test(call.path);
+            if ((req.method === 'PATCH' || createsTeam) && raw.length > 0 && raw.length < 4096) {
               try {
                 call.body = JSON.parse(raw.toString('utf8'));
               } catch {

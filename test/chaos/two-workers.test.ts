@@ -32,32 +32,38 @@ afterAll(async () => {
 });
 
 function teamOf(call: TappedCall): string | undefined {
+  // POST …/teams/pulumi creates a team (CreatePulumiTeam): its name is in the body, not the path.
+  if (call.method === 'POST' && /\/teams\/pulumi$/.test(call.path)) return (call.body as { name?: string } | undefined)?.name;
   return /\/teams\/([^/?]+)/.exec(call.path)?.[1];
 }
 
 it('reconciles each team on one worker at a time, with both workers sharing the teams', async () => {
   const push = await pushDirectory(stack.scim, SHAPE, 8);
-  // A burst: every group loses and regains members many times, from 8 clients at once.
+  // Bursts: every group loses and regains members many times, from 8 clients at once. Three
+  // waves, each run to convergence, so each team is reconciled several times over the run and
+  // both workers get their turns at the same teams.
   const flips = Array.from({ length: 120 }, (_, i) => ({ g: i % SHAPE.groups, u: i % SHAPE.users }));
-  await Promise.all(
-    Array.from({ length: 8 }, async (_, lane) => {
-      for (let i = lane; i < flips.length; i += 8) {
-        const { g, u } = flips[i];
-        await stack.scim.request('PATCH', `/Groups/${push.groupIds[g]}`, {
-          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-          Operations: [{ op: 'remove', path: `members[value eq "${push.userIds[u]}"]` }],
-        });
-        await stack.scim.request('PATCH', `/Groups/${push.groupIds[g]}`, {
-          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-          Operations: [{ op: 'add', path: 'members', value: [{ value: push.userIds[u] }] }],
-        });
-      }
-    }),
-  );
-  // Each flip ends with the user in the group, whether or not the plan had put them there.
   const desired = desiredTeams(SHAPE);
+  // Each flip ends with the user in the group, whether or not the plan had put them there.
   for (const { g, u } of flips) desired.get(teamName(g))!.add(`user${u}`);
-  await expectConverged(stack, desired, 120_000);
+  for (let wave = 0; wave < 3; wave++) {
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, lane) => {
+        for (let i = lane; i < flips.length; i += 8) {
+          const { g, u } = flips[i];
+          await stack.scim.request('PATCH', `/Groups/${push.groupIds[g]}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'remove', path: `members[value eq "${push.userIds[u]}"]` }],
+          });
+          await stack.scim.request('PATCH', `/Groups/${push.groupIds[g]}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'add', path: 'members', value: [{ value: push.userIds[u] }] }],
+          });
+        }
+      }),
+    );
+    await expectConverged(stack, desired, 120_000);
+  }
 
   const byTeam = new Map<string, Array<TappedCall & { worker: number }>>();
   taps.forEach((tap, worker) => {
