@@ -178,3 +178,33 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
   }
   return out;
 }
+
+export type MemberPatchOutcome =
+  | { outcome: 'not_found' }
+  | { outcome: 'unknown_members'; unknown: string[] }
+  | { outcome: 'ok'; version: string; updatedAt: Date; added: string[]; removed: string[] };
+
+/**
+ * A membership-only PATCH in one round trip: the lock, the delta, the version bump and the
+ * `group.members_changed` outbox row run in the database (migration
+ * 20261129000000_patch_group_members), in one transaction. Same results as lockGroup +
+ * addMembers/removeMembers + touchGroup + appendOutbox, which the general write path uses.
+ */
+export async function patchGroupMembers(
+  db: Db,
+  groupId: string,
+  op: 'add' | 'remove',
+  userIds: string[],
+  requestId: string | undefined,
+): Promise<MemberPatchOutcome> {
+  const { rows } = await preparedRaw(db, 'SELECT * FROM patch_group_members(?::uuid, ?, ?::uuid[], ?)', [
+    groupId,
+    op,
+    userIds,
+    requestId ?? null,
+  ]);
+  const row = rows[0] as { outcome: string; version: string; updated_at: Date; added: string[]; removed: string[]; unknown: string[] };
+  if (row.outcome === 'not_found') return { outcome: 'not_found' };
+  if (row.outcome === 'unknown_members') return { outcome: 'unknown_members', unknown: row.unknown };
+  return { outcome: 'ok', version: row.version, updatedAt: row.updated_at, added: row.added, removed: row.removed };
+}

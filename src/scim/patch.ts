@@ -72,6 +72,64 @@ export function applyPatch(def: ResourceDef, doc: Doc, body: unknown, resourceId
   return state;
 }
 
+/** A group PATCH that only adds, or only removes, members named by id. */
+export interface MembershipPatch {
+  op: 'add' | 'remove';
+  ids: string[];
+}
+
+/**
+ * Recognises the membership-only group PATCH every IdP sends for member adds and removes
+ * (`add`/`Add` on `members`, `remove` with a value array, `members[value eq "<id>"]`) so the
+ * caller can apply it without reading the group first. Anything else — attribute changes,
+ * path-less operations, adds mixed with removes, other filters, or a body that does not parse
+ * (whose error the general path reports, in its order) — returns undefined.
+ */
+export function membershipPatch(body: unknown): MembershipPatch | undefined {
+  let operations: ReturnType<typeof parsePatchBody>;
+  try {
+    operations = parsePatchBody(body);
+  } catch {
+    return undefined;
+  }
+  const state: PatchResult = { doc: {}, memberChanges: [] };
+  for (const operation of operations) {
+    if (operation.path === undefined) return undefined;
+    try {
+      const path = parsePatchPath(operation.path);
+      const resolved = resolvePath(GROUP_DEF, path.attr);
+      if (!resolved || resolved.ext || resolved.attr.name !== 'members' || resolved.sub || path.subAttr) return undefined;
+      memberOperation(state, operation.op, path.filter, undefined, operation.value);
+    } catch {
+      return undefined;
+    }
+  }
+  const ops = new Set<'add' | 'remove'>();
+  const ids: string[] = [];
+  for (const change of state.memberChanges) {
+    if (change.kind === 'add' || change.kind === 'remove') {
+      ops.add(change.kind);
+      ids.push(...change.ids);
+    } else if (change.kind === 'removeWhere') {
+      const id = memberIdOfFilter(change.filter);
+      if (!id) return undefined;
+      ops.add('remove');
+      ids.push(id);
+    } else {
+      return undefined;
+    }
+  }
+  const [op] = ops;
+  if (ops.size !== 1 || !op) return undefined;
+  return { op, ids: [...new Set(ids)] };
+}
+
+/** The id in `value eq "<uuid>"`, the filter Okta and Entra use to remove one member. */
+function memberIdOfFilter(filter: FilterNode): string | undefined {
+  if (filter.kind !== 'compare' || filter.op !== 'eq' || filter.path.toLowerCase() !== 'value') return undefined;
+  return typeof filter.value === 'string' && UUID.test(filter.value) ? filter.value.toLowerCase() : undefined;
+}
+
 function applyPathless(def: ResourceDef, state: PatchResult, op: Op, value: unknown, resourceId: string): void {
   if (op === 'remove') throw noTarget("a 'remove' operation needs a path");
   // Some clients wrap the value map in a one-element array.

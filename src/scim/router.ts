@@ -17,6 +17,7 @@ import {
   pageUsers,
   lockGroup,
   lockUser,
+  patchGroupMembers,
   membersOfGroups,
   removeAllMembers,
   removeMembers,
@@ -48,7 +49,7 @@ import {
 import { parseFilter } from './filter';
 import { compileFilter, compileMemberFilter, compileSort } from './filter-sql';
 import { assertRequired, Doc, normalizeResource } from './normalize';
-import { applyPatch, memberIds, MemberChange } from './patch';
+import { applyPatch, memberIds, MemberChange, membershipPatch } from './patch';
 import {
   etagOf,
   groupDoc,
@@ -196,11 +197,15 @@ class MemberDelta {
   }
 }
 
+function unknownMembers(unknown: string[]): ScimError {
+  return invalidValue(`members must be Users of this directory; unknown: ${unknown.slice(0, 5).join(', ')}`);
+}
+
 async function applyMemberChanges(trx: Trx, groupId: string, changes: MemberChange[]): Promise<MemberDelta> {
   const delta = new MemberDelta();
   const rejectUnknown = (unknown: string[]) => {
     // Thrown inside the transaction: nothing of this request is committed.
-    if (unknown.length) throw invalidValue(`members must be Users of this directory; unknown: ${unknown.slice(0, 5).join(', ')}`);
+    if (unknown.length) throw unknownMembers(unknown);
   };
   for (const change of changes) {
     switch (change.kind) {
@@ -544,6 +549,18 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
   });
 
   router.patch('/Groups/:id', async (req, res) => {
+    // Membership-only PATCHes (nearly all an IdP sends) take one database round trip. A
+    // conditional request or one asking for the resource back takes the general path.
+    const membership = req.headers['if-match'] || queryString(req, 'attributes') ? undefined : membershipPatch(req.body);
+    if (membership) {
+      const id = idParam(req, 'Group');
+      const result = await patchGroupMembers(db, id, membership.op, membership.ids, requestIdOf(res));
+      if (result.outcome === 'not_found') throw notFound(`Group ${id} not found`);
+      if (result.outcome === 'unknown_members') throw unknownMembers(result.unknown);
+      res.set('ETag', etagOf(result.version));
+      send(res, 204);
+      return;
+    }
     const row = await writeGroup(req, res, (before) => applyPatch(GROUP_DEF, groupDoc(before), req.body, before.id));
     // RFC 7644 §3.5.2: 204 is a valid answer, and the one Entra expects; a client that wants
     // the resource back asks for it with `attributes`.

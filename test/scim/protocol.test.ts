@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { createScimClient, revokeScimClient, rotateScimToken } from '../../src/directory';
 import { createLogger } from '../../src/log';
-import { BOOTSTRAP_TOKEN, startScimServer, type TestScimServer } from './server';
+import { BOOTSTRAP_TOKEN, startScimServer, withFailingCommit, type TestScimServer } from './server';
 
 /** Errors, auth, ETags, concurrency, transactions and logging of the SCIM server. */
 
@@ -231,13 +231,7 @@ describe('concurrency', () => {
 describe('transactions', () => {
   it('leaves neither the change nor an outbox row when the commit fails', async () => {
     const group = (await scim.request('POST', '/Groups', { displayName: 'Before' })).body;
-    // A deferred constraint trigger fails at COMMIT, after the group row and its outbox row were written.
-    await scim.db.raw(`
-      CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'commit refused by test'; END $$;
-      CREATE CONSTRAINT TRIGGER fail_commit_for_group AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
-        FOR EACH ROW WHEN (NEW.payload ->> 'groupId' = '${group.id}' AND NEW.kind = 'group.updated') EXECUTE FUNCTION fail_commit();`);
-    try {
+    await withFailingCommit(scim.db, group.id, 'group.updated', async () => {
       const before = (await scim.outbox()).length;
       const res = await scim.request('PATCH', `/Groups/${group.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', path: 'displayName', value: 'After' }] });
       expect(res.status).toBe(500);
@@ -246,9 +240,7 @@ describe('transactions', () => {
       const after = (await scim.request('GET', `/Groups/${group.id}`)).body;
       expect(after.displayName).toBe('Before');
       expect(after.meta.version).toBe('W/"1"');
-    } finally {
-      await scim.db.raw('DROP TRIGGER fail_commit_for_group ON outbox; DROP FUNCTION fail_commit();');
-    }
+    });
   });
 
   it('tags outbox rows with the request id', async () => {

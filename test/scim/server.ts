@@ -86,3 +86,21 @@ export async function startScimServer(
     },
   };
 }
+
+/**
+ * Runs `fn` while a deferred constraint trigger makes COMMIT fail for any transaction that
+ * appends a `kind` outbox row about `groupId`: the write and its outbox row are both made,
+ * then refused at commit.
+ */
+export async function withFailingCommit(db: Db, groupId: string, kind: string, fn: () => Promise<void>): Promise<void> {
+  await db.raw(`
+    CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'commit refused by test'; END $$;
+    CREATE CONSTRAINT TRIGGER fail_commit_for_group AFTER INSERT ON outbox DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW WHEN (NEW.payload ->> 'groupId' = '${groupId}' AND NEW.kind = '${kind}') EXECUTE FUNCTION fail_commit();`);
+  try {
+    await fn();
+  } finally {
+    await db.raw('DROP TRIGGER fail_commit_for_group ON outbox; DROP FUNCTION fail_commit();');
+  }
+}
