@@ -59,6 +59,11 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
+  /**
+   * Workers' BullMQ job lock, ms, also the stalled-check interval: lower recovers a crashed
+   * worker's jobs sooner, but a busy event loop may then lose locks. @defaultValue 30000
+   */
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Secret that signs console session cookies; random per process when unset. */
   SESSION_SECRET: optionalString,
   /** Public base URL of this daemon (SAML ACS, SCIM meta.location). */

@@ -238,6 +238,21 @@ export const driftRepairs = new Counter({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Queue workers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Counted by the worker whose stall check found the job (not the one that lost it), so the
+ * queue-wide total is the sum over processes. Alert on any increase: the job may run twice.
+ */
+export const jobsStalled = new Counter({
+  name: `${PREFIX}jobs_stalled_total`,
+  help: 'BullMQ jobs whose worker lost the lock (crash, blocked event loop, lost Redis), put back to wait; past maxStalledCount they then fail.',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});
+
+// ---------------------------------------------------------------------------------------------
 // Pulumi client
 // ---------------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log';
-import { registerQueueCollector } from '../metrics';
+import { jobsStalled, registerQueueCollector } from '../metrics';
 import { createRedis } from './redis';
 
 /**
@@ -83,6 +83,11 @@ export interface QueueFactoryOptions {
   /** BullMQ key prefix; tests use a unique one per file. @defaultValue bull */
   prefix?: string;
   logger: Logger;
+  /**
+   * Workers' job lock duration, ms, also their stalled-check interval (BullMQ ships both
+   * equal): a crashed worker's job runs again within about twice this. @defaultValue 30000
+   */
+  lockDurationMs?: number;
 }
 
 export interface CreateWorkerOptions extends Partial<Omit<WorkerOptions, 'connection' | 'prefix'>> {
@@ -104,6 +109,9 @@ export interface QueueFactory {
    */
   close(deadlineMs?: number): Promise<void>;
 }
+
+/** BullMQ's own default lock duration and stalled-check interval. */
+const DEFAULT_LOCK_DURATION_MS = 30_000;
 
 const COUNTED_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
@@ -144,12 +152,17 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
       // (BullMQ guide/rate-limiting); the limit itself is far above what we reach.
       limiter: { max: 10_000, duration: 1000 },
       maxStalledCount: 2,
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
       ...workerOptions,
       connection,
       prefix,
     });
     worker.on('error', (err) => logger.warn('worker error', { queue: name, err: err.message }));
-    worker.on('stalled', (jobId) => logger.warn('job stalled: its worker lost the lock, it runs again', { queue: name, jobId }));
+    worker.on('stalled', (jobId) => {
+      jobsStalled.inc({ queue: name });
+      logger.warn('job stalled: its worker lost the lock, it runs again', { queue: name, jobId });
+    });
     worker.on('failed', (job: Job<T, R> | undefined, err: Error) => {
       const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
       logger[final ? 'error' : 'warn'](final ? 'job failed for good' : 'job failed, will retry', {

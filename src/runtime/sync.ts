@@ -17,7 +17,7 @@ import { startTokens, TokenDeps } from '../tokens';
  */
 
 export interface SyncEngineOptions {
-  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS'>;
+  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS' | 'WORKER_LOCK_DURATION_MS'>;
   db: Db;
   /** For the relay's LISTEN connection. */
   databaseUrl: string;
@@ -60,7 +60,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     logger,
   };
   const client = createPulumiClient(clientOptions);
-  const queues = createQueueFactory({ redisUrl: options.redisUrl, logger });
+  const queues = createQueueFactory({ redisUrl: options.redisUrl, logger, lockDurationMs: config.WORKER_LOCK_DURATION_MS });
   const concurrency = options.concurrency ?? 4;
   // Each running reconcile holds its team's advisory lock on a connection: a pool of their own.
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
