@@ -1,4 +1,4 @@
-import { ConfigError, describeConfig, loadConfig } from '../src/config';
+import { ConfigError, describeConfig, loadConfig, scimRateLimit } from '../src/config';
 
 describe('config', () => {
   it('applies the zero-config defaults when nothing is set', () => {
@@ -26,6 +26,32 @@ describe('config', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PULUMI_ACCESS_TOKEN: '' }).PULUMI_ACCESS_TOKEN).toBeUndefined();
+  });
+
+  it('reads the SCIM rate limit: defaults, empty as unset, 0 turns it off', () => {
+    expect(scimRateLimit(loadConfig({}))).toEqual({ perSecond: 200, burst: 1000 });
+    expect(scimRateLimit(loadConfig({ SCIM_RATE_LIMIT_RPS: '', SCIM_RATE_LIMIT_BURST: ' ' }))).toEqual({ perSecond: 200, burst: 1000 });
+    expect(scimRateLimit(loadConfig({ SCIM_RATE_LIMIT_RPS: '0.5', SCIM_RATE_LIMIT_BURST: '2' }))).toEqual({ perSecond: 0.5, burst: 2 });
+    expect(scimRateLimit(loadConfig({ SCIM_RATE_LIMIT_RPS: '0' }))).toBe(false);
+    expect(describeConfig(loadConfig({ SCIM_RATE_LIMIT_RPS: '50' }))).toMatchObject({ SCIM_RATE_LIMIT_RPS: 50, SCIM_RATE_LIMIT_BURST: 1000 });
+  });
+
+  it.each([
+    ['SCIM_RATE_LIMIT_RPS', '-1'],
+    ['SCIM_RATE_LIMIT_RPS', 'fast'],
+    ['SCIM_RATE_LIMIT_RPS', 'Infinity'],
+    ['SCIM_RATE_LIMIT_BURST', '0'],
+    ['SCIM_RATE_LIMIT_BURST', '1.5'],
+    ['SCIM_RATE_LIMIT_BURST', 'lots'],
+  ])('rejects %s=%s naming the variable', (variable, value) => {
+    let problems: string[] = [];
+    try {
+      loadConfig({ [variable]: value });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems = err.problems;
+    }
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^${variable}: `))]);
   });
 
   it('never shows secret values when described for the log', () => {

@@ -19,6 +19,9 @@ const port = (fallback: number) =>
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** An empty variable counts as unset, so it gets the default rather than coercing to 0. */
+const emptyAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
 const url = z
   .string()
   .optional()
@@ -48,6 +51,13 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** Largest accepted SCIM request body. @defaultValue 1mb */
   SCIM_MAX_BODY: z.string().default('1mb'),
+  /**
+   * SCIM: sustained requests per second per SCIM client, per process; 0 turns the limit off.
+   * @defaultValue 200
+   */
+  SCIM_RATE_LIMIT_RPS: z.preprocess(emptyAsUnset, z.coerce.number().min(0).default(200)),
+  /** SCIM: requests a SCIM client may make at once before the sustained rate applies. @defaultValue 1000 */
+  SCIM_RATE_LIMIT_BURST: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(1000)),
   /** Pulumi client: simultaneous requests per org. @defaultValue 8 */
   PULUMI_MAX_CONCURRENCY: positiveInt(8),
   /** Pulumi client: requests per second per org. @defaultValue 20 */
@@ -126,6 +136,11 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
+}
+
+/** The per-client SCIM rate limit to apply, or `false` when SCIM_RATE_LIMIT_RPS is 0. */
+export function scimRateLimit(config: Pick<Config, 'SCIM_RATE_LIMIT_RPS' | 'SCIM_RATE_LIMIT_BURST'>): { perSecond: number; burst: number } | false {
+  return config.SCIM_RATE_LIMIT_RPS > 0 ? { perSecond: config.SCIM_RATE_LIMIT_RPS, burst: config.SCIM_RATE_LIMIT_BURST } : false;
 }
 
 const SECRET_KEYS = new Set([

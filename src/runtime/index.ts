@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Config, describeConfig } from '../config';
+import { Config, describeConfig, scimRateLimit } from '../config';
 import { createLogger, Logger } from '../log';
 import { createDb, Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory/embedded-postgres';
@@ -94,7 +94,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
 
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
-    { path: '/scim/v2', router: createScimRouter({ db, logger, config }) },
+    { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
     { path: '/', router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }) },

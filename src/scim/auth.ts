@@ -18,8 +18,10 @@ import { rateLimited, unauthorized } from './errors';
  * token therefore takes effect within that time in every process. Failed lookups are never
  * cached.
  *
- * A per-client token bucket answers 429 with Retry-After when a client exceeds its rate. It is
- * per process: with several replicas, each allows the configured rate.
+ * A per-client token bucket answers 429 with Retry-After when a client exceeds its rate. The
+ * daemon passes SCIM_RATE_LIMIT_RPS / SCIM_RATE_LIMIT_BURST (0 requests per second turns it
+ * off). The buckets live in this process: with N replicas behind a load balancer a client may
+ * make up to N times the configured rate in all.
  */
 
 export interface ScimPrincipal {
@@ -34,6 +36,7 @@ export interface RateLimit {
   burst: number;
 }
 
+/** When the caller passes no limit; the same as the config's defaults. */
 export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 200, burst: 1000 };
 const BOOTSTRAP_CLIENT: ScimPrincipal = { clientId: 'bootstrap', clientName: 'bootstrap' };
 const TOUCH_EVERY_MS = 60_000;

@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
+import { loadConfig, scimRateLimit } from '../../src/config';
 import { createScimClient, revokeScimClient, rotateScimToken } from '../../src/directory';
 import { createLogger } from '../../src/log';
-import { BOOTSTRAP_TOKEN, startScimServer, withFailingCommit, type TestScimServer } from './server';
+import { BOOTSTRAP_TOKEN, SCIM_JSON, startScimServer, withFailingCommit, type TestScimServer } from './server';
 
 /** Errors, auth, ETags, concurrency, transactions and logging of the SCIM server. */
 
@@ -160,17 +161,31 @@ describe('authentication', () => {
     }
   });
 
-  it('rate-limits per client with 429 and Retry-After', async () => {
-    const limited = await startScimServer({ rateLimit: { perSecond: 0.5, burst: 2 } });
+  it('rate-limits each client at the configured rate with 429, Retry-After and a SCIM error', async () => {
+    const limited = await startScimServer({ rateLimit: scimRateLimit(loadConfig({ SCIM_RATE_LIMIT_RPS: '0.5', SCIM_RATE_LIMIT_BURST: '2' })) });
     try {
       expect((await limited.request('GET', '/Users?count=0')).status).toBe(200);
       expect((await limited.request('GET', '/Users?count=0')).status).toBe(200);
       const res = await limited.request('GET', '/Users?count=0');
       expect(res.status).toBe(429);
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(res.headers.get('content-type')).toBe(SCIM_JSON);
       expect(res.body).toMatchObject({ schemas: [ERROR_URN], status: '429' });
+      expect(res.body.detail).toEqual(expect.any(String));
+      // Another client has a bucket of its own.
+      const other = await createScimClient(limited.db, 'other');
+      expect((await limited.request('GET', '/Users?count=0', undefined, { authorization: `Bearer ${other.token}` })).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('does not limit when SCIM_RATE_LIMIT_RPS is 0', async () => {
+    const unlimited = await startScimServer({ rateLimit: scimRateLimit(loadConfig({ SCIM_RATE_LIMIT_RPS: '0', SCIM_RATE_LIMIT_BURST: '1' })) });
+    try {
+      for (let i = 0; i < 5; i++) expect((await unlimited.request('GET', '/Users?count=0')).status).toBe(200);
+    } finally {
+      await unlimited.close();
     }
   });
 });
