@@ -72,18 +72,31 @@ function detailOf(op: Op): Record<string, unknown> {
   }
 }
 
-export async function recordOp(conn: Conn, ctx: AuditContext, op: Op, outcome: AuditOutcome, extra: Record<string, unknown> = {}): Promise<void> {
-  await conn('audit_log').insert({
-    category: ctx.category,
-    op: op.kind,
-    team: 'team' in op ? op.team : null,
-    subject: subjectOf(op) ?? null,
-    detail: JSON.stringify({ ...detailOf(op), ...extra }),
-    outcome,
-    reason: ctx.reason ?? null,
-    request_id: ctx.requestId ?? null,
-    job_id: ctx.jobId ?? null,
-  });
+export interface OpRecord {
+  op: Op;
+  outcome: AuditOutcome;
+  extra?: Record<string, unknown>;
+}
+
+const AUDIT_INSERT_CHUNK = 500;
+
+/** Several ops' rows in one INSERT per chunk: a reconcile's audit costs a round trip per run of ops, not per op. */
+export async function recordOps(conn: Conn, ctx: AuditContext, records: readonly OpRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += AUDIT_INSERT_CHUNK) {
+    await conn('audit_log').insert(
+      records.slice(i, i + AUDIT_INSERT_CHUNK).map(({ op, outcome, extra }) => ({
+        category: ctx.category,
+        op: op.kind,
+        team: 'team' in op ? op.team : null,
+        subject: subjectOf(op) ?? null,
+        detail: JSON.stringify({ ...detailOf(op), ...extra }),
+        outcome,
+        reason: ctx.reason ?? null,
+        request_id: ctx.requestId ?? null,
+        job_id: ctx.jobId ?? null,
+      })),
+    );
+  }
 }
 
 export interface AuditQuery {

@@ -34,7 +34,7 @@ export { createOutboxRelay, QueueUnavailableError } from './relay';
 export type { OutboxRelay, OutboxRelayOptions } from './relay';
 export { createReconcileWorker, upsertDriftSchedule, isPermanent, DRIFT_SCHEDULER_ID } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
-export { queryAudit, recordOp, createTokenAuditWriter } from './audit';
+export { queryAudit, createTokenAuditWriter } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext } from './audit';
 export { readStatus, countPendingUsers } from './status';
 export type { SyncStatus } from './status';
