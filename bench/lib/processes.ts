@@ -95,11 +95,14 @@ export interface NodeProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs a compiled entry (`npm run build` first) with the given environment, output to a log file. */
+/**
+ * Runs a compiled entry (`npm run build` first) with the given environment, output to a log file.
+ * BENCH_CHILD_NODE_ARGS are passed to the child's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` to profile it).
+ */
 export function startNodeProcess(entry: DistEntry, env: Record<string, string>, name: string, mode: 'dist' | 'source' = 'dist'): NodeProcess {
   const logFile = path.join(os.tmpdir(), `pulumi-idp-sync-${name}-${process.pid}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, entryCommand(entry, mode), {
+  const child = spawn(process.execPath, [...(process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...entryCommand(entry, mode)], {
     cwd: repoRoot(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
