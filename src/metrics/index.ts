@@ -74,7 +74,8 @@ export function recordScimRequest(r: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Outbox, queues, pending users: read on scrape from collectors the owning parts register
+// Outbox, queues, pending users, Redis eviction policy: read on scrape from collectors the
+// owning parts register
 // ---------------------------------------------------------------------------------------------
 
 export interface OutboxSnapshot {
@@ -108,6 +109,7 @@ export const metricsCollectorErrors = new Counter({
 let outboxCollector: Collector<OutboxSnapshot> | undefined;
 const queueCollectors = new Set<Collector<QueueDepth[]>>();
 let pendingUsersCollector: Collector<number> | undefined;
+let redisNoEvictionCollector: Collector<boolean | null> | undefined;
 
 // One scrape asks the outbox once even though two gauges show the answer.
 let outboxRead: Promise<OutboxSnapshot | undefined> | undefined;
@@ -126,6 +128,17 @@ function readOutboxOnce(): Promise<OutboxSnapshot | undefined> {
       });
   }
   return outboxRead;
+}
+
+/** A single collector's figure; NaN when none is registered or it fails (the failure counted). */
+async function collectNumber<T>(collector: Collector<T> | undefined, name: string, toNumber: (value: T) => number): Promise<number> {
+  if (!collector) return Number.NaN;
+  try {
+    return toNumber(await collector());
+  } catch {
+    metricsCollectorErrors.inc({ collector: name });
+    return Number.NaN;
+  }
 }
 
 export const outboxDepth = new Gauge({
@@ -168,15 +181,16 @@ export const pendingUsers = new Gauge({
   help: 'Users with no Pulumi account yet (org add answered 404); retried on every reconcile.',
   registers: [registry],
   async collect() {
-    let pending = Number.NaN;
-    if (pendingUsersCollector) {
-      try {
-        pending = await pendingUsersCollector();
-      } catch {
-        metricsCollectorErrors.inc({ collector: 'pending_users' });
-      }
-    }
-    this.set(pending);
+    this.set(await collectNumber(pendingUsersCollector, 'pending_users', (n) => n));
+  },
+});
+
+export const redisNoEviction = new Gauge({
+  name: `${PREFIX}redis_noeviction`,
+  help: 'Whether Redis runs with maxmemory-policy noeviction, as BullMQ requires: 1 yes, 0 no (jobs and locks may be evicted), NaN when it cannot be read.',
+  registers: [registry],
+  async collect() {
+    this.set(await collectNumber(redisNoEvictionCollector, 'redis_noeviction', (ok) => (ok === null ? Number.NaN : Number(ok))));
   },
 });
 
@@ -199,6 +213,14 @@ export function registerPendingUsersCollector(collector: Collector<number>): () 
   pendingUsersCollector = collector;
   return () => {
     if (pendingUsersCollector === collector) pendingUsersCollector = undefined;
+  };
+}
+
+/** The queue owner reports whether Redis' eviction policy is noeviction (null: unknown). */
+export function registerRedisNoEvictionCollector(collector: Collector<boolean | null>): () => void {
+  redisNoEvictionCollector = collector;
+  return () => {
+    if (redisNoEvictionCollector === collector) redisNoEvictionCollector = undefined;
   };
 }
 

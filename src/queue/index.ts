@@ -1,12 +1,13 @@
 import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log';
-import { jobsStalled, registerQueueCollector } from '../metrics';
-import { createRedis } from './redis';
+import { jobsStalled, registerQueueCollector, registerRedisNoEvictionCollector } from '../metrics';
+import { checkEvictionPolicy, createRedis, EvictionPolicy, readEvictionPolicy } from './redis';
 
 /**
  * The one place queues and workers are built (style-anchors §5.11): connection options
- * (producers fail fast, workers wait for Redis), retention, listeners and bounded shutdown.
+ * (producers fail fast, workers wait for Redis), the check that Redis does not evict,
+ * retention, listeners and bounded shutdown.
  *
  * Queues:
  * - `reconcile`: `team` jobs `{team, reason, requestId}` deduplicated per team, and `full`
@@ -20,7 +21,7 @@ import { createRedis } from './redis';
  */
 
 export { createRedis, resolveRedis, DEFAULT_REDIS_URL } from './redis';
-export type { RedisEndpoint } from './redis';
+export type { EvictionPolicy, RedisEndpoint } from './redis';
 
 export const QUEUE = { reconcile: 'reconcile', revoke: 'revoke' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -104,6 +105,11 @@ export interface QueueFactory {
   /** Job counts per state of every queue this factory built. */
   depths(): Promise<Record<string, Record<string, number>>>;
   /**
+   * Redis' `maxmemory-policy`, read now. BullMQ needs `noeviction`; the factory checks it once
+   * when created and logs a warning otherwise (it does not refuse to run).
+   */
+  evictionPolicy(): Promise<EvictionPolicy>;
+  /**
    * Stops workers (waiting for active jobs up to `deadlineMs`, then forcing: an abandoned job
    * is re-delivered by stall recovery), then queues and connections.
    */
@@ -132,6 +138,8 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
     }
     return out;
   });
+  const startupCheck = checkEvictionPolicy(producer, logger);
+  const unregisterEviction = registerRedisNoEvictionCollector(async () => (await readEvictionPolicy(producer)).ok);
 
   function queue<T>(name: QueueName): Queue<T> {
     let q = queues.get(name);
@@ -189,8 +197,11 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
     queue,
     createWorker,
     depths,
+    evictionPolicy: () => readEvictionPolicy(producer),
     async close(deadlineMs = 10_000) {
       unregister();
+      unregisterEviction();
+      await settlesWithin(startupCheck, 2000);
       await Promise.all(
         workers.map(async ({ worker, connection }) => {
           const closed = await settlesWithin(worker.close(), deadlineMs);

@@ -1,8 +1,10 @@
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../log';
+import { withTimeout } from '../util';
 
 /**
  * Redis for BullMQ, sessions and SAML caches. Without REDIS_URL the daemon tries
@@ -25,6 +27,61 @@ export function redisOptions(url: string, extra: RedisOptions = {}): RedisOption
 /** A connection for workers and blocking commands: BullMQ requires maxRetriesPerRequest null. */
 export function createRedis(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, ...extra });
+}
+
+/** What `maxmemory-policy` the Redis behind the queues runs with. */
+export interface EvictionPolicy {
+  /** As Redis reports it; null when it could not be read. */
+  evictionPolicy: string | null;
+  /** True for `noeviction`, the only policy BullMQ is correct with; null when unknown. */
+  ok: boolean | null;
+  /** Why it could not be read. */
+  error?: string;
+}
+
+/**
+ * Reads `maxmemory-policy`: CONFIG GET, else the INFO memory section (managed Redis often
+ * refuses CONFIG but answers INFO). Never throws: an unreadable policy is `ok: null`.
+ */
+export async function readEvictionPolicy(redis: Redis, timeoutMs = 2000): Promise<EvictionPolicy> {
+  const read = async (): Promise<string> => {
+    if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) });
+    try {
+      const [, value] = await redis.config('GET', 'maxmemory-policy') as string[];
+      if (value) return value;
+    } catch {
+      // CONFIG disabled or renamed: INFO below.
+    }
+    const line = (await redis.info('memory')).split(/\r?\n/).find((l) => l.startsWith('maxmemory_policy:'));
+    if (!line) throw new Error('neither CONFIG GET nor INFO memory reports maxmemory-policy');
+    return line.slice('maxmemory_policy:'.length).trim();
+  };
+  try {
+    const policy = await withTimeout(read(), timeoutMs);
+    return { evictionPolicy: policy, ok: policy === 'noeviction' };
+  } catch (err) {
+    return { evictionPolicy: null, ok: null, error: (err as Error).message };
+  }
+}
+
+/**
+ * The start-up check: Redis evicting under memory pressure can drop job locks and jobs
+ * (lost or twice-run reconciles), so anything but noeviction is warned about. The process
+ * still starts — the operator decides.
+ */
+export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise<EvictionPolicy> {
+  const result = await readEvictionPolicy(redis);
+  if (result.ok === false) {
+    logger.warn(
+      `Redis maxmemory-policy is "${result.evictionPolicy}", not "noeviction": under memory pressure Redis may evict BullMQ ` +
+        'jobs and job locks, so reconciles and revokes can be lost or run twice. Set maxmemory-policy noeviction ' +
+        '(redis.conf, CONFIG SET, or the managed service\'s parameter group)',
+      { evictionPolicy: result.evictionPolicy },
+    );
+  } else if (result.ok === null) {
+    logger.info('could not check Redis maxmemory-policy (BullMQ needs noeviction); going on', { err: result.error });
+  }
+  return result;
 }
 
 async function reachable(url: string): Promise<boolean> {

@@ -1,12 +1,13 @@
 import type { Db } from '../directory/db';
-import type { QueueFactory } from '../queue';
+import type { EvictionPolicy, QueueFactory } from '../queue';
 import type { PlanNote } from './types';
 import { withTimeout } from '../util';
 
 /**
- * What `GET /api/v1/status` shows: queue depths, the outbox backlog, last reconcile per team
- * (convergence is measurable from these times), pending users, degraded teams, and tokens
- * whose creator the directory does not know.
+ * What `GET /api/v1/status` shows: queue depths, whether Redis runs with the noeviction policy
+ * BullMQ needs, the outbox backlog, last reconcile per team (convergence is measurable from
+ * these times), pending users, degraded teams, and tokens whose creator the directory does
+ * not know.
  */
 
 export interface TeamStatus {
@@ -28,6 +29,8 @@ export interface TeamStatus {
 
 export interface SyncStatus {
   queues: Record<string, Record<string, number>> | { error: string };
+  /** Redis' maxmemory-policy (`ok` unless it is not noeviction); null in a process without queues. */
+  redis: EvictionPolicy | null;
   outbox: { depth: number; oldestAgeSeconds: number; failing: number };
   lastReconcileAt: string | null;
   teams: TeamStatus[];
@@ -40,7 +43,7 @@ export interface SyncStatus {
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncStatus> {
-  const [rows, owned, pending, outboxRow] = await Promise.all([
+  const [rows, owned, pending, outboxRow, redis] = await Promise.all([
     db('team_status').orderBy('team').select('*'),
     db('owned_teams').select('name'),
     db('pending_users').orderBy(['team', 'login_lower']).select('*'),
@@ -50,6 +53,7 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
               count(*) FILTER (WHERE attempts > 0)::int AS failing
          FROM outbox WHERE published_at IS NULL`,
     ),
+    queues ? queues.evictionPolicy() : null,
   ]);
   const ownedSet = new Set(owned.map((o: { name: string }) => o.name));
   let queueDepths: SyncStatus['queues'];
@@ -78,6 +82,7 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
   const o = outboxRow.rows[0];
   return {
     queues: queueDepths,
+    redis,
     outbox: { depth: o.depth, oldestAgeSeconds: o.age, failing: o.failing },
     lastReconcileAt: teams.reduce<string | null>((max, t) => (t.lastReconcileAt && (!max || t.lastReconcileAt > max) ? t.lastReconcileAt : max), null),
     teams,

@@ -85,6 +85,7 @@ describe('admin API', () => {
     expect(status.body.policy).toMatchObject({ organization: 'acme', digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(status.body.queues[QUEUE.reconcile]).toMatchObject({ wait: 0, active: 0 });
     expect(status.body.outbox).toMatchObject({ depth: 0 });
+    expect(status.body.redis).toMatchObject({ evictionPolicy: expect.any(String), ok: expect.any(Boolean) });
     expect(status.body.teams.find((t: { team: string }) => t.team === 'platform')).toMatchObject({ owned: true, lastOutcome: 'success', degraded: false, lastReconcileAt: expect.any(String) });
   });
 
