@@ -36,16 +36,25 @@ export const bindings = (values: unknown[]) => values as Knex.RawBinding[];
 
 const COLUMNS = 'u.id, u.user_name, u.external_id, u.active, u.resource, u.version, u.created_at, u.updated_at';
 
-export async function insertUser(trx: Trx, fields: UserFields): Promise<UserRow> {
-  const [row] = await trx('users')
-    .insert({
-      user_name: fields.userName,
-      external_id: fields.externalId,
-      active: fields.active,
-      resource: JSON.stringify(fields.resource),
-    })
-    .returning('*');
-  return row as UserRow;
+/**
+ * Creates a user and its `user.created` outbox row (the event of ./outbox.ts) in one statement,
+ * so one round trip and one implicit transaction: neither commits without the other. A taken
+ * userName fails the whole statement with the unique violation.
+ */
+export async function createUser(db: Db, fields: UserFields, requestId: string | undefined): Promise<UserRow> {
+  const { rows } = await preparedRaw(
+    db,
+    `WITH created AS (
+       INSERT INTO users (user_name, external_id, active, resource) VALUES (?, ?, ?, ?::jsonb) RETURNING *),
+     appended AS (
+       INSERT INTO outbox (kind, payload, request_id)
+       SELECT 'user.created', jsonb_build_object('kind', 'user.created', 'userId', c.id), ? FROM created c
+       RETURNING id),
+     notified AS (SELECT pg_notify('outbox', '') FROM appended)
+     SELECT c.* FROM created c CROSS JOIN (SELECT count(*) FROM notified) n`,
+    [fields.userName, fields.externalId, fields.active, JSON.stringify(fields.resource), requestId ?? null],
+  );
+  return rows[0] as UserRow;
 }
 
 export async function findUser(db: Db | Trx, id: string): Promise<UserRow | undefined> {

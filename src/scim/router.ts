@@ -5,6 +5,7 @@ import {
   addMembers,
   appendOutbox,
   countGroups,
+  createUser,
   deleteGroup,
   deleteUser,
   findGroup,
@@ -12,7 +13,6 @@ import {
   groupIdsOfUser,
   groupsOfUsers,
   insertGroup,
-  insertUser,
   listGroups,
   pageUsers,
   lockGroup,
@@ -30,6 +30,7 @@ import {
   type GroupRow,
   type OutboxEvent,
   type Trx,
+  type UserGroupRef,
   type UserRow,
 } from '../directory';
 import type { Logger } from '../log';
@@ -392,9 +393,10 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
   const projectionOf = (req: Request, kind: 'User' | 'Group'): Projection =>
     parseProjection(kind === 'User' ? USER_DEF : GROUP_DEF, queryString(req, 'attributes'), queryString(req, 'excludedAttributes'));
 
-  async function sendUser(req: Request, res: Response, status: number, row: UserRow): Promise<void> {
+  /** `knownGroups`: the user's groups when the caller knows them (a user just created has none). */
+  async function sendUser(req: Request, res: Response, status: number, row: UserRow, knownGroups?: UserGroupRef[]): Promise<void> {
     const projection = projectionOf(req, 'User');
-    const groups = returns(projection, 'groups') ? (await groupsOfUsers(db, [row.id])).get(row.id) : undefined;
+    const groups = returns(projection, 'groups') ? (knownGroups ?? (await groupsOfUsers(db, [row.id])).get(row.id)) : undefined;
     const body = project(renderUser(row, baseUrl(req), groups), projection);
     res.set('ETag', etagOf(row.version));
     if (status === 201) res.set('Location', `${baseUrl(req)}/Users/${row.id}`);
@@ -409,14 +411,8 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
 
   router.post('/Users', async (req, res) => {
     const fields = userFields(normalizeResource(USER_DEF, req.body));
-    const row = await db
-      .transaction(async (trx) => {
-        const created = await insertUser(trx, fields);
-        await appendOutbox(trx, { kind: 'user.created', userId: created.id }, requestIdOf(res));
-        return created;
-      })
-      .catch(mapUniqueViolation);
-    await sendUser(req, res, 201, row);
+    const row = await createUser(db, fields, requestIdOf(res)).catch(mapUniqueViolation);
+    await sendUser(req, res, 201, row, []);
   });
 
   router.get('/Users/:id', async (req, res) => {
