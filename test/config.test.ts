@@ -8,12 +8,13 @@ describe('config', () => {
     expect(config.PULUMI_BACKEND_URL).toBe('https://api.pulumi.com');
     expect(config.SYNC_CONFIG).toBe('config/sync.yaml');
     expect(config.RUN_WORKERS).toBe(true);
+    expect(config.WORKER_CONCURRENCY).toBe(16);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('names every bad variable in one error', () => {
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'not a url', LOG_LEVEL: 'loud' });
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'not a url', LOG_LEVEL: 'loud', WORKER_CONCURRENCY: '0' });
       throw new Error('expected a ConfigError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -21,6 +22,7 @@ describe('config', () => {
       expect(problems).toMatch(/^PORT:/m);
       expect(problems).toMatch(/^DATABASE_URL:/m);
       expect(problems).toMatch(/^LOG_LEVEL:/m);
+      expect(problems).toMatch(/^WORKER_CONCURRENCY:/m);
     }
   });
 

@@ -74,6 +74,11 @@ export const envSchema = z.object({
    * worker's jobs sooner, but a busy event loop may then lose locks. @defaultValue 30000
    */
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * Team reconciles at once per process. Each holds a database connection for its team lock;
+   * the Pulumi limits above still bound the calls they make. @defaultValue 16
+   */
+  WORKER_CONCURRENCY: positiveInt(16),
   /** Secret that signs console session cookies; random per process when unset. */
   SESSION_SECRET: optionalString,
   /** Public base URL of this daemon (SAML ACS, SCIM meta.location). */

@@ -17,7 +17,7 @@ import { startTokens, TokenDeps } from '../tokens';
  */
 
 export interface SyncEngineOptions {
-  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS' | 'WORKER_LOCK_DURATION_MS'>;
+  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS' | 'WORKER_LOCK_DURATION_MS' | 'WORKER_CONCURRENCY'>;
   db: Db;
   /** For the relay's LISTEN connection. */
   databaseUrl: string;
@@ -25,7 +25,7 @@ export interface SyncEngineOptions {
   pulumi: { baseUrl: string; accessToken: string; org: string | undefined };
   logger: Logger;
   runWorkers: boolean;
-  /** Team reconciles at once per process. @defaultValue 4 */
+  /** Team reconciles at once per process. @defaultValue config.WORKER_CONCURRENCY */
   concurrency?: number;
 }
 
@@ -61,7 +61,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   };
   const client = createPulumiClient(clientOptions);
   const queues = createQueueFactory({ redisUrl: options.redisUrl, logger, lockDurationMs: config.WORKER_LOCK_DURATION_MS });
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = options.concurrency ?? config.WORKER_CONCURRENCY;
   // Each running reconcile holds its team's advisory lock on a connection: a pool of their own.
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
   const reconciler = new Reconciler({ db, lockDb, client, policy, logger });
