@@ -478,22 +478,24 @@ const listMembers: Handler = (ctx) => {
   requireOrg(ctx);
   const type = ctx.query.get('type') ?? ctx.config.membersDefaultRoster;
   if (type !== 'frontend' && type !== 'backend') fail(400, 'type must be frontend or backend');
-  const members: OrganizationMember[] = ctx.state.members.map((m) => memberView(ctx, m.login, m.role, m.created));
+  // Paged first, rendered after: a view looks its account up, so rendering the whole roster for
+  // every page made a full roster read quadratic in the org's size.
+  const entries: Array<() => OrganizationMember> = ctx.state.members.map((m) => () => memberView(ctx, m.login, m.role, m.created));
   if (type === 'backend') {
     for (const person of ctx.state.idpOnly) {
-      members.push({
+      entries.push(() => ({
         user: { name: person.name, githubLogin: person.login, avatarUrl: '' },
         role: 'potential-member',
         knownToPulumi: false,
         virtualAdmin: false,
-      });
+      }));
     }
     if (ctx.config.backendRosterIncludesOrgEntry) {
-      members.unshift({ user: { name: ctx.state.org, githubLogin: ctx.state.org, avatarUrl: '' }, role: 'none', knownToPulumi: false, virtualAdmin: false });
+      entries.unshift(() => ({ user: { name: ctx.state.org, githubLogin: ctx.state.org, avatarUrl: '' }, role: 'none', knownToPulumi: false, virtualAdmin: false }));
     }
   }
-  const { items, continuationToken } = page(ctx, `members:${type}`, members, ctx.config.pageSizes.members);
-  return { status: 200, json: { members: items, ...(continuationToken ? { continuationToken } : {}) } };
+  const { items, continuationToken } = page(ctx, `members:${type}`, entries, ctx.config.pageSizes.members);
+  return { status: 200, json: { members: items.map((render) => render()), ...(continuationToken ? { continuationToken } : {}) } };
 };
 
 const addMember: Handler = (ctx) => {
