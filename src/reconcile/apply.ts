@@ -6,11 +6,11 @@ import type { Op } from './types';
 /**
  * Executes a plan through the Pulumi client in plan order (parallel within a kind). Every op is
  * idempotent (409 on add and 404 on remove count as done, in the client or here), so a
- * re-delivered job that re-plans from current state can never double anything. Each run of
- * ops of one kind is audited in one insert when it ends, the failed op included: one round
- * trip per run instead of one per op, which at a large initial push was a large share of the
- * daemon's CPU. A process that dies mid-run loses that run's rows; the ops themselves are
- * still in Pulumi and the next reconcile plans from there.
+ * re-delivered job that re-plans from current state can never double anything. The ops are
+ * audited in one insert when the plan ends or stops at a failure, the failed op included: one
+ * round trip per reconcile instead of one per op, which at a large initial push was a large
+ * share of the daemon's CPU. A process that dies mid-plan loses that plan's rows; the ops
+ * themselves are in Pulumi and the next reconcile plans from there.
  */
 
 export interface PendingUser {
@@ -42,6 +42,8 @@ export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<
   const pending = new Map<string, PendingUser>();
   let applied = 0;
   const concurrency = Math.max(1, ctx.concurrency ?? 8);
+  const records: OpRecord[] = [];
+  let failure: unknown;
   // Ops of one kind are independent of each other (the plan orders kinds, not ops within a
   // kind), so a run of equal kinds goes out in parallel; the next kind starts only after
   // every op of this one succeeded, which keeps the shrink-before-grow order.
@@ -49,8 +51,6 @@ export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<
     let end = start;
     while (end < ops.length && ops[end].kind === ops[start].kind) end++;
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
-    let failure: unknown;
-    const records: OpRecord[] = [];
     const runOne = async (index: number): Promise<void> => {
       const op = ops[index];
       let outcome: AuditOutcome;
@@ -75,10 +75,11 @@ export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<
       }
     });
     await Promise.all(lanes);
-    await recordOps(ctx.db, ctx.audit, records);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) break;
     start = end;
   }
+  await recordOps(ctx.db, ctx.audit, records);
+  if (failure !== undefined) throw failure;
   return { applied, pending: [...pending.values()] };
 }
 

@@ -38,6 +38,6 @@ export { queryAudit, createTokenAuditWriter } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext } from './audit';
 export { readStatus, countPendingUsers } from './status';
 export type { SyncStatus } from './status';
-export { teamsForGroupIds, recordIdentities, markIdentitiesDeleted } from './mapping';
+export { recordIdentities, markIdentitiesDeleted } from './mapping';
 export type * from './types';
 export { planCommand, renderPlans, describeOp } from './cli-plan';

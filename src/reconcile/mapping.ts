@@ -9,17 +9,18 @@ import { loginFor, Policy, teamsForGroup } from '../policy';
 type Conn = Db | Trx;
 
 /**
- * Teams a change to these groups can affect: what the rules map the groups to now, plus the
- * teams they were last reconciled into (a renamed or deleted group still finds its old team).
+ * Teams a change to each of these groups can affect: what the rules map the group to now, plus
+ * the teams it was last reconciled into (a renamed or deleted group still finds its old team).
+ * Two queries for any number of groups, so the relay asks once per batch, not per event.
  */
-export async function teamsForGroupIds(conn: Conn, policy: Policy, groupIds: readonly string[]): Promise<Set<string>> {
-  const teams = new Set<string>();
-  if (groupIds.length === 0) return teams;
+export async function teamsByGroupId(conn: Conn, policy: Policy, groupIds: readonly string[]): Promise<Map<string, Set<string>>> {
   const ids = [...new Set(groupIds)];
-  const groups: Array<{ display_name: string }> = await conn('groups').whereIn('id', ids).select('display_name');
-  for (const g of groups) for (const m of teamsForGroup(policy, g.display_name)) teams.add(m.team);
-  const previous: Array<{ team: string }> = await conn('team_groups').whereIn('group_id', ids).distinct('team');
-  for (const p of previous) teams.add(p.team);
+  const teams = new Map<string, Set<string>>(ids.map((id) => [id, new Set<string>()]));
+  if (ids.length === 0) return teams;
+  const groups: Array<{ id: string; display_name: string }> = await conn('groups').whereIn('id', ids).select('id', 'display_name');
+  for (const g of groups) for (const m of teamsForGroup(policy, g.display_name)) teams.get(g.id)?.add(m.team);
+  const previous: Array<{ group_id: string; team: string }> = await conn('team_groups').whereIn('group_id', ids).distinct('group_id', 'team');
+  for (const p of previous) teams.get(p.group_id)?.add(p.team);
   return teams;
 }
 

@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import { registerOutboxCollector } from '../metrics';
 import type { PolicyStore } from '../policy';
 import { enqueueTeamReconcile, QueueFactory, ReconcileTeamJob, RevokeLane, RevokeLaneJob } from '../queue';
-import { markIdentitiesDeleted, recordIdentities, teamsForGroupIds, USER_COLUMNS, UserRow } from './mapping';
+import { markIdentitiesDeleted, recordIdentities, teamsByGroupId, USER_COLUMNS, UserRow } from './mapping';
 import { withTimeout } from '../util';
 
 /**
@@ -155,12 +155,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const revokeJobs = new Map<string, RevokeLaneJob>();
     const touchedUsers = new Set<string>();
     const deletedUsers = new Set<string>();
+    const teamsOf = await teamsByGroupId(trx, policy, rows.flatMap((row) => groupIdsOf(row.payload)));
     for (const row of rows) {
       const event = row.payload;
       const requestId = row.request_id ?? undefined;
-      const groupIds = groupIdsOf(event);
-      for (const team of await teamsForGroupIds(trx, policy, groupIds)) {
-        teamJobs.set(team, { team, reason: event.kind, ...(requestId ? { requestId } : {}) });
+      for (const groupId of groupIdsOf(event)) {
+        for (const team of teamsOf.get(groupId) ?? []) teamJobs.set(team, { team, reason: event.kind, ...(requestId ? { requestId } : {}) });
       }
       if ('userId' in event) {
         if (event.kind === 'user.deleted') deletedUsers.add(event.userId);
