@@ -1,4 +1,5 @@
 import { loadConfigOrExit } from './config';
+import { EvictionPolicyError } from './queue';
 import { startDaemon } from './runtime';
 
 async function main(): Promise<void> {
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // A Redis that may evict jobs is a configuration problem: one line and exit 2, like a bad variable.
+  if (err instanceof EvictionPolicyError) {
+    process.stderr.write(`pulumi-idp-sync refuses to start: ${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`pulumi-idp-sync failed to start: ${(err as Error).message}\n`);
   process.exit(1);
 });

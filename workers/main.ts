@@ -2,7 +2,7 @@ import { loadConfigOrExit } from '../src/config';
 import { createDb, migrateLatest } from '../src/directory/db';
 import { createLogger } from '../src/log';
 import { PolicyError } from '../src/policy';
-import { DEFAULT_REDIS_URL } from '../src/queue';
+import { DEFAULT_REDIS_URL, EvictionPolicyError } from '../src/queue';
 import { startSyncEngine } from '../src/runtime/sync';
 
 /**
@@ -41,6 +41,10 @@ async function main(): Promise<number> {
     await db.destroy();
     if (err instanceof PolicyError) {
       process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof EvictionPolicyError) {
+      process.stderr.write(`worker refuses to start: ${err.message}\n`);
       return 2;
     }
     throw err;

@@ -38,6 +38,11 @@ export const envSchema = z.object({
   /** Where the embedded Postgres keeps its data. @defaultValue ./.data */
   DATA_DIR: z.string().default('./.data'),
   REDIS_URL: url,
+  /**
+   * Redis reports a `maxmemory-policy` other than noeviction at start-up: `refuse` stops the
+   * process, `warn` logs and starts (BullMQ may then lose or repeat jobs). @defaultValue refuse
+   */
+  REDIS_EVICTION_CHECK: z.preprocess(emptyAsUnset, z.enum(['refuse', 'warn']).default('refuse')),
   PULUMI_BACKEND_URL: url.transform((v) => v ?? 'https://api.pulumi.com'),
   PULUMI_ACCESS_TOKEN: optionalString,
   PULUMI_ORG: optionalString,

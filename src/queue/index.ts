@@ -2,7 +2,7 @@ import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullm
 import { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import { jobsStalled, registerQueueCollector, registerRedisNoEvictionCollector } from '../metrics';
-import { checkEvictionPolicy, createRedis, EvictionPolicy, readEvictionPolicy } from './redis';
+import { checkEvictionPolicy, createRedis, EvictionCheck, EvictionPolicy, readEvictionPolicy } from './redis';
 
 /**
  * The one place queues and workers are built (style-anchors §5.11): connection options
@@ -20,8 +20,8 @@ import { checkEvictionPolicy, createRedis, EvictionPolicy, readEvictionPolicy } 
  * stores job data in clear text).
  */
 
-export { createRedis, resolveRedis, DEFAULT_REDIS_URL } from './redis';
-export type { EvictionPolicy, RedisEndpoint } from './redis';
+export { createRedis, resolveRedis, DEFAULT_REDIS_URL, EvictionPolicyError } from './redis';
+export type { EvictionCheck, EvictionPolicy, RedisEndpoint } from './redis';
 
 export const QUEUE = { reconcile: 'reconcile', revoke: 'revoke' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
@@ -89,6 +89,12 @@ export interface QueueFactoryOptions {
    * equal): a crashed worker's job runs again within about twice this. @defaultValue 30000
    */
   lockDurationMs?: number;
+  /**
+   * A readable `maxmemory-policy` other than noeviction: `refuse` makes `startupCheck()` reject,
+   * `warn` logs a warning. The entry points pass REDIS_EVICTION_CHECK (default refuse).
+   * @defaultValue warn
+   */
+  evictionCheck?: EvictionCheck;
 }
 
 export interface CreateWorkerOptions extends Partial<Omit<WorkerOptions, 'connection' | 'prefix'>> {
@@ -105,9 +111,12 @@ export interface QueueFactory {
   /** Job counts per state of every queue this factory built. */
   depths(): Promise<Record<string, Record<string, number>>>;
   /**
-   * Redis' `maxmemory-policy`, read now. BullMQ needs `noeviction`; the factory checks it once
-   * when created and logs a warning otherwise (it does not refuse to run).
+   * The check of `maxmemory-policy` the factory started when created. Rejects with
+   * EvictionPolicyError when `evictionCheck` is `refuse` and Redis reports another policy than
+   * noeviction; resolves (ok null) when the policy cannot be read. Await it before starting work.
    */
+  startupCheck(): Promise<EvictionPolicy>;
+  /** Redis' `maxmemory-policy`, read now. BullMQ needs `noeviction`. */
   evictionPolicy(): Promise<EvictionPolicy>;
   /**
    * Stops workers (waiting for active jobs up to `deadlineMs`, then forcing: an abandoned job
@@ -138,7 +147,9 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
     }
     return out;
   });
-  const startupCheck = checkEvictionPolicy(producer, logger);
+  const startupCheck = checkEvictionPolicy(producer, logger, options.evictionCheck ?? 'warn');
+  // Handled by whoever awaits startupCheck(); a factory nobody asks must not crash the process.
+  startupCheck.catch(() => undefined);
   const unregisterEviction = registerRedisNoEvictionCollector(async () => (await readEvictionPolicy(producer)).ok);
 
   function queue<T>(name: QueueName): Queue<T> {
@@ -197,6 +208,7 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
     queue,
     createWorker,
     depths,
+    startupCheck: () => startupCheck,
     evictionPolicy: () => readEvictionPolicy(producer),
     async close(deadlineMs = 10_000) {
       unregister();

@@ -64,18 +64,36 @@ export async function readEvictionPolicy(redis: Redis, timeoutMs = 2000): Promis
   }
 }
 
+/** What the start-up check does when Redis reads back a policy other than noeviction (REDIS_EVICTION_CHECK). */
+export type EvictionCheck = 'refuse' | 'warn';
+
+const EVICTION_RISK = 'under memory pressure Redis may evict BullMQ jobs and job locks, so reconciles and revokes can be lost or run twice';
+const EVICTION_FIX = 'set it with `CONFIG SET maxmemory-policy noeviction` and in redis.conf (or the managed service\'s parameter group)';
+
+/** Redis runs with a `maxmemory-policy` BullMQ is not correct with, and REDIS_EVICTION_CHECK is `refuse`. */
+export class EvictionPolicyError extends Error {
+  constructor(readonly evictionPolicy: string) {
+    super(
+      `Redis maxmemory-policy is "${evictionPolicy}", not "noeviction": ${EVICTION_RISK}; ${EVICTION_FIX}, ` +
+        'or set REDIS_EVICTION_CHECK=warn to start anyway',
+    );
+    this.name = 'EvictionPolicyError';
+  }
+}
+
 /**
- * The start-up check: Redis evicting under memory pressure can drop job locks and jobs
- * (lost or twice-run reconciles), so anything but noeviction is warned about. The process
- * still starts — the operator decides.
+ * The start-up check (reliability.md §6 item 11): a readable policy other than noeviction
+ * throws EvictionPolicyError under `refuse`, is logged as a warning under `warn`. A policy that
+ * cannot be read (CONFIG and INFO refused, Redis unreachable) is logged at info and passes:
+ * the daemon must start with Redis down (item 10).
  */
-export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise<EvictionPolicy> {
+export async function checkEvictionPolicy(redis: Redis, logger: Logger, mode: EvictionCheck): Promise<EvictionPolicy> {
   const result = await readEvictionPolicy(redis);
-  if (result.ok === false) {
+  if (result.evictionPolicy !== null && !result.ok) {
+    if (mode === 'refuse') throw new EvictionPolicyError(result.evictionPolicy);
     logger.warn(
-      `Redis maxmemory-policy is "${result.evictionPolicy}", not "noeviction": under memory pressure Redis may evict BullMQ ` +
-        'jobs and job locks, so reconciles and revokes can be lost or run twice. Set maxmemory-policy noeviction ' +
-        '(redis.conf, CONFIG SET, or the managed service\'s parameter group)',
+      `Redis maxmemory-policy is "${result.evictionPolicy}", not "noeviction": ${EVICTION_RISK}; ${EVICTION_FIX}. ` +
+        'Starting anyway: REDIS_EVICTION_CHECK=warn',
       { evictionPolicy: result.evictionPolicy },
     );
   } else if (result.ok === null) {

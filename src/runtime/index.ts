@@ -79,6 +79,8 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   }
   // Reconciler, relay, queues and tokens; workers too unless RUN_WORKERS=false (then they run
   // in `npm run worker` processes). Stopped after the HTTP server, before Redis and Postgres.
+  // A refusal (EvictionPolicyError, PolicyError) stops what started so far: no orphaned
+  // embedded Postgres or private redis-server.
   const sync = await startSyncEngine({
     config,
     db,
@@ -87,6 +89,9 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     pulumi,
     logger,
     runWorkers: config.RUN_WORKERS,
+  }).catch(async (err: unknown) => {
+    await runSteps(shutdown, logger);
+    throw err;
   });
   shutdown.push({ name: 'sync engine', run: () => sync.stop(8_000) });
 
@@ -139,14 +144,17 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     reload() {
       sync.reload();
     },
-    async stop() {
-      for (const step of shutdown.reverse()) {
-        try {
-          await withTimeout(step.run(), 10_000, 'timed out after 10000 ms');
-        } catch (err) {
-          logger.warn('shutdown step failed', { step: step.name, err: (err as Error).message });
-        }
-      }
-    },
+    stop: () => runSteps(shutdown, logger),
   };
+}
+
+/** Runs shutdown steps in reverse order of start-up, each bounded, a failure logged and passed. */
+async function runSteps(steps: Step[], logger: Logger): Promise<void> {
+  for (const step of [...steps].reverse()) {
+    try {
+      await withTimeout(step.run(), 10_000, 'timed out after 10000 ms');
+    } catch (err) {
+      logger.warn('shutdown step failed', { step: step.name, err: (err as Error).message });
+    }
+  }
 }

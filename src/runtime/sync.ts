@@ -17,7 +17,7 @@ import { startTokens, TokenDeps } from '../tokens';
  */
 
 export interface SyncEngineOptions {
-  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS' | 'WORKER_LOCK_DURATION_MS' | 'WORKER_CONCURRENCY'>;
+  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS' | 'WORKER_LOCK_DURATION_MS' | 'WORKER_CONCURRENCY' | 'REDIS_EVICTION_CHECK'>;
   db: Db;
   /** For the relay's LISTEN connection. */
   databaseUrl: string;
@@ -60,7 +60,17 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     logger,
   };
   const client = createPulumiClient(clientOptions);
-  const queues = createQueueFactory({ redisUrl: options.redisUrl, logger, lockDurationMs: config.WORKER_LOCK_DURATION_MS });
+  const queues = createQueueFactory({
+    redisUrl: options.redisUrl,
+    logger,
+    lockDurationMs: config.WORKER_LOCK_DURATION_MS,
+    evictionCheck: config.REDIS_EVICTION_CHECK,
+  });
+  // An evicting Redis is refused before any worker or relay touches a queue.
+  await queues.startupCheck().catch(async (err: unknown) => {
+    await queues.close(0);
+    throw err;
+  });
   const concurrency = options.concurrency ?? config.WORKER_CONCURRENCY;
   // Each running reconcile holds its team's advisory lock on a connection: a pool of their own.
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
