@@ -43,7 +43,13 @@ export async function recordIdentities(conn: Conn, policy: Policy, users: readon
     if (login) rows.push({ user_id: u.id, login, login_lower: login.toLowerCase(), state: u.active ? 'active' : 'inactive', updated_at: conn.fn.now(), deleted_at: null });
   }
   for (let i = 0; i < rows.length; i += 1000) {
-    await conn('identities').insert(rows.slice(i, i + 1000)).onConflict(['user_id', 'login_lower']).merge(['login', 'state', 'updated_at', 'deleted_at']);
+    // Rows that already say the same are left alone: every reconcile records its members, and
+    // rewriting unchanged rows was most of that cost.
+    await conn('identities')
+      .insert(rows.slice(i, i + 1000))
+      .onConflict(['user_id', 'login_lower'])
+      .merge(['login', 'state', 'updated_at', 'deleted_at'])
+      .whereRaw('(identities.login, identities.state, identities.deleted_at) IS DISTINCT FROM (excluded.login, excluded.state, excluded.deleted_at)');
   }
   const byState = new Map<string, string[]>();
   for (const u of users) byState.set(u.active ? 'active' : 'inactive', [...(byState.get(u.active ? 'active' : 'inactive') ?? []), u.id]);
