@@ -119,6 +119,14 @@ export interface QueueFactory {
   /** Redis' `maxmemory-policy`, read now. BullMQ needs `noeviction`. */
   evictionPolicy(): Promise<EvictionPolicy>;
   /**
+   * Runs a queue call start-up needs (a scheduler upsert) without holding start-up: BullMQ
+   * holds a command until Redis is ready, so awaiting one at boot with Redis down would keep
+   * the daemon from listening (reliability.md §6 item 10). A rejection (say the connection
+   * dropped mid-command) is logged and the call retried with backoff; `close()` abandons it.
+   * Resolves true once the call succeeded, false when abandoned; never rejects.
+   */
+  inBackground(what: string, call: () => Promise<unknown>): Promise<boolean>;
+  /**
    * Stops workers (waiting for active jobs up to `deadlineMs`, then forcing: an abandoned job
    * is re-delivered by stall recovery), then queues and connections.
    */
@@ -127,6 +135,9 @@ export interface QueueFactory {
 
 /** BullMQ's own default lock duration and stalled-check interval. */
 const DEFAULT_LOCK_DURATION_MS = 30_000;
+
+/** Backoff of `inBackground` retries: 1 s, doubling, at most this. */
+const MAX_BACKGROUND_RETRY_MS = 30_000;
 
 const COUNTED_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
@@ -139,6 +150,9 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
   producer.on('error', (err) => logger.debug('redis producer connection error', { err: err.message }));
   const queues = new Map<string, Queue>();
   const workers: Array<{ worker: Worker; connection: Redis }> = [];
+  let closing = false;
+  /** Ends the backoff pauses of `inBackground` calls at once (close). */
+  const wakers = new Set<() => void>();
 
   const unregister = registerQueueCollector(async () => {
     const out = [];
@@ -196,6 +210,36 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
     return worker;
   }
 
+  function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      // Unref'd: a retry that is waiting must not keep a stopping process alive.
+      const timer = setTimeout(wake, ms).unref();
+      wakers.add(wake);
+    });
+  }
+
+  async function inBackground(what: string, call: () => Promise<unknown>): Promise<boolean> {
+    for (let attempt = 1; !closing; attempt++) {
+      try {
+        await call();
+        if (attempt > 1) logger.info('queue call done after retries', { what, attempts: attempt });
+        return true;
+      } catch (err) {
+        // Closing disconnects the producer, which rejects the call: not a failure to report.
+        if (closing) break;
+        const retryInMs = Math.min(1000 * 2 ** (attempt - 1), MAX_BACKGROUND_RETRY_MS);
+        logger.warn('queue call failed (Redis unavailable?); retrying', { what, err: (err as Error).message, attempt, retryInMs });
+        await pause(retryInMs);
+      }
+    }
+    return false;
+  }
+
   async function depths(): Promise<Record<string, Record<string, number>>> {
     const out: Record<string, Record<string, number>> = {};
     for (const [name, q] of queues) out[name] = await q.getJobCounts(...COUNTED_STATES);
@@ -210,7 +254,10 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
     depths,
     startupCheck: () => startupCheck,
     evictionPolicy: () => readEvictionPolicy(producer),
+    inBackground,
     async close(deadlineMs = 10_000) {
+      closing = true;
+      for (const wake of [...wakers]) wake();
       unregister();
       unregisterEviction();
       await settlesWithin(startupCheck, 2000);

@@ -103,9 +103,9 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
 
   if (options.runWorkers) createReconcileWorker({ queues, reconciler, logger, concurrency });
   relay.start();
-  await upsertDriftSchedule(queues, policy.current).catch((err: Error) =>
-    log.warn('cannot set the drift schedule now (Redis unavailable?); the next policy reload retries', { err: err.message }),
-  );
+  // Not awaited: with Redis down at boot BullMQ holds the command until Redis is ready, and
+  // start-up (the daemon's HTTP listener) must not wait for that. The factory retries it.
+  void queues.inBackground('drift schedule', () => upsertDriftSchedule(queues, policy.current));
 
   policy.on('changed', (next) => {
     reconciler.invalidateCaches();

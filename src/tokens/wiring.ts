@@ -97,7 +97,7 @@ export async function startTokens(options: StartTokensOptions): Promise<TokensPa
   const detach = attachToReconciler(options.reconciler, deps);
   if (options.runWorker ?? true) {
     const laneDeps = options.lanePulumi ? createTokenDeps({ ...options, pulumi: options.lanePulumi }) : deps;
-    await startRevokeLaneWorker(options.queues, laneDeps, options.lane);
+    startRevokeLaneWorker(options.queues, laneDeps, options.lane);
   }
   return { deps, router: tokensRouter(deps), stop: detach };
 }

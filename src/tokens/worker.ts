@@ -24,13 +24,18 @@ export interface RevokeLaneOptions {
 
 export interface RevokeLaneWorker {
   worker: Worker;
+  /**
+   * The sweep's scheduler set (or removed) in Redis: true once done, false when the queue
+   * factory closed first. Start-up does not wait for it (Redis may be down at boot).
+   */
+  scheduled: Promise<boolean>;
 }
 
-export async function startRevokeLaneWorker(
+export function startRevokeLaneWorker(
   factory: QueueFactory,
   deps: TokenDeps,
   options: RevokeLaneOptions = {},
-): Promise<RevokeLaneWorker> {
+): RevokeLaneWorker {
   const worker: Worker = factory.createWorker<RevokeLaneJob | Record<string, never>>(
     QUEUE.revoke,
     async (job: Job) => {
@@ -56,10 +61,10 @@ export async function startRevokeLaneWorker(
 
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const queue = factory.queue(QUEUE.revoke);
-  if (sweepEveryMs > 0) {
-    await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweepEveryMs }, { name: SWEEP_JOB, data: {}, opts: { attempts: 1 } });
-  } else {
-    await queue.removeJobScheduler(SWEEP_SCHEDULER_ID);
-  }
-  return { worker };
+  const scheduled = factory.inBackground('token sweep schedule', () =>
+    sweepEveryMs > 0
+      ? queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweepEveryMs }, { name: SWEEP_JOB, data: {}, opts: { attempts: 1 } })
+      : queue.removeJobScheduler(SWEEP_SCHEDULER_ID),
+  );
+  return { worker, scheduled };
 }
