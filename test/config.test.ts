@@ -28,6 +28,13 @@ describe('config', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PULUMI_ACCESS_TOKEN: '' }).PULUMI_ACCESS_TOKEN).toBeUndefined();
+    // Numbers too: an empty PORT is the default port, not 0 (a random port).
+    const numbers = loadConfig({ PORT: '', PULUMI_MAX_RPS: ' ', WORKER_CONCURRENCY: '', WORKER_LOCK_DURATION_MS: '', SAML_CLOCK_SKEW_MS: '' });
+    expect(numbers.PORT).toBe(8080);
+    expect(numbers.PULUMI_MAX_RPS).toBe(20);
+    expect(numbers.WORKER_CONCURRENCY).toBe(16);
+    expect(numbers.WORKER_LOCK_DURATION_MS).toBe(30_000);
+    expect(numbers.SAML_CLOCK_SKEW_MS).toBe(30_000);
   });
 
   it('reads the SCIM rate limit: defaults, empty as unset, 0 turns it off', () => {

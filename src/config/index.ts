@@ -14,13 +14,12 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
-const port = (fallback: number) =>
-  z.coerce.number().int().min(0).max(65535).default(fallback);
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
 /** An empty variable counts as unset, so it gets the default rather than coercing to 0. */
 const emptyAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const port = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
+
+const positiveInt = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(fallback));
 
 const url = z
   .string()
@@ -78,7 +77,7 @@ export const envSchema = z.object({
    * Workers' BullMQ job lock, ms, also the stalled-check interval: lower recovers a crashed
    * worker's jobs sooner, but a busy event loop may then lose locks. @defaultValue 30000
    */
-  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30_000),
+  WORKER_LOCK_DURATION_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1000).default(30_000)),
   /**
    * Team reconciles at once per process. Each holds a database connection for its team lock;
    * the Pulumi limits above still bound the calls they make. @defaultValue 16
@@ -111,7 +110,7 @@ export const envSchema = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
   /** SAML: tolerated clock difference with the IdP, ms. @defaultValue 30000 */
-  SAML_CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
+  SAML_CLOCK_SKEW_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(300_000).default(30_000)),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;
