@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { createApp } from '../src/app';
+import { createApp, createHttpServer } from '../src/app';
 import { createDb, createScimClient, migrateLatest } from '../src/directory';
 import { createLogger } from '../src/log';
 import { createScimRouter } from '../src/scim';
@@ -41,7 +41,7 @@ async function serve(): Promise<void> {
   const logger = createLogger({ level: 'warn' });
   const router = createScimRouter({ db, logger, config: { SCIM_BEARER_TOKEN: undefined, SCIM_MAX_BODY: '1mb', PUBLIC_URL: undefined }, rateLimit: false });
   const app = createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] });
-  const server = http.createServer(app);
+  const server = createHttpServer(app);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   parentPort!.postMessage({ port: (server.address() as AddressInfo).port });

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import express, { Express, Request, Response, NextFunction, Router } from 'express';
 import type { Logger } from '../log';
 import { withTimeout } from '../util';
@@ -74,3 +75,21 @@ export function httpStatusOf(err: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
+/**
+ * The HTTP server for an app made by createApp. Express gives every request and response its
+ * prototypes with `Object.setPrototypeOf` as it enters the app; on V8 that made each request's
+ * objects outlive the young generation (15 KB per request surviving a scavenge, 5 ms average
+ * scavenge pauses: the SCIM PATCH p99, BENCHMARKS.md). Here the server builds them from classes
+ * whose prototypes already are the app's `request`/`response`, so Express's swap changes
+ * nothing (0.4 KB per request, 1.2 ms pauses). `app.request`/`app.response` remain the objects
+ * to extend, as Express documents.
+ */
+export function createHttpServer(app: Express): http.Server {
+  class AppRequest extends http.IncomingMessage {}
+  class AppResponse extends http.ServerResponse {}
+  Object.setPrototypeOf(AppRequest.prototype, app.request);
+  Object.setPrototypeOf(AppResponse.prototype, app.response);
+  app.request = AppRequest.prototype as typeof app.request;
+  app.response = AppResponse.prototype as typeof app.response;
+  return http.createServer({ IncomingMessage: AppRequest, ServerResponse: AppResponse }, app);
+}

@@ -1,11 +1,10 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Config, describeConfig, scimRateLimit } from '../config';
 import { createLogger, Logger } from '../log';
 import { createDb, Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory/embedded-postgres';
 import { createRedis, resolveRedis } from '../queue/redis';
-import { createApp, Mount } from '../app';
+import { createApp, createHttpServer, Mount } from '../app';
 import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
@@ -114,7 +113,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     mounts,
   });
 
-  const server = http.createServer(app);
+  const server = createHttpServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { createApp } from '../../src/app';
+import { createApp, createHttpServer } from '../../src/app';
 import { createLogger } from '../../src/log';
 import { createScimRouter } from '../../src/scim';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
@@ -80,7 +80,7 @@ beforeAll(async () => {
     config: { SCIM_BEARER_TOKEN: TOKEN, SCIM_MAX_BODY: '64kb', PUBLIC_URL: undefined },
     rateLimit: false,
   });
-  server = http.createServer(createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] }));
+  server = createHttpServer(createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/scim/v2`;
   const user = await send('POST', '/Users', JSON.stringify({ schemas: [USER_URN], userName: 'fuzz.target@example.test', active: true }));

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/app';
+import { createApp, createHttpServer } from '../../src/app';
 import { QUEUE } from '../../src/queue';
 import { createAdminApiRouter } from '../../src/web/api';
 import { okta, startHarness, type Harness } from './harness';
@@ -17,7 +17,7 @@ beforeAll(async () => {
   const router = createAdminApiRouter({ adminToken: TOKEN, db: h.scim.db, logger: h.logger, policy: h.policy, reconciler: h.reconciler, queues: h.queues });
   const disabled = createAdminApiRouter({ adminToken: undefined, db: h.scim.db, logger: h.logger });
   const app = createApp({ logger: h.logger, readiness: {}, mounts: [{ path: '/api/v1', router }, { path: '/off/api/v1', router: disabled }] });
-  server = http.createServer(app);
+  server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const alice = await okta.createUser(h, 'alice@acme.example');

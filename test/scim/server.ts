@@ -1,6 +1,5 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/app';
+import { createApp, createHttpServer } from '../../src/app';
 import type { Db } from '../../src/directory';
 import { createLogger, type Logger } from '../../src/log';
 import { createScimRouter, type RateLimit } from '../../src/scim';
@@ -49,7 +48,7 @@ export async function startScimServer(
     tokenCacheMs: options.tokenCacheMs ?? 0,
   });
   const app = createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] });
-  const server = http.createServer(app);
+  const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const base = `${url}/scim/v2`;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/app';
+import { createApp, createHttpServer } from '../../src/app';
 import { startEmulator, Emulator } from '../../src/emulator';
 import { createLogger } from '../../src/log';
 import { parsePolicy } from '../../src/policy';
@@ -42,7 +42,7 @@ beforeAll(async () => {
     logger: createLogger({ level: 'error' }),
   };
   const app = createApp({ logger: deps.logger, readiness: {}, mounts: [{ path: '/api/v1/tokens', router: tokensRouter(deps) }] });
-  server = http.createServer(app);
+  server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/tokens`;
 });
