@@ -21,7 +21,10 @@ beforeAll(async () => {
   for (const name of ['a', 'b']) {
     const tap = await startPulumiTap(stack.emulator.url);
     taps.push(tap);
-    workers.push(startNodeProcess('workers/main.js', { ...stack.env, PULUMI_BACKEND_URL: tap.url }, `twoworkers-${name}`, 'source'));
+    // Two reconciles at once per worker, fewer than the 6 teams: with the default 16, whichever
+    // worker fetches first can take every team and the other never contends.
+    const env = { ...stack.env, PULUMI_BACKEND_URL: tap.url, WORKER_CONCURRENCY: '2' };
+    workers.push(startNodeProcess('workers/main.js', env, `twoworkers-${name}`, 'source'));
   }
 }, 90_000);
 
