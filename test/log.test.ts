@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { createLogger } from '../src/log';
+import { createLogger, warnAtMostEvery } from '../src/log';
 
 function capture() {
   const stream = new PassThrough();
@@ -31,5 +31,23 @@ describe('log redaction', () => {
     logger.error('failed', { err: new Error('connection refused') });
     await new Promise((r) => setImmediate(r));
     expect(lines.join('\n')).toContain('connection refused');
+  });
+});
+
+describe('warnAtMostEvery', () => {
+  it('warns the first time, then at most once per interval with the count held back, debug in between', async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    stream.on('data', (chunk) => lines.push(...String(chunk).split('\n').filter(Boolean)));
+    const logger = createLogger({ stream, level: 'debug' });
+    const warn = warnAtMostEvery(logger, 50);
+    for (let i = 0; i < 4; i++) warn('redis connection error', { err: 'ECONNREFUSED' });
+    await new Promise((r) => setTimeout(r, 60));
+    warn('redis connection error', { err: 'ECONNREFUSED' });
+    await new Promise((r) => setImmediate(r));
+    const entries = lines.map((l) => JSON.parse(l) as { level: string; repeatedSinceLastWarning?: number });
+    expect(entries.map((e) => e.level)).toEqual(['warn', 'debug', 'debug', 'debug', 'warn']);
+    expect(entries[0].repeatedSinceLastWarning).toBeUndefined();
+    expect(entries[4].repeatedSinceLastWarning).toBe(3);
   });
 });

@@ -91,3 +91,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     transports,
   });
 }
+
+/**
+ * For a condition that recurs while it lasts (a connection retrying every second or two): a
+ * warning the first time and then at most once per `intervalMs`, with how many were held back,
+ * and debug lines in between — so an outage is visible without burying the rest of the log.
+ */
+export function warnAtMostEvery(logger: Logger, intervalMs = 60_000): (message: string, meta?: Record<string, unknown>) => void {
+  let lastWarnAt = Number.NEGATIVE_INFINITY;
+  let heldBack = 0;
+  return (message, meta = {}) => {
+    const now = Date.now();
+    if (now - lastWarnAt < intervalMs) {
+      heldBack++;
+      logger.debug(message, meta);
+      return;
+    }
+    logger.warn(message, heldBack > 0 ? { ...meta, repeatedSinceLastWarning: heldBack } : meta);
+    lastWarnAt = now;
+    heldBack = 0;
+  };
+}

@@ -1,6 +1,6 @@
 import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../log';
+import { warnAtMostEvery, type Logger } from '../log';
 import { jobsStalled, registerQueueCollector, registerRedisNoEvictionCollector } from '../metrics';
 import { checkEvictionPolicy, createRedis, EvictionCheck, EvictionPolicy, readEvictionPolicy } from './redis';
 
@@ -191,7 +191,9 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
       connection,
       prefix,
     });
-    worker.on('error', (err) => logger.warn('worker error', { queue: name, err: err.message }));
+    // While Redis is down every reconnect attempt is an error: warn once a minute, not each time.
+    const warnWorkerError = warnAtMostEvery(logger);
+    worker.on('error', (err) => warnWorkerError('worker error', { queue: name, err: err.message }));
     worker.on('stalled', (jobId) => {
       jobsStalled.inc({ queue: name });
       logger.warn('job stalled: its worker lost the lock, it runs again', { queue: name, jobId });

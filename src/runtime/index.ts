@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Config, describeConfig, scimRateLimit } from '../config';
-import { createLogger, Logger } from '../log';
+import { createLogger, Logger, warnAtMostEvery } from '../log';
 import { createDb, Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory/embedded-postgres';
 import { createRedis, resolveRedis } from '../queue/redis';
@@ -61,7 +61,8 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const redisEndpoint = await resolveRedis(config.REDIS_URL, config.DATA_DIR, logger);
   shutdown.push({ name: 'private redis', run: redisEndpoint.stop });
   const redis = createRedis(redisEndpoint.url);
-  redis.on('error', (err) => logger.warn('redis connection error', { err: err.message }));
+  const warnRedisError = warnAtMostEvery(logger);
+  redis.on('error', (err) => warnRedisError('redis connection error', { err: err.message }));
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
 
   let pulumi: PulumiEndpoint;
