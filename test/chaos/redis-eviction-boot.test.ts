@@ -134,7 +134,7 @@ describe('the daemon at boot, on a Redis with maxmemory-policy allkeys-lru', () 
 });
 
 describe('the daemon at boot, with Redis down', () => {
-  it('is not refused: it logs that the policy could not be checked, keeps running, and serves once Redis is up', async () => {
+  it('is not refused: it logs that the policy could not be checked, keeps running, and is ready once Redis is up', async () => {
     const late = await startPrivateRedis();
     await late.stop();
     try {
