@@ -182,13 +182,14 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
 export type MemberPatchOutcome =
   | { outcome: 'not_found' }
   | { outcome: 'unknown_members'; unknown: string[] }
-  | { outcome: 'ok'; version: string; updatedAt: Date; added: string[]; removed: string[] };
+  | { outcome: 'ok'; version: string };
 
 /**
  * A membership-only PATCH in one round trip: the lock, the delta, the version bump and the
  * `group.members_changed` outbox row run in the database (migration
  * 20261129000000_patch_group_members), in one transaction. Same results as lockGroup +
- * addMembers/removeMembers + touchGroup + appendOutbox, which the general write path uses.
+ * addMembers/removeMembers + touchGroup + appendOutbox, which the general write path uses;
+ * the caller needs only the new version (the outbox row carries what changed).
  */
 export async function patchGroupMembers(
   db: Db,
@@ -203,8 +204,8 @@ export async function patchGroupMembers(
     userIds,
     requestId ?? null,
   ]);
-  const row = rows[0] as { outcome: string; version: string; updated_at: Date; added: string[]; removed: string[]; unknown: string[] };
+  const row = rows[0] as { outcome: string; version: string; unknown: string[] };
   if (row.outcome === 'not_found') return { outcome: 'not_found' };
   if (row.outcome === 'unknown_members') return { outcome: 'unknown_members', unknown: row.unknown };
-  return { outcome: 'ok', version: row.version, updatedAt: row.updated_at, added: row.added, removed: row.removed };
+  return { outcome: 'ok', version: row.version };
 }

@@ -80,7 +80,7 @@ export interface OpRecord {
 
 const AUDIT_INSERT_CHUNK = 500;
 
-/** Several ops' rows in one INSERT per chunk: a reconcile's audit costs a round trip per run of ops, not per op. */
+/** Several ops' rows in one INSERT per chunk of 500: a reconcile's audit is one round trip, not one per op. */
 export async function recordOps(conn: Conn, ctx: AuditContext, records: readonly OpRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += AUDIT_INSERT_CHUNK) {
     await conn('audit_log').insert(
