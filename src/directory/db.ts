@@ -16,13 +16,25 @@ export interface DbOptions {
   connectionString: string;
   /** Pool size. @defaultValue 10 */
   poolMax?: number;
+  /** How long a connection beyond the warm ones may sit idle before it is closed. @defaultValue 30 s */
+  idleTimeoutMillis?: number;
 }
 
+/**
+ * Connections kept open through quiet spells. An IdP writes a few times a minute at most, so
+ * with none kept, nearly every write after 30 s of quiet (the pool's idle timeout) paid for a new
+ * connection and a cold backend (catalog caches, the PATCH function compiled again): 10–12 ms
+ * instead of about 1 ms (BENCHMARKS.md, group PATCH run 5). The pool opens them lazily, and knex
+ * drops a connection that died with the server on its next checkout.
+ */
+const WARM_CONNECTIONS = 2;
+
 export function createDb(options: DbOptions): Db {
+  const max = options.poolMax ?? 10;
   return knex({
     client: 'pg',
     connection: options.connectionString,
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: { min: Math.min(WARM_CONNECTIONS, max), max, idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000 },
     acquireConnectionTimeout: 10_000,
   });
 }
