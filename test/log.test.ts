@@ -34,6 +34,21 @@ describe('log redaction', () => {
   });
 });
 
+describe('log levels', () => {
+  it('drops a message below the level before any formatting, and writes the ones at or above it', async () => {
+    const { logger, lines } = capture();
+    let reads = 0;
+    // Object.assign copies meta shallowly, so only a format walking the message reaches `field`.
+    const meta = (n: number) => ({ requestId: `r-${n}`, detail: { get field() { reads++; return 'x'; } } });
+    for (let i = 0; i < 3; i++) logger.http('scim request', meta(i));
+    logger.debug('debug line', meta(3));
+    logger.info('info line', meta(4));
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toBe(1);
+    expect(lines.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(['info line']);
+  });
+});
+
 describe('warnAtMostEvery', () => {
   it('warns the first time, then at most once per interval with the count held back, debug in between', async () => {
     const stream = new PassThrough();

@@ -74,22 +74,30 @@ export interface LoggerOptions {
   silent?: boolean;
 }
 
+const LEVEL = Symbol.for('level');
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const transports: winston.transport[] = [
     options.stream
       ? new winston.transports.Stream({ stream: options.stream })
       : new winston.transports.Console(),
   ];
-  return winston.createLogger({
+  // winston runs the whole format chain on every message and leaves the level check to the
+  // transports, so a per-request `http` or `debug` line was redacted, stamped and serialised
+  // only to be dropped. Dropping it first keeps disabled levels nearly free.
+  const enabledLevel = winston.format((info) => logger.isLevelEnabled(info[LEVEL] as string) && info);
+  const logger: Logger = winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
     format: winston.format.combine(
+      enabledLevel(),
       redactFormat(),
       winston.format.timestamp(),
       winston.format.json(),
     ),
     transports,
   });
+  return logger;
 }
 
 /**
