@@ -88,13 +88,16 @@ export type Projection = { include?: [string, string | undefined][]; exclude?: [
 function parseList(def: ResourceDef, raw: string | undefined): [string, string | undefined][] | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const out: [string, string | undefined][] = [];
-  for (const item of raw.split(',')) {
-    const ext = extensionFor(def, item.trim());
+  for (const listed of raw.split(',')) {
+    // RFC 7644 §3.4.2.5 lists attribute names; Microsoft's reference tests ask for
+    // `emails[type eq "work"]`, read here as the attribute it filters.
+    const item = listed.replace(/\[[^\]]*\]/, '').trim();
+    const ext = extensionFor(def, item);
     if (ext) {
       out.push([ext.urn, undefined]);
       continue;
     }
-    const resolved = resolvePath(def, item.trim());
+    const resolved = resolvePath(def, item);
     if (!resolved) continue;
     if (resolved.ext) out.push([resolved.ext, resolved.sub ? undefined : resolved.attr.name]);
     else out.push([resolved.attr.name, resolved.sub?.name]);

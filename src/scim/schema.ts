@@ -182,8 +182,8 @@ export interface ResolvedPath {
 
 /**
  * Resolves an attribute path as written by a client ("userName", "name.FamilyName",
- * "urn:...:enterprise:2.0:User:manager.value", "urn:...:core:2.0:User:emails") to its
- * definitions. Returns undefined for an attribute the schema does not have.
+ * "urn:...:enterprise:2.0:User:manager.value", "urn:...:core:2.0:User:emails", "manager") to
+ * its definitions. Returns undefined for an attribute the schema does not have.
  */
 export function resolvePath(def: ResourceDef, raw: string): ResolvedPath | undefined {
   let rest = raw;
@@ -203,7 +203,17 @@ export function resolvePath(def: ResourceDef, raw: string): ResolvedPath | undef
   }
   const [attrName, subName, ...more] = rest.split('.');
   if (more.length > 0 || !attrName) return undefined;
-  const attr = attrs.get(attrName.toLowerCase());
+  let attr = attrs.get(attrName.toLowerCase());
+  if (!attr && !lower.startsWith('urn:')) {
+    // RFC 7644 §3.10 asks clients to qualify extension attributes with their URN, but Entra's
+    // tutorial sends `"path": "manager"`: a bare name no core attribute has is resolved in the
+    // one extension that defines it.
+    const [owner, ...others] = [...def.extensions.values()].filter((e) => e.attrs.has(attrName.toLowerCase()));
+    if (owner && others.length === 0) {
+      ext = owner.urn;
+      attr = owner.attrs.get(attrName.toLowerCase());
+    }
+  }
   if (!attr) return undefined;
   if (subName === undefined) return { ext, attr };
   const sub = attr.sub?.get(subName.toLowerCase());
