@@ -57,6 +57,8 @@ export const uniqueness = (detail: string) => new ScimError(409, detail, 'unique
 export const notFound = (detail: string) => new ScimError(404, detail);
 export const preconditionFailed = (detail: string) => new ScimError(412, detail);
 export const methodNotAllowed = (detail: string) => new ScimError(405, detail);
+/** RFC 7644 §3.12: an operation this service provider does not support. */
+export const notImplemented = (detail: string) => new ScimError(501, detail);
 export const unauthorized = (detail: string) =>
   new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="scim"' });
 export const rateLimited = (retryAfterSeconds: number) =>
@@ -104,7 +106,8 @@ export function sendScimError(res: Response, error: ScimError): void {
 export function scimErrorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const error = toScimError(err);
-    if (error.status >= 500) {
+    // A 501 answers a request for a feature this server does not offer: no fault here.
+    if (error.status >= 500 && error.status !== 501) {
       logger.error('scim request failed', {
         requestId: res.locals.requestId,
         method: req.method,

@@ -47,6 +47,11 @@ interface ArrayField {
   kind: 'array';
   def: AttrDef;
   exists(condition: (element: ElementScope) => SqlFragment): SqlFragment;
+  /**
+   * The value a sort orders by: a sub-attribute of the primary element, else of the first
+   * (RFC 7644 §3.4.2.3). Only attributes stored in `resource` have one; memberships do not.
+   */
+  sortValue?(sub: AttrDef): ScalarField;
 }
 
 /** Resolves an attribute of one element of a multi-valued attribute. */
@@ -75,6 +80,7 @@ function jsonScalar(def: AttrDef, source: string, path: string[]): ScalarField {
 
 /** Elements of a jsonb array attribute, tolerating a stored non-array. */
 function jsonArray(def: AttrDef, source: string, path: string[]): ArrayField {
+  const elements = `CASE WHEN jsonb_typeof(${source} #> ?::text[]) = 'array' THEN ${source} #> ?::text[] ELSE '[]'::jsonb END`;
   return {
     kind: 'array',
     def,
@@ -90,10 +96,19 @@ function jsonArray(def: AttrDef, source: string, path: string[]): ArrayField {
         return jsonScalar(sub, `${el}.v`, [sub.name]);
       };
       const cond = condition(scope);
-      return frag(
-        `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${source} #> ?::text[]) = 'array' THEN ${source} #> ?::text[] ELSE '[]'::jsonb END) AS ${el}(v) WHERE ${cond.sql})`,
-        [path, path, ...cond.bindings],
-      );
+      return frag(`EXISTS (SELECT 1 FROM jsonb_array_elements(${elements}) AS ${el}(v) WHERE ${cond.sql})`, [path, path, ...cond.bindings]);
+    },
+    sortValue(sub) {
+      const el = nextAlias();
+      return {
+        kind: 'scalar',
+        def: sub,
+        text: frag(
+          `(SELECT ${el}.v #>> ?::text[] FROM jsonb_array_elements(${elements}) WITH ORDINALITY AS ${el}(v, n) ORDER BY coalesce(${el}.v -> 'primary' = 'true'::jsonb, FALSE) DESC, ${el}.n LIMIT 1)`,
+          [[sub.name], path, path],
+        ),
+        nullable: true,
+      };
     },
   };
 }
@@ -170,6 +185,7 @@ function subAttributeOf(array: ArrayField, subName: string): ArrayField {
     kind: 'array',
     def: array.def,
     exists: (condition) => array.exists((scope) => condition((name) => scope(name === 'value' ? subName : name))),
+    sortValue: array.sortValue,
   };
 }
 
@@ -372,8 +388,9 @@ function compare(f: ScalarField, op: Exclude<CompareOp, 'ne'>, value: Exclude<Fi
 }
 
 /**
- * `ORDER BY` for `sortBy`: the attribute (lower-cased when not case-exact; the first element
- * of a multi-valued one), then creation order and id so pages never overlap or skip.
+ * `ORDER BY` for `sortBy`: the attribute (lower-cased when not case-exact; of a multi-valued
+ * one, the primary element, else the first), then creation order and id so pages never
+ * overlap or skip.
  */
 export function compileSort(def: ResourceDef, sortBy: string | undefined, descending: boolean): SqlFragment {
   const table = tableFor(def);
@@ -387,9 +404,9 @@ export function compileSort(def: ResourceDef, sortBy: string | undefined, descen
   }
   if (f.kind === 'array') {
     const resolved = resolvePath(def, sortBy);
-    if (!resolved || resolved.ext || !resolved.attr.sub) throw invalidValue(`cannot sort by '${sortBy}'`);
-    const subName = resolved.sub?.name ?? 'value';
-    f = jsonScalar(resolved.attr.sub.get(subName.toLowerCase()) ?? resolved.attr, `${table.alias}.resource`, [resolved.attr.name, '0', subName]);
+    const sub = resolved?.sub ?? resolved?.attr.sub?.get('value');
+    if (!sub || !f.sortValue) throw invalidValue(`cannot sort by '${sortBy}'`);
+    f = f.sortValue(sub);
   }
   if (f.def.type === 'complex') throw invalidValue(`cannot sort by the complex attribute '${sortBy}'`);
   const expr = f.column ? f.column : f.def.caseExact ? f.text : frag(`lower(${f.text.sql})`, f.text.bindings);

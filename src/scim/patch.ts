@@ -12,10 +12,11 @@ import { AttrDef, extensionFor, GROUP_DEF, MAX_MEMBERS_PER_REQUEST, MAX_PATCH_OP
  *
  * IdP shapes handled here (idp-behaviour.md): ops in any case (`Add`, `Replace`); a path-less
  * `add`/`replace` whose value keys are attribute paths (`name.givenName`, URN-prefixed keys,
- * an extension URN with an object); Okta's `id` inside a group-rename value (accepted when it
- * is the resource's own id); `Remove` with `path: "members"` and a value array (removes only
- * those members; without a value it removes all); `members[value eq "x"]`; `Add` to a
- * filtered path with no matching element creates it from the filter's `eq` terms;
+ * an extension URN with an object, which may also be the `path`); Okta's `id` inside a
+ * group-rename value (accepted when it is the resource's own id); `Remove` with
+ * `path: "members"` and a value array (removes only those members; without a value it
+ * removes all); `members[value eq "x"]`; `Add` to a filtered path with no matching element
+ * creates it from the filter's `eq` terms;
  * `Replace` with an empty value clears the attribute; string booleans; `password` accepted
  * and discarded.
  */
@@ -142,19 +143,32 @@ function applyPathless(def: ResourceDef, state: PatchResult, op: Op, value: unkn
       continue;
     }
     if (lower === 'schemas' || lower === 'meta') continue;
-    const ext = extensionFor(def, key);
-    if (ext) {
-      if (v === null || v === undefined) continue;
-      if (!isPlainObject(v)) throw invalidValue(`'${ext.urn}' must be an object`);
-      for (const [subKey, subValue] of Object.entries(v)) applyPath(def, state, op, `${ext.urn}:${subKey}`, subValue);
-      continue;
-    }
     applyPath(def, state, op, key, v);
   }
 }
 
+/**
+ * An extension addressed as a whole, by its URN as the path or as a path-less value key: its
+ * attributes are handled like sub-attributes of a complex attribute (RFC 7644 §3.5.2), so
+ * `add`/`replace` set the ones given and leave the others, `remove` drops the extension.
+ */
+function extensionOperation(def: ResourceDef, state: PatchResult, op: Op, urn: string, value: unknown): void {
+  if (op === 'remove') {
+    delete state.doc[urn];
+    return;
+  }
+  if (value === null || value === undefined) return;
+  if (!isPlainObject(value)) throw invalidValue(`'${urn}' must be an object`);
+  for (const [key, v] of Object.entries(value)) applyPath(def, state, op, `${urn}:${key}`, v);
+}
+
 function applyPath(def: ResourceDef, state: PatchResult, op: Op, rawPath: string, value: unknown): void {
   const path = parsePatchPath(rawPath);
+  const extension = path.filter ? undefined : extensionFor(def, path.attr);
+  if (extension) {
+    extensionOperation(def, state, op, extension.urn, value);
+    return;
+  }
   const resolved = resolvePath(def, path.attr);
   if (!resolved) {
     if (path.attr.toLowerCase() === 'password' || path.attr.toLowerCase().endsWith(':password')) return;

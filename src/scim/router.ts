@@ -41,6 +41,7 @@ import {
   invalidValue,
   methodNotAllowed,
   notFound,
+  notImplemented,
   preconditionFailed,
   SCIM_CONTENT_TYPE,
   ScimError,
@@ -333,7 +334,11 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
     const where = params.filter?.trim() ? compileFilter(def, parseFilter(params.filter)) : { sql: 'TRUE', bindings: [] };
     const startIndex = Math.max(1, intParam('startIndex', params.startIndex) ?? 1);
     const count = Math.min(MAX_RESULTS, Math.max(0, intParam('count', params.count) ?? DEFAULT_COUNT));
-    const descending = params.sortOrder?.toLowerCase() === 'descending';
+    const sortOrder = params.sortOrder?.toLowerCase();
+    if (sortOrder !== undefined && sortOrder !== 'ascending' && sortOrder !== 'descending') {
+      throw invalidValue("'sortOrder' must be ascending or descending");
+    }
+    const descending = sortOrder === 'descending';
     const orderBy = compileSort(def, params.sortBy, descending);
     const projection = parseProjection(def, params.attributes, params.excludedAttributes);
     const base = baseUrl(req);
@@ -578,6 +583,24 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
       await appendOutbox(trx, { kind: 'group.deleted', groupId: id }, requestIdOf(res));
     });
     send(res, 204);
+  });
+
+  // ---- features this server does not offer (RFC 7644 §3.12: 501) -------------------------
+
+  // §3.11: a bearer token here belongs to an IdP client, not to a person, so there is no
+  // authenticated subject for /Me to stand for.
+  router.all('/Me{/*rest}', () => {
+    throw notImplemented('/Me is not supported: SCIM clients here are identity providers, not users');
+  });
+  router.all('/Bulk', () => {
+    throw notImplemented('bulk operations are not supported (see bulk.supported in /ServiceProviderConfig)');
+  });
+  // §3.4.2.1, §3.4.3: queries run per resource type (/Users, /Groups), not across the root.
+  router.get('/', () => {
+    throw notImplemented('queries against the server root are not supported; query /Users or /Groups');
+  });
+  router.post('/.search', () => {
+    throw notImplemented('searches against the server root are not supported; use /Users/.search or /Groups/.search');
   });
 
   router.use((req) => {

@@ -245,7 +245,7 @@ export function schemaDescriptions(baseUrl: string): Record<string, unknown>[] {
   declareScimmy();
   return [SCIMMY.Schemas.User, SCIMMY.Schemas.EnterpriseUser, SCIMMY.Schemas.Group].map((s) => {
     const described = JSON.parse(JSON.stringify(s.definition.describe())) as Record<string, unknown>;
-    return withoutNulls({
+    return withoutEmptyValues({
       ...described,
       meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${described.id as string}` },
     }) as Record<string, unknown>;
@@ -277,14 +277,19 @@ export function resourceTypeDescriptions(baseUrl: string): Record<string, unknow
   ];
 }
 
-/** Entra's schema discovery rejects null values anywhere in a schema document. */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
+/**
+ * Drops null values (Entra's schema discovery rejects them anywhere in a schema document) and
+ * empty `canonicalValues` (scimmy gives `roles.type` and `x509Certificates.type` `[]`; tools
+ * that turn canonical values into a JSON-Schema `enum`, as suvera's compliance utility does,
+ * then reject every value of those attributes).
+ */
+function withoutEmptyValues(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyValues);
   if (value && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value)
-        .filter(([, v]) => v !== null && v !== undefined)
-        .map(([k, v]) => [k, withoutNulls(v)]),
+        .filter(([k, v]) => v !== null && v !== undefined && !(k === 'canonicalValues' && Array.isArray(v) && v.length === 0))
+        .map(([k, v]) => [k, withoutEmptyValues(v)]),
     );
   }
   return value;
