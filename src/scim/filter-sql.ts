@@ -295,6 +295,12 @@ function compileNode(node: FilterNode, field: (path: string) => Field): SqlFragm
       if (f.kind === 'array') {
         return f.exists((scope) => comparison(node, scope('value')));
       }
+      // A complex attribute compared as a whole stands for its `value`, as a multi-valued one
+      // does (RFC 7644 §3.4.2.2): Entra's manager check sends `manager eq "<id>"`.
+      if (node.kind === 'compare' && f.def.type === 'complex' && f.def.sub?.has('value')) {
+        const value = field(`${node.path}.value`);
+        if (value.kind === 'scalar') return comparison(node, value);
+      }
       return comparison(node, f);
     }
   }

@@ -188,6 +188,11 @@ describe('Entra users', () => {
     expect((await scim.request('GET', `/Users/${user.id}`)).body[ENTERPRISE].manager).toEqual({ value: boss.id });
     const legacy = await patch(`/Users/${user.id}`, [{ op: 'Add', path: 'manager', value: [{ $ref: `../Users/${other.id}`, value: other.id }] }].map((o) => ({ ...o, path: `${ENTERPRISE}:manager` })));
     expect(legacy.body[ENTERPRISE].manager).toEqual({ value: other.id, $ref: `../Users/${other.id}` });
+    // The tutorial's legacy manager check compares the complex manager as a whole (its value).
+    const managerCheck = async (managerId: string) =>
+      (await scim.request('GET', `/Users?filter=${encodeURIComponent(`id eq "${user.id}" and manager eq "${managerId}"`)}&attributes=id`)).body;
+    expect((await managerCheck(other.id)).Resources).toEqual([{ id: user.id, schemas: [USER_URN, ENTERPRISE] }]);
+    expect((await managerCheck(boss.id)).totalResults).toBe(0);
     const removed = await patch(`/Users/${user.id}`, [{ op: 'Replace', path: `${ENTERPRISE}:manager`, value: '' }]);
     expect(removed.status).toBe(200);
     expect(removed.body[ENTERPRISE]).toBeUndefined();
