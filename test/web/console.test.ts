@@ -233,7 +233,9 @@ describe('sessions', () => {
       const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: { 'x-forwarded-proto': 'https' } });
       expect(res.headers.get('set-cookie')).toMatch(/^pis\.sid=.*; HttpOnly; Secure; SameSite=Lax/);
     } finally {
+      // fetch keeps its connection alive for seconds; close it too, or the test file outlives its tests.
       server.close();
+      server.closeAllConnections();
       redis.disconnect();
     }
     // The harness's PUBLIC_URL is http: same cookie, without Secure.
