@@ -133,9 +133,10 @@ export function resolveGrants(rules: readonly StackRule[], stacks: readonly OrgS
 
 /**
  * Pulumi asks to treat permission values as names, not to compare them numerically
- * (pulumi-api.md §2), so the order is spelled out. Unknown values (legacy, 104) rank as
- * unknown: -1 for "below read", which makes any desired level an upgrade.
+ * (pulumi-api.md §2), so the order is spelled out. 104 ("creator") has the same access as
+ * admin, so moving a creator grant to read or write is a narrowing. Unknown values rank -1,
+ * "below read", which makes any desired level an upgrade.
  */
 export function rankOf(permission: number): number {
-  return permission === 101 ? 1 : permission === 102 ? 2 : permission === 103 ? 3 : -1;
+  return permission === 101 ? 1 : permission === 102 ? 2 : permission === 103 || permission === 104 ? 3 : -1;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../log';
-import { ConflictError, InvalidResponseError, NotFoundError } from './errors';
+import { BadRequestError, ConflictError, InvalidResponseError, NotFoundError, PulumiError } from './errors';
 import { createTransport, PulumiCall, RetryMode, Transport } from './http';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
 import type {
@@ -14,7 +14,10 @@ import type {
 /**
  * Typed Pulumi Service REST client for the endpoints of `pulumi-api.md` §3. Every method is
  * safe to call again after it succeeded: "already done" answers (409 on add, 404 on remove or
- * delete) are mapped to success here, so the reconciler never has to know the codes.
+ * delete) are mapped to success here, so the reconciler never has to know the codes. Where the
+ * contract leaves the "already done" status open (§7: a 400 for a member not on the team, a
+ * grant that is there or not, an unknown token id; a 409 or 400 for a grant that exists), that
+ * answer counts as done only once a fresh read shows the change in place.
  */
 
 export interface PulumiClientOptions {
@@ -66,11 +69,15 @@ export interface PulumiClient {
   updateTeam(org: string, team: string, update: { newDisplayName: string; newDescription: string }): Promise<void>;
   /** Already a member (409) counts as done. */
   addTeamMember(org: string, team: string, login: string): Promise<void>;
-  /** Not a member (404) counts as done. */
+  /** Not a member (404, or a 400 when the team read back lacks the login) counts as done. */
   removeTeamMember(org: string, team: string, login: string): Promise<void>;
+  /**
+   * A 409 or 400 counts as done when the team read back holds the grant at this level; a
+   * grant at another level still fails (change levels with editStackPermission).
+   */
   addStackPermission(org: string, team: string, grant: StackGrant): Promise<void>;
   editStackPermission(org: string, team: string, grant: StackGrant): Promise<void>;
-  /** No such grant (404) counts as done. */
+  /** No such grant (404, or a 400 when the team read back lacks it) counts as done. */
   removeStackPermission(org: string, team: string, stack: StackRef): Promise<void>;
   /** Every page. @param filter defaults to the service's default, `active`. */
   listTeamTokens(org: string, team: string, filter?: TokenFilter): Promise<AccessToken[]>;
@@ -85,9 +92,10 @@ export interface PulumiClient {
     token: { name: string; description: string; expires: number },
     reason?: string,
   ): Promise<CreateAccessTokenResponse>;
-  /** Already deleted (404) counts as done. */
+  /** Already deleted (404, or a 400 when the team's token list lacks the id) counts as done. */
   deleteTeamToken(org: string, team: string, tokenId: string, reason?: string): Promise<void>;
   listOrgTokens(org: string, filter?: TokenFilter): Promise<AccessToken[]>;
+  /** Already deleted (404, or a 400 when the org's token list lacks the id) counts as done. */
   deleteOrgToken(org: string, tokenId: string, reason?: string): Promise<void>;
   /** Every page. @param roster defaults to `frontend`, the org's actual members. */
   listOrgMembers(org: string, roster?: MemberRoster): Promise<OrganizationMember[]>;
@@ -151,6 +159,37 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     }
   }
 
+  /**
+   * Maps an answer whose meaning the contract leaves open to success when `isDone` (a fresh
+   * read) shows the change in place; otherwise the original error stands. Only called on
+   * errors, so the extra read costs nothing on the usual path.
+   */
+  async function confirm(promise: Promise<unknown>, open: ReadonlyArray<typeof PulumiError>, isDone: () => Promise<boolean>): Promise<void> {
+    try {
+      await promise;
+    } catch (err) {
+      if (open.some((kind) => err instanceof kind) && (await isDone())) return;
+      throw err;
+    }
+  }
+
+  /** The team's grant on a stack as read now; null when the team is gone (no grants at all). */
+  async function currentGrant(org: string, team: string, stack: StackRef): Promise<number | null> {
+    const current = await client.getTeam(org, team);
+    const grant = current?.stacks?.find((s) => s.projectName === stack.projectName && s.stackName === stack.stackName);
+    return grant ? grant.permission : null;
+  }
+
+  /** Whether a token list (every filter) still shows the id; a team that is gone shows none. */
+  async function tokenListed(list: () => Promise<AccessToken[]>, tokenId: string): Promise<boolean> {
+    try {
+      return (await list()).some((token) => token.id === tokenId);
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
+  }
+
   async function allPages<T>(
     org: string,
     route: string,
@@ -178,7 +217,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
   const tokenCall = (method: 'POST' | 'DELETE', route: string, params: Record<string, string>, org: string, retry: RetryMode, body?: unknown, reason?: string) =>
     transport.call({ method, route, params: { org, ...params }, query: { reason }, body, org, retry });
 
-  return {
+  const client: PulumiClient = {
     async listTeams(org) {
       return arrayField<Team>(await get(org, TEAMS, {}), 'teams', `GET ${TEAMS}`);
     },
@@ -217,13 +256,22 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async removeTeamMember(org, team, login) {
-      await tolerate(patchTeam(org, team, { memberAction: 'remove', member: login }), NotFoundError);
+      const lower = login.toLowerCase();
+      await confirm(
+        tolerate(patchTeam(org, team, { memberAction: 'remove', member: login }), NotFoundError),
+        [BadRequestError],
+        async () => !((await client.getTeam(org, team))?.members ?? []).some((m) => m.githubLogin.toLowerCase() === lower),
+      );
     },
 
     async addStackPermission(org, team, grant) {
-      await patchTeam(org, team, {
-        addStackPermission: { projectName: grant.projectName, stackName: grant.stackName, permission: grant.permission },
-      });
+      await confirm(
+        patchTeam(org, team, {
+          addStackPermission: { projectName: grant.projectName, stackName: grant.stackName, permission: grant.permission },
+        }),
+        [ConflictError, BadRequestError],
+        async () => (await currentGrant(org, team, grant)) === grant.permission,
+      );
     },
 
     async editStackPermission(org, team, grant) {
@@ -233,9 +281,10 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async removeStackPermission(org, team, stack) {
-      await tolerate(
-        patchTeam(org, team, { removeStack: { projectName: stack.projectName, stackName: stack.stackName } }),
-        NotFoundError,
+      await confirm(
+        tolerate(patchTeam(org, team, { removeStack: { projectName: stack.projectName, stackName: stack.stackName } }), NotFoundError),
+        [BadRequestError],
+        async () => (await currentGrant(org, team, stack)) === null,
       );
     },
 
@@ -257,7 +306,11 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async deleteTeamToken(org, team, tokenId, reason) {
-      await tolerate(tokenCall('DELETE', TEAM_TOKEN, { team, tokenId }, org, 'idempotent', undefined, reason), NotFoundError);
+      await confirm(
+        tolerate(tokenCall('DELETE', TEAM_TOKEN, { team, tokenId }, org, 'idempotent', undefined, reason), NotFoundError),
+        [BadRequestError],
+        async () => !(await tokenListed(() => client.listTeamTokens(org, team, 'all'), tokenId)),
+      );
     },
 
     listOrgTokens(org, filter) {
@@ -265,7 +318,11 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async deleteOrgToken(org, tokenId, reason) {
-      await tolerate(tokenCall('DELETE', ORG_TOKEN, { tokenId }, org, 'idempotent', undefined, reason), NotFoundError);
+      await confirm(
+        tolerate(tokenCall('DELETE', ORG_TOKEN, { tokenId }, org, 'idempotent', undefined, reason), NotFoundError),
+        [BadRequestError],
+        async () => !(await tokenListed(() => client.listOrgTokens(org, 'all'), tokenId)),
+      );
     },
 
     async listOrgMembers(org, roster = 'frontend') {
@@ -318,6 +375,7 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
       });
     },
   };
+  return client;
 }
 
 function objectBody<T>(body: unknown, routeLabel: string): T {
