@@ -103,16 +103,20 @@ export interface SignOptions {
   /** Put the signer's certificate in KeyInfo (IdPs do; an attacker does with their own). */
   keyInfo?: boolean;
   transforms?: string[];
+  /** SignatureMethod URI. @defaultValue RSA-SHA256 */
+  signatureAlgorithm?: string;
+  /** DigestMethod URI. @defaultValue SHA-256 */
+  digestAlgorithm?: string;
 }
 
 function sign(xml: string, keys: IdpKeys, elementXpath: string, options: SignOptions): string {
   const sig = new SignedXml({
     privateKey: keys.privateKey,
     publicCert: options.keyInfo === false ? undefined : keys.cert,
-    signatureAlgorithm: RSA_SHA256,
+    signatureAlgorithm: options.signatureAlgorithm ?? RSA_SHA256,
     canonicalizationAlgorithm: EXC_C14N,
   });
-  sig.addReference({ xpath: elementXpath, digestAlgorithm: SHA256, transforms: options.transforms ?? [ENVELOPED, EXC_C14N] });
+  sig.addReference({ xpath: elementXpath, digestAlgorithm: options.digestAlgorithm ?? SHA256, transforms: options.transforms ?? [ENVELOPED, EXC_C14N] });
   sig.computeSignature(xml, { prefix: 'ds', location: { reference: `${elementXpath}/*[local-name(.)='Issuer']`, action: 'after' } });
   return sig.getSignedXml();
 }
@@ -129,8 +133,8 @@ export function signResponse(responseXml: string, keys: IdpKeys, options: SignOp
 export const MANY_TRANSFORMS = [ENVELOPED, EXC_C14N, EXC_C14N];
 
 /** What Okta and Entra (when set to sign both) send: a signed assertion inside a signed response. */
-export function signedResponse(o: ResponseOptions, keys: IdpKeys): string {
-  return signResponse(signAssertion(wrapInResponse(buildAssertionXml(o), o), keys), keys);
+export function signedResponse(o: ResponseOptions, keys: IdpKeys, options: SignOptions = {}): string {
+  return signResponse(signAssertion(wrapInResponse(buildAssertionXml(o), o), keys, options), keys, options);
 }
 
 export function encodeResponse(xml: string): string {
