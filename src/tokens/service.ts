@@ -235,24 +235,36 @@ function isNameTaken(err: unknown): boolean {
   return (err.body.errors ?? []).some((e) => e.errorType === 'already_exists');
 }
 
-/** Undoes a failed issuance: the private team goes (and any token on it), the row ends `failed`. */
+/**
+ * Undoes a failed issuance: the private team goes (and any token on it), the row ends `failed`.
+ * A token on the parent team may exist after a failure other than a refusal (a create whose
+ * answer was lost is not retried: its name is single-use, pulumi-api.md §6); its secret reached
+ * no one, but the reconciler leaves `pis-tok-` tokens to this part. So that row stays `issuing`,
+ * and the sweep finds the token by its recorded name once the issuance is stale, and deletes it.
+ */
 async function abandonIssuance(deps: TokenDeps, id: string, cause: unknown): Promise<void> {
   try {
     const row = await getToken(deps.db, id);
     if (row?.privateTeam) await deps.pulumi.deleteTeam(deps.org, row.privateTeam);
-    await markFailed(deps.db, id, describe(cause));
+    const leftForSweep = !row?.privateTeam && !refusedByPulumi(cause);
+    if (!leftForSweep) await markFailed(deps.db, id, describe(cause));
     await deps.audit({
       action: 'token.issue_failed',
       team: row?.privateTeam ?? row?.parentTeam ?? '',
       reason: describe(cause),
       requestId: null,
       latencyMs: null,
-      detail: { ledgerId: id },
+      detail: { ledgerId: id, ...(leftForSweep ? { leftForSweep } : {}) },
     });
   } catch (cleanupErr) {
     // The row stays `issuing`; the sweep retries the clean-up of stale issuances.
     deps.logger.warn('clean-up of a failed token issuance failed', { ledgerId: id, err: describe(cleanupErr) });
   }
+}
+
+/** A 4xx (429 included) means Pulumi made nothing; any other failure may come after the create. */
+function refusedByPulumi(err: unknown): boolean {
+  return err instanceof PulumiError && err.status >= 400 && err.status < 500;
 }
 
 function describe(err: unknown): string {
