@@ -41,7 +41,7 @@ beforeAll(async () => {
   ids.group = await okta.createGroup(h, 'pulumi-follow');
   await okta.addMembers(h, ids.group, [ids.alice]);
   await publish();
-  await untilIdle();
+  await h.idle([QUEUE.reconcile]);
   expect(emuTeam(h.emu, 'follow')?.members).toEqual(['alice']);
 }, 60_000);
 
@@ -52,16 +52,6 @@ afterAll(async () => {
 
 async function publish(): Promise<void> {
   while ((await relay.drainOnce()) > 0);
-}
-
-/** Waits until the reconcile queue holds no work, without publishing anything. */
-async function untilIdle(): Promise<void> {
-  for (let quiet = 0, polls = 0; quiet < 3; polls++) {
-    if (polls > 600) throw new Error('reconcile queue not idle');
-    const counts = await h.queues.queue(QUEUE.reconcile).getJobCounts('wait', 'active', 'delayed', 'prioritized');
-    quiet = Object.values(counts).every((n) => n === 0) ? quiet + 1 : 0;
-    await new Promise((r) => setTimeout(r, 30));
-  }
 }
 
 describe('deduplicated team reconciles', () => {
@@ -81,7 +71,7 @@ describe('deduplicated team reconciles', () => {
     await okta.addMembers(h, ids.group, [ids.dave]);
     await publish();
     release();
-    await untilIdle();
+    await h.idle([QUEUE.reconcile]);
 
     expect(emuTeam(h.emu, 'follow')?.members).toEqual(['alice', 'bob', 'carol', 'dave']);
     expect(completed.length - before).toBe(2);
@@ -94,7 +84,7 @@ describe('deduplicated team reconciles', () => {
 
     await okta.removeMember(h, ids.group, ids.dave);
     await publish();
-    await untilIdle();
+    await h.idle([QUEUE.reconcile]);
 
     expect(emuTeam(h.emu, 'follow')?.members).toEqual(['alice', 'bob', 'carol']);
     expect(completed.length - before).toBe(1);

@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import { appendOutbox } from '../../src/directory/outbox';
 import { QUEUE, type RevokeLane } from '../../src/queue';
 import { createOutboxRelay, type OutboxRelay } from '../../src/reconcile';
@@ -91,20 +90,11 @@ async function runQueuesDry(): Promise<number> {
     if (job.name === 'team' && job.data.team === 'dup') teamJobsRun++;
   });
   try {
-    await untilIdle([reconciler, lane]);
+    await h.idle([QUEUE.reconcile, QUEUE.revoke]);
   } finally {
     await Promise.all([reconciler.close(), lane.close()]);
   }
   return teamJobsRun;
-}
-
-async function untilIdle(workers: Worker[]): Promise<void> {
-  for (let quiet = 0, polls = 0; quiet < 3; polls++) {
-    if (polls > 600) throw new Error(`queues not idle; workers ${workers.map((w) => w.name).join(', ')}`);
-    const counts = await Promise.all([QUEUE.reconcile, QUEUE.revoke].map((q) => h.queues.queue(q).getJobCounts('wait', 'active', 'delayed', 'prioritized')));
-    quiet = counts.every((c) => Object.values(c).every((n) => n === 0)) ? quiet + 1 : 0;
-    await new Promise((r) => setTimeout(r, 30));
-  }
 }
 
 async function auditRows(): Promise<number> {

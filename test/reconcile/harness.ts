@@ -4,7 +4,7 @@ import { createDb } from '../../src/directory/db';
 import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient, type PulumiClient } from '../../src/pulumi';
-import { createQueueFactory, createRevokeLane, QUEUE, type QueueFactory, type RevokeLane } from '../../src/queue';
+import { createQueueFactory, createRevokeLane, QUEUE, type QueueFactory, type QueueName, type RevokeLane } from '../../src/queue';
 import { createOutboxRelay, createReconcileWorker, Reconciler, type OutboxRelay, type ReconcileWorkerOptions } from '../../src/reconcile';
 import { startScimServer, type TestScimServer } from '../scim/server';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
@@ -46,6 +46,8 @@ export interface Harness {
   startWorker(options?: Partial<ReconcileWorkerOptions>): Worker;
   /** Publishes the outbox and waits until the reconcile queue is empty. */
   settle(timeoutMs?: number): Promise<void>;
+  /** Waits until the given queues hold no work, without publishing the outbox. */
+  idle(queues: QueueName[], timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,16 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
   const reconciler = new Reconciler({ db: scim.db, lockDb, client, policy, logger, cacheTtlMs: 0 });
   const relay = createOutboxRelay({ db: scim.db, policy, queues, revokeLane, logger, pollMs: 50, coalesceMs: options.coalesceMs ?? 0 });
   const workers: Worker[] = [];
+
+  async function idle(names: QueueName[], timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let quiet = 0; quiet < 3; ) {
+      if (Date.now() > deadline) throw new Error(`queues ${names.join(', ')} did not go idle`);
+      const counts = await Promise.all(names.map((name) => queues.queue(name).getJobCounts('wait', 'active', 'delayed', 'prioritized')));
+      quiet = counts.every((c) => Object.values(c).every((n) => n === 0)) ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  }
 
   async function settle(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -92,6 +104,7 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
       return worker;
     },
     settle,
+    idle,
     async close() {
       await relay.stop();
       await queues.close(2000);

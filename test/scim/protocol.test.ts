@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { loadConfig, scimRateLimit } from '../../src/config';
 import { createScimClient, revokeScimClient, rotateScimToken } from '../../src/directory';
 import { createLogger } from '../../src/log';
+import { MAX_PATCH_OPERATIONS } from '../../src/scim/schema';
 import { BOOTSTRAP_TOKEN, SCIM_JSON, startScimServer, withFailingCommit, type TestScimServer } from './server';
 
 /** Errors, auth, ETags, concurrency, transactions and logging of the SCIM server. */
@@ -69,6 +70,7 @@ describe('errors', () => {
     ['a bad boolean', { Operations: [{ op: 'replace', path: 'active', value: 'maybe' }] }, 'invalidValue'],
     ['removing userName', { Operations: [{ op: 'remove', path: 'userName' }] }, 'invalidValue'],
     ['a path-less value that is not an object', { Operations: [{ op: 'replace', value: 'x' }] }, 'invalidValue'],
+    ['more operations than allowed', { Operations: Array.from({ length: MAX_PATCH_OPERATIONS + 1 }, () => ({ op: 'replace', path: 'title', value: 'x' })) }, 'tooMany'],
   ])('answers a PATCH with %s with 400 %s', async (_name, body, scimType) => {
     const user = await newUser();
     const res = await scim.request('PATCH', `/Users/${user.id}`, body);
@@ -108,9 +110,13 @@ describe('authentication', () => {
     expect(res.body).toMatchObject({ schemas: [ERROR_URN], status: '401', detail: expect.any(String) });
   });
 
-  it('ignores a token in the query string', async () => {
+  it('ignores a token in the query string and never writes it to the log', async () => {
     const res = await list({ authorization: '' }, `&access_token=${BOOTSTRAP_TOKEN}&token=${BOOTSTRAP_TOKEN}`);
     expect(res.status).toBe(401);
+    const requestId = res.headers.get('x-request-id')!;
+    for (let i = 0; i < 100 && !logText.includes(requestId); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(logText).toContain(requestId);
+    expect(logText).not.toContain(BOOTSTRAP_TOKEN);
   });
 
   it('accepts client tokens, keeps two valid during a rotation, and revokes', async () => {
