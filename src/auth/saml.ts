@@ -11,9 +11,10 @@ import type { SamlSettings } from './settings';
 /**
  * SAML 2.0 Web SSO for people, on `@node-saml/passport-saml` (node-saml ≥ 5.1.0 does the XML
  * signature work). What we add around it, per reliability.md §3: DOCTYPE refused before any
- * XML parsing, Recipient / Destination / Issuer checks node-saml leaves to the caller, a
- * replay cache of assertion IDs, a Redis InResponseTo cache, and one reason code per failure.
- * Identity is read only from the profile node-saml builds from the verified bytes.
+ * XML parsing, SHA-1 signatures refused, Recipient / Destination / Issuer checks node-saml
+ * leaves to the caller, a replay cache of assertion IDs, a Redis InResponseTo cache, and one
+ * reason code per failure. Identity is read only from the profile node-saml builds from the
+ * verified bytes.
  */
 
 /** Why a SAML response was refused; logged, shown on the refusal page, asserted by tests. */
@@ -21,6 +22,7 @@ export type SamlRejectReason =
   | 'missing_saml_response'
   | 'doctype_forbidden'
   | 'malformed_response'
+  | 'weak_signature_algorithm'
   | 'response_signature_invalid'
   | 'assertion_signature_invalid'
   | 'multiple_assertions'
@@ -86,6 +88,23 @@ export function classifyNodeSamlError(err: unknown): SamlRejectReason {
   return 'invalid_response';
 }
 
+/**
+ * The failure's text as it may be logged. Some library messages repeat text from the response:
+ * the IdP's StatusMessage (free text that can name the person, e.g. "user x@y is not assigned")
+ * and xmldom's parse errors (which quote attribute values). Those keep only their fixed part.
+ */
+export function loggableDetail(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof SamlRejection) return message;
+  const idpStatus = /^SAML provider returned \S+ error/.exec(message);
+  if (idpStatus) return `${idpStatus[0]} (its StatusMessage is not logged)`;
+  const xmldom = /^\[xmldom \w+\]/.exec(message);
+  if (xmldom) return `${xmldom[0]} ${/@#\[line:\d+,col:\d+\]/.exec(message)?.[0] ?? ''}`.trim();
+  const badDate = /^Error parsing (\w+):/.exec(message);
+  if (badDate) return `${badDate[0]} not a valid date`;
+  return message;
+}
+
 /** Assertions may not be older than this, whatever NotOnOrAfter says. @defaultValue 10 min */
 export const MAX_ASSERTION_AGE_MS = 10 * 60_000;
 /** How long an AuthnRequest ID stays acceptable as InResponseTo. */
@@ -126,9 +145,10 @@ export interface SamlService {
 
 /**
  * Refuses DOCTYPE and entity declarations by looking at the decoded text, before any XML parser
- * or signature check runs (entity expansion, XXE, and xmldom's doctype advisories).
+ * or signature check runs (entity expansion, XXE, and xmldom's doctype advisories). Returns the
+ * decoded XML.
  */
-export function screenSamlResponse(body: unknown): void {
+export function screenSamlResponse(body: unknown): string {
   const encoded = (body as Record<string, unknown> | undefined)?.SAMLResponse;
   if (typeof encoded !== 'string' || encoded.length === 0) {
     throw new SamlRejection('missing_saml_response', 'the POST carried no SAMLResponse field');
@@ -139,6 +159,45 @@ export function screenSamlResponse(body: unknown): void {
   const xml = Buffer.from(encoded, 'base64').toString('utf8');
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
     throw new SamlRejection('doctype_forbidden', 'DOCTYPE / ENTITY declarations are not accepted');
+  }
+  return xml;
+}
+
+/** What xml-crypto verifies, less SHA-1: RSA with SHA-256 or SHA-512. */
+const ACCEPTED_SIGNATURE_METHODS = new Set([
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  'http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+]);
+const ACCEPTED_DIGEST_METHODS = new Set(['http://www.w3.org/2001/04/xmlenc#sha256', 'http://www.w3.org/2001/04/xmlenc#sha512']);
+
+/**
+ * Refuses signatures using SHA-1 (RSA-SHA1, HMAC-SHA1, SHA-1 digests), which xml-crypto still
+ * verifies: every SignatureMethod, and every DigestMethod of a Reference, anywhere in the
+ * document, must name an accepted algorithm. Okta, Entra and Google sign with RSA-SHA256 unless
+ * an administrator chose SHA-1. A document this parser cannot read is refused as malformed, so
+ * no response is judged by a parser that did not see it.
+ */
+export function refuseWeakSignatureAlgorithms(xml: string): void {
+  let doc: ReturnType<DOMParser['parseFromString']>;
+  try {
+    doc = new DOMParser({
+      onError: (level, message) => {
+        if (level !== 'warning') throw new Error(message);
+      },
+    }).parseFromString(xml, 'text/xml');
+  } catch {
+    throw new SamlRejection('malformed_response', 'the response is not well-formed XML');
+  }
+  const methods = [
+    ...Array.from(doc.getElementsByTagNameNS('*', 'SignatureMethod')).map((e) => ({ e, accepted: ACCEPTED_SIGNATURE_METHODS })),
+    ...Array.from(doc.getElementsByTagNameNS('*', 'DigestMethod'))
+      .filter((e) => e.parentNode?.localName === 'Reference')
+      .map((e) => ({ e, accepted: ACCEPTED_DIGEST_METHODS })),
+  ];
+  const weak = methods.find(({ e, accepted }) => !accepted.has(e.getAttribute('Algorithm') ?? ''));
+  if (weak) {
+    throw new SamlRejection('weak_signature_algorithm', `${weak.e.localName} ${weak.e.getAttribute('Algorithm') ?? '(none)'} is not accepted; sign with RSA-SHA256`);
   }
 }
 
@@ -228,6 +287,8 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
       idpCert: settings.idpCerts,
       wantAssertionsSigned: true,
       wantAuthnResponseSigned: !settings.allowUnsignedResponse,
+      // Governs only AuthnRequests we would sign (we sign none); incoming algorithms are
+      // checked by refuseWeakSignatureAlgorithms.
       signatureAlgorithm: 'sha256',
       acceptedClockSkewMs: settings.clockSkewMs,
       maxAssertionAgeMs: MAX_ASSERTION_AGE_MS,
@@ -271,20 +332,21 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
     },
 
     async consume(req, res) {
-      try {
-        screenSamlResponse(req.body);
-      } catch (err) {
+      const rejected = (err: unknown): SamlOutcome => {
         const reason = classifyNodeSamlError(err);
-        logger.warn('saml response rejected', { reason, detail: (err as Error).message });
-        return { ok: false, reason, detail: (err as Error).message };
+        const detail = loggableDetail(err);
+        logger.warn('saml response rejected', { reason, detail });
+        return { ok: false, reason, detail };
+      };
+      try {
+        refuseWeakSignatureAlgorithms(screenSamlResponse(req.body));
+      } catch (err) {
+        return rejected(err);
       }
       return new Promise<SamlOutcome>((resolve) => {
         const settle = (err: unknown, user: unknown) => {
           if (err || !user) {
-            const failure = err ?? new Error('no identity in the response');
-            const reason = classifyNodeSamlError(failure);
-            logger.warn('saml response rejected', { reason, detail: (failure as Error).message });
-            resolve({ ok: false, reason, detail: (failure as Error).message });
+            resolve(rejected(err ?? new Error('no identity in the response')));
             return;
           }
           resolve({ ok: true, identity: user as SamlIdentity });

@@ -9,6 +9,7 @@ import {
   Person,
   SamlRejectReason,
   SamlService,
+  SESSION_COOKIE,
   signIn,
   signOut,
   csrfTokenFor,
@@ -65,6 +66,12 @@ export interface AuthRouteDeps {
 }
 
 export const COMPLETE_PATH = '/auth/saml/complete';
+
+/** Destroys the session in Redis and tells the browser to drop its now useless cookie. */
+async function endSession(req: Request, res: Response): Promise<void> {
+  await signOut(req);
+  res.clearCookie(SESSION_COOKIE, { path: '/' });
+}
 
 export function createAuthRoutes(deps: AuthRouteDeps): Router {
   const { db, logger, saml } = deps;
@@ -139,7 +146,7 @@ and <code>PUBLIC_URL</code>.</p></div>`,
   });
 
   router.post('/auth/logout', express.urlencoded({ extended: false, limit: '4kb' }), csrfProtection, async (req, res) => {
-    await signOut(req);
+    await endSession(req, res);
     res.redirect(303, '/console/signed-out');
   });
 
@@ -179,7 +186,7 @@ export function requirePerson(db: Db, adminGroup: string | undefined) {
     if (!personId) return res.redirect(303, '/console/login');
     const person = await findPersonById(db, personId, adminGroup);
     if (!person || !person.active) {
-      await signOut(req);
+      await endSession(req, res);
       const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
       return renderRefusal(res, 403, 'Signed out', REFUSAL_TEXT[reason], reason);
     }
