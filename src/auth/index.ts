@@ -9,7 +9,7 @@ import type { Request } from 'express';
 export { samlSettingsFromConfig, parsePemCertificates, ACS_PATH, METADATA_PATH } from './settings';
 export type { SamlSettings } from './settings';
 export { createSamlService, classifyNodeSamlError, screenSamlResponse, SamlRejection, MAX_ASSERTION_AGE_MS } from './saml';
-export type { SamlService, SamlOutcome, SamlIdentity, SamlRejectReason } from './saml';
+export type { SamlService, SamlOutcome, SamlRefusal, SamlIdentity, SamlRejectReason } from './saml';
 export { RedisRequestIdCache, AssertionReplayCache } from './redis-caches';
 export { createSessionMiddleware, csrfProtection, csrfTokenFor, CsrfError, SESSION_COOKIE, SESSION_TTL_MS } from './session';
 export { findPersonByLogin, findPersonById, groupsOf } from './people';

@@ -20,6 +20,7 @@ import type { SamlSettings } from './settings';
 /** Why a SAML response was refused; logged, shown on the refusal page, asserted by tests. */
 export type SamlRejectReason =
   | 'missing_saml_response'
+  | 'unsupported_message'
   | 'doctype_forbidden'
   | 'malformed_response'
   | 'weak_signature_algorithm'
@@ -119,9 +120,8 @@ export interface SamlIdentity {
   sessionIndex?: string;
 }
 
-export type SamlOutcome =
-  | { ok: true; identity: SamlIdentity }
-  | { ok: false; reason: SamlRejectReason; detail: string };
+export type SamlRefusal = { ok: false; reason: SamlRejectReason; detail: string };
+export type SamlOutcome = { ok: true; identity: SamlIdentity } | SamlRefusal;
 
 export interface SamlServiceDeps {
   settings: SamlSettings;
@@ -133,6 +133,12 @@ export interface SamlServiceDeps {
 
 export interface SamlService {
   readonly settings: SamlSettings;
+  /**
+   * A logged refusal when the request carries a SAML message this SP does not take: a
+   * SAMLRequest anywhere, or a SAMLResponse in the query string (single logout and the
+   * HTTP-Redirect binding are not offered). Call it before `startLogin`; `consume` does.
+   */
+  unsupportedMessage(req: Request): SamlRefusal | undefined;
   /**
    * Redirects the browser to the IdP with a fresh AuthnRequest (its ID cached in Redis);
    * `relayState` comes back with the response.
@@ -198,6 +204,20 @@ export function refuseWeakSignatureAlgorithms(xml: string): void {
   const weak = methods.find(({ e, accepted }) => !accepted.has(e.getAttribute('Algorithm') ?? ''));
   if (weak) {
     throw new SamlRejection('weak_signature_algorithm', `${weak.e.localName} ${weak.e.getAttribute('Algorithm') ?? '(none)'} is not accepted; sign with RSA-SHA256`);
+  }
+}
+
+/**
+ * passport-saml's authenticate handles a SAMLRequest or SAMLResponse in the query string
+ * (HTTP-Redirect binding) before anything else, on any route, and node-saml accepts a
+ * redirect-binding logout message that carries no Signature: an unsigned LogoutRequest in a link
+ * would end the visitor's session, an unsigned LogoutResponse would leave the request unanswered.
+ */
+function refuseUnsupportedMessage(req: Request): void {
+  const query = req.query as Record<string, unknown>;
+  const body = req.body as Record<string, unknown> | undefined;
+  if (query.SAMLRequest !== undefined || query.SAMLResponse !== undefined || body?.SAMLRequest !== undefined) {
+    throw new SamlRejection('unsupported_message', 'only a SAMLResponse POSTed to the ACS is accepted; single logout is not offered');
   }
 }
 
@@ -305,16 +325,33 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
         (err: Error) => done(err),
       );
     },
-    // Single logout initiated by the IdP is not offered; the console has its own logout.
-    (_profile: Profile | null, done: VerifiedCallback) => done(null, {}),
+    // Single logout is not offered (refuseUnsupportedMessage keeps such messages out); the
+    // console has its own sign-out.
+    (_profile: Profile | null, done: VerifiedCallback) => done(new SamlRejection('unsupported_message', 'single logout is not offered')),
   );
   // A private Passport instance: no global state, no passport sessions (we keep our own).
   const authenticator = new passport.Passport();
   // passport-saml is typed against @types/express 4; the runtime contract is the same.
   authenticator.use('saml', strategy as unknown as passport.Strategy);
 
+  const rejected = (err: unknown): SamlRefusal => {
+    const reason = classifyNodeSamlError(err);
+    const detail = loggableDetail(err);
+    logger.warn('saml response rejected', { reason, detail });
+    return { ok: false, reason, detail };
+  };
+
   return {
     settings,
+
+    unsupportedMessage(req) {
+      try {
+        refuseUnsupportedMessage(req);
+        return undefined;
+      } catch (err) {
+        return rejected(err);
+      }
+    },
 
     startLogin(req, res, relayState) {
       // passport-saml reads `additionalParams` (its AuthenticateOptions extend passport's).
@@ -332,13 +369,8 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
     },
 
     async consume(req, res) {
-      const rejected = (err: unknown): SamlOutcome => {
-        const reason = classifyNodeSamlError(err);
-        const detail = loggableDetail(err);
-        logger.warn('saml response rejected', { reason, detail });
-        return { ok: false, reason, detail };
-      };
       try {
+        refuseUnsupportedMessage(req);
         refuseWeakSignatureAlgorithms(screenSamlResponse(req.body));
       } catch (err) {
         return rejected(err);

@@ -103,6 +103,8 @@ and <code>PUBLIC_URL</code>.</p></div>`,
 
   router.get('/auth/saml/login', async (req, res) => {
     if (!saml) return res.redirect(303, '/console/login');
+    const refusal = saml.unsupportedMessage(req);
+    if (refusal) return renderSamlRejection(res, refusal.reason);
     await saml.startLogin(req, res, await startLoginNonce(req));
   });
 

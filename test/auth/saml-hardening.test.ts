@@ -1,11 +1,13 @@
+import { deflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 import { REQUEST_ID_TTL_MS } from '../../src/auth/saml';
-import { ADMIN_GROUP, Harness, provisionUser, reasonOf, startHarness } from './harness';
+import { ADMIN_GROUP, Harness, IDP_ISSUER, provisionUser, reasonOf, startHarness } from './harness';
 import {
   buildAssertionXml,
   createIdpKeys,
   encodeResponse,
   IdpKeys,
+  newId,
   ResponseOptions,
   requestIdFromRedirect,
   signAssertion,
@@ -255,6 +257,56 @@ describe('addressing and InResponseTo', () => {
     const o = await login();
     await expectRejected(signedResponse({ ...o, audience: 'https://other-sp.example/' }, h.keys), 'audience_mismatch');
     await expectRejected(signedResponse(o, h.keys), 'in_response_to_unknown');
+  });
+});
+
+describe('single logout and the redirect binding are not offered', () => {
+  // passport-saml handles a SAMLRequest / SAMLResponse in the query string on any route it
+  // authenticates, and node-saml accepts such redirect-binding messages without a Signature.
+  const deflated = (xml: string) => encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'));
+  const PROTOCOL = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"';
+  const forgedLogoutRequest = () => {
+    const now = new Date();
+    return deflated(
+      `<samlp:LogoutRequest ${PROTOCOL} ID="${newId()}" Version="2.0" IssueInstant="${now.toISOString()}" NotOnOrAfter="${new Date(now.getTime() + 300_000).toISOString()}">` +
+        `<saml:Issuer>${IDP_ISSUER}</saml:Issuer><saml:NameID>${ALICE}</saml:NameID><samlp:SessionIndex>${newId()}</samlp:SessionIndex></samlp:LogoutRequest>`,
+    );
+  };
+  const forgedLogoutResponse = () =>
+    deflated(
+      `<samlp:LogoutResponse ${PROTOCOL} ID="${newId()}" Version="2.0" IssueInstant="${new Date().toISOString()}"><saml:Issuer>${IDP_ISSUER}</saml:Issuer>` +
+        `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`,
+    );
+
+  it("refuses an unsigned LogoutRequest in a sign-in link, and the victim's session survives it", async () => {
+    const cookie = await h.signInAs(ALICE);
+    const before = rejectionsOf(h).length;
+    const res = await fetch(`${h.url}/auth/saml/login?SAMLRequest=${forgedLogoutRequest()}`, { headers: { cookie }, redirect: 'manual' });
+    expect({ status: res.status, location: res.headers.get('location'), reason: reasonOf(await res.text()) }).toEqual({
+      status: 400,
+      location: null,
+      reason: 'unsupported_message',
+    });
+    expect(rejectionsOf(h).slice(before)).toEqual(['unsupported_message']);
+    expect(await whoAmI(cookie)).toBe(ALICE);
+  });
+
+  it('answers a sign-in link carrying an unsigned LogoutResponse instead of leaving it hanging', async () => {
+    const res = await fetch(`${h.url}/auth/saml/login?SAMLResponse=${forgedLogoutResponse()}`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+    expect({ status: res.status, reason: reasonOf(await res.text()) }).toEqual({ status: 400, reason: 'unsupported_message' });
+  });
+
+  it('refuses a LogoutRequest in the query string of an ACS post, whatever the body carries', async () => {
+    const o = await login();
+    const before = rejectionsOf(h).length;
+    const res = await fetch(`${h.acsUrl}?SAMLRequest=${forgedLogoutRequest()}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ SAMLResponse: encodeResponse(signedResponse(o, h.keys)) }).toString(),
+    });
+    expect({ status: res.status, reason: reasonOf(await res.text()) }).toEqual({ status: 400, reason: 'unsupported_message' });
+    expect(rejectionsOf(h).slice(before)).toEqual(['unsupported_message']);
   });
 });
 
