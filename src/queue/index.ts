@@ -1,6 +1,7 @@
 import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { warnAtMostEvery, type Logger } from '../log';
+import { withTimeout } from '../util';
 import { jobsStalled, registerQueueCollector, registerRedisNoEvictionCollector } from '../metrics';
 import { checkEvictionPolicy, createRedis, EvictionCheck, EvictionPolicy, readEvictionPolicy } from './redis';
 
@@ -108,7 +109,11 @@ export interface QueueFactory {
   readonly producer: Redis;
   queue<T = unknown>(name: QueueName): Queue<T>;
   createWorker<T = unknown, R = unknown>(name: QueueName, processor: Processor<T, R>, options?: CreateWorkerOptions): Worker<T, R>;
-  /** Job counts per state of every queue this factory built. */
+  /**
+   * Job counts per state of every queue this factory built. Rejects after 2 s without an
+   * answer: BullMQ holds commands until Redis has been reachable once, and the callers (a
+   * metrics scrape, the status page) must answer while it is not.
+   */
   depths(): Promise<Record<string, Record<string, number>>>;
   /**
    * The check of `maxmemory-policy` the factory started when created. Rejects with
@@ -135,6 +140,9 @@ export interface QueueFactory {
 
 /** BullMQ's own default lock duration and stalled-check interval. */
 const DEFAULT_LOCK_DURATION_MS = 30_000;
+
+/** How long `depths()` waits for Redis. */
+const DEPTHS_TIMEOUT_MS = 2000;
 
 /** Backoff of `inBackground` retries: 1 s, doubling, at most this. */
 const MAX_BACKGROUND_RETRY_MS = 30_000;
@@ -244,7 +252,10 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
 
   async function depths(): Promise<Record<string, Record<string, number>>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const [name, q] of queues) out[name] = await q.getJobCounts(...COUNTED_STATES);
+    const counts = async () => {
+      for (const [name, q] of queues) out[name] = await q.getJobCounts(...COUNTED_STATES);
+    };
+    await withTimeout(counts(), DEPTHS_TIMEOUT_MS, `Redis did not answer within ${DEPTHS_TIMEOUT_MS} ms`);
     return out;
   }
 

@@ -1,7 +1,6 @@
 import type { Db } from '../directory/db';
 import type { EvictionPolicy, QueueFactory } from '../queue';
 import type { PlanNote } from './types';
-import { withTimeout } from '../util';
 
 /**
  * What `GET /api/v1/status` shows: queue depths, whether Redis runs with the noeviction policy
@@ -58,7 +57,7 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
   const ownedSet = new Set(owned.map((o: { name: string }) => o.name));
   let queueDepths: SyncStatus['queues'];
   try {
-    queueDepths = queues ? await withTimeout(queues.depths(), 2000) : {};
+    queueDepths = queues ? await queues.depths() : {};
   } catch (err) {
     queueDepths = { error: `queue unavailable: ${(err as Error).message}` };
   }

@@ -8,6 +8,7 @@ import { PulumiError } from '../../pulumi';
 import { enqueueFullReconcile, enqueueTeamReconcile, QueueFactory } from '../../queue';
 import { queryAudit, readStatus, Reconciler, writeCallsOf } from '../../reconcile';
 import type { TokenDeps } from '../../tokens/ports';
+import { withTimeout } from '../../util';
 import { tokensRouter } from './tokens';
 
 /**
@@ -58,6 +59,8 @@ const auditQuery = z
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   });
 const reconcileBody = z.strictObject({ team: TEAM.optional() });
+/** How long POST /reconcile waits for Redis before answering 503. */
+const ENQUEUE_TIMEOUT_MS = 2000;
 const planQuery = z.strictObject({ team: TEAM.optional() });
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -111,8 +114,10 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     if (!deps.queues) throw new ApiError(503, 'no_queue', 'this process has no queue');
     const requestId = requestIdOf(req);
     try {
-      if (team) await enqueueTeamReconcile(deps.queues, { team, reason: 'manual', requestId });
-      else await enqueueFullReconcile(deps.queues, { reason: 'manual', requestId });
+      // Bounded: BullMQ holds the add until Redis has been reachable once (enableOfflineQueue
+      // fails fast only after that). An add that lands after the 503 is one extra reconcile.
+      const enqueued = team ? enqueueTeamReconcile(deps.queues, { team, reason: 'manual', requestId }) : enqueueFullReconcile(deps.queues, { reason: 'manual', requestId });
+      await withTimeout(enqueued, ENQUEUE_TIMEOUT_MS, `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`);
     } catch (err) {
       throw new ApiError(503, 'queue_unavailable', `cannot enqueue: ${(err as Error).message}`);
     }

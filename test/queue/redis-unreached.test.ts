@@ -1,0 +1,68 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, createHttpServer } from '../../src/app';
+import { createLogger } from '../../src/log';
+import { metricsCollectorErrors, registry } from '../../src/metrics';
+import { createQueueFactory, type QueueFactory } from '../../src/queue';
+import { createAdminApiRouter } from '../../src/web/api';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+
+/**
+ * HTTP paths that touch the queue while Redis has been unreachable since start-up (the daemon
+ * serves SCIM in that state, reliability.md §6 case 10). BullMQ holds every command until its
+ * connection has been ready once — `enableOfflineQueue: false` only fails fast after that — so
+ * each such path needs its own bound (reliability.md §1: producers in HTTP paths fail fast).
+ * Without one, POST /api/v1/reconcile never answered and a Prometheus scrape never finished,
+ * losing the outbox-age alert exactly while the outbox fills up.
+ */
+
+const TOKEN = 'admin-token-for-tests-0123456789';
+let t: TestDatabase;
+let queues: QueueFactory;
+let server: http.Server;
+let base: string;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const logger = createLogger({ silent: true });
+  queues = createQueueFactory({ redisUrl: 'redis://127.0.0.1:1', prefix: 'unreached', logger });
+  const router = createAdminApiRouter({ adminToken: TOKEN, db: t.db, logger, queues });
+  server = createHttpServer(createApp({ logger, readiness: {}, mounts: [{ path: '/api/v1', router }] }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await queues.close(500);
+  await t.drop();
+});
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+it.each([[{ team: 'platform' }], [{}]])('POST /api/v1/reconcile %p answers 503 queue_unavailable', async (body) => {
+  const res = await post('/api/v1/reconcile', body);
+  expect(res).toEqual({ status: 503, body: { error: 'queue_unavailable', message: expect.stringMatching(/^cannot enqueue: /) } });
+});
+
+it('GET /api/v1/status answers, saying the queues cannot be read', async () => {
+  const res = await fetch(`${base}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { queues: unknown }).queues).toEqual({ error: 'queue unavailable: Redis did not answer within 2000 ms' });
+});
+
+it('a metrics scrape completes without queue gauges and counts the failed collector', async () => {
+  const failures = async () => (await metricsCollectorErrors.get()).values.find((v) => v.labels.collector === 'queue')?.value ?? 0;
+  const before = await failures();
+  const text = await registry.metrics();
+  expect(text.split('\n').filter((line) => line.startsWith('idp_sync_queue_jobs{'))).toEqual([]);
+  expect(await failures()).toBe(before + 1);
+});
