@@ -8,6 +8,7 @@ import { createScimRouter } from '../src/scim';
 import { cannon } from './lib/cannon';
 import { createBenchDatabase } from './lib/postgres';
 import { check, printTable, writeResult } from './lib/report';
+import { summarize } from './lib/stats';
 
 /**
  * SCIM group-membership PATCH scaling and userName lookup throughput.
@@ -57,10 +58,6 @@ async function serve(): Promise<void> {
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   parentPort!.postMessage({ port: (server.address() as AddressInfo).port });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function main(): Promise<void> {
@@ -131,15 +128,10 @@ async function main(): Promise<void> {
       const r = await patch(groupId, { op: 'remove', path: `members[value eq "${userId}"]` });
       return [a, r];
     };
+    const round2 = (ms: number) => Math.round(ms * 100) / 100;
     const summarise = (label: Record<string, string | number>, samples: number[]): Record<string, string | number> => {
-      const sorted = [...samples].sort((x, y) => x - y);
-      return {
-        ...label,
-        n: sorted.length,
-        p50ms: Math.round(percentile(sorted, 50) * 100) / 100,
-        p99ms: Math.round(percentile(sorted, 99) * 100) / 100,
-        maxms: Math.round(sorted[sorted.length - 1]! * 100) / 100,
-      };
+      const { n, p50, p99, max } = summarize(samples);
+      return { ...label, n, p50ms: round2(p50), p99ms: round2(p99), maxms: round2(max) };
     };
 
     const largest = Math.max(...SIZES);
@@ -172,7 +164,7 @@ async function main(): Promise<void> {
     for (let q = 0; q < QUIET_SPELLS; q++) {
       await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
       const [first, second] = await pair(groupIds[largest]!, q);
-      afterQuiet.push({ spell: q + 1, quietS: QUIET_MS / 1000, firstMs: Math.round(first * 100) / 100, secondMs: Math.round(second * 100) / 100 });
+      afterQuiet.push({ spell: q + 1, quietS: QUIET_MS / 1000, firstMs: round2(first), secondMs: round2(second) });
     }
     if (afterQuiet.length > 0) printTable(`first PATCH after ${QUIET_MS / 1000} s without requests (${largest} members)`, afterQuiet);
     printTable('single-member group PATCH, steady (sequential, interleaved across groups, client-side round trip)', figures);
