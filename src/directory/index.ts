@@ -1,9 +1,8 @@
 /**
- * The directory store: users, groups, memberships, SCIM clients and the outbox. Other parts
- * import from here; `db.ts` and `outbox.ts` are the foundation's contracts.
+ * The directory store: users, groups, memberships and SCIM clients. Other parts import from
+ * here; `db.ts` (pool, migrations, transactions) is the foundation every part builds on.
  */
 export * from './db';
-export * from './outbox';
 export * from './users';
 export * from './groups';
 export * from './scim-clients';

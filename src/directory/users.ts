@@ -37,7 +37,7 @@ export const bindings = (values: unknown[]) => values as Knex.RawBinding[];
 const COLUMNS = 'u.id, u.user_name, u.external_id, u.active, u.resource, u.version, u.created_at, u.updated_at';
 
 /**
- * Creates a user and its `user.created` outbox row (the event of ./outbox.ts) in one statement,
+ * Creates a user and its `user.created` outbox row (the event of src/outbox) in one statement,
  * so one round trip and one implicit transaction: neither commits without the other. A taken
  * userName fails the whole statement with the unique violation.
  */

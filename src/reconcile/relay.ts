@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import type { Db, Trx } from '../directory/db';
-import { isIdentityLoss, OutboxEvent } from '../directory/outbox';
+import { isIdentityLoss, OutboxEvent } from '../outbox';
 import type { Logger } from '../log';
 import { registerOutboxCollector } from '../metrics';
 import type { PolicyStore } from '../policy';

@@ -3,7 +3,6 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Config } from '../config';
 import {
   addMembers,
-  appendOutbox,
   countGroups,
   createUser,
   deleteGroup,
@@ -28,12 +27,12 @@ import {
   updateUser,
   type Db,
   type GroupRow,
-  type OutboxEvent,
   type Trx,
   type UserGroupRef,
   type UserRow,
 } from '../directory';
 import type { Logger } from '../log';
+import { appendOutbox, type OutboxEvent } from '../outbox';
 import { recordScimRequest, type ScimResource } from '../metrics';
 import { createScimAuth, type RateLimit } from './auth';
 import {
@@ -79,7 +78,7 @@ import {
 /**
  * The SCIM 2.0 HTTP surface (RFC 7644) for /scim/v2: discovery endpoints, Users and Groups.
  *
- * Every write runs in one transaction with its outbox row(s) (src/directory/outbox.ts), tagged
+ * Every write runs in one transaction with its outbox row(s) (src/outbox), tagged
  * with the request id, so a rolled-back write leaves no event. Writes that change nothing
  * (Okta re-sends a whole user on every profile push, and a group rename with every membership
  * change) commit nothing: no version bump, no event.

@@ -1,4 +1,4 @@
-import { appendOutbox } from '../../src/directory/outbox';
+import { appendOutbox } from '../../src/outbox';
 import { registry } from '../../src/metrics';
 import { createOutboxRelay } from '../../src/reconcile';
 import { startHarness, type Harness } from '../reconcile/harness';

@@ -1,4 +1,4 @@
-import { appendOutbox } from '../../src/directory/outbox';
+import { appendOutbox } from '../../src/outbox';
 import { QUEUE, type RevokeLane } from '../../src/queue';
 import { createOutboxRelay, type OutboxRelay } from '../../src/reconcile';
 import { startRevokeLaneWorker, startTokens, type TokensPart } from '../../src/tokens';

@@ -1,4 +1,4 @@
-import { appendOutbox } from '../../src/directory/outbox';
+import { appendOutbox } from '../../src/outbox';
 import { createQueueFactory, createRevokeLane, QUEUE } from '../../src/queue';
 import { createOutboxRelay, QueueUnavailableError } from '../../src/reconcile';
 import { emuTeam, okta, startHarness, type Harness } from '../reconcile/harness';

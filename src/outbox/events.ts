@@ -1,4 +1,4 @@
-import { preparedRaw, type Trx } from './db';
+import { preparedRaw, type Trx } from '../directory';
 
 /**
  * Outbox events: what a committed SCIM write changed, as ids only. The relay turns them into
