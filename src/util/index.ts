@@ -21,3 +21,12 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message = `no an
     );
   });
 }
+
+/** A UUID in its canonical text form, any case (SCIM ids, ledger ids). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A caller-supplied request id (`X-Request-Id`) that is safe to log and store as it is; any
+ * other value is replaced by a fresh one.
+ */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
