@@ -3,7 +3,7 @@ import { createDb, migrateLatest } from '../src/directory/db';
 import { createLogger } from '../src/log';
 import { PolicyError } from '../src/policy';
 import { DEFAULT_REDIS_URL, EvictionPolicyError } from '../src/queue';
-import { startSyncEngine } from '../src/runtime/sync';
+import { startSyncEngine } from '../src/runtime';
 
 /**
  * `npm run worker`: a worker process for scale-out. It runs the reconcile workers, the fast

@@ -130,3 +130,19 @@ export function errorForStatus(
         : new UnexpectedStatusError(full, status, body, route, requestId);
   }
 }
+
+/**
+ * How a job that failed on this error should be retried — the one classification every
+ * worker uses (docs/architecture.md, "retries"):
+ * - `rate-limited`: Pulumi asked us to wait; pause the queue, spend no attempt.
+ * - `transient`: network, 5xx, anything not from Pulumi; retry with backoff.
+ * - `permanent`: a 4xx other than 429 does not get better by retrying.
+ */
+export type FailureClass = { kind: 'rate-limited'; retryAfterMs: number } | { kind: 'transient' } | { kind: 'permanent' };
+
+export function classifyFailure(err: unknown): FailureClass {
+  if (err instanceof RateLimitedError) return { kind: 'rate-limited', retryAfterMs: err.retryAfterMs };
+  if (err instanceof ServerError || err instanceof NetworkError) return { kind: 'transient' };
+  if (err instanceof PulumiError && err.status >= 400 && err.status < 500) return { kind: 'permanent' };
+  return { kind: 'transient' };
+}

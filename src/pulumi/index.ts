@@ -27,5 +27,7 @@ export {
   InvalidResponseError,
   UnexpectedStatusError,
   parseErrorBody,
+  classifyFailure,
 } from './errors';
+export type { FailureClass } from './errors';
 export * from './types';

@@ -37,6 +37,8 @@ export interface ReconcileTeamJob {
   reason: ReconcileReason;
   /** The SCIM (or admin API) request that caused it, for the audit log. */
   requestId?: string;
+  /** When the directory change that caused it committed (epoch ms), if one did. */
+  at?: number;
 }
 
 export interface FullReconcileJob {

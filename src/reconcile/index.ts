@@ -1,23 +1,14 @@
 /**
- * The reconciler: SCIM groups → Pulumi teams, members and stack grants (DESIGN.md).
- *
- * Stable interfaces other parts use:
+ * The reconciler: SCIM groups → Pulumi teams, members and stack grants (docs/architecture.md).
  *
  * - `plan(input)`: pure; ordered ops (shrinking access first). `applyPlan` executes them.
  * - `computeDesiredTeams(db, policy, stacks, teams?)`: desired members (logins with SCIM
  *   user ids) and grants per mapped team, read-only.
- * - `isActiveMember(db, policy, team, login)`: whether a login is an active desired member.
- * - `Reconciler`:
- *   - `reconcileTeam({team, reason, requestId})` under a per-team advisory lock;
- *   - `planTeam(team)` / `planAll()`: dry run;
- *   - `accessView()`: `{desiredGrants(team), isActiveMember(userId, team), loginsOf(userId)}`
- *     for the tokens part (desiredGrants is null for teams the daemon does not own);
- *   - `on('teamReconciled', (e: TeamReconciledEvent) => …)`: runs after every successful team
- *     reconcile, inside the job, before it completes — `{team, reason, requestId, plan, result,
- *     desired, tokens (after this run's revocations), exists}`. A listener that throws is
- *     logged and does not fail the reconcile. The tokens part narrows scoped tokens and
- *     refreshes its token cache here.
- * - `createOutboxRelay(...)`: outbox → reconcile jobs per team, identity loss → revoke lane.
+ * - `Reconciler`: `reconcileTeam({team, reason, requestId})` under a per-team advisory lock,
+ *   returning what it did and saw (the tokens controller's team step follows it in the same
+ *   job, composed in src/runtime); `planTeam(team)` / `planAll()`: dry runs.
+ * - `teamMembershipView(...)`: the answers about teams the tokens controller asks.
+ * - `teamsByGroupId`, `recordIdentityChanges`: what an outbox batch means for teams and logins.
  * - `createReconcileWorker(...)`, `upsertDriftSchedule(queues, policy)`: the job side.
  * - `readStatus(db, queues)`, `queryAudit(db, query)`, `createTokenAuditWriter(db)`.
  *
@@ -28,16 +19,18 @@ export { plan, OP_ORDER, writeCallsOf } from './plan';
 export { applyPlan } from './apply';
 export type { ApplyResult, ApplyContext, PendingUser } from './apply';
 export { computeDesiredTeams, isActiveMember, readDirectory } from './desired';
-export { Reconciler, TeamBusyError, readActualTeam } from './reconciler';
-export type { ReconcilerOptions, ReconcileRequest, TeamReconciledEvent, TeamAccessView } from './reconciler';
-export { createOutboxRelay, QueueUnavailableError } from './relay';
-export type { OutboxRelay, OutboxRelayOptions } from './relay';
-export { createReconcileWorker, upsertDriftSchedule, isPermanent, DRIFT_SCHEDULER_ID } from './worker';
+export { Reconciler } from './reconciler';
+export type { ReconcilerOptions, ReconcileRequest, TeamReconcileOutcome } from './reconciler';
+export { TeamBusyError } from './team-lock';
+export { readActualTeam } from './actual';
+export { teamMembershipView } from './access-view';
+export type { TeamMembershipView } from './access-view';
+export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
 export { queryAudit, createTokenAuditWriter } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext } from './audit';
 export { readStatus, countPendingUsers } from './status';
 export type { SyncStatus } from './status';
-export { recordIdentities, markIdentitiesDeleted } from './mapping';
+export { recordIdentities, markIdentitiesDeleted, recordIdentityChanges, teamsByGroupId } from './mapping';
 export type * from './types';
 export { planCommand, renderPlans, describeOp } from './cli-plan';

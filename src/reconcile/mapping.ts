@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../directory/db';
+import type { OutboxEvent } from '../outbox';
 import { loginFor, Policy, teamsForGroup } from '../policy';
 
 /**
@@ -64,3 +65,22 @@ export async function markIdentitiesDeleted(conn: Conn, userIds: readonly string
 }
 
 export const USER_COLUMNS = ['id', 'user_name', 'external_id', 'active', 'resource'] as const;
+
+/**
+ * Keeps the identities table in step with a batch of directory events, in the caller's
+ * transaction: the logins of users the events touched, and the deletion of deleted users.
+ */
+export async function recordIdentityChanges(conn: Conn, policy: Policy, events: readonly OutboxEvent[]): Promise<void> {
+  const touched = new Set<string>();
+  const deleted = new Set<string>();
+  for (const event of events) {
+    if (!('userId' in event)) continue;
+    if (event.kind === 'user.deleted') deleted.add(event.userId);
+    else touched.add(event.userId);
+  }
+  if (touched.size > 0) {
+    const users: UserRow[] = await conn('users').whereIn('id', [...touched]).select(...USER_COLUMNS);
+    await recordIdentities(conn, policy, users);
+  }
+  await markIdentitiesDeleted(conn, [...deleted]);
+}

@@ -1,9 +1,10 @@
-import { grantKey, rankOf, TOKEN_TEAM_PREFIX } from '../policy';
-import type { Management, Op, OpKind, Plan, PlanInput, PlanNote, RevokeWhy } from './types';
+import { grantKey, rankOf } from '../policy';
+import { creatorBoundFate, isIssuedName } from '../tokens';
+import type { Management, Op, OpKind, Plan, PlanInput, PlanNote } from './types';
 
 /**
  * `plan(input)`: the ops that turn a team's actual state into its desired state. Pure: no
- * I/O, no clock, deterministic order. The order is the safety contract (DESIGN.md): first
+ * I/O, no clock, deterministic order. The order is the safety contract (docs/architecture.md): first
  * everything that shrinks access (tokens, members, grants, the team itself), then
  * everything that grows it, so a crash between two ops never leaves more access than
  * either the old or the new state allowed.
@@ -109,26 +110,21 @@ function addMembers(input: PlanInput, present: ReadonlySet<string>, ops: Op[]): 
 }
 
 /**
- * Creator-bound tokens: a token stays while its creator is an active desired member of the
- * team (matched by directory user, so a changed login still counts); creators the directory
- * knows who left, were deactivated or deleted lose it; creators it never knew are reported.
+ * Creator-bound tokens, by the one rule of src/tokens (`creatorBoundFate`): the creator is
+ * matched by directory user, so a changed login still counts; creators the directory never
+ * knew are reported.
  */
 function revokeTokens(input: PlanInput, ops: Op[], notes: PlanNote[]): void {
   const { team, desired, actual, identities, policy } = input;
   if (!actual || !policy.revokeWhenCreatorLeaves) return;
   const memberIds = new Set([...(desired?.members.values() ?? [])].map((m) => m.userId));
   for (const token of actual.tokens) {
-    // (tokens part, issue 5) Tokens the daemon issued (`pis-tok-…` names) carry the daemon's own
-    // login as createdBy; src/tokens revokes them by the owner its ledger records.
-    if (token.name.startsWith(TOKEN_TEAM_PREFIX)) continue;
-    const creator = identities.get(token.createdBy.toLowerCase());
-    let why: RevokeWhy | undefined;
-    if (!creator) {
-      notes.push({ kind: 'unknownCreatorToken', team, tokenId: token.id, tokenName: token.name, createdBy: token.createdBy });
-      if (policy.revokeUnknownCreators) why = 'unknown-creator';
-    } else if (creator.state === 'deleted') why = 'creator-deleted';
-    else if (creator.state === 'inactive') why = 'creator-deactivated';
-    else if (!memberIds.has(creator.userId)) why = desired ? 'creator-left-team' : 'team-unmapped';
+    // Tokens the daemon issued carry its own login as createdBy: the ledger decides those.
+    if (isIssuedName(token.name)) continue;
+    const identity = identities.get(token.createdBy.toLowerCase());
+    if (!identity) notes.push({ kind: 'unknownCreatorToken', team, tokenId: token.id, tokenName: token.name, createdBy: token.createdBy });
+    const creator = identity && { state: identity.state === 'inactive' ? ('deactivated' as const) : identity.state, isMember: memberIds.has(identity.userId) };
+    const why = creatorBoundFate({ creator, teamMapped: desired !== null }, policy);
     if (why) ops.push({ kind: 'revokeToken', team, tokenId: token.id, tokenName: token.name, createdBy: token.createdBy, why });
   }
 }

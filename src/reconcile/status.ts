@@ -1,9 +1,12 @@
-import type { Db } from '../directory/db';
+import type { Db } from '../directory';
+import { readOutboxBacklog } from '../outbox';
 import type { EvictionPolicy, QueueFactory } from '../queue';
-import type { PlanNote } from './types';
+import type { ApplyResult } from './apply';
+import type { DesiredTeam, Plan, PlanNote } from './types';
 
 /**
- * What `GET /api/v1/status` shows: queue depths, whether Redis runs with the noeviction policy
+ * Reconcile status: what each reconcile records (outcome, the team's groups, pending people),
+ * and what `GET /api/v1/status` shows: queue depths, whether Redis runs with the noeviction policy
  * BullMQ needs, the outbox backlog, last reconcile per team (convergence is measurable from
  * these times), pending users, degraded teams, and tokens whose creator the directory does
  * not know.
@@ -42,16 +45,11 @@ export interface SyncStatus {
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncStatus> {
-  const [rows, owned, pending, outboxRow, redis] = await Promise.all([
+  const [rows, owned, pending, outboxBacklog, redis] = await Promise.all([
     db('team_status').orderBy('team').select('*'),
     db('owned_teams').select('name'),
     db('pending_users').orderBy(['team', 'login_lower']).select('*'),
-    db.raw(
-      `SELECT count(*)::int AS depth,
-              coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age,
-              count(*) FILTER (WHERE attempts > 0)::int AS failing
-         FROM outbox WHERE published_at IS NULL`,
-    ),
+    readOutboxBacklog(db),
     queues ? queues.evictionPolicy() : null,
   ]);
   const ownedSet = new Set(owned.map((o: { name: string }) => o.name));
@@ -78,11 +76,10 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
     notes: r.notes as PlanNote[],
   }));
   const notes = teams.flatMap((t) => t.notes);
-  const o = outboxRow.rows[0];
   return {
     queues: queueDepths,
     redis,
-    outbox: { depth: o.depth, oldestAgeSeconds: o.age, failing: o.failing },
+    outbox: outboxBacklog,
     lastReconcileAt: teams.reduce<string | null>((max, t) => (t.lastReconcileAt && (!max || t.lastReconcileAt > max) ? t.lastReconcileAt : max), null),
     teams,
     degradedTeams: teams.filter((t) => t.degraded).map((t) => t.team),
@@ -105,3 +102,89 @@ export async function countPendingUsers(db: Db): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+
+/** What one successful reconcile leaves in status: its outcome, the team's groups and its pending people. */
+export interface ReconcileSuccess {
+  team: string;
+  request: { reason: string; requestId?: string };
+  plan: Plan;
+  result: ApplyResult;
+  desired: DesiredTeam | null;
+  /** Pending logins not retried this time (their retry delay has not passed) and still desired. */
+  deferred: string[];
+  durationMs: number;
+}
+
+export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promise<void> {
+  const { team, request, plan, result, desired, deferred, durationMs } = s;
+  await db.transaction(async (trx) => {
+    if (desired && plan.management !== 'none') {
+      await trx('team_groups').where('team', team).whereNotIn('group_id', desired.groups.map((g) => g.id)).delete();
+      await trx('team_groups')
+        .insert(desired.groups.map((g) => ({ team, group_id: g.id, seen_at: trx.fn.now() })))
+        .onConflict(['team', 'group_id'])
+        .merge(['seen_at']);
+    }
+    const pendingNow = new Set(result.pending.map((p) => p.login.toLowerCase()));
+    await trx('pending_users').where('team', team).whereNotIn('login_lower', [...pendingNow, ...deferred]).delete();
+    for (const p of result.pending) {
+      await trx('pending_users')
+        .insert({ team, login_lower: p.login.toLowerCase(), login: p.login, user_id: p.userId, reason: p.reason })
+        .onConflict(['team', 'login_lower'])
+        .merge({ reason: p.reason, last_attempt_at: trx.fn.now(), attempts: trx.raw('pending_users.attempts + 1') });
+    }
+    await trx('team_status')
+      .insert({
+        team,
+        last_reconcile_at: trx.fn.now(),
+        last_success_at: trx.fn.now(),
+        last_outcome: 'success',
+        last_error: null,
+        last_reason: request.reason,
+        last_request_id: request.requestId ?? null,
+        last_ops: plan.ops.length,
+        last_duration_ms: durationMs,
+        management: plan.management,
+        degraded: false,
+        degraded_reason: null,
+        degraded_at: null,
+        notes: JSON.stringify(plan.notes),
+      })
+      .onConflict('team')
+      .merge();
+  });
+}
+
+/** Records a failed reconcile; `permanent` marks the team degraded until a success. */
+export async function recordReconcileFailure(
+  db: Db,
+  team: string,
+  request: { reason: string; requestId?: string },
+  err: Error,
+  permanent: boolean,
+  durationMs: number,
+): Promise<void> {
+  const message = `${err.name}: ${err.message}`.slice(0, 1000);
+  await db('team_status')
+    .insert({
+      team,
+      last_reconcile_at: db.fn.now(),
+      last_outcome: permanent ? 'degraded' : 'error',
+      last_error: message,
+      last_reason: request.reason,
+      last_request_id: request.requestId ?? null,
+      last_duration_ms: durationMs,
+      ...(permanent ? { degraded: true, degraded_reason: message, degraded_at: db.fn.now() } : {}),
+    })
+    .onConflict('team')
+    .merge();
+}
+
+/** Pending logins of a team tried within the last `retryMs`: not tried again yet. */
+export async function recentlyPendingLogins(db: Db, team: string, retryMs: number): Promise<Set<string>> {
+  const rows: Array<{ login_lower: string }> = await db('pending_users')
+    .where('team', team)
+    .where('last_attempt_at', '>', db.raw(`now() - (? || ' milliseconds')::interval`, [String(retryMs)]))
+    .select('login_lower');
+  return new Set(rows.map((r) => r.login_lower));
+}

@@ -1,3 +1,4 @@
+import type { CreatorRevokeWhy } from '../tokens';
 import type { Permission } from '../policy';
 import type { AccessToken, TeamKind } from '../pulumi';
 
@@ -76,7 +77,8 @@ export interface PlanInput {
   policy: PlanPolicy;
 }
 
-export type RevokeWhy = 'creator-left-team' | 'creator-deactivated' | 'creator-deleted' | 'unknown-creator' | 'team-unmapped';
+/** Why a creator-bound token goes: decided by src/tokens (`creatorBoundFate`). */
+export type RevokeWhy = CreatorRevokeWhy;
 
 export type Op =
   | { kind: 'adoptTeam'; team: string; teamKind: TeamKind }

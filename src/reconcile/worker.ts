@@ -2,7 +2,7 @@ import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'b
 import type { Logger } from '../log';
 import { recordReconcile } from '../metrics';
 import type { Policy } from '../policy';
-import { ConflictError, PulumiError, RateLimitedError, ServerError, NetworkError } from '../pulumi';
+import { classifyFailure } from '../pulumi';
 import {
   CreateWorkerOptions,
   enqueueTeamReconcile,
@@ -12,16 +12,19 @@ import {
   QueueFactory,
   ReconcileTeamJob,
 } from '../queue';
-import { Reconciler, ReconcileRequest, TeamBusyError } from './reconciler';
+import type { ApplyResult } from './apply';
+import { Reconciler, ReconcileRequest } from './reconciler';
+import { TeamBusyError } from './team-lock';
+import type { Plan } from './types';
 
 /**
  * The reconcile worker: `team` jobs reconcile one team; `full` jobs (drift schedule, admin
- * API, policy reload) fan out one `team` job per team. Errors are classified once, here
- * (style-anchors §5.4):
- * - Pulumi 429 → `worker.rateLimit(retryAfter)` + RateLimitError: the job waits, no attempt used.
- * - Network, 5xx and other transient errors → thrown: BullMQ retries with backoff.
- * - Permanent 4xx (bad request, auth, forbidden, unexpected 404/409) → UnrecoverableError
- *   and the team is marked degraded in status until a later reconcile succeeds.
+ * API, policy reload) fan out one `team` job per team. Failures follow the one
+ * classification of src/pulumi (`classifyFailure`):
+ * - rate-limited → `worker.rateLimit(retryAfter)` + RateLimitError: the job waits, no attempt used.
+ * - transient → thrown: BullMQ retries with backoff.
+ * - permanent → UnrecoverableError, and the team is marked degraded in status until a later
+ *   reconcile succeeds.
  * - Team locked by another worker → delayed a second, no attempt used.
  */
 
@@ -31,10 +34,16 @@ export interface ReconcileWorkerOptions extends CreateWorkerOptions {
   logger: Logger;
   /** Test hook passed to each team reconcile. */
   afterOp?: ReconcileRequest['afterOp'];
+  /**
+   * What a `team` job runs: the team reconcile and whatever must follow it in the same job
+   * (src/runtime adds the tokens controller's team step). @defaultValue reconciler.reconcileTeam
+   */
+  runTeam?: (request: ReconcileRequest) => Promise<{ plan: Plan; result: ApplyResult }>;
 }
 
 export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
-  const { queues, reconciler, logger, afterOp, ...workerOptions } = options;
+  const { queues, reconciler, logger, afterOp, runTeam, ...workerOptions } = options;
+  const reconcileTeam = runTeam ?? ((request: ReconcileRequest) => reconciler.reconcileTeam(request));
   const worker: Worker = queues.createWorker(
     QUEUE.reconcile,
     async (job: Job, token?: string) => {
@@ -48,20 +57,21 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
       const data = job.data as ReconcileTeamJob;
       const started = Date.now();
       try {
-        const { plan, result } = await reconciler.reconcileTeam({ ...data, jobId: job.id, afterOp });
+        const { plan, result } = await reconcileTeam({ ...data, jobId: job.id, afterOp });
         return { ops: plan.ops.length, applied: result.applied, pending: result.pending.length };
       } catch (err) {
         const ms = Date.now() - started;
-        if (err instanceof RateLimitedError) {
+        const failure = classifyFailure(err);
+        if (failure.kind === 'rate-limited') {
           recordReconcile('rate_limited', ms / 1000);
-          await worker.rateLimit(Math.max(err.retryAfterMs, 1000));
+          await worker.rateLimit(Math.max(failure.retryAfterMs, 1000));
           throw new RateLimitError();
         }
         if (err instanceof TeamBusyError) {
           await job.moveToDelayed(Date.now() + 1000, token);
           throw new DelayedError();
         }
-        const permanent = isPermanent(err);
+        const permanent = failure.kind === 'permanent';
         recordReconcile(permanent ? 'terminal' : 'error', ms / 1000);
         await reconciler.recordFailure(data.team, data, err as Error, permanent, ms).catch((e) =>
           logger.warn('cannot record reconcile failure', { team: data.team, err: (e as Error).message }),
@@ -73,13 +83,6 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
     workerOptions,
   );
   return worker;
-}
-
-/** 4xx answers other than 429 do not get better by retrying. */
-export function isPermanent(err: unknown): boolean {
-  if (err instanceof RateLimitedError || err instanceof ServerError || err instanceof NetworkError) return false;
-  if (err instanceof ConflictError) return true;
-  return err instanceof PulumiError && err.status >= 400 && err.status < 500;
 }
 
 export const DRIFT_SCHEDULER_ID = 'drift';

@@ -1,33 +1,33 @@
 /**
  * Dependent tokens: the ledger of tokens this daemon issues, scoped tokens on private teams,
- * and the rules that revoke or narrow tokens when people or grants go away.
+ * and the controller that revokes or narrows tokens when people or grants go away.
  *
- * Entry points:
- *   - `issueToken`, `listTokens`, `getTokenView`, `revokeToken`: the admin API and the console;
- *   - `reconcileDependentTokens`: the reconciler's post-team-reconcile hook (narrowing, owner
- *     checks, token cache refresh);
- *   - `revokeForIdentityLoss`: the fast revoke lane's job;
- *   - `sweepTokens`: the scheduled expiry and crash-recovery sweep;
- *   - `startTokens`: wires all of it into a process (hook on the reconciler, fast-lane worker
- *     on the `revoke` queue, the `/api/v1/tokens` router).
+ * - `fate.ts` decides every token's fate (keep, narrow, revoke, with the reason); the team
+ *   reconcile's plan asks it about creator-bound tokens too.
+ * - `createTokensController(deps)`: the keyed reconciles (person, team) and the sweep.
+ * - `startRevokeLaneWorker`: the `revoke` queue's worker, which runs the person key and the sweep.
+ * - `issueToken`, `listTokens`, `getTokenView`, `revokeToken`: the admin API and the console.
+ *
+ * What it needs from the rest of the daemon is `TokenDeps` (ports.ts); src/runtime builds it.
  */
 export { issueToken, listTokens, getTokenView, revokeToken, issueRequestSchema, toView } from './service';
 export type { IssueRequest, IssuedToken, TokenView } from './service';
 export { TokenError, httpStatusOfTokenError } from './errors';
 export type { TokenErrorCode } from './errors';
 export type { TokenDeps, TeamAccessView, TokenAuditEntry, TokenAuditWriter, TokenAuditAction } from './ports';
-export { reconcileDependentTokens } from './narrow';
-export type { TeamReconciled, DependentTokensResult } from './narrow';
+export { creatorBoundFate, creatorRevokeReason, ledgerTokenFate, lossReason } from './fate';
+export type { CreatorFacts, CreatorRevokeWhy, Fate, PersonState } from './fate';
+export { createTokensController } from './controller';
+export type { TokensController } from './controller';
+export { reconcileDependentTokens } from './team-tokens';
+export type { TeamReconciled, DependentTokensResult } from './team-tokens';
 export { revokeForIdentityLoss } from './lane';
 export type { IdentityLoss, IdentityLossResult } from './lane';
 export { sweepTokens } from './sweep';
 export type { SweepResult } from './sweep';
-export { PRIVATE_TEAM_PREFIX, isIssuedName, privateTeamName } from './naming';
-export { intersectScope } from './scope';
+export { isIssuedName, privateTeamName } from './naming';
+export { intersectScope, fromTeamStacks } from './scope';
 export type { ScopeEntry, StackGrant, PermissionName } from './scope';
 export type { TokenFilter, LedgerToken } from './ledger';
 export { startRevokeLaneWorker, SWEEP_JOB } from './worker';
-export type { RevokeLaneOptions } from './worker';
-export { startTokens, createTokenDeps, attachToReconciler } from './wiring';
-export type { TokensPart, StartTokensOptions, TokenDepsOptions } from './wiring';
-export { tokensRouter } from '../web/api/tokens';
+export type { RevokeLaneOptions, RevokeLaneWorker } from './worker';

@@ -1,6 +1,6 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
 import { cachedTokensCreatedBy, CachedTeamToken, liveTokensOfOwner, recordCreatorBoundRevoked, markRevoking, LedgerToken } from './ledger';
-import { lossReason, userState } from './narrow';
+import { creatorBoundFate, creatorRevokeReason, ownerLossFate } from './fate';
 import { isIssuedName } from './naming';
 import { NotFoundError } from '../pulumi';
 import type { TokenDeps } from './ports';
@@ -43,7 +43,7 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
   // Read once, alongside the token lookups rather than after them (one round trip less before
   // the first DELETE). A failed read is rethrown where it is awaited; if no token needs it,
   // it must not surface as an unhandled rejection.
-  const stateRead = userState(deps, loss.userId);
+  const stateRead = deps.access.personState(loss.userId);
   stateRead.catch(() => undefined);
   const state = () => stateRead;
   const result: IdentityLossResult = { ledgerRevoked: 0, creatorBoundRevoked: 0 };
@@ -54,8 +54,10 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
     (await liveTokensOfOwner(deps.db, loss.userId)).map(async (token) => {
       let row: LedgerToken | undefined = token;
       if (token.state !== 'revoking') {
-        if (await membership(token.parentTeam)) return;
-        row = await markRevoking(deps.db, token.id, { reason: lossReason(await state(), token.parentTeam, 'owner'), ...cause });
+        const ownerIsMember = await membership(token.parentTeam);
+        const fate = ownerLossFate(token, { ownerIsMember, ownerState: ownerIsMember ? 'active' : await state() });
+        if (fate.action !== 'revoke') return;
+        row = await markRevoking(deps.db, token.id, { reason: fate.reason, ...cause });
         if (!row) return;
       }
       await finishRevocation(deps, row);
@@ -70,8 +72,11 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
     const found = [...cached, ...live].filter((t) => !seen.has(t.tokenId) && seen.add(t.tokenId));
     return found.map(async (cached) => {
       // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
-      if (isIssuedName(cached.team) || isIssuedName(cached.tokenName) || (await membership(cached.team))) return;
-      if (await revokeCreatorBound(deps, loss, cached, lossReason(await state(), cached.team, 'creator'))) result.creatorBoundRevoked += 1;
+      if (isIssuedName(cached.team) || isIssuedName(cached.tokenName)) return;
+      const isMember = await membership(cached.team);
+      const creator = { state: isMember ? ('active' as const) : await state(), isMember };
+      const why = creatorBoundFate({ creator, teamMapped: true }, deps.policy.current.tokens);
+      if (why && (await revokeCreatorBound(deps, loss, cached, creatorRevokeReason(why, cached.team)))) result.creatorBoundRevoked += 1;
     });
   };
 
@@ -126,7 +131,7 @@ async function liveTokensCreatedBy(
     });
   const candidates = [...new Set((await Promise.all(logins.map(teamsOf))).flat())].filter((team) => !isIssuedName(team));
   if (candidates.length === 0) return [];
-  const owned: string[] = await deps.db('owned_teams').whereIn('name', candidates).pluck('name');
+  const owned = await deps.access.ownedTeams(candidates);
   const departed = (await Promise.all(owned.map(async (team) => ((await membership(team)) ? null : team)))).filter((t): t is string => t !== null);
   const lists = await Promise.all(
     departed.map(async (team) =>

@@ -1,4 +1,5 @@
 import { TOKEN_TEAM_PREFIX } from '../policy';
+import { UUID_PATTERN } from '../util';
 
 /**
  * Deterministic Pulumi names for what the token ledger creates, derived from the ledger row id
@@ -8,32 +9,29 @@ import { TOKEN_TEAM_PREFIX } from '../policy';
  * token names are unique across the org *including deleted tokens*, so a token name carries a
  * generation that is bumped whenever a name turns out to be taken.
  *
- * Private teams and tokens share the prefix `pis-tok-` (policy's TOKEN_TEAM_PREFIX): the
+ * Private teams and tokens share the prefix `pis-tok-` (TOKEN_TEAM_PREFIX, which the policy
+ * reserves): the
  * reconciler leaves teams and team tokens so named to this part, which revokes them by the
  * owner its ledger records (their Pulumi `createdBy` is the daemon's own login).
  */
 
-/** Every private team and every token this part issues starts with this. */
-export const PRIVATE_TEAM_PREFIX = TOKEN_TEAM_PREFIX;
 export const MAX_PULUMI_NAME = 40;
 /** Three digits keep `pis-tok-` + 25 base-36 digits + `-` + generation within 40 characters. */
 export const MAX_TOKEN_GENERATION = 999;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function compactId(ledgerId: string): string {
-  if (!UUID.test(ledgerId)) throw new Error(`ledger id is not a UUID: ${ledgerId}`);
+  if (!UUID_PATTERN.test(ledgerId)) throw new Error(`ledger id is not a UUID: ${ledgerId}`);
   return ledgerId.replace(/-/g, '').toLowerCase();
 }
 
 /** `pis-tok-` + the ledger id's 32 hex digits: exactly 40 characters. */
 export function privateTeamName(ledgerId: string): string {
-  return `${PRIVATE_TEAM_PREFIX}${compactId(ledgerId)}`;
+  return `${TOKEN_TEAM_PREFIX}${compactId(ledgerId)}`;
 }
 
 /** True for the names this part gives private teams and the tokens it issues. */
 export function isIssuedName(name: string): boolean {
-  return name.startsWith(PRIVATE_TEAM_PREFIX);
+  return name.startsWith(TOKEN_TEAM_PREFIX);
 }
 
 /** `pis-tok-` + the ledger id in 25 base-36 digits + `-` + generation (1..999): at most 38 characters. */
@@ -42,5 +40,5 @@ export function tokenName(ledgerId: string, generation: number): string {
     throw new Error(`token name generation out of range 1..${MAX_TOKEN_GENERATION}: ${generation}`);
   }
   const base36 = BigInt(`0x${compactId(ledgerId)}`).toString(36).padStart(25, '0');
-  return `${PRIVATE_TEAM_PREFIX}${base36}-${generation}`;
+  return `${TOKEN_TEAM_PREFIX}${base36}-${generation}`;
 }

@@ -2,6 +2,7 @@ import type { Db } from '../directory/db';
 import type { Logger } from '../log';
 import type { Policy } from '../policy';
 import type { PulumiClient } from '../pulumi';
+import type { PersonState } from './fate';
 import type { StackGrant } from './scope';
 
 /**
@@ -10,8 +11,9 @@ import type { StackGrant } from './scope';
  */
 
 /**
- * The reconciler's view of a parent team: who belongs and what it is granted (desired state).
- * `Reconciler.accessView()` is one.
+ * What the tokens controller asks of the rest of the daemon about teams and people: who
+ * belongs, what a team is granted (desired state), and what the directory says of a person.
+ * src/runtime builds it from the reconciler and the directory.
  */
 export interface TeamAccessView {
   /** The team's desired stack grants; null when the daemon does not manage that team. */
@@ -20,6 +22,10 @@ export interface TeamAccessView {
   isActiveMember(userId: string, team: string): Promise<boolean>;
   /** Pulumi logins a SCIM user had (kept after a delete), for matching a token's `createdBy`. */
   loginsOf(userId: string): Promise<string[]>;
+  /** What the directory says of the person now (a deleted person is no longer there). */
+  personState(userId: string): Promise<PersonState>;
+  /** Those of `teams` the daemon owns (created or adopted), whose creator-bound tokens it may revoke. */
+  ownedTeams(teams: readonly string[]): Promise<string[]>;
 }
 
 export type TokenAuditAction = 'token.issued' | 'token.revoked' | 'token.narrowed' | 'token.issue_failed';

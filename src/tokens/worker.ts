@@ -1,9 +1,7 @@
-import { Job, RateLimitError, Worker } from 'bullmq';
-import { RateLimitedError } from '../pulumi';
+import { Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { classifyFailure } from '../pulumi';
 import { QUEUE, QueueFactory, RevokeLaneJob } from '../queue';
-import { revokeForIdentityLoss } from './lane';
-import type { TokenDeps } from './ports';
-import { sweepTokens } from './sweep';
+import type { TokensController } from './controller';
 
 /**
  * The worker of the `revoke` queue — the fast lane. It is its own queue with its own worker
@@ -33,26 +31,29 @@ export interface RevokeLaneWorker {
 
 export function startRevokeLaneWorker(
   factory: QueueFactory,
-  deps: TokenDeps,
+  controller: TokensController,
   options: RevokeLaneOptions = {},
 ): RevokeLaneWorker {
   const worker: Worker = factory.createWorker<RevokeLaneJob | Record<string, never>>(
     QUEUE.revoke,
     async (job: Job) => {
       try {
-        if (job.name === SWEEP_JOB) return await sweepTokens(deps);
+        if (job.name === SWEEP_JOB) return await controller.sweep();
         const data = job.data as RevokeLaneJob;
-        return await revokeForIdentityLoss(deps, {
+        return await controller.person({
           userId: data.userId,
           requestId: data.requestId ?? null,
           requestedAt: Number.isFinite(data.at) ? new Date(data.at) : null,
         });
       } catch (err) {
-        if (err instanceof RateLimitedError) {
+        // The one classification every worker uses (src/pulumi `classifyFailure`).
+        const failure = classifyFailure(err);
+        if (failure.kind === 'rate-limited') {
           // Pulumi asked us to wait: pause this queue without using up an attempt.
-          await worker.rateLimit(err.retryAfterMs);
+          await worker.rateLimit(failure.retryAfterMs);
           throw new RateLimitError();
         }
+        if (failure.kind === 'permanent') throw new UnrecoverableError(`${(err as Error).name}: ${(err as Error).message}`);
         throw err;
       }
     },

@@ -1,6 +1,6 @@
 import { appendOutbox } from '../../src/outbox';
 import { registry } from '../../src/metrics';
-import { createOutboxRelay } from '../../src/reconcile';
+import { createDirectoryRelay } from '../../src/runtime';
 import { startHarness, type Harness } from '../reconcile/harness';
 
 /**
@@ -38,7 +38,7 @@ it('reports the depth and the age of the oldest unpublished row while the relay 
     await trx('outbox').where('request_id', 'req-gauge-published').update({ created_at: trx.raw("now() - interval '2 hours'"), published_at: trx.fn.now() });
   });
 
-  const relay = createOutboxRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger });
+  const relay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger });
   relay.start();
   try {
     expect(await scraped('idp_sync_outbox_depth')).toBe(2);

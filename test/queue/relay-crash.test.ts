@@ -1,7 +1,7 @@
 import { appendOutbox } from '../../src/outbox';
 import { QUEUE, type RevokeLane } from '../../src/queue';
-import { createOutboxRelay, type OutboxRelay } from '../../src/reconcile';
-import { startRevokeLaneWorker, startTokens, type TokensPart } from '../../src/tokens';
+import { createDirectoryRelay } from '../../src/runtime';
+import { type OutboxRelay } from '../../src/outbox';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from '../reconcile/harness';
 
 /**
@@ -14,12 +14,10 @@ import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness 
  */
 
 let h: Harness;
-let tokens: TokensPart;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   h = await startHarness();
-  tokens = await startTokens({ db: h.scim.db, pulumi: h.client, policy: h.policy, reconciler: h.reconciler, logger: h.logger, queues: h.queues, runWorker: false });
   for (const login of ['alice', 'bob', 'carol']) ids[login] = await okta.createUser(h, `${login}@acme.example`);
   ids.group = await okta.createGroup(h, 'pulumi-dup');
   await okta.addMembers(h, ids.group, [ids.alice, ids.bob, ids.carol]);
@@ -28,14 +26,13 @@ beforeAll(async () => {
     await h.settle();
     // Tokens the members made by hand; the next reconcile puts them in the cache the fast lane reads.
     for (const login of ['alice', 'bob', 'carol']) seedTeamToken(h.emu, 'dup', login, `tok-${login}`);
-    await h.reconciler.reconcileTeam({ team: 'dup', reason: 'test setup' });
+    await h.reconcileTeam({ team: 'dup', reason: 'test setup' });
   } finally {
     await worker.close();
   }
 }, 60_000);
 
 afterAll(async () => {
-  tokens?.stop();
   await h?.close();
 });
 
@@ -53,7 +50,7 @@ async function killRelayTransaction(): Promise<void> {
 
 /** Jobs run as soon as they are enqueued: no coalescing window to wait out. */
 function relay(revokeLane: RevokeLane): OutboxRelay {
-  return createOutboxRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane, logger: h.logger, coalesceMs: 0, busyCoalesceMs: 0 });
+  return createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane, logger: h.logger, coalesceMs: 0, busyCoalesceMs: 0 });
 }
 
 /**
@@ -84,7 +81,7 @@ async function jobsOf(queue: (typeof QUEUE)[keyof typeof QUEUE]) {
 /** Runs both workers until neither queue holds work, without publishing the outbox. */
 async function runQueuesDry(): Promise<number> {
   const reconciler = h.startWorker();
-  const { worker: lane } = startRevokeLaneWorker(h.queues, tokens.deps, { sweepEveryMs: 0 });
+  const { worker: lane } = h.startRevokeLane({ sweepEveryMs: 0 });
   let teamJobsRun = 0;
   reconciler.on('completed', (job) => {
     if (job.name === 'team' && job.data.team === 'dup') teamJobsRun++;

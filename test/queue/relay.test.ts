@@ -1,6 +1,7 @@
 import { appendOutbox } from '../../src/outbox';
 import { createQueueFactory, createRevokeLane, QUEUE } from '../../src/queue';
-import { createOutboxRelay, QueueUnavailableError } from '../../src/reconcile';
+import { createDirectoryRelay } from '../../src/runtime';
+import { QueueUnavailableError } from '../../src/outbox';
 import { emuTeam, okta, startHarness, type Harness } from '../reconcile/harness';
 
 /**
@@ -38,7 +39,7 @@ describe('outbox relay', () => {
   it('while Redis is unreachable SCIM writes succeed, rows wait with a backoff, and nothing is lost once it is back', async () => {
     const logger = h.logger;
     const deadQueues = createQueueFactory({ redisUrl: 'redis://127.0.0.1:1', prefix: 'unreachable', logger });
-    const deadRelay = createOutboxRelay({ db: h.scim.db, policy: h.policy, queues: deadQueues, revokeLane: createRevokeLane(deadQueues), logger, enqueueTimeoutMs: 500 });
+    const deadRelay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: deadQueues, revokeLane: createRevokeLane(deadQueues), logger, enqueueTimeoutMs: 500 });
     try {
       h.emu.state.accounts.push({ login: 'outage', name: 'Outage' });
       const userId = await okta.createUser(h, 'outage@acme.example');
@@ -87,7 +88,7 @@ describe('outbox relay', () => {
     // reconciles is 1 + (burst duration / busyCoalesceMs) plus at most one follow-up. The window
     // is set above the burst's duration (3–4 s here, more on a loaded CI machine) so the count
     // cannot depend on machine speed; with the 5 s default this burst gave 2 reconciles.
-    const relay = createOutboxRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, pollMs: 50, coalesceMs: 1000, busyCoalesceMs: 10_000 });
+    const relay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, pollMs: 50, coalesceMs: 1000, busyCoalesceMs: 10_000 });
     relay.start();
     const worker = h.startWorker();
     let reconciles = 0;
@@ -135,8 +136,8 @@ describe('outbox relay, shared table', () => {
         await appendOutbox(trx, { kind: 'group.created', groupId: g.id }, `shared-${i}`);
       });
     }
-    const second = createOutboxRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, batchSize: 25 });
-    const first = createOutboxRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, batchSize: 25 });
+    const second = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, batchSize: 25 });
+    const first = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, batchSize: 25 });
     const drain = async (relay: typeof first) => {
       let total = 0;
       for (let n = await relay.drainOnce(); n > 0; n = await relay.drainOnce()) total += n;

@@ -1,5 +1,4 @@
 import { QUEUE } from '../../src/queue';
-import { startTokens, type TokensPart } from '../../src/tokens';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from './harness';
 
 /**
@@ -10,12 +9,11 @@ import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness 
  */
 
 let h: Harness;
-let tokens: TokensPart;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   h = await startHarness();
-  tokens = await startTokens({ db: h.scim.db, pulumi: h.client, policy: h.policy, reconciler: h.reconciler, logger: h.logger, queues: h.queues, lane: { sweepEveryMs: 0 } });
+  h.startRevokeLane({ sweepEveryMs: 0 });
   h.startWorker();
   for (const login of ['alice', 'dave']) ids[login] = await okta.createUser(h, `${login}@acme.example`);
   for (const group of ['Platform Engineers', 'Legacy Ops']) {
@@ -26,11 +24,10 @@ beforeAll(async () => {
   seedTeamToken(h.emu, 'platform', 'alice', 'tok-alice-platform');
   seedTeamToken(h.emu, 'legacy-ops', 'alice', 'tok-alice-legacy');
   // Refreshes the token cache the fast lane reads.
-  await h.reconciler.reconcileTeam({ team: 'platform', reason: 'test setup' });
+  await h.reconcileTeam({ team: 'platform', reason: 'test setup' });
 }, 60_000);
 
 afterAll(async () => {
-  tokens?.stop();
   await h?.close();
 });
 

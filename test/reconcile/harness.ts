@@ -5,7 +5,10 @@ import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient, type PulumiClient } from '../../src/pulumi';
 import { createQueueFactory, createRevokeLane, QUEUE, type QueueFactory, type QueueName, type RevokeLane } from '../../src/queue';
-import { createOutboxRelay, createReconcileWorker, Reconciler, type OutboxRelay, type ReconcileWorkerOptions } from '../../src/reconcile';
+import { createReconcileWorker, Reconciler, type ReconcileRequest, type ReconcileWorkerOptions, type TeamReconcileOutcome } from '../../src/reconcile';
+import { createDirectoryRelay, createTokenDeps, reconcileTeamWithTokens } from '../../src/runtime';
+import { createTokensController, startRevokeLaneWorker, type RevokeLaneOptions, type RevokeLaneWorker, type TokenDeps } from '../../src/tokens';
+import { type OutboxRelay } from '../../src/outbox';
 import { startScimServer, type TestScimServer } from '../scim/server';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
@@ -42,6 +45,12 @@ export interface Harness {
   revokeLane: RevokeLane;
   reconciler: Reconciler;
   relay: OutboxRelay;
+  /** The tokens part's dependencies, wired as src/runtime wires them. */
+  tokens: TokenDeps;
+  /** What a `team` job runs: the team reconcile, then the tokens controller's team step. */
+  reconcileTeam(request: ReconcileRequest): Promise<TeamReconcileOutcome>;
+  /** Starts the revoke lane's worker (the tokens controller's person step and sweep). */
+  startRevokeLane(options?: RevokeLaneOptions): RevokeLaneWorker;
   logger: ReturnType<typeof createLogger>;
   startWorker(options?: Partial<ReconcileWorkerOptions>): Worker;
   /** Publishes the outbox and waits until the reconcile queue is empty. */
@@ -59,10 +68,12 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
   const policy = new PolicyStore('sync.yaml', {}, parsePolicy(options.policyYaml ?? POLICY_YAML, 'sync.yaml'));
   const queues = createQueueFactory({ redisUrl: TEST_REDIS_URL, prefix: uniquePrefix(), logger });
   const revokeLane = createRevokeLane(queues);
-  // Locks on a pool of their own, as the daemon wires it (src/runtime/sync.ts).
+  // Locks on a pool of their own, as the daemon wires it (src/runtime/engine.ts).
   const lockDb = createDb({ connectionString: (scim.db.client.config as { connection: string }).connection, poolMax: 6 });
   const reconciler = new Reconciler({ db: scim.db, lockDb, client, policy, logger, cacheTtlMs: 0 });
-  const relay = createOutboxRelay({ db: scim.db, policy, queues, revokeLane, logger, pollMs: 50, coalesceMs: options.coalesceMs ?? 0 });
+  const relay = createDirectoryRelay({ db: scim.db, policy, queues, revokeLane, logger, pollMs: 50, coalesceMs: options.coalesceMs ?? 0 });
+  const tokens = createTokenDeps({ db: scim.db, pulumi: client, policy, reconciler, logger });
+  const reconcileTeam = reconcileTeamWithTokens(reconciler, createTokensController(tokens));
   const workers: Worker[] = [];
 
   async function idle(names: QueueName[], timeoutMs = 20_000): Promise<void> {
@@ -97,9 +108,12 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
     revokeLane,
     reconciler,
     relay,
+    tokens,
+    reconcileTeam,
+    startRevokeLane: (laneOptions) => startRevokeLaneWorker(queues, createTokensController(tokens), laneOptions),
     logger,
     startWorker(workerOptions = {}) {
-      const worker = createReconcileWorker({ queues, reconciler, logger, concurrency: 2, ...workerOptions });
+      const worker = createReconcileWorker({ queues, reconciler, logger, concurrency: 2, runTeam: reconcileTeam, ...workerOptions });
       workers.push(worker);
       return worker;
     },

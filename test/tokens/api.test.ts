@@ -31,6 +31,8 @@ beforeAll(async () => {
     desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
     isActiveMember: async (userId, team) => team === 'platform' && userId === alice,
     loginsOf: async () => [],
+    personState: async () => 'active',
+    ownedTeams: async () => [],
   };
   const deps: TokenDeps = {
     db: tdb.db,

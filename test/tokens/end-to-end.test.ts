@@ -1,14 +1,14 @@
 import { deprovisionToRevokeSeconds } from '../../src/metrics';
 import { QUEUE } from '../../src/queue';
 import { getToken } from '../../src/tokens/ledger';
-import { issueToken, sweepTokens, startTokens, TokensPart } from '../../src/tokens';
+import { issueToken, sweepTokens } from '../../src/tokens';
 import { emuTeam, Harness, liveTokenIds, okta, seedTeamToken, startHarness } from '../reconcile/harness';
 
 /**
  * Dependent tokens end to end on real infrastructure: SCIM server on Postgres, outbox relay,
  * BullMQ on Redis, the Pulumi emulator. Identity loss goes through the fast revoke lane alone
- * (no reconcile worker runs in the first two cases); grant changes go through team reconciles
- * and the post-reconcile hook.
+ * (no reconcile worker runs in the first two cases); grant changes go through team jobs: the team
+ * reconcile, then the tokens controller's team step.
  *
  * Grants come from group rules: deleting a group removes the grants its rule gave the team.
  */
@@ -37,7 +37,6 @@ teams:
 `;
 
 let h: Harness;
-let tokens: TokensPart;
 const ids: Record<string, string> = {};
 let aliceScoped: string;
 let bobBoth: { id: string; pulumiTeam: string };
@@ -68,15 +67,7 @@ beforeAll(async () => {
     policyYaml: POLICY,
     seed: { members: ['alice', 'bob', 'carol', 'ghost'], stacks: ['infra/dev', 'infra/prod', 'app/dev', 'web/dev'] },
   });
-  tokens = await startTokens({
-    db: h.scim.db,
-    pulumi: h.client,
-    policy: h.policy,
-    reconciler: h.reconciler,
-    logger: h.logger,
-    queues: h.queues,
-    lane: { sweepEveryMs: 0 },
-  });
+  h.startRevokeLane({ sweepEveryMs: 0 });
 
   for (const name of ['alice', 'bob', 'carol']) ids[name] = await okta.createUser(h, `${name}@example.com`);
   for (const group of ['Platform Engineers', 'Platform Deployers', 'Platform App', 'Web Developers']) ids[group] = await okta.createGroup(h, group);
@@ -88,7 +79,7 @@ beforeAll(async () => {
   await h.queues.queue(QUEUE.reconcile).drain(true);
   await h.queues.queue(QUEUE.revoke).drain(true);
 
-  for (const team of ['platform', 'web']) await h.reconciler.reconcileTeam({ team, reason: 'test setup' });
+  for (const team of ['platform', 'web']) await h.reconcileTeam({ team, reason: 'test setup' });
   // Tokens people made by hand in the Pulumi console (creator-bound) and one by a bot the
   // directory never knew.
   seedTeamToken(h.emu, 'platform', 'alice', 'tok-alice-platform');
@@ -97,20 +88,19 @@ beforeAll(async () => {
   seedTeamToken(h.emu, 'web', 'carol', 'tok-carol-web');
   seedTeamToken(h.emu, 'platform', 'ghost', 'tok-ghost-platform');
 
-  aliceScoped = (await issueToken(tokens.deps, { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'infra', stack: 'dev' }] })).id;
-  bobBoth = await issueToken(tokens.deps, {
+  aliceScoped = (await issueToken(h.tokens, { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'infra', stack: 'dev' }] })).id;
+  bobBoth = await issueToken(h.tokens, {
     team: 'platform',
     owner: 'bob@example.com',
     description: '',
     scope: [{ project: 'infra', stack: 'dev' }, { project: 'app', stack: 'dev' }],
   });
-  bobAppOnly = await issueToken(tokens.deps, { team: 'platform', owner: 'bob@example.com', description: '', scope: [{ project: 'app', stack: 'dev' }] });
+  bobAppOnly = await issueToken(h.tokens, { team: 'platform', owner: 'bob@example.com', description: '', scope: [{ project: 'app', stack: 'dev' }] });
   // Each team reconcile refreshes the token cache the fast lane reads.
-  for (const team of ['platform', 'web']) await h.reconciler.reconcileTeam({ team, reason: 'test setup' });
+  for (const team of ['platform', 'web']) await h.reconcileTeam({ team, reason: 'test setup' });
 }, 60_000);
 
 afterAll(async () => {
-  tokens?.stop();
   await h?.close();
 });
 
@@ -181,8 +171,8 @@ it('leaves the token of an unknown creator alone, and a re-run changes nothing',
   expect(liveTokenIds(h.emu, 'platform')).toContain('tok-ghost-platform');
   const writes = h.emu.calls.writes;
   const auditRows = (await h.scim.db('audit_log').count('* as n'))[0].n;
-  for (const team of ['platform', 'web']) await h.reconciler.reconcileTeam({ team, reason: 'manual' });
-  await sweepTokens(tokens.deps);
+  for (const team of ['platform', 'web']) await h.reconcileTeam({ team, reason: 'manual' });
+  await sweepTokens(h.tokens);
   for (const userId of [ids.alice, ids.bob]) await h.revokeLane.enqueue({ userId, reason: 'user.deactivated', at: Date.now() });
   await eventually('revoke lane idle', revokeLaneIdle);
   expect(h.emu.calls.writes).toBe(writes);

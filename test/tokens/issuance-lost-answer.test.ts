@@ -43,6 +43,8 @@ beforeEach(async () => {
       desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
       isActiveMember: async (userId, team) => userId === owner && team === 'platform',
       loginsOf: async () => ['bob'],
+      personState: async () => 'active',
+      ownedTeams: async () => [],
     },
     audit: async (entry) => void audit.push(entry),
     logger: createLogger({ level: 'error' }),

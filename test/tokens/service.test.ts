@@ -10,6 +10,7 @@ import {
   revokeToken,
   sweepTokens,
   TeamAccessView,
+  type PersonState,
   TokenAuditEntry,
   TokenDeps,
   TokenError,
@@ -38,6 +39,13 @@ class TableAccess implements TeamAccessView {
   }
   async loginsOf(userId: string) {
     return this.logins.get(userId) ?? [];
+  }
+  async personState(userId: string): Promise<PersonState> {
+    const user = await tdb.db('users').where({ id: userId }).first('active');
+    return !user ? 'deleted' : user.active ? 'active' : 'deactivated';
+  }
+  async ownedTeams(teams: readonly string[]) {
+    return tdb.db('owned_teams').whereIn('name', [...teams]).pluck('name');
   }
 }
 

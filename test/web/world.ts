@@ -3,7 +3,8 @@ import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient } from '../../src/pulumi';
 import { createQueueFactory, QueueFactory } from '../../src/queue';
-import { createTokenAuditWriter, Reconciler } from '../../src/reconcile';
+import { Reconciler } from '../../src/reconcile';
+import { createTokenDeps } from '../../src/runtime';
 import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
@@ -55,15 +56,7 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
         policy,
         queues,
         reconciler,
-        tokens: {
-          db: tdb.db,
-          pulumi: client,
-          org: 'acme',
-          policy,
-          access: reconciler.accessView(),
-          audit: createTokenAuditWriter(tdb.db),
-          logger,
-        },
+        tokens: createTokenDeps({ db: tdb.db, pulumi: client, policy, reconciler, logger }),
       };
     },
   });

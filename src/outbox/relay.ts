@@ -1,15 +1,12 @@
 import { Client } from 'pg';
-import type { Db, Trx } from '../directory/db';
-import { isIdentityLoss, OutboxEvent } from '../outbox';
+import type { Db, Trx } from '../directory';
 import type { Logger } from '../log';
 import { registerOutboxCollector } from '../metrics';
-import type { PolicyStore } from '../policy';
-import { enqueueTeamReconcile, QueueFactory, ReconcileTeamJob, RevokeLane, RevokeLaneJob } from '../queue';
-import { markIdentitiesDeleted, recordIdentities, teamsByGroupId, USER_COLUMNS, UserRow } from './mapping';
 import { withTimeout } from '../util';
+import type { OutboxEvent } from './events';
 
 /**
- * The outbox relay: moves committed outbox rows into BullMQ (reliability.md §2).
+ * The outbox relay: moves committed outbox rows into the queue (docs/architecture.md).
  *
  * - Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several relays (one per daemon or
  *   worker process) share the table without blocking or double-publishing a row.
@@ -17,19 +14,38 @@ import { withTimeout } from '../util';
  *   paging by id would skip a slow transaction's lower id.
  * - LISTEN outbox (appendOutbox NOTIFYs at commit) wakes the loop; polling every
  *   `pollMs` is the source of truth, so a lost notification costs at most one interval.
- * - While Redis is down the rows stay, with `attempts`, `last_error` and a backed-off
+ * - While the queue is down the rows stay, with `attempts`, `last_error` and a backed-off
  *   `available_at`; SCIM writes never wait for Redis.
- * - Delivery into the queue is at-least-once (a crash after `add`, before the commit): jobs
- *   name a key, so a duplicate costs one idempotent reconcile.
+ * - Delivery is at-least-once (a crash after publishing, before the commit): the jobs a
+ *   dispatch publishes name a key, so a duplicate costs one idempotent reconcile.
+ *
+ * What the events mean is not this part's business: `dispatch` (built by src/runtime) decides
+ * which jobs a batch causes.
  */
+
+/** One claimed event as the dispatcher sees it. */
+export interface ClaimedEvent {
+  event: OutboxEvent;
+  /** The SCIM request that wrote it. */
+  requestId: string | undefined;
+  /** When the write committed (the row's created_at). */
+  committedAt: Date;
+}
+
+/**
+ * Turns a batch into jobs. `prepare` runs inside the claiming transaction (it may read and
+ * record state there) and returns the publish step, which the relay bounds in time: a queue
+ * that does not answer leaves the rows for a later attempt.
+ */
+export interface OutboxDispatch {
+  prepare(trx: Trx, events: readonly ClaimedEvent[]): Promise<() => Promise<void>>;
+}
 
 export interface OutboxRelayOptions {
   db: Db;
   /** For LISTEN; without it the relay only polls. */
   databaseUrl?: string;
-  policy: PolicyStore;
-  queues: QueueFactory;
-  revokeLane: RevokeLane;
+  dispatch: OutboxDispatch;
   logger: Logger;
   /** Rows per transaction. @defaultValue 200 */
   batchSize?: number;
@@ -37,18 +53,6 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Delete published rows older than this. @defaultValue 7 */
   pruneAfterDays?: number;
-  /**
-   * Team jobs wait this long before running, so a burst of changes to one group is read in
-   * one reconcile (revocations do not wait: they take the revoke lane). @defaultValue 1000
-   */
-  coalesceMs?: number;
-  /**
-   * The wait for a team this relay enqueued within the last `busyWindowMs`: a team that keeps
-   * changing is reconciled about this often instead of after every change. @defaultValue 5000
-   */
-  busyCoalesceMs?: number;
-  /** @defaultValue 10000 */
-  busyWindowMs?: number;
   /** After a NOTIFY, wait this long so one batch takes the commits of a burst. @defaultValue 100 */
   gatherMs?: number;
   /** An enqueue that takes longer counts as Redis being down. @defaultValue 5000 */
@@ -82,13 +86,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 200;
   const pollMs = options.pollMs ?? 1000;
   const pruneAfterDays = options.pruneAfterDays ?? 7;
-  const coalesceMs = options.coalesceMs ?? 1000;
-  const busyCoalesceMs = options.busyCoalesceMs ?? 5000;
-  const busyWindowMs = options.busyWindowMs ?? 10_000;
   const gatherMs = options.gatherMs ?? 100;
   const enqueueTimeoutMs = options.enqueueTimeoutMs ?? 5000;
-  /** When this relay last enqueued each team; approximate across relays, which is enough. */
-  const lastEnqueued = new Map<string, number>();
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -110,27 +109,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       ).rows;
       if (rows.length === 0) return { published: 0 };
       const ids = rows.map((r) => r.id);
-      const { teamJobs, revokeJobs } = await route(trx, rows);
-      const now = Date.now();
-      for (const [team, at] of lastEnqueued) if (now - at > busyWindowMs) lastEnqueued.delete(team);
+      const publish = await options.dispatch.prepare(
+        trx,
+        rows.map((r) => ({ event: r.payload, requestId: r.request_id ?? undefined, committedAt: r.created_at })),
+      );
       try {
         // BullMQ waits for a connection that is not ready instead of failing: bound it, so
         // the rows' locks are released and the backoff recorded.
-        await withTimeout(
-          Promise.all([
-            ...[...teamJobs.values()].map((job) =>
-              enqueueTeamReconcile(options.queues, job, { delayMs: lastEnqueued.has(job.team) ? busyCoalesceMs : coalesceMs }),
-            ),
-            ...[...revokeJobs.values()].map((job) => options.revokeLane.enqueue(job)),
-          ]),
-          enqueueTimeoutMs,
-          `queue did not answer within ${enqueueTimeoutMs} ms`,
-        );
-        for (const team of teamJobs.keys()) if (!lastEnqueued.has(team)) lastEnqueued.set(team, now);
+        await withTimeout(publish(), enqueueTimeoutMs, `queue did not answer within ${enqueueTimeoutMs} ms`);
       } catch (err) {
         const attempts = Math.max(...rows.map((r) => r.attempts)) + 1;
         const delayMs = Math.min(500 * 2 ** (attempts - 1), MAX_BACKOFF_MS);
-        // The identity updates above are harmless to keep; the rows wait for the queue.
+        // What prepare recorded is harmless to keep; the rows wait for the queue.
         await trx('outbox')
           .whereIn('id', ids)
           .update({
@@ -148,41 +138,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return outcome.published;
   }
 
-  /** Which team reconciles and revoke-lane jobs a batch of events causes, deduplicated. */
-  async function route(trx: Trx, rows: ClaimedRow[]) {
-    const policy = options.policy.current;
-    const teamJobs = new Map<string, ReconcileTeamJob>();
-    const revokeJobs = new Map<string, RevokeLaneJob>();
-    const touchedUsers = new Set<string>();
-    const deletedUsers = new Set<string>();
-    const teamsOf = await teamsByGroupId(trx, policy, rows.flatMap((row) => groupIdsOf(row.payload)));
-    for (const row of rows) {
-      const event = row.payload;
-      const requestId = row.request_id ?? undefined;
-      for (const groupId of groupIdsOf(event)) {
-        for (const team of teamsOf.get(groupId) ?? []) teamJobs.set(team, { team, reason: event.kind, ...(requestId ? { requestId } : {}) });
-      }
-      if ('userId' in event) {
-        if (event.kind === 'user.deleted') deletedUsers.add(event.userId);
-        else touchedUsers.add(event.userId);
-      }
-      if (isIdentityLoss(event)) {
-        const at = row.created_at.getTime();
-        if (event.kind === 'group.members_changed') {
-          for (const userId of event.removed) revokeJobs.set(userId, { userId, reason: event.kind, groupId: event.groupId, requestId, at });
-        } else if ('userId' in event) {
-          revokeJobs.set(event.userId, { userId: event.userId, reason: event.kind, requestId, at });
-        }
-      }
-    }
-    if (touchedUsers.size > 0) {
-      const users: UserRow[] = await trx('users').whereIn('id', [...touchedUsers]).select(...USER_COLUMNS);
-      await recordIdentities(trx, policy, users);
-    }
-    await markIdentitiesDeleted(trx, [...deletedUsers]);
-    return { teamJobs, revokeJobs };
-  }
-
   async function prune(): Promise<number> {
     return db('outbox')
       .whereNotNull('published_at')
@@ -193,9 +148,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function listen(): Promise<void> {
     if (!options.databaseUrl) return;
     const client = new Client({ connectionString: options.databaseUrl });
-    // (tokens part, issue 5) Remember a NOTIFY that arrives while a batch is being drained:
-    // without this, that commit waited for the next NOTIFY or the poll interval (up to
-    // `pollMs`) — on a quiet system a deactivation's revoke took a second instead of ms.
+    // Remember a NOTIFY that arrives while a batch is being drained: without this, that
+    // commit would wait for the next NOTIFY or the poll interval, and a deactivation's
+    // revocation with it.
     client.on('notification', () => {
       notifiedWhileBusy = !wake;
       wake?.();
@@ -260,15 +215,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     start() {
       if (running) return;
       running = true;
-      unregister = registerOutboxCollector(async () => {
-        const row = (
-          await db.raw(
-            `SELECT count(*)::int AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age
-               FROM outbox WHERE published_at IS NULL`,
-          )
-        ).rows[0];
-        return { depth: row.depth, oldestAgeSeconds: row.age };
-      });
+      unregister = registerOutboxCollector(() => readOutboxBacklog(db));
       loop = run();
     },
     async stop() {
@@ -283,20 +230,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 }
 
-export class QueueUnavailableError extends Error {
-  override readonly name = 'QueueUnavailableError';
+/** Rows not yet published: how many, the oldest one's age, and how many failed to publish before. */
+export interface OutboxBacklog {
+  depth: number;
+  oldestAgeSeconds: number;
+  failing: number;
 }
 
-function groupIdsOf(event: OutboxEvent): string[] {
-  switch (event.kind) {
-    case 'group.created':
-    case 'group.updated':
-    case 'group.members_changed':
-    case 'group.deleted':
-      return [event.groupId];
-    case 'user.created':
-      return [];
-    default:
-      return event.groupIds;
-  }
+export async function readOutboxBacklog(db: Db): Promise<OutboxBacklog> {
+  const row = (
+    await db.raw(
+      `SELECT count(*)::int AS depth,
+              coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS age,
+              count(*) FILTER (WHERE attempts > 0)::int AS failing
+         FROM outbox WHERE published_at IS NULL`,
+    )
+  ).rows[0];
+  return { depth: row.depth, oldestAgeSeconds: row.age, failing: row.failing };
+}
+
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
 }

@@ -4,11 +4,12 @@ import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { syncPrivateTeamGrants } from './private-team';
 import { finishRevocation, revokeLedgerToken, sinceRequest } from './revoke';
-import { desiredPrivateGrants, levelName, StackGrant } from './scope';
+import { ledgerTokenFate } from './fate';
+import { levelName, StackGrant } from './scope';
 
 /**
- * The tokens' half of a team reconcile, run right after the reconciler has brought a parent
- * team to its desired state: refresh the team's cached token list (the fast lane reads it),
+ * The tokens controller's team step, run right after the reconciler has brought a parent
+ * team to its desired state (the same keyed job, composed in src/runtime): refresh the team's cached token list (the fast lane reads it),
  * then bring every ledger token of that team in line — revoke where the owner lost access, the
  * token expired or nothing in its scope is still granted; otherwise narrow its private team to
  * the current `scope ∩ grants`. Level-triggered: it reads current state and never trusts the
@@ -34,21 +35,6 @@ export interface DependentTokensResult {
   narrowed: number;
 }
 
-export type UserState = 'active' | 'deactivated' | 'deleted';
-
-/** The directory's word on a user, for the audit reason of a revocation. */
-export async function userState(deps: Pick<TokenDeps, 'db'>, userId: string): Promise<UserState> {
-  const user = (await deps.db('users').where({ id: userId }).first('active')) as { active: boolean } | undefined;
-  return !user ? 'deleted' : user.active ? 'active' : 'deactivated';
-}
-
-/** Why a user is no longer an active member of `team`: for the audit log. */
-export function lossReason(state: UserState, team: string, who: 'owner' | 'creator'): string {
-  if (state === 'deleted') return `${who} deleted in the IdP`;
-  if (state === 'deactivated') return `${who} deactivated in the IdP`;
-  return `${who} is no longer a member of team ${team}`;
-}
-
 export async function reconcileDependentTokens(deps: TokenDeps, event: TeamReconciled): Promise<DependentTokensResult> {
   const { team } = event;
   const result: DependentTokensResult = { revoked: 0, narrowed: 0 };
@@ -68,13 +54,17 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
       result.revoked += 1;
       continue;
     }
-    const reason = (await revokeReasonFor(deps, token, parentGrants, now)) ?? (await vanished(deps, token, event.tokens));
+    const ownerIsMember = parentGrants !== null && (await deps.access.isActiveMember(token.ownerUserId, team));
+    // The state only words the reason of a revocation: not read for a member.
+    const ownerState = ownerIsMember || parentGrants === null ? 'active' : await deps.access.personState(token.ownerUserId);
+    const fate = ledgerTokenFate(token, { parentGrants, ownerIsMember, ownerState, now });
+    const reason = fate.action === 'revoke' ? fate.reason : await vanished(deps, token, event.tokens);
     if (reason) {
       if ((await revokeLedgerToken(deps, token.id, { reason, ...cause })) === 'revoked') result.revoked += 1;
       continue;
     }
-    if (token.kind !== 'scoped' || !parentGrants) continue;
-    const outcome = await narrow(deps, token, parentGrants, cause);
+    if (fate.action !== 'narrow') continue;
+    const outcome = await narrow(deps, token, fate.grants, cause);
     if (outcome === 'narrowed') result.narrowed += 1;
     if (outcome === 'missing') {
       const revoked = await revokeLedgerToken(deps, token.id, { reason: 'private team was deleted outside pulumi-idp-sync', ...cause });
@@ -98,31 +88,13 @@ async function vanished(deps: TokenDeps, token: LedgerToken, tokens: readonly Ac
   return fresh.some((t) => t.id === token.pulumiTokenId) ? undefined : 'token was deleted outside pulumi-idp-sync';
 }
 
-async function revokeReasonFor(
-  deps: TokenDeps,
-  token: LedgerToken,
-  parentGrants: StackGrant[] | null,
-  now: Date,
-): Promise<string | undefined> {
-  if (parentGrants === null) return `team ${token.parentTeam} is no longer managed`;
-  if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) return 'expired';
-  if (!(await deps.access.isActiveMember(token.ownerUserId, token.parentTeam))) {
-    return lossReason(await userState(deps, token.ownerUserId), token.parentTeam, 'owner');
-  }
-  if (token.kind === 'scoped' && desiredPrivateGrants(token.scope ?? [], token.issuedGrants ?? [], parentGrants).length === 0) {
-    return `team ${token.parentTeam} no longer holds any stack in the token's scope`;
-  }
-  return undefined;
-}
-
-/** Applies the new intersection to the private team. */
+/** Applies the narrowed grants (`scope ∩ parent grants`) to the private team. */
 async function narrow(
   deps: TokenDeps,
   token: LedgerToken,
-  parentGrants: StackGrant[],
+  desired: StackGrant[],
   cause: { requestId: string | null; requestedAt: Date | null },
 ): Promise<'narrowed' | 'unchanged' | 'missing'> {
-  const desired = desiredPrivateGrants(token.scope ?? [], token.issuedGrants ?? [], parentGrants);
   const ops = await syncPrivateTeamGrants(deps, token, desired, { create: false });
   if (ops === 'missing') return 'missing';
   const latencyMs = sinceRequest(cause.requestedAt);

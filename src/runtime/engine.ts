@@ -1,19 +1,22 @@
-import type { Router } from 'express';
 import type { Config } from '../config';
-import { createDb, Db } from '../directory/db';
+import { createDb, Db } from '../directory';
 import type { Logger } from '../log';
 import { recordPulumiCall, registerPendingUsersCollector } from '../metrics';
+import type { OutboxRelay } from '../outbox';
 import { Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient, PulumiCall, PulumiClient } from '../pulumi';
 import { createQueueFactory, createRevokeLane, enqueueFullReconcile, QueueFactory } from '../queue';
-import { countPendingUsers, createOutboxRelay, createReconcileWorker, OutboxRelay, Reconciler, upsertDriftSchedule } from '../reconcile';
-import { startTokens, TokenDeps } from '../tokens';
+import { countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
+import { createTokensController, startRevokeLaneWorker, TokenDeps } from '../tokens';
+import { createDirectoryRelay } from './outbox-dispatch';
+import { createTokenDeps, reconcileTeamWithTokens } from './tokens-wiring';
 
 /**
- * The sync engine of one process (daemon or `npm run worker`): policy, Pulumi client, queues,
- * the outbox relay, the reconciler with its workers and drift schedule, and the tokens part
- * hooked onto it. Every process runs a relay (they share the outbox through SKIP LOCKED);
- * workers run where `runWorkers` says.
+ * The sync engine of one process (daemon or `npm run worker`), wired as the pipeline of
+ * docs/architecture.md: the outbox relay publishes keyed jobs; a `team` job runs the
+ * reconciler and then the tokens controller's team step; a person who lost access takes the
+ * revoke lane, where the tokens controller's person step runs. Every process runs a relay (they
+ * share the outbox through SKIP LOCKED); workers run where `runWorkers` says.
  */
 
 export interface SyncEngineOptions {
@@ -35,8 +38,8 @@ export interface SyncEngine {
   queues: QueueFactory;
   reconciler: Reconciler;
   relay: OutboxRelay;
+  /** What the admin API and the console need to issue, list and revoke tokens. */
   tokens: TokenDeps;
-  tokensRouter: Router;
   /** SIGHUP: re-reads the policy; a bad file is logged and the running policy kept. */
   reload(): Policy | undefined;
   /** Stops workers (active jobs get `deadlineMs`, then are abandoned to stall recovery), relay, queues. */
@@ -76,7 +79,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
   const reconciler = new Reconciler({ db, lockDb, client, policy, logger });
   const unregisterPending = registerPendingUsersCollector(() => countPendingUsers(db));
-  const relay = createOutboxRelay({
+  const relay = createDirectoryRelay({
     db,
     databaseUrl: options.databaseUrl,
     policy,
@@ -84,24 +87,18 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     revokeLane: createRevokeLane(queues),
     logger,
     // Identity loss rides this relay to the revoke lane: every ms of gather window is a ms of
-    // deprovision latency (issue 5: p50 ≤ 100 ms). Team jobs are coalesced by their delay anyway.
+    // deprovision latency. Team jobs are coalesced by their delay anyway.
     gatherMs: 10,
   });
 
-  const tokens = await startTokens({
-    db,
-    pulumi: client,
-    // The fast lane gets a client (and limiter) of its own, so a revoke never waits behind
-    // a large reconcile's calls.
-    lanePulumi: createPulumiClient(clientOptions),
-    policy,
-    reconciler,
-    logger,
-    queues,
-    runWorker: options.runWorkers,
-  });
-
-  if (options.runWorkers) createReconcileWorker({ queues, reconciler, logger, concurrency });
+  const tokens = createTokenDeps({ db, pulumi: client, policy, reconciler, logger });
+  if (options.runWorkers) {
+    createReconcileWorker({ queues, reconciler, logger, concurrency, runTeam: reconcileTeamWithTokens(reconciler, createTokensController(tokens)) });
+    // The revoke lane gets a client (and limiter) of its own, so a revocation never waits
+    // behind a large reconcile's calls.
+    const laneTokens = createTokenDeps({ db, pulumi: createPulumiClient(clientOptions), policy, reconciler, logger });
+    startRevokeLaneWorker(queues, createTokensController(laneTokens));
+  }
   relay.start();
   // Not awaited: with Redis down at boot BullMQ holds the command until Redis is ready, and
   // start-up (the daemon's HTTP listener) must not wait for that. The factory retries it.
@@ -127,8 +124,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     queues,
     reconciler,
     relay,
-    tokens: tokens.deps,
-    tokensRouter: tokens.router,
+    tokens,
     reload() {
       try {
         return policy.reload();
@@ -141,7 +137,6 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
       }
     },
     async stop(deadlineMs = 10_000) {
-      tokens.stop();
       await queues.close(deadlineMs);
       await relay.stop();
       await lockDb.destroy();

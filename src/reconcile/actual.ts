@@ -1,0 +1,45 @@
+import type { Db } from '../directory';
+import type { PulumiClient } from '../pulumi';
+import type { ActualTeam, IdentityRecord } from './types';
+
+/** The team as Pulumi has it, with its tokens when the daemon may revoke them. */
+export async function readActualTeam(client: PulumiClient, org: string, team: string, owned: boolean): Promise<ActualTeam | null> {
+  const t = await client.getTeam(org, team);
+  if (!t) return null;
+  const tokens = owned && t.kind === 'pulumi' ? await client.listTeamTokens(org, team) : [];
+  return {
+    name: t.name,
+    kind: t.kind,
+    displayName: t.displayName,
+    description: t.description,
+    members: (t.members ?? []).map((m) => m.githubLogin),
+    grants: (t.stacks ?? []).map((s) => ({ projectName: s.projectName, stackName: s.stackName, permission: s.permission })),
+    tokens,
+  };
+}
+
+/** Identities of token creators; when a login maps to several users, a live one wins. */
+export async function identitiesFor(db: Db, logins: string[]): Promise<Map<string, IdentityRecord>> {
+  const out = new Map<string, IdentityRecord>();
+  if (logins.length === 0) return out;
+  const rows: Array<{ user_id: string; login_lower: string; state: IdentityRecord['state'] }> = await db('identities')
+    .whereIn('login_lower', [...new Set(logins.map((l) => l.toLowerCase()))])
+    .select('user_id', 'login_lower', 'state');
+  const rank = { active: 0, inactive: 1, deleted: 2 };
+  for (const r of rows) {
+    const current = out.get(r.login_lower);
+    if (!current || rank[r.state] < rank[current.state]) out.set(r.login_lower, { userId: r.user_id, state: r.state });
+  }
+  return out;
+}
+
+/** Whether the daemon owns (created or adopted) the team. */
+export async function isOwnedTeam(db: Db, team: string): Promise<boolean> {
+  return Boolean(await db('owned_teams').where('name', team).first('name'));
+}
+
+/** Those of `teams` the daemon owns. */
+export async function ownedAmong(db: Db, teams: readonly string[]): Promise<string[]> {
+  if (teams.length === 0) return [];
+  return db('owned_teams').whereIn('name', [...teams]).pluck('name');
+}

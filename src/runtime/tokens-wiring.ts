@@ -1,0 +1,49 @@
+import { findUser, type Db } from '../directory';
+import type { Logger } from '../log';
+import { isManageableTeamName, type PolicyStore } from '../policy';
+import type { PulumiClient } from '../pulumi';
+import { createTokenAuditWriter, teamMembershipView, type Reconciler, type ReconcileRequest, type TeamReconcileOutcome } from '../reconcile';
+import { fromTeamStacks, type PersonState, type TokenDeps, type TokensController } from '../tokens';
+
+/** What the tokens part needs, built from the reconciler's answers and the directory. */
+export function createTokenDeps(options: { db: Db; pulumi: PulumiClient; policy: PolicyStore; reconciler: Reconciler; logger: Logger }): TokenDeps {
+  const { db, pulumi, policy, reconciler, logger } = options;
+  return {
+    db,
+    pulumi,
+    get org() {
+      return policy.current.organization;
+    },
+    policy,
+    access: {
+      ...teamMembershipView(db, policy, reconciler),
+      personState: async (userId): Promise<PersonState> => {
+        const user = await findUser(db, userId);
+        return !user ? 'deleted' : user.active ? 'active' : 'deactivated';
+      },
+    },
+    audit: createTokenAuditWriter(db),
+    logger: logger.child({ category: 'tokens' }),
+  };
+}
+
+/**
+ * What a `team` job runs: the team reconcile, then the tokens controller's team step on what
+ * it applied and saw. One job, one key: a failure of either step fails the job, which BullMQ
+ * retries, and both steps re-read current state when they run again.
+ */
+export function reconcileTeamWithTokens(reconciler: Reconciler, tokens: TokensController) {
+  return async (request: ReconcileRequest): Promise<TeamReconcileOutcome> => {
+    const outcome = await reconciler.reconcileTeam(request);
+    if (!isManageableTeamName(request.team)) return outcome;
+    const managed = outcome.exists && outcome.desired !== null;
+    await tokens.team({
+      team: request.team,
+      tokens: outcome.tokens,
+      grants: managed && outcome.desired ? fromTeamStacks([...outcome.desired.grants.values()]) : null,
+      requestId: request.requestId ?? null,
+      requestedAt: Number.isFinite(request.at) ? new Date(request.at as number) : null,
+    });
+    return outcome;
+  };
+}
