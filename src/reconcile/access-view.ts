@@ -3,20 +3,15 @@ import type { PolicyStore } from '../policy';
 import { ownedAmong, isOwnedTeam } from './actual';
 import { readDirectory } from './desired';
 import type { Reconciler } from './reconciler';
-import type { Permission } from '../policy';
+import type { TeamAccessView } from '../tokens';
 
 /**
- * The reconciler's answers about teams that the tokens controller asks (src/runtime adapts it
- * to the tokens part's port): desired grants of owned teams, active membership by SCIM user
- * id, and every login a user ever had (kept after a delete).
+ * The reconciler's answers to the tokens part's questions about teams (its `TeamAccessView`
+ * port, but for the person's directory state, which src/runtime adds): desired grants of owned
+ * teams, active membership by SCIM user id, every login a user ever had (kept after a
+ * delete), and which teams the daemon owns.
  */
-export interface TeamMembershipView {
-  /** Grants in the tokens part's shape; null for teams the daemon does not own. */
-  desiredGrants(team: string): Promise<Array<{ project: string; stack: string; permission: Permission }> | null>;
-  isActiveMember(userId: string, team: string): Promise<boolean>;
-  loginsOf(userId: string): Promise<string[]>;
-  ownedTeams(teams: readonly string[]): Promise<string[]>;
-}
+export type TeamMembershipView = Omit<TeamAccessView, 'personState'>;
 
 export function teamMembershipView(db: Db, policy: PolicyStore, reconciler: Reconciler): TeamMembershipView {
   return {
