@@ -1,11 +1,11 @@
 /**
- * Policy: `config/sync.yaml` (DESIGN.md) loaded, validated and compiled, plus the pure rules
+ * Policy: `config/sync.yaml` (README.md, "Policy reference") loaded, validated and compiled, plus the pure rules
  * that map directory rows to Pulumi names. `PolicyStore` holds the current policy so a
  * SIGHUP can swap it without dropping work: readers take `store.current` per job.
  */
 export { loadPolicy, parsePolicy, PolicyError, durationMs, isManageableTeamName } from './load';
-export type { Policy, PolicyProblem, TeamRule, StackRule, Permission, LoginSource, GroupMatcher, LoadPolicyOptions } from './load';
+export type { AdoptMode, Policy, PolicyProblem, TeamRule, StackRule, Permission, LoginSource, GroupMatcher, LoadPolicyOptions } from './load';
 export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf } from './resolve';
-export type { DirectoryUser, TeamMatch, OrgStack } from './resolve';
+export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
 export { TOKEN_TEAM_PREFIX, PERMISSIONS } from './schema';
 export { PolicyStore } from './store';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { DURATION, LOGIN_SOURCES, PERMISSIONS, policySchema, PolicyFile, TEAM_NAME, TOKEN_TEAM_PREFIX } from './schema';
+import { ADOPT_MODES, DURATION, LOGIN_SOURCES, PERMISSIONS, policySchema, PolicyFile, TEAM_NAME, TOKEN_TEAM_PREFIX } from './schema';
 
 /** A problem in the policy file: `file:line key: message`, one per problem. */
 export class PolicyError extends Error {
@@ -37,16 +37,29 @@ export interface StackRule {
   permission: Permission;
 }
 
-export type GroupMatcher = { kind: 'group'; nameLower: string; name: string } | { kind: 'pattern'; re: RegExp };
+export type GroupMatcher =
+  | { kind: 'group'; nameLower: string; name: string }
+  | { kind: 'externalId'; externalId: string }
+  | { kind: 'pattern'; re: RegExp };
+
+export type AdoptMode = (typeof ADOPT_MODES)[number];
 
 export interface TeamRule {
   /** Position in `teams:`, used in messages. */
   index: number;
   line?: number;
+  /**
+   * What the rule matches, as a stable key (`group:<lower name>`, `externalId:<id>`,
+   * `pattern:<source>`): a team remembers which rule bound each of its groups, so a group
+   * renamed in the IdP stays bound while that rule stands.
+   */
+  key: string;
   match: GroupMatcher;
   /** Fixed team name of an exact rule; pattern rules take it from the `team` capture. */
   team?: string;
   stacks: StackRule[];
+  /** How much of a pre-existing team of that name the rule takes over. */
+  adopt: AdoptMode;
 }
 
 /** The compiled, frozen policy the reconciler reads. */
@@ -56,11 +69,14 @@ export interface Policy {
   digest: string;
   organization: string;
   login: LoginSource;
+  removeFromOrg: 'added' | 'all' | 'never';
   rules: TeamRule[];
   ownership: { adoptExistingTeams: boolean; deleteTeamWhenGroupGone: boolean };
   tokens: { revokeWhenCreatorLeaves: boolean; revokeUnknownCreators: boolean };
-  /** Drift schedule: every `everyMs`, or by `cron` (UTC) when set. */
-  reconcile: { every: string; everyMs: number; cron?: string };
+  /** Drift schedule: every `everyMs`, or by `cron` (UTC) when set; `observe` makes no Pulumi write. */
+  reconcile: { every: string; everyMs: number; cron?: string; mode: 'observe' | 'enforce' };
+  /** Removals of still-active access beyond `maxRemovals` (per reconcile, or org-wide per `windowMs`) are held. */
+  safety: { maxRemovals: number; window: string; windowMs: number };
 }
 
 export interface LoadPolicyOptions {
@@ -121,28 +137,36 @@ function toProblem(issue: z.core.$ZodIssue, doc: Doc, lineCounter: LineCounter):
 
 function compile(file: PolicyFile, source: string, digest: string, line: (path: PropertyKey[]) => number | undefined): Policy {
   const login = file.identity.login;
+  const defaultAdopt: AdoptMode = file.ownership.adoptExistingTeams ? 'full' : 'none';
   const rules: TeamRule[] = file.teams.map((rule, index) => {
     const stacks = rule.stacks.map((s) => ({ project: s.project, stack: s.stack, permission: PERMISSIONS[s.permission] }));
+    const common = { index, line: line(['teams', index]), stacks, adopt: rule.adopt ?? defaultAdopt };
     if (rule.group !== undefined) {
-      return {
-        index,
-        line: line(['teams', index]),
-        match: { kind: 'group', name: rule.group, nameLower: rule.group.toLowerCase() },
-        team: rule.team,
-        stacks,
-      };
+      const nameLower = rule.group.toLowerCase();
+      return { ...common, key: `group:${nameLower}`, match: { kind: 'group', name: rule.group, nameLower }, team: rule.team };
     }
-    return { index, line: line(['teams', index]), match: { kind: 'pattern', re: new RegExp(rule.groupPattern as string) }, stacks };
+    if (rule.groupExternalId !== undefined) {
+      return { ...common, key: `externalId:${rule.groupExternalId}`, match: { kind: 'externalId', externalId: rule.groupExternalId }, team: rule.team };
+    }
+    const source = rule.groupPattern as string;
+    return { ...common, key: `pattern:${source}`, match: { kind: 'pattern', re: new RegExp(source) } };
   });
   return deepFreeze({
     file: source,
     digest,
     organization: file.organization,
     login: (LOGIN_SOURCES as readonly string[]).includes(login) ? (login as LoginSource) : { attributePath: login },
+    removeFromOrg: file.identity.removeFromOrg,
     rules,
     ownership: file.ownership,
     tokens: file.tokens,
-    reconcile: { every: file.reconcile.every, everyMs: durationMs(file.reconcile.every), ...(file.reconcile.cron ? { cron: file.reconcile.cron } : {}) },
+    reconcile: {
+      every: file.reconcile.every,
+      everyMs: durationMs(file.reconcile.every),
+      mode: file.reconcile.mode,
+      ...(file.reconcile.cron ? { cron: file.reconcile.cron } : {}),
+    },
+    safety: { maxRemovals: file.safety.maxRemovals, window: file.safety.window, windowMs: durationMs(file.safety.window) },
   });
 }
 

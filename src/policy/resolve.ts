@@ -79,19 +79,30 @@ function getCaseInsensitive(node: unknown, key: string): unknown {
 export interface TeamMatch {
   team: string;
   ruleIndex: number;
+  /** The rule's stable key (`TeamRule.key`). */
+  ruleKey: string;
 }
 
-/** The teams a group maps to: every matching rule counts, a team appears once per rule. */
-export function teamsForGroup(policy: Policy, displayName: string): TeamMatch[] {
+/** A SCIM group as the rules see it. */
+export interface RuleGroup {
+  displayName: string;
+  /** The IdP's id of the group (Entra objectId, Okta group id); compared exactly. */
+  externalId?: string | null;
+}
+
+/** The teams a group maps to by the rules as written: every matching rule counts, a team appears once per rule. */
+export function teamsForGroup(policy: Policy, group: RuleGroup): TeamMatch[] {
   const out: TeamMatch[] = [];
-  const lower = displayName.toLowerCase();
+  const lower = group.displayName.toLowerCase();
   for (const rule of policy.rules) {
-    if (rule.match.kind === 'group') {
-      if (rule.match.nameLower === lower && rule.team) out.push({ team: rule.team, ruleIndex: rule.index });
+    const match = rule.match;
+    if (match.kind === 'group' || match.kind === 'externalId') {
+      const hit = match.kind === 'group' ? match.nameLower === lower : Boolean(group.externalId) && match.externalId === group.externalId;
+      if (hit && rule.team) out.push({ team: rule.team, ruleIndex: rule.index, ruleKey: rule.key });
       continue;
     }
-    const team = rule.match.re.exec(displayName)?.groups?.team;
-    if (team && isManageableTeamName(team)) out.push({ team, ruleIndex: rule.index });
+    const team = match.re.exec(group.displayName)?.groups?.team;
+    if (team && isManageableTeamName(team)) out.push({ team, ruleIndex: rule.index, ruleKey: rule.key });
   }
   return out;
 }

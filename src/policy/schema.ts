@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The shape of `config/sync.yaml` (DESIGN.md). Validation only: `load.ts` turns the parsed
+ * The shape of `config/sync.yaml` (the policy reference is in README.md). Validation only: `load.ts` turns the parsed
  * document into the compiled `Policy` the reconciler uses, and maps problems to file:line.
  */
 
@@ -56,18 +56,26 @@ const groupPattern = z
  * One object with the keys of both rule kinds, checked for the combination afterwards: a zod
  * union would report "no variant matched" instead of the key that is actually wrong.
  */
+/** How much of a pre-existing Pulumi team a rule takes over: nothing, its stack grants, or all of it. */
+export const ADOPT_MODES = ['none', 'grants', 'full'] as const;
+
 const teamRule = z
   .strictObject({
     group: z.string().min(1, 'must not be empty').optional(),
+    groupExternalId: z.string().min(1, 'must not be empty').optional(),
     team: teamName.optional(),
     groupPattern: groupPattern.optional(),
     stacks: z.array(stackRuleSchema).default([]),
+    adopt: z.enum(ADOPT_MODES).optional(),
   })
   .superRefine((rule, ctx) => {
-    if ((rule.group === undefined) === (rule.groupPattern === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'a team rule needs exactly one of "group" or "groupPattern"' });
+    const kinds = [rule.group, rule.groupExternalId, rule.groupPattern].filter((k) => k !== undefined).length;
+    if (kinds !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'a team rule needs exactly one of "group", "groupExternalId" or "groupPattern"' });
     } else if (rule.group !== undefined && rule.team === undefined) {
       ctx.addIssue({ code: 'custom', message: 'a "group" rule needs "team"', path: ['team'] });
+    } else if (rule.groupExternalId !== undefined && rule.team === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a "groupExternalId" rule needs "team"', path: ['team'] });
     } else if (rule.groupPattern !== undefined && rule.team !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a "groupPattern" rule takes the team from its named group "team"; remove "team"', path: ['team'] });
     }
@@ -88,12 +96,18 @@ export const policySchema = z.strictObject({
           message: `must be one of ${LOGIN_SOURCES.join(', ')} or a SCIM attribute path`,
         })
         .default('userName'),
+      /**
+       * Who leaves the Pulumi org once deactivated or deleted in the IdP: the people the daemon
+       * added (`added`), every org member the directory knows (`all`), or nobody (`never`).
+       * Org admins are never removed. @defaultValue added
+       */
+      removeFromOrg: z.enum(['added', 'all', 'never']).default('added'),
     })
-    .default({ login: 'userName' }),
+    .default({ login: 'userName', removeFromOrg: 'added' }),
   teams: z.array(teamRule).default([]),
   ownership: z
     .strictObject({
-      /** Take over a pre-existing Pulumi team a rule names. @defaultValue false */
+      /** Take over a pre-existing Pulumi team a rule names (a rule's `adopt` overrides it). @defaultValue false */
       adoptExistingTeams: z.boolean().default(false),
       /** Delete an owned team once no group maps to it. @defaultValue false */
       deleteTeamWhenGroupGone: z.boolean().default(false),
@@ -116,8 +130,24 @@ export const policySchema = z.strictObject({
         .string()
         .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"')
         .optional(),
+      /**
+       * `observe` plans and records every change and makes no Pulumi write at all; `enforce`
+       * applies them. @defaultValue enforce
+       */
+      mode: z.enum(['observe', 'enforce']).default('enforce'),
     })
-    .default({ every: '15m' }),
+    .default({ every: '15m', mode: 'enforce' }),
+  safety: z
+    .strictObject({
+      /**
+       * More removals of still-active access than this, in one reconcile or across the org
+       * within `window`, wait for an admin's approval. @defaultValue 10
+       */
+      maxRemovals: z.number().int('must be a whole number').min(0, 'must be 0 or more').default(10),
+      /** @defaultValue 1h */
+      window: duration.default('1h'),
+    })
+    .default({ maxRemovals: 10, window: '1h' }),
 });
 
 export type PolicyFile = z.infer<typeof policySchema>;

@@ -33,13 +33,25 @@ export async function identitiesFor(db: Db, logins: string[]): Promise<Map<strin
   return out;
 }
 
-/** Whether the daemon owns (created or adopted) the team. */
-export async function isOwnedTeam(db: Db, team: string): Promise<boolean> {
-  return Boolean(await db('owned_teams').where('name', team).first('name'));
+/** Whether the daemon owns the team, and whether it took it over rather than created it. */
+export async function ownershipOf(db: Db, team: string): Promise<{ owned: boolean; adopted: boolean }> {
+  const row = (await db('owned_teams').where('name', team).first('adopted')) as { adopted: boolean } | undefined;
+  return { owned: Boolean(row), adopted: row?.adopted ?? false };
 }
 
-/** Those of `teams` the daemon owns. */
+export async function isOwnedTeam(db: Db, team: string): Promise<boolean> {
+  return (await ownershipOf(db, team)).owned;
+}
+
+/**
+ * Those of `teams` whose members and tokens the daemon manages: owned, and not taken over for
+ * their grants only (as the last reconcile found).
+ */
 export async function ownedAmong(db: Db, teams: readonly string[]): Promise<string[]> {
   if (teams.length === 0) return [];
-  return db('owned_teams').whereIn('name', [...teams]).pluck('name');
+  return db('owned_teams as o')
+    .leftJoin('team_status as s', 's.team', 'o.name')
+    .whereIn('o.name', [...teams])
+    .where((q) => q.whereNull('s.management').orWhere('s.management', 'full'))
+    .pluck('o.name');
 }

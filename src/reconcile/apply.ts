@@ -131,8 +131,22 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
         return { outcome: 'pending', extra: { result } };
       }
       ctx.onOrgMemberAdded?.(op.login);
+      // Who the daemon added is who it may remove again (identity.removeFromOrg: added).
+      if (result === 'added') {
+        await db('org_additions').insert({ login_lower: op.login.toLowerCase(), login: op.login, user_id: op.userId }).onConflict('login_lower').merge(['user_id', 'added_at']);
+      }
       return { outcome: result === 'added' ? 'applied' : 'already', extra: { result } };
     }
+    case 'removeOrgMember':
+      try {
+        await client.removeOrgMember(org, op.login);
+      } catch (err) {
+        // 400: the daemon's own identity, which Pulumi never lets leave (docs/pulumi-api.md, org members).
+        if (err instanceof BadRequestError) return { outcome: 'skipped', extra: { why: 'refused', error: err.message.slice(0, 200) } };
+        throw err;
+      }
+      await db('org_additions').where('login_lower', op.login.toLowerCase()).delete();
+      return done;
     case 'addMember':
       if (pending.has(op.login.toLowerCase())) return { outcome: 'skipped', extra: { why: 'pending' } };
       try {

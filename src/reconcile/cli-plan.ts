@@ -124,6 +124,8 @@ export function describeOp(op: Op): string {
       return `rename to "${op.displayName}"`;
     case 'addOrgMember':
       return `add ${op.login} to the organization (role member)`;
+    case 'removeOrgMember':
+      return `remove ${op.login} from the organization (${op.why} in the IdP)`;
     case 'addMember':
       return `add member ${op.login}`;
     case 'widenGrant':

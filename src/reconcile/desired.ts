@@ -1,12 +1,18 @@
-import type { Db, Trx } from '../directory/db';
-import { grantKey, loginFor, OrgStack, Policy, resolveGrants, StackRule, teamsForGroup } from '../policy';
-import type { DesiredTeam } from './types';
+import type { Db, Trx } from '../directory';
+import { grantKey, loginFor, OrgStack, Policy, resolveGrants, StackRule, teamsForGroup, type AdoptMode } from '../policy';
+import { resolveLogins, type LoginResolution } from './identity-links';
+import type { DesiredMember, DesiredTeam } from './types';
 import { USER_COLUMNS, UserRow } from './mapping';
 
 /**
  * Desired state from the directory and the policy: for each team some rule maps an existing
- * SCIM group to, its members (active users of those groups with a login), its grants (the
- * rules' stack globs resolved against the org's stacks, highest permission wins), and names.
+ * SCIM group to, its members (active users of those groups with a linked login), its grants
+ * (the rules' stack globs resolved against the org's stacks, highest permission wins), and
+ * names.
+ *
+ * Groups are anchored on their SCIM id (docs/live-org.md): a group a rule bound to a team
+ * stays bound while that rule stands, even once renamed in the IdP, and a rule that would
+ * match two groups blocks its team instead of guessing.
  */
 
 type Conn = Db | Trx;
@@ -15,10 +21,63 @@ export interface DirectorySnapshot {
   teams: Map<string, DesiredTeam>;
   /** Every user read, active or not: the reconciler records their identities. */
   users: UserRow[];
+  /** How each user read resolved to a login (links to make, conflicts to record). */
+  logins: LoginResolution;
 }
 
 const MAX_DISPLAY_NAME = 100;
 const MAX_DESCRIPTION = 200;
+const ADOPT_RANK: Record<AdoptMode, number> = { none: 0, grants: 1, full: 2 };
+
+interface GroupRow {
+  id: string;
+  display_name: string;
+  external_id: string | null;
+}
+
+interface Binding {
+  team: string;
+  rule: Policy['rules'][number];
+  groups: Map<string, { group: GroupRow; renamed: boolean }>;
+}
+
+/**
+ * Which groups each (rule, team) pair takes: the groups the rule matches as written, plus the
+ * groups it bound earlier that no longer match (renamed). A renamed group is not also mapped
+ * to the team its new name would derive.
+ */
+async function bindGroups(conn: Conn, policy: Policy): Promise<Map<string, Binding>> {
+  const groups: GroupRow[] = await conn('groups').select('id', 'display_name', 'external_id');
+  const byId = new Map(groups.map((g) => [g.id, g]));
+  const bound: Array<{ team: string; group_id: string; rule_key: string }> = await conn('team_groups').whereNotNull('rule_key').select('team', 'group_id', 'rule_key');
+  const boundTo = new Map<string, Set<string>>();
+  for (const b of bound) boundTo.set(`${b.rule_key}\0${b.group_id}`, (boundTo.get(`${b.rule_key}\0${b.group_id}`) ?? new Set()).add(b.team));
+
+  const bindings = new Map<string, Binding>();
+  const add = (rule: Binding['rule'], team: string, group: GroupRow, renamed: boolean) => {
+    const key = `${rule.index}\0${team}`;
+    const entry = bindings.get(key) ?? { team, rule, groups: new Map() };
+    if (!entry.groups.has(group.id)) entry.groups.set(group.id, { group, renamed });
+    bindings.set(key, entry);
+  };
+  for (const g of groups) {
+    for (const m of teamsForGroup(policy, { displayName: g.display_name, externalId: g.external_id })) {
+      const teamsBound = boundTo.get(`${m.ruleKey}\0${g.id}`);
+      // Bound elsewhere by this very rule: the group was renamed, its binding stands.
+      if (teamsBound && !teamsBound.has(m.team)) continue;
+      add(policy.rules[m.ruleIndex], m.team, g, false);
+    }
+  }
+  for (const b of bound) {
+    const group = byId.get(b.group_id);
+    const rule = policy.rules.find((r) => r.key === b.rule_key);
+    if (!group || !rule || (rule.team !== undefined && rule.team !== b.team)) continue;
+    const key = `${rule.index}\0${b.team}`;
+    if (bindings.get(key)?.groups.has(group.id)) continue;
+    add(rule, b.team, group, true);
+  }
+  return bindings;
+}
 
 /**
  * Reads the directory for the given teams (all mapped teams when omitted). Teams no existing
@@ -26,16 +85,25 @@ const MAX_DESCRIPTION = 200;
  */
 export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly OrgStack[], only?: Iterable<string>): Promise<DirectorySnapshot> {
   const wanted = only ? new Set(only) : undefined;
-  const groups: Array<{ id: string; display_name: string }> = await conn('groups').select('id', 'display_name');
-  const teamGroups = new Map<string, { groups: Array<{ id: string; displayName: string }>; rules: Set<number> }>();
-  for (const g of groups) {
-    for (const m of teamsForGroup(policy, g.display_name)) {
-      if (wanted && !wanted.has(m.team)) continue;
-      const entry = teamGroups.get(m.team) ?? { groups: [], rules: new Set<number>() };
-      if (!entry.groups.some((x) => x.id === g.id)) entry.groups.push({ id: g.id, displayName: g.display_name });
-      entry.rules.add(m.ruleIndex);
-      teamGroups.set(m.team, entry);
+  const teamGroups = new Map<
+    string,
+    { groups: Array<{ id: string; displayName: string; ruleKey: string }>; rules: Set<number>; adopt: AdoptMode; blocked: string[]; renamed: Array<{ id: string; displayName: string }> }
+  >();
+  for (const binding of (await bindGroups(conn, policy)).values()) {
+    if (wanted && !wanted.has(binding.team)) continue;
+    const { rule, team } = binding;
+    const entry = teamGroups.get(team) ?? { groups: [], rules: new Set<number>(), adopt: rule.adopt, blocked: [], renamed: [] };
+    if (ADOPT_RANK[rule.adopt] < ADOPT_RANK[entry.adopt]) entry.adopt = rule.adopt;
+    if (binding.groups.size > 1) {
+      const names = [...binding.groups.values()].map(({ group }) => `"${group.display_name}" (${group.id})`).join(', ');
+      entry.blocked.push(`rule ${rule.index + 1}${rule.line ? ` (line ${rule.line})` : ''} matches ${binding.groups.size} groups: ${names}; name the group by groupExternalId`);
     }
+    for (const { group, renamed } of binding.groups.values()) {
+      if (!entry.groups.some((x) => x.id === group.id)) entry.groups.push({ id: group.id, displayName: group.display_name, ruleKey: rule.key });
+      if (renamed) entry.renamed.push({ id: group.id, displayName: group.display_name });
+    }
+    entry.rules.add(rule.index);
+    teamGroups.set(team, entry);
   }
 
   const groupIds = [...new Set([...teamGroups.values()].flatMap((e) => e.groups.map((g) => g.id)))];
@@ -54,22 +122,25 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
     }
   }
 
-  const logins = new Map<string, string | undefined>();
+  const candidates = new Map<string, string | undefined>();
   for (const u of users.values()) {
-    logins.set(u.id, loginFor(policy.login, { userName: u.user_name, externalId: u.external_id, resource: u.resource }));
+    candidates.set(u.id, loginFor(policy.login, { userName: u.user_name, externalId: u.external_id, resource: u.resource }));
   }
+  const logins = await resolveLogins(conn, candidates);
 
   const teams = new Map<string, DesiredTeam>();
   for (const [name, entry] of teamGroups) {
     entry.groups.sort((a, b) => (a.displayName < b.displayName ? -1 : a.displayName > b.displayName ? 1 : a.id < b.id ? -1 : 1));
     const members: DesiredTeam['members'] = new Map();
+    const conflicted = new Map<string, DesiredMember>();
     const unmapped = new Set<string>();
     for (const g of entry.groups) {
       for (const u of membersByGroup.get(g.id) ?? []) {
         if (!u.active) continue;
-        const login = logins.get(u.id);
-        if (!login) unmapped.add(u.id);
-        else members.set(login.toLowerCase(), { login, userId: u.id });
+        const resolved = logins.byUser.get(u.id);
+        if (!resolved) unmapped.add(u.id);
+        else if (resolved.conflict) conflicted.set(u.id, { login: resolved.login, userId: u.id });
+        else members.set(resolved.login.toLowerCase(), { login: resolved.login, userId: u.id });
       }
     }
     const stackRules: StackRule[] = policy.rules.filter((r) => entry.rules.has(r.index)).flatMap((r) => r.stacks);
@@ -83,9 +154,13 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
       members,
       grants: new Map([...grants].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v])),
       unmappedUsers: unmapped.size,
+      conflicted: [...conflicted.values()],
+      adopt: entry.adopt,
+      renamedGroups: entry.renamed,
+      ...(entry.blocked.length > 0 ? { blocked: entry.blocked.join('; ') } : {}),
     });
   }
-  return { teams, users: [...users.values()] };
+  return { teams, users: [...users.values()], logins };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Db, Trx } from '../directory/db';
 import type { OutboxEvent } from '../outbox';
+import { forgetLoginLinks } from './identity-links';
 import { loginFor, Policy, teamsForGroup } from '../policy';
 
 /**
@@ -18,8 +19,8 @@ export async function teamsByGroupId(conn: Conn, policy: Policy, groupIds: reado
   const ids = [...new Set(groupIds)];
   const teams = new Map<string, Set<string>>(ids.map((id) => [id, new Set<string>()]));
   if (ids.length === 0) return teams;
-  const groups: Array<{ id: string; display_name: string }> = await conn('groups').whereIn('id', ids).select('id', 'display_name');
-  for (const g of groups) for (const m of teamsForGroup(policy, g.display_name)) teams.get(g.id)?.add(m.team);
+  const groups: Array<{ id: string; display_name: string; external_id: string | null }> = await conn('groups').whereIn('id', ids).select('id', 'display_name', 'external_id');
+  for (const g of groups) for (const m of teamsForGroup(policy, { displayName: g.display_name, externalId: g.external_id })) teams.get(g.id)?.add(m.team);
   const previous: Array<{ group_id: string; team: string }> = await conn('team_groups').whereIn('group_id', ids).distinct('group_id', 'team');
   for (const p of previous) teams.get(p.group_id)?.add(p.team);
   return teams;
@@ -83,4 +84,5 @@ export async function recordIdentityChanges(conn: Conn, policy: Policy, events: 
     await recordIdentities(conn, policy, users);
   }
   await markIdentitiesDeleted(conn, [...deleted]);
+  await forgetLoginLinks(conn, [...deleted]);
 }

@@ -36,6 +36,13 @@ export function plan(input: PlanInput): Plan {
   const result = (management: Management): Plan => ({ team, management, ops: sortOps(ops), notes });
 
   if (desired && desired.unmappedUsers > 0) notes.push({ kind: 'unmappedUsers', team, count: desired.unmappedUsers });
+  for (const m of desired?.conflicted ?? []) notes.push({ kind: 'loginConflict', team, userId: m.userId, login: m.login });
+  for (const g of desired?.renamedGroups ?? []) notes.push({ kind: 'groupRenamed', team, groupId: g.id, displayName: g.displayName });
+  if (desired?.blocked) {
+    // One name, several groups: nothing is guessed, nothing changes.
+    notes.push({ kind: 'blocked', team, detail: desired.blocked });
+    return result('none');
+  }
 
   if (actual === null) {
     if (desired === null) {
@@ -52,16 +59,19 @@ export function plan(input: PlanInput): Plan {
     return result('full');
   }
 
+  // How much of a pre-existing team the rules take over; a team the daemon created is all its own.
+  const adopt = desired?.adopt ?? (policy.adoptExistingTeams ? 'full' : 'none');
   if (!owned) {
     if (desired === null) return result('none');
-    if (!policy.adoptExistingTeams) {
-      notes.push({ kind: 'unownedTeam', team, detail: 'a team of this name exists in Pulumi and was not created by pulumi-idp-sync; set ownership.adoptExistingTeams to manage it' });
+    if (adopt === 'none') {
+      notes.push({ kind: 'unownedTeam', team, detail: 'a team of this name exists in Pulumi and was not created by pulumi-idp-sync; set adopt: grants or adopt: full on its rule to manage it' });
       return result('none');
     }
-    ops.push({ kind: 'adoptTeam', team, teamKind: actual.kind });
+    ops.push({ kind: 'adoptTeam', team, teamKind: actual.kind, mode: adopt });
   }
 
-  const management: Management = actual.kind === 'pulumi' ? 'full' : 'grants-only';
+  const takenOver = !owned || input.adopted;
+  const management: Management = actual.kind === 'pulumi' && !(takenOver && adopt !== 'full') ? 'full' : 'grants-only';
   if (management === 'grants-only') notes.push({ kind: 'grantsOnly', team, teamKind: actual.kind });
 
   if (desired === null && policy.deleteTeamWhenGroupGone && management === 'full') {

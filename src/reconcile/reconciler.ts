@@ -4,7 +4,8 @@ import { driftRepairs, recordReconcile } from '../metrics';
 import { isManageableTeamName, OrgStack, PolicyStore } from '../policy';
 import type { AccessToken, PulumiClient } from '../pulumi';
 import { TtlCache } from '../util';
-import { identitiesFor, isOwnedTeam, readActualTeam } from './actual';
+import { identitiesFor, ownershipOf, readActualTeam } from './actual';
+import { recordLoginResolution } from './identity-links';
 import { applyPlan, ApplyResult } from './apply';
 import { AuditCategory } from './audit';
 import { readDirectory } from './desired';
@@ -166,10 +167,15 @@ export class Reconciler {
   async #read(team: string, record: boolean): Promise<{ plan: Plan; desired: DesiredTeam | null; actual: ActualTeam | null; deferred: Set<string> }> {
     const { db, client } = this.#opts;
     const policy = this.#opts.policy.current;
-    const directory = await readDirectory(db, policy, await this.#stacks.get(), [team]);
-    if (record) await recordIdentities(db, policy, directory.users);
+    const stacks = await this.#stacks.get();
+    let directory = await readDirectory(db, policy, stacks, [team]);
+    if (record) {
+      await recordIdentities(db, policy, directory.users);
+      // A link another worker made meanwhile for someone else turns this one into a clash.
+      if ((await recordLoginResolution(db, directory.logins)).length > 0) directory = await readDirectory(db, policy, stacks, [team]);
+    }
     const desired = directory.teams.get(team) ?? null;
-    const owned = await isOwnedTeam(db, team);
+    const { owned, adopted } = await ownershipOf(db, team);
     const actual = await readActualTeam(client, this.org, team, owned);
     const identities = await identitiesFor(db, actual?.tokens.map((t) => t.createdBy) ?? []);
     const deferred = await recentlyPendingLogins(db, team, this.#opts.pendingRetryMs ?? 300_000);
@@ -179,6 +185,7 @@ export class Reconciler {
       desired,
       actual,
       owned,
+      adopted,
       orgMembers: needsRoster ? await this.#orgMembers.get() : undefined,
       deferredLogins: deferred,
       identities,

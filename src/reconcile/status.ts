@@ -118,16 +118,20 @@ export interface ReconcileSuccess {
 export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promise<void> {
   const { team, request, plan, result, desired, deferred, durationMs } = s;
   await db.transaction(async (trx) => {
-    if (desired && plan.management !== 'none') {
+    // The groups and the rules that bind them to the team (a renamed group stays bound). A
+    // blocked team keeps its bindings as they were.
+    if (desired && plan.management !== 'none' && !desired.blocked) {
       await trx('team_groups').where('team', team).whereNotIn('group_id', desired.groups.map((g) => g.id)).delete();
       await trx('team_groups')
-        .insert(desired.groups.map((g) => ({ team, group_id: g.id, seen_at: trx.fn.now() })))
+        .insert(desired.groups.map((g) => ({ team, group_id: g.id, rule_key: g.ruleKey ?? null, seen_at: trx.fn.now() })))
         .onConflict(['team', 'group_id'])
-        .merge(['seen_at']);
+        .merge(['seen_at', 'rule_key']);
     }
-    const pendingNow = new Set(result.pending.map((p) => p.login.toLowerCase()));
+    // People whose login clashes with someone else's wait too, with that reason.
+    const pending = [...result.pending, ...(desired?.conflicted ?? []).map((m) => ({ login: m.login, userId: m.userId, reason: 'login_conflict' }))];
+    const pendingNow = new Set(pending.map((p) => p.login.toLowerCase()));
     await trx('pending_users').where('team', team).whereNotIn('login_lower', [...pendingNow, ...deferred]).delete();
-    for (const p of result.pending) {
+    for (const p of pending) {
       await trx('pending_users')
         .insert({ team, login_lower: p.login.toLowerCase(), login: p.login, user_id: p.userId, reason: p.reason })
         .onConflict(['team', 'login_lower'])

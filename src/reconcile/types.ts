@@ -1,5 +1,5 @@
 import type { CreatorRevokeWhy } from '../tokens';
-import type { Permission } from '../policy';
+import type { AdoptMode, Permission } from '../policy';
 import type { AccessToken, TeamKind } from '../pulumi';
 
 /**
@@ -23,14 +23,28 @@ export interface DesiredTeam {
   name: string;
   displayName: string;
   description: string;
-  /** SCIM groups that map to this team (their ids and current names). */
-  groups: Array<{ id: string; displayName: string }>;
+  /** SCIM groups that map to this team (their ids, current names, and the rule that bound each). */
+  groups: Array<{ id: string; displayName: string; ruleKey?: string }>;
   /** Active members with a login, keyed by lower-cased login. */
   members: Map<string, DesiredMember>;
   /** Keyed by `project/stack`. */
   grants: Map<string, DesiredGrant>;
   /** Members of mapped groups that have no login under the policy (reported, not synced). */
   unmappedUsers: number;
+  /** Members whose login another person also resolves to: neither is synced (`login_conflict`). */
+  conflicted?: DesiredMember[];
+  /**
+   * The rules' adoption mode for a pre-existing team of this name (the least of them).
+   * @defaultValue the policy's `ownership.adoptExistingTeams`
+   */
+  adopt?: AdoptMode;
+  /**
+   * Set when the team must not change at all this time: a rule's group is ambiguous (one name,
+   * several groups). Status shows it; nothing is guessed.
+   */
+  blocked?: string;
+  /** Groups bound to this team whose name no longer matches the rule that bound them. */
+  renamedGroups?: Array<{ id: string; displayName: string }>;
 }
 
 export interface ActualTeam {
@@ -65,6 +79,8 @@ export interface PlanInput {
   actual: ActualTeam | null;
   /** The team is in `owned_teams`. */
   owned: boolean;
+  /** Owned because it was adopted, not created: its rules' `adopt` decides how much is managed. */
+  adopted?: boolean;
   /** Lower-cased logins of the org's members; undefined = unknown, add every joining member. */
   orgMembers?: ReadonlySet<string>;
   /**
@@ -81,7 +97,7 @@ export interface PlanInput {
 export type RevokeWhy = CreatorRevokeWhy;
 
 export type Op =
-  | { kind: 'adoptTeam'; team: string; teamKind: TeamKind }
+  | { kind: 'adoptTeam'; team: string; teamKind: TeamKind; mode: 'grants' | 'full' }
   | { kind: 'revokeToken'; team: string; tokenId: string; tokenName: string; createdBy: string; why: RevokeWhy }
   | { kind: 'removeMember'; team: string; login: string }
   | { kind: 'narrowGrant'; team: string; projectName: string; stackName: string; from: number; to: Permission }
@@ -91,6 +107,7 @@ export type Op =
   | { kind: 'createTeam'; team: string; displayName: string; description: string }
   | { kind: 'updateTeam'; team: string; displayName: string; description: string }
   | { kind: 'addOrgMember'; login: string; userId: string }
+  | { kind: 'removeOrgMember'; login: string; userId: string; why: 'deactivated' | 'deleted' }
   | { kind: 'addMember'; team: string; login: string; userId: string }
   | { kind: 'widenGrant'; team: string; projectName: string; stackName: string; from: number; to: Permission }
   | { kind: 'addGrant'; team: string; projectName: string; stackName: string; permission: Permission };
@@ -102,7 +119,13 @@ export type PlanNote =
   | { kind: 'unownedTeam'; team: string; detail: string }
   | { kind: 'grantsOnly'; team: string; teamKind: TeamKind }
   | { kind: 'unknownCreatorToken'; team: string; tokenId: string; tokenName: string; createdBy: string }
-  | { kind: 'unmappedUsers'; team: string; count: number };
+  | { kind: 'unmappedUsers'; team: string; count: number }
+  | { kind: 'loginConflict'; team: string; userId: string; login: string }
+  | { kind: 'groupRenamed'; team: string; groupId: string; displayName: string }
+  | { kind: 'blocked'; team: string; detail: string }
+  | { kind: 'held'; team: string; holdId: string; ops: number }
+  | { kind: 'rejectedHold'; team: string; holdId: string; ops: number }
+  | { kind: 'observed'; team: string; ops: number };
 
 /** How much of a team the daemon manages. */
 export type Management = 'full' | 'grants-only' | 'none';

@@ -43,7 +43,7 @@ async function teamsOf(db: Db, sources: ConsoleSources, person: Person): Promise
   const policy = sources.policy.current;
   const teams: TeamGrant[] = [];
   for (const group of groups) {
-    for (const match of teamsForGroup(policy, group)) {
+    for (const match of teamsForGroup(policy, { displayName: group })) {
       const rule = policy.rules.find((r) => r.index === match.ruleIndex);
       const grants = (rule?.stacks ?? []).map((s) => ({ project: s.project, stack: s.stack, permission: permissionName(s.permission) }));
       teams.push({ team: match.team, group, grants });

@@ -36,7 +36,9 @@ describe('policy file', () => {
     expect(policy.login).toBe('userName');
     expect(policy.ownership).toEqual({ adoptExistingTeams: false, deleteTeamWhenGroupGone: false });
     expect(policy.tokens).toEqual({ revokeWhenCreatorLeaves: true, revokeUnknownCreators: false });
-    expect(policy.reconcile).toEqual({ every: '15m', everyMs: 900_000 });
+    expect(policy.reconcile).toEqual({ every: '15m', everyMs: 900_000, mode: 'enforce' });
+    expect(policy.safety).toEqual({ maxRemovals: 10, window: '1h', windowMs: 3_600_000 });
+    expect(policy.removeFromOrg).toBe('added');
   });
 
   it('accepts JSON, which is valid YAML', () => {
@@ -67,12 +69,32 @@ describe('policy file', () => {
     expect(problems[1]).toMatch(/^sync\.yaml:4 teams\.1\.groupPattern: is not a valid regular expression/);
   });
 
-  it('asks for exactly one of group and groupPattern, and a team for group rules', () => {
-    const problems = problemsOf('organization: acme\nteams:\n  - group: Ops\n  - stacks: []\n  - { group: A, groupPattern: "(?<team>x)", team: a }\n');
+  it('asks for exactly one of group, groupExternalId and groupPattern, and a team for group rules', () => {
+    const problems = problemsOf(
+      'organization: acme\nteams:\n  - group: Ops\n  - stacks: []\n  - { group: A, groupPattern: "(?<team>x)", team: a }\n  - groupExternalId: 00g1\n  - { group: B, groupExternalId: 00g2, team: b }\n',
+    );
     expect(problems).toEqual([
       'sync.yaml:3 teams.0.team: a "group" rule needs "team"',
-      'sync.yaml:4 teams.1: a team rule needs exactly one of "group" or "groupPattern"',
-      'sync.yaml:5 teams.2: a team rule needs exactly one of "group" or "groupPattern"',
+      'sync.yaml:4 teams.1: a team rule needs exactly one of "group", "groupExternalId" or "groupPattern"',
+      'sync.yaml:5 teams.2: a team rule needs exactly one of "group", "groupExternalId" or "groupPattern"',
+      'sync.yaml:6 teams.3.team: a "groupExternalId" rule needs "team"',
+      'sync.yaml:7 teams.4: a team rule needs exactly one of "group", "groupExternalId" or "groupPattern"',
+    ]);
+  });
+
+  it('reads the live-org keys with their defaults, and refuses bad values naming file:line:key', () => {
+    const policy = parsePolicy(
+      'organization: acme\nidentity:\n  removeFromOrg: never\nteams:\n  - { groupExternalId: 00gABC, team: ops, adopt: grants }\nreconcile:\n  mode: observe\nsafety:\n  maxRemovals: 3\n  window: 30m\n',
+      FILE,
+    );
+    expect(policy.removeFromOrg).toBe('never');
+    expect(policy.rules[0]).toMatchObject({ key: 'externalId:00gABC', match: { kind: 'externalId', externalId: '00gABC' }, team: 'ops', adopt: 'grants' });
+    expect(policy.reconcile.mode).toBe('observe');
+    expect(policy.safety).toEqual({ maxRemovals: 3, window: '30m', windowMs: 1_800_000 });
+    expect(parsePolicy('organization: acme\nownership:\n  adoptExistingTeams: true\nteams:\n  - { group: A, team: a }\n', FILE).rules[0].adopt).toBe('full');
+    expect(problemsOf('organization: acme\nreconcile:\n  mode: yolo\nsafety:\n  maxRemovals: -1\n')).toEqual([
+      expect.stringMatching(/^sync\.yaml:3 reconcile\.mode: /),
+      'sync.yaml:5 safety.maxRemovals: must be 0 or more',
     ]);
   });
 
@@ -95,7 +117,7 @@ describe('policy file', () => {
   });
 
   it('takes a cron pattern for the drift schedule', () => {
-    expect(parsePolicy('organization: acme\nreconcile:\n  cron: "*/15 * * * *"\n', FILE).reconcile).toEqual({ every: '15m', everyMs: 900_000, cron: '*/15 * * * *' });
+    expect(parsePolicy('organization: acme\nreconcile:\n  cron: "*/15 * * * *"\n', FILE).reconcile).toEqual({ every: '15m', everyMs: 900_000, mode: 'enforce', cron: '*/15 * * * *' });
     expect(problemsOf('organization: acme\nreconcile:\n  cron: hourly\n')).toEqual([expect.stringMatching(/^sync\.yaml:3 reconcile\.cron: must be a cron pattern/)]);
   });
 
@@ -178,19 +200,19 @@ describe('team rules and grants', () => {
   );
 
   it('matches exact group names case-insensitively', () => {
-    expect(teamsForGroup(policy, 'platform ENGINEERS')).toEqual([{ team: 'platform', ruleIndex: 0 }]);
+    expect(teamsForGroup(policy, { displayName: 'platform ENGINEERS' })).toEqual([{ team: 'platform', ruleIndex: 0, ruleKey: 'group:platform engineers' }]);
   });
 
   it('names the team from the pattern and lets several rules match one group', () => {
-    expect(teamsForGroup(policy, 'pulumi-web')).toEqual([
-      { team: 'web', ruleIndex: 1 },
-      { team: 'web-extra', ruleIndex: 2 },
+    expect(teamsForGroup(policy, { displayName: 'pulumi-web' })).toEqual([
+      { team: 'web', ruleIndex: 1, ruleKey: expect.stringMatching(/^pattern:/) },
+      { team: 'web-extra', ruleIndex: 2, ruleKey: 'group:pulumi-web' },
     ]);
-    expect(teamsForGroup(policy, 'other')).toEqual([]);
+    expect(teamsForGroup(policy, { displayName: 'other' })).toEqual([]);
   });
 
   it('never derives a scoped-token team name from a pattern', () => {
-    expect(teamsForGroup(policy, 'pulumi-pis-tok-abc')).toEqual([]);
+    expect(teamsForGroup(policy, { displayName: 'pulumi-pis-tok-abc' })).toEqual([]);
   });
 
   const stacks = ['infra/dev', 'infra/prod', 'web/dev', 'web/prod', 'data/dev'].map((s) => {

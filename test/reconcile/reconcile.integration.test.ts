@@ -109,11 +109,14 @@ describe('reconcile against the emulator', () => {
     );
   });
 
-  it('a renamed group moves its members to the new team; the old team is emptied, not deleted', async () => {
+  it('a renamed group stays bound to the team it was created for: nothing is removed, no team is made, status says so', async () => {
+    const before = emuTeam(h.emu, 'data');
     await okta.renameGroup(h, ids.data, 'pulumi-analytics');
     await h.settle();
-    expect(emuTeam(h.emu, 'analytics')).toMatchObject({ members: ['erin'], grants: { 'data/dev': 102, 'infra/dev': 102, 'web/dev': 102 } });
-    expect(emuTeam(h.emu, 'data')).toEqual({ kind: 'pulumi', displayName: 'pulumi-data', members: [], grants: {} });
+    expect(emuTeam(h.emu, 'analytics')).toBeUndefined();
+    expect(emuTeam(h.emu, 'data')).toEqual({ ...before, displayName: 'pulumi-analytics' });
+    const status = await h.scim.db('team_status').where('team', 'data').first('notes');
+    expect(status.notes).toContainEqual({ kind: 'groupRenamed', team: 'data', groupId: ids.data, displayName: 'pulumi-analytics' });
   });
 
   it('drift: changes made by hand to an owned team are repaired and audited as drift', async () => {
