@@ -33,6 +33,7 @@ import {
 } from '../directory';
 import type { Logger } from '../log';
 import { appendOutbox, type OutboxEvent } from '../outbox';
+import { REQUEST_ID_PATTERN, UUID_PATTERN } from '../util';
 import { recordScimRequest, type ScimResource } from '../metrics';
 import { createScimAuth, type RateLimit } from './auth';
 import {
@@ -63,7 +64,7 @@ import {
   returns,
   userDoc,
   userFields,
-} from './render';
+} from './resource-columns';
 import {
   DEFAULT_COUNT,
   GROUP_DEF,
@@ -97,8 +98,6 @@ export interface ScimRouterDeps {
   tokenCacheMs?: number;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_NAME_INDEX = 'users_user_name_lower';
 
 function send(res: Response, status: number, body?: unknown): void {
@@ -247,7 +246,7 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
   router.use((req, res, next) => {
     const started = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     res.locals.requestId = requestId;
     res.set('X-Request-Id', requestId);
     res.on('finish', () => {
@@ -409,7 +408,7 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
 
   const idParam = (req: Request, kind: string): string => {
     const id = String(req.params.id);
-    if (!UUID.test(id)) throw notFound(`${kind} ${id} not found`);
+    if (!UUID_PATTERN.test(id)) throw notFound(`${kind} ${id} not found`);
     return id;
   };
 
