@@ -123,7 +123,7 @@ export function toScimError(err: unknown): ScimError {
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
-export function sendScimError(res: Response, error: ScimError): void {
+function sendScimError(res: Response, error: ScimError): void {
   res.status(error.status);
   res.set(error.headers);
   res.set('Content-Type', SCIM_CONTENT_TYPE);

@@ -24,7 +24,7 @@ export function membersChangedEvent(groupId: string, delta: { added: Iterable<st
 }
 
 /** Net membership delta of several changes applied in order. */
-export class MemberDelta {
+class MemberDelta {
   readonly added = new Set<string>();
   readonly removed = new Set<string>();
 
