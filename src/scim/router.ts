@@ -168,7 +168,7 @@ function groupRoutes(deps: RouteDeps): Router {
   router.patch('/Groups/:id', async (req, res) => {
     const id = idParam(req, 'Group');
     const context = writeContext(req, res);
-    const wantsResource = queryString(req, 'attributes') !== undefined;
+    const wantsResource = Boolean(queryString(req, 'attributes'));
     // Membership-only PATCHes (nearly all an IdP sends) take one database round trip. A
     // conditional request or one asking for the resource back takes the general path.
     const membership = context.ifMatch || wantsResource ? undefined : membershipPatch(req.body);
