@@ -118,14 +118,16 @@ export async function addMembers(trx: Trx, groupId: string, userIds: string[]): 
   return { added: userIds.filter((id) => added.has(id)), unknown: userIds.filter((id) => unknown.has(id)) };
 }
 
-/** Removes the named members; returns the ids that were members. */
+/** Removes the named members; returns the ids that were members, in the order the caller listed them. */
 export async function removeMembers(trx: Trx, groupId: string, userIds: string[]): Promise<string[]> {
   if (userIds.length === 0) return [];
   const { rows } = await preparedRaw(trx, 
     'DELETE FROM group_members WHERE group_id = ? AND user_id = ANY(?::uuid[]) RETURNING user_id',
     [groupId, userIds],
   );
-  return rows.map((r: { user_id: string }) => r.user_id);
+  // As addMembers and patch_group_members report them (RETURNING has no defined order).
+  const removed = new Set<string>(rows.map((r: { user_id: string }) => r.user_id));
+  return userIds.filter((id) => removed.has(id));
 }
 
 export async function removeAllMembers(trx: Trx, groupId: string): Promise<string[]> {
@@ -188,8 +190,9 @@ export type MemberPatchOutcome =
  * A membership-only PATCH in one round trip: the lock, the delta, the version bump and the
  * `group.members_changed` outbox row run in the database (migration
  * 20261129000000_patch_group_members), in one transaction. Same results as lockGroup +
- * addMembers/removeMembers + touchGroup + appendOutbox, which the general write path uses;
- * the caller needs only the new version (the outbox row carries what changed).
+ * addMembers/removeMembers + touchGroup + appendOutbox, which the general write path uses
+ * (test/scim/member-delta-payload.test.ts holds the two paths to one payload); the caller
+ * needs only the new version (the outbox row carries what changed).
  */
 export async function patchGroupMembers(
   db: Db,

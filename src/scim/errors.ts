@@ -3,10 +3,10 @@ import { isDatabaseUnavailable } from '../directory';
 import type { Logger } from '../log';
 
 /**
- * SCIM errors: one typed error, built through the factories below, rendered in one place
- * (`scimErrorHandler`) as the RFC 7644 §3.12 body. Anything that is not a ScimError is
- * classified by `toScimError`; only a genuine server fault becomes a 500, and its detail never
- * carries a message or stack from inside the process.
+ * The SCIM error edge: one typed error, built through the factories below; one table
+ * (`ERROR_TABLE`) that maps everything else the routes can meet onto it; one middleware
+ * (`scimErrorHandler`) that renders the RFC 7644 §3.12 body. Only a genuine server fault
+ * becomes a 500, and its detail never carries a message or stack from inside the process.
  */
 
 export const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
@@ -69,33 +69,61 @@ export const rateLimited = (retryAfterSeconds: number) =>
 export const serviceUnavailable = () =>
   new ScimError(503, 'the directory store is unavailable; retry later', undefined, { 'Retry-After': '5' });
 
+/** Members named by id that are not Users of this directory; the request writes nothing. */
+export const unknownMembers = (ids: string[]) =>
+  invalidValue(`members must be Users of this directory; unknown: ${ids.slice(0, 5).join(', ')}`);
+
 const PG_UNIQUE_VIOLATION = '23505';
 const PG_INVALID_TEXT = '22P02';
+const USER_NAME_INDEX = 'users_user_name_lower';
 
-/** Maps library and driver errors that reflect bad input onto SCIM errors; the rest are 500. */
-export function toScimError(err: unknown): ScimError {
-  if (err instanceof ScimError) return err;
-  const e = err as { type?: string; status?: number; code?: string };
-  // body-parser (express.json) errors carry `type`.
-  if (e?.type === 'entity.parse.failed') return invalidSyntax('request body is not valid JSON');
-  if (e?.type === 'entity.too.large') return new ScimError(413, 'request body is too large');
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return new ScimError(415, 'unsupported request body encoding');
-  }
-  if (e?.type === 'request.aborted') return invalidSyntax('request body was aborted');
-  if (e?.code === PG_UNIQUE_VIOLATION) return uniqueness('a resource with this unique attribute already exists');
-  if (e?.code === PG_INVALID_TEXT) return invalidValue('a value has the wrong format');
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new ScimError(e.status, 'bad request');
-  }
+/** The fields the rows below look at; any of them may be missing on what was thrown. */
+type Thrown = { type?: string; status?: number; code?: string; constraint?: string };
+
+const bodyParser =
+  (...types: string[]) =>
+  (e: Thrown) =>
+    types.includes(e.type ?? '');
+
+/**
+ * Every failure the SCIM routes can meet and its answer, first match wins. A body in a media
+ * type other than JSON is not parsed (see the router's body parser): the route then finds no
+ * JSON object and throws its own 400 invalidSyntax ScimError.
+ */
+const ERROR_TABLE: ReadonlyArray<{ when: (e: Thrown) => boolean; answer: (e: Thrown) => ScimError }> = [
+  // Thrown by auth, parsers, routes and commands: already the answer.
+  { when: (e) => e instanceof ScimError, answer: (e) => e as ScimError },
+  // express.json (body-parser) marks its errors with `type`.
+  { when: bodyParser('entity.parse.failed'), answer: () => invalidSyntax('request body is not valid JSON') },
+  { when: bodyParser('entity.too.large'), answer: () => new ScimError(413, 'request body is too large') },
+  { when: bodyParser('encoding.unsupported', 'charset.unsupported'), answer: () => new ScimError(415, 'unsupported request body encoding') },
+  { when: bodyParser('request.aborted'), answer: () => invalidSyntax('request body was aborted') },
+  // Postgres refusing a value: bad input, not a fault here.
+  {
+    when: (e) => e.code === PG_UNIQUE_VIOLATION && e.constraint === USER_NAME_INDEX,
+    answer: () => uniqueness('a User with this userName already exists'),
+  },
+  { when: (e) => e.code === PG_UNIQUE_VIOLATION, answer: () => uniqueness('a resource with this unique attribute already exists') },
+  { when: (e) => e.code === PG_INVALID_TEXT, answer: () => invalidValue('a value has the wrong format') },
+  // Other http-errors style client errors.
+  { when: (e) => typeof e.status === 'number' && e.status >= 400 && e.status < 500, answer: (e) => new ScimError(e.status!, 'bad request') },
   // IdPs retry a 503 later (Entra next cycle, Okta's retry queue); a 500 reads as our bug.
-  if (isDatabaseUnavailable(err)) return serviceUnavailable();
-  return new ScimError(500, 'internal server error');
+  { when: isDatabaseUnavailable, answer: serviceUnavailable },
+];
+
+/** The answer to anything the table does not name: a fault here, told without message or stack. */
+const internalError = () => new ScimError(500, 'internal server error');
+
+/** The SCIM answer to anything a SCIM route threw or passed to `next`. */
+export function toScimError(err: unknown): ScimError {
+  const thrown = (err ?? {}) as Thrown;
+  const row = ERROR_TABLE.find((r) => r.when(thrown));
+  return row ? row.answer(thrown) : internalError();
 }
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
-export function sendScimError(res: Response, error: ScimError): void {
+function sendScimError(res: Response, error: ScimError): void {
   res.status(error.status);
   res.set(error.headers);
   res.set('Content-Type', SCIM_CONTENT_TYPE);

@@ -1,3 +1,4 @@
+import { UUID_PATTERN } from '../util';
 import { invalidFilter, invalidValue } from './errors';
 import type { CompareOp, FilterNode, FilterValue } from './filter';
 import { AttrDef, GROUP_DEF, ResourceDef, resolvePath, USER_DEF } from './schema';
@@ -336,7 +337,6 @@ function guarded(f: ScalarField, cmp: SqlFragment): SqlFragment {
 }
 
 const SQL_OPS: Record<'eq' | 'gt' | 'lt' | 'ge' | 'le', string> = { eq: '=', gt: '>', lt: '<', ge: '>=', le: '<=' };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function escapeLike(value: string): string {
   return value.replace(/[!%_]/g, (c) => `!${c}`);
@@ -365,11 +365,11 @@ function compare(f: ScalarField, op: Exclude<CompareOp, 'ne'>, value: Exclude<Fi
   const text = String(value);
   if (f.column && f.def.type === 'string' && f.def.name === 'id') {
     // ids are uuids: an `eq` on a non-uuid matches nothing instead of failing the cast.
-    if (op === 'eq') return UUID.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
+    if (op === 'eq') return UUID_PATTERN.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
   }
   if (f.column && (f.def.name === 'value') && op === 'eq') {
     // Membership values are uuid columns.
-    return UUID.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
+    return UUID_PATTERN.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
   }
   const ci = !f.def.caseExact;
   const left = ci ? frag(`lower(${f.text.sql})`, f.text.bindings) : f.text;

@@ -1,6 +1,7 @@
 /**
  * The SCIM 2.0 server (RFC 7643/7644) mounted at /scim/v2. See router.ts for the HTTP surface,
- * filter.ts + filter-sql.ts for filters, patch.ts for PATCH, errors.ts for the error model.
+ * commands/ for the writes and queries.ts for the reads, filter.ts + filter-sql.ts for filters,
+ * patch.ts for PATCH, errors.ts for the error model.
  */
 export { createScimRouter, type ScimRouterDeps } from './router';
 export { ScimError } from './errors';

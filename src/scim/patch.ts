@@ -1,3 +1,4 @@
+import { UUID_PATTERN } from '../util';
 import { invalidFilter, invalidPath, invalidSyntax, invalidValue, mutability, noTarget, tooMany } from './errors';
 import { FilterNode, parsePatchPath } from './filter';
 import { coerceValue, Doc } from './normalize';
@@ -37,8 +38,6 @@ type Op = 'add' | 'replace' | 'remove';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reads the Operations array of a PatchOp body. */
 export function parsePatchBody(body: unknown): { op: Op; path?: string; value?: unknown }[] {
@@ -128,7 +127,7 @@ export function membershipPatch(body: unknown): MembershipPatch | undefined {
 /** The id in `value eq "<uuid>"`, the filter Okta and Entra use to remove one member. */
 function memberIdOfFilter(filter: FilterNode): string | undefined {
   if (filter.kind !== 'compare' || filter.op !== 'eq' || filter.path.toLowerCase() !== 'value') return undefined;
-  return typeof filter.value === 'string' && UUID.test(filter.value) ? filter.value.toLowerCase() : undefined;
+  return typeof filter.value === 'string' && UUID_PATTERN.test(filter.value) ? filter.value.toLowerCase() : undefined;
 }
 
 function applyPathless(def: ResourceDef, state: PatchResult, op: Op, value: unknown, resourceId: string): void {
@@ -431,7 +430,7 @@ export function memberIds(value: unknown): string[] {
     const raw = isPlainObject(item)
       ? Object.entries(item).find(([k]) => k.toLowerCase() === 'value')?.[1]
       : item;
-    if (typeof raw !== 'string' || !UUID.test(raw)) throw invalidValue("each member needs a 'value' that is a User id");
+    if (typeof raw !== 'string' || !UUID_PATTERN.test(raw)) throw invalidValue("each member needs a 'value' that is a User id");
     return raw.toLowerCase();
   });
   return [...new Set(ids)];

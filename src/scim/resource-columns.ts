@@ -3,8 +3,10 @@ import type { Doc } from './normalize';
 import { ENTERPRISE_URN, extensionFor, GROUP_URN, ResourceDef, resolvePath, USER_URN } from './schema';
 
 /**
- * Resources as clients see them: columns and `resource` jsonb merged back into one SCIM
- * object with `meta`, then `attributes`/`excludedAttributes` applied. `id` and `schemas` are
+ * The mapping between a SCIM resource document and the directory's table columns: a document
+ * split into columns plus the `resource` jsonb remainder (for writes), and columns and jsonb
+ * merged back into one SCIM object with `meta`, then `attributes`/`excludedAttributes` applied
+ * (for responses). `id` and `schemas` are
  * always returned; `password` is never stored, so never returned.
  */
 
