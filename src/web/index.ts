@@ -14,7 +14,7 @@ import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-ro
 import { CONTENT_SECURITY_POLICY, html, layout } from './html';
 import { createMeRoutes } from './me-routes';
 import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources } from './sources';
-import { consoleSourcesFrom } from './wiring';
+import { consoleSourcesFrom } from './console-ports';
 
 /**
  * The web surface: SAML sign-in under /auth, the server-rendered console under /console, and
@@ -25,8 +25,8 @@ import { consoleSourcesFrom } from './wiring';
 export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
-export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource } from './wiring';
-export type { ConsoleWiring } from './wiring';
+export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource } from './console-ports';
+export type { ConsoleParts } from './console-ports';
 
 export interface WebDeps {
   config: Config;

@@ -13,7 +13,7 @@ import { ConsoleForbiddenError, ConsoleInputError, ConsoleScimClients, ConsoleSo
  * tokens) stays absent, and the console says so on the page.
  */
 
-export interface ConsoleWiring {
+export interface ConsoleParts {
   db: Db;
   policy?: { readonly current: Policy };
   /** Everything the tokens part needs (Pulumi client, access view, audit writer). */
@@ -116,12 +116,12 @@ export function scimClientsSource(db: Db, graceSeconds: number): ConsoleScimClie
   };
 }
 
-export function consoleSourcesFrom(wiring: ConsoleWiring): ConsoleSources {
+export function consoleSourcesFrom(parts: ConsoleParts): ConsoleSources {
   return {
-    policy: wiring.policy,
-    tokens: wiring.tokenDeps ? tokensSource(wiring.tokenDeps) : undefined,
-    sync: syncSource(wiring.db, wiring.queues, wiring.planAll),
-    scimClients: scimClientsSource(wiring.db, wiring.scimRotationGraceSeconds ?? 86_400),
-    queues: wiring.queues ? [wiring.queues.queue(QUEUE.reconcile), wiring.queues.queue(QUEUE.revoke)] : undefined,
+    policy: parts.policy,
+    tokens: parts.tokenDeps ? tokensSource(parts.tokenDeps) : undefined,
+    sync: syncSource(parts.db, parts.queues, parts.planAll),
+    scimClients: scimClientsSource(parts.db, parts.scimRotationGraceSeconds ?? 86_400),
+    queues: parts.queues ? [parts.queues.queue(QUEUE.reconcile), parts.queues.queue(QUEUE.revoke)] : undefined,
   };
 }
