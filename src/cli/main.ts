@@ -2,8 +2,8 @@ import { loadConfigOrExit } from '../config';
 import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory/embedded-postgres';
 import { runCli, type CliCommand } from './index';
+import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';
-import { planCommand } from '../reconcile';
 
 /**
  * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
