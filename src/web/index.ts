@@ -1,6 +1,6 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 import type { Redis } from 'ioredis';
-import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, LoginTickets, samlSettingsFromConfig } from '../auth';
+import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, LoginTickets } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
@@ -77,7 +77,7 @@ export function createWebRouter(deps: WebDeps): Router {
       planAll: reconciler ? () => reconciler.planAll() : undefined,
     });
   const prefix = deps.keyPrefix ?? 'pis:';
-  const settings = samlSettingsFromConfig(config);
+  const settings = config.saml;
   const saml = settings ? createSamlService({ settings, redis, logger, keyPrefix: `${prefix}saml:` }) : undefined;
   if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
   const adminGroup = settings?.adminGroup;
