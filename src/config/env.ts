@@ -19,7 +19,7 @@ export const optionalString = z
 /** An empty variable counts as unset, so it gets the default rather than coercing to 0. */
 export const emptyAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-export const port = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
+const port = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
 
 const positiveInt = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(fallback));
 
@@ -29,7 +29,7 @@ const url = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v))
   .refine((v) => v === undefined || URL.canParse(v), { message: 'must be a URL' });
 
-export const envSchema = z.object({
+const envSchema = z.object({
   PORT: port(8080),
   /** Bind address of the HTTP server. @defaultValue 0.0.0.0 */
   HOST: z.string().default('0.0.0.0'),
