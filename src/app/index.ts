@@ -11,7 +11,6 @@ import { HttpError, jsonErrorEdge } from './http-errors';
  */
 
 export { HttpError, httpErrorAnswer, jsonErrorEdge, logHttpError } from './http-errors';
-export type { HttpErrorAnswer } from './http-errors';
 
 export type ReadinessCheck = () => Promise<void>;
 
