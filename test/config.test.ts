@@ -1,4 +1,7 @@
-import { ConfigError, describeConfig, loadConfig, scimRateLimit } from '../src/config';
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, describeConfig, embeddedDatabaseUrl, loadConfig, loadEmulatorSettings, scimRateLimit } from '../src/config';
 
 describe('config', () => {
   it('applies the zero-config defaults when nothing is set', () => {
@@ -63,6 +66,10 @@ describe('config', () => {
     expect(problems).toEqual([expect.stringMatching(new RegExp(`^${variable}: `))]);
   });
 
+  it('gives the CLI and workers the database the daemon starts in the embedded Postgres', () => {
+    expect(embeddedDatabaseUrl(loadConfig({ EMBEDDED_PG_PORT: '55432' }))).toBe('postgres://postgres:postgres@127.0.0.1:55432/pulumi_idp_sync');
+  });
+
   it('never shows secret values when described for the log', () => {
     const described = describeConfig(
       loadConfig({ PULUMI_ACCESS_TOKEN: 'pul-abcdef', ADMIN_API_TOKEN: 'admin-secret-0123456789' }),
@@ -71,6 +78,18 @@ describe('config', () => {
     expect(JSON.stringify(described)).not.toContain('admin-secret');
     expect(described.PULUMI_ACCESS_TOKEN).toBe('set');
     expect(described.SCIM_BEARER_TOKEN).toBe('unset');
+  });
+});
+
+describe('emulator settings', () => {
+  it('default to 127.0.0.1:8090 and the demo org; EMULATOR_PORT wins over PORT, empty counts as unset', () => {
+    expect(loadEmulatorSettings({})).toEqual({ port: 8090, host: '127.0.0.1', seedFile: undefined, org: undefined, accessToken: undefined });
+    expect(loadEmulatorSettings({ PORT: '9000' }).port).toBe(9000);
+    expect(loadEmulatorSettings({ EMULATOR_PORT: '9100', PORT: '9000', EMULATOR_HOST: '', EMULATOR_ORG: 'acme' })).toMatchObject({ port: 9100, host: '127.0.0.1', org: 'acme' });
+  });
+
+  it('name a bad port', () => {
+    expect(() => loadEmulatorSettings({ EMULATOR_PORT: '70000' })).toThrow(/^invalid configuration:\n {2}EMULATOR_PORT: /);
   });
 });
 
@@ -89,5 +108,56 @@ describe('entry points with a bad environment', () => {
     expect(result.stderr).toMatch(/^ {2}PORT:/m);
     expect(result.stderr).toMatch(/^ {2}LOG_LEVEL:/m);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('src/emulator/main.ts exits 2 naming the variable', () => {
+    const result = run('src/emulator/main.ts', { EMULATOR_PORT: 'eighty' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^ {2}EMULATOR_PORT:/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  describe('a half-made SAML setup', () => {
+    // Stand-ins for Postgres and Redis that count who connects: a config error must come first.
+    let listeners: net.Server[] = [];
+    let connections = 0;
+    const listen = async () => {
+      const server = net.createServer((socket) => {
+        connections++;
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      listeners.push(server);
+      return (server.address() as AddressInfo).port;
+    };
+    afterEach(async () => {
+      await Promise.all(listeners.map((s) => new Promise((resolve) => s.close(resolve))));
+      listeners = [];
+      connections = 0;
+    });
+
+    it.each(['src/main.ts', 'workers/main.ts', 'src/cli/main.ts'])('%s exits 2 naming the variables, before connecting to Postgres or Redis', async (entry) => {
+      const env = {
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${await listen()}/test`,
+        REDIS_URL: `redis://127.0.0.1:${await listen()}`,
+        PULUMI_ACCESS_TOKEN: 'pul-test-token',
+        SAML_IDP_SSO_URL: 'https://idp.example/sso',
+        PUBLIC_URL: '',
+        SAML_IDP_ISSUER: '',
+        SAML_IDP_CERT: '',
+        SAML_IDP_CERT_FILE: '',
+      };
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, ['-r', './bench/lib/register-ts.cjs', entry, 'scim-token', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 }, (_err, _stdout, stderr) =>
+          resolve({ code: child.exitCode, stderr }),
+        );
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^ {2}SAML_IDP_ISSUER: required when SAML_IDP_SSO_URL is set/m);
+      expect(result.stderr).toMatch(/^ {2}PUBLIC_URL: /m);
+      expect(result.stderr).toMatch(/^ {2}SAML_IDP_CERT \/ SAML_IDP_CERT_FILE: /m);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(connections).toBe(0);
+    });
   });
 });

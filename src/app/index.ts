@@ -1,12 +1,16 @@
 import http from 'node:http';
-import express, { Express, Request, Response, NextFunction, Router } from 'express';
+import express, { Express, Router } from 'express';
 import type { Logger } from '../log';
 import { withTimeout } from '../util';
+import { HttpError, jsonErrorEdge } from './http-errors';
 
 /**
  * The HTTP surface: health endpoints plus the routers each part contributes (SCIM, admin
  * API, console, SAML, metrics). Parts hand over ready routers; this file only mounts them.
+ * The error table every surface but SCIM answers from is ./http-errors.ts.
  */
+
+export { HttpError, httpErrorAnswer, jsonErrorEdge, logHttpError } from './http-errors';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -51,28 +55,11 @@ export function createApp(deps: AppDeps): Express {
 
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'no such route' });
-  });
+  app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'no such route')));
 
-  // Last resort: anything a part did not map itself. Never a stack trace on the wire.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = httpStatusOf(err);
-    if (status >= 500) deps.logger.error('unhandled request error', { path: req.path, err });
-    if (res.headersSent) return;
-    res.status(status).json({
-      error: status >= 500 ? 'internal_error' : 'bad_request',
-      message: status >= 500 ? 'internal error' : (err as Error).message,
-    });
-  });
+  // Last resort: errors of a router that mounts no edge of its own. Never a stack on the wire.
+  app.use(jsonErrorEdge(deps.logger, 'unhandled request error'));
   return app;
-}
-
-/** Status carried by body-parser and http-errors style errors (`status` / `statusCode`). */
-export function httpStatusOf(err: unknown): number {
-  const e = err as { status?: unknown; statusCode?: unknown };
-  const status = typeof e?.status === 'number' ? e.status : e?.statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Request } from 'express';
  * configured IdP group). The console (src/web) builds its routes on these pieces.
  */
 
-export { samlSettingsFromConfig, parsePemCertificates, ACS_PATH, METADATA_PATH } from './settings';
+export { parsePemCertificates, ACS_PATH, METADATA_PATH } from './settings';
 export type { SamlSettings } from './settings';
 export { createSamlService, classifyNodeSamlError, screenSamlResponse, SamlRejection, MAX_ASSERTION_AGE_MS } from './saml';
 export type { SamlService, SamlOutcome, SamlRefusal, SamlIdentity, SamlRejectReason } from './saml';

@@ -1,9 +1,9 @@
-import { loadConfigOrExit } from '../config';
+import { embeddedDatabaseUrl, loadConfigOrExit } from '../config';
 import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory/embedded-postgres';
 import { runCli, type CliCommand } from './index';
+import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';
-import { planCommand } from '../reconcile';
 
 /**
  * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
@@ -24,7 +24,7 @@ async function main(): Promise<number> {
         let url = config.DATABASE_URL;
         if (!url) {
           // A running daemon already owns the embedded Postgres: use it rather than start a second.
-          const running = `postgres://postgres:postgres@127.0.0.1:${config.EMBEDDED_PG_PORT}/pulumi_idp_sync`;
+          const running = embeddedDatabaseUrl(config);
           if (await reachable(running)) {
             url = running;
           } else {

@@ -1,172 +1,20 @@
-import { z } from 'zod';
-
 /**
- * Process configuration, read once from the environment at start-up.
- *
- * Every variable of DESIGN.md's "env" row is here. Unset optional variables select the
- * zero-config behaviour: embedded Postgres, local Redis, the in-process Pulumi emulator.
- * Secrets (`PULUMI_ACCESS_TOKEN`, `SCIM_BEARER_TOKEN`, `ADMIN_API_TOKEN`, `SESSION_SECRET`)
- * are never logged: `describeConfig` prints only whether they are set.
+ * Configuration, read from the environment and checked whole before anything starts: the
+ * daemon's, worker's and CLI's (`loadConfig`, SAML settings included) and the standalone
+ * emulator's (`loadEmulatorSettings`). The `…OrExit` forms are for entry points: a bad
+ * variable is one line on stderr and exit code 2.
  */
-
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
-
-/** An empty variable counts as unset, so it gets the default rather than coercing to 0. */
-const emptyAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-
-const port = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).default(fallback));
-
-const positiveInt = (fallback: number) => z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(fallback));
-
-const url = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v))
-  .refine((v) => v === undefined || URL.canParse(v), { message: 'must be a URL' });
-
-export const envSchema = z.object({
-  PORT: port(8080),
-  /** Bind address of the HTTP server. @defaultValue 0.0.0.0 */
-  HOST: z.string().default('0.0.0.0'),
-  DATABASE_URL: url,
-  /** Port of the embedded Postgres used when DATABASE_URL is unset; off the system default. */
-  EMBEDDED_PG_PORT: port(54329),
-  /** Where the embedded Postgres keeps its data. @defaultValue ./.data */
-  DATA_DIR: z.string().default('./.data'),
-  REDIS_URL: url,
-  /**
-   * Redis reports a `maxmemory-policy` other than noeviction at start-up: `refuse` stops the
-   * process, `warn` logs and starts (BullMQ may then lose or repeat jobs). @defaultValue refuse
-   */
-  REDIS_EVICTION_CHECK: z.preprocess(emptyAsUnset, z.enum(['refuse', 'warn']).default('refuse')),
-  PULUMI_BACKEND_URL: url.transform((v) => v ?? 'https://api.pulumi.com'),
-  PULUMI_ACCESS_TOKEN: optionalString,
-  PULUMI_ORG: optionalString,
-  SYNC_CONFIG: z.string().default('config/sync.yaml'),
-  SCIM_BEARER_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
-    message: 'must be at least 16 characters',
-  }),
-  ADMIN_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
-    message: 'must be at least 16 characters',
-  }),
-  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
-  /** Largest accepted SCIM request body. @defaultValue 1mb */
-  SCIM_MAX_BODY: z.string().default('1mb'),
-  /**
-   * SCIM: sustained requests per second per SCIM client, per process; 0 turns the limit off.
-   * @defaultValue 200
-   */
-  SCIM_RATE_LIMIT_RPS: z.preprocess(emptyAsUnset, z.coerce.number().min(0).default(200)),
-  /** SCIM: requests a SCIM client may make at once before the sustained rate applies. @defaultValue 1000 */
-  SCIM_RATE_LIMIT_BURST: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(1000)),
-  /** Pulumi client: simultaneous requests per org. @defaultValue 8 */
-  PULUMI_MAX_CONCURRENCY: positiveInt(8),
-  /** Pulumi client: requests per second per org. @defaultValue 20 */
-  PULUMI_MAX_RPS: positiveInt(20),
-  /** Pulumi client: timeout of one HTTP request, ms. @defaultValue 15000 */
-  PULUMI_TIMEOUT_MS: positiveInt(15000),
-  /** Run the BullMQ workers inside this process. @defaultValue true */
-  RUN_WORKERS: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((v) => v === 'true' || v === '1'),
-  /**
-   * Workers' BullMQ job lock, ms, also the stalled-check interval: lower recovers a crashed
-   * worker's jobs sooner, but a busy event loop may then lose locks. @defaultValue 30000
-   */
-  WORKER_LOCK_DURATION_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(1000).default(30_000)),
-  /**
-   * Team reconciles at once per process. Each holds a database connection for its team lock;
-   * the Pulumi limits above still bound the calls they make. @defaultValue 16
-   */
-  WORKER_CONCURRENCY: positiveInt(16),
-  /** Secret that signs console session cookies; random per process when unset. */
-  SESSION_SECRET: optionalString,
-  /** Public base URL of this daemon (SAML ACS, SCIM meta.location). */
-  PUBLIC_URL: url,
-  /** SAML: the IdP's single sign-on URL (HTTP-Redirect binding). SAML is off while unset. */
-  SAML_IDP_SSO_URL: url,
-  /** SAML: the IdP's entity ID; the assertion's Issuer must equal it. */
-  SAML_IDP_ISSUER: optionalString,
-  /** SAML: the IdP signing certificate(s) as PEM; two during rotation. `\n` escapes allowed. */
-  SAML_IDP_CERT: optionalString,
-  /** SAML: a file holding the IdP signing certificate(s) as PEM, instead of SAML_IDP_CERT. */
-  SAML_IDP_CERT_FILE: optionalString,
-  /** SAML: this service provider's entity ID (the expected Audience). @defaultValue `${PUBLIC_URL}/auth/saml/metadata` */
-  SAML_SP_ENTITY_ID: optionalString,
-  /** SAML: the assertion attribute holding the SCIM userName; NameID when unset. */
-  SAML_LOGIN_ATTRIBUTE: optionalString,
-  /** SAML: the SCIM group (displayName, case-insensitive) whose members are console admins. */
-  SAML_ADMIN_GROUP: optionalString,
-  /**
-   * SAML: accept a response whose outer Response is unsigned as long as the assertion is signed
-   * (for IdPs that cannot sign both). @defaultValue false — response and assertion both signed.
-   */
-  SAML_ALLOW_UNSIGNED_RESPONSE: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
-  /** SAML: tolerated clock difference with the IdP, ms. @defaultValue 30000 */
-  SAML_CLOCK_SKEW_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(300_000).default(30_000)),
-});
-
-export type Config = Readonly<z.infer<typeof envSchema>>;
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** Parses and freezes the environment. Throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
-  }
-  return Object.freeze(parsed.data);
-}
-
-/**
- * For entry points (`npm start`, `npm run worker`, `npm run cli`): the config, or the list of
- * bad variables on stderr and exit code 2 — never a stack trace.
- */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
-  try {
-    return loadConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-}
-
-/** The per-client SCIM rate limit to apply, or `false` when SCIM_RATE_LIMIT_RPS is 0. */
-export function scimRateLimit(config: Pick<Config, 'SCIM_RATE_LIMIT_RPS' | 'SCIM_RATE_LIMIT_BURST'>): { perSecond: number; burst: number } | false {
-  return config.SCIM_RATE_LIMIT_RPS > 0 ? { perSecond: config.SCIM_RATE_LIMIT_RPS, burst: config.SCIM_RATE_LIMIT_BURST } : false;
-}
-
-const SECRET_KEYS = new Set([
-  'PULUMI_ACCESS_TOKEN',
-  'SCIM_BEARER_TOKEN',
-  'ADMIN_API_TOKEN',
-  'SESSION_SECRET',
-  'DATABASE_URL',
-  'REDIS_URL',
-]);
-
-/** A loggable view of the config: secrets and URLs that may carry passwords become "set"/"unset". */
-export function describeConfig(config: Config): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(envSchema.shape)) {
-    const value = config[key as keyof Config];
-    out[key] = SECRET_KEYS.has(key) ? (value === undefined ? 'unset' : 'set') : value;
-  }
-  return out;
-}
+export {
+  loadConfig,
+  loadConfigOrExit,
+  ConfigError,
+  scimRateLimit,
+  describeConfig,
+  embeddedDatabaseUrl,
+  EMBEDDED_DATABASE,
+} from './env';
+export type { Config } from './env';
+export { ACS_PATH, METADATA_PATH, parsePemCertificates } from './saml';
+export type { SamlSettings } from './saml';
+export { loadEmulatorSettings, loadEmulatorSettingsOrExit } from './emulator';
+export type { EmulatorSettings } from './emulator';

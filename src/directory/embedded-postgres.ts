@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { EMBEDDED_DATABASE, embeddedDatabaseUrl } from '../config';
 import type { Logger } from '../log';
 
 /**
@@ -44,9 +45,9 @@ export async function startEmbeddedPostgres(
   }
   if (fresh) await pg.initialise();
   await pg.start();
-  if (fresh) await pg.createDatabase('pulumi_idp_sync');
+  if (fresh) await pg.createDatabase(EMBEDDED_DATABASE);
   return {
-    connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/pulumi_idp_sync`,
+    connectionString: embeddedDatabaseUrl({ EMBEDDED_PG_PORT: port }),
     stop: () => pg.stop(),
   };
 }

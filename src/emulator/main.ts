@@ -1,21 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { EmulatorSettings, loadEmulatorSettingsOrExit } from '../config';
 import { startEmulator, EmulatorSeed, SeedError, demoSeed } from './index';
 
-/**
- * `npm run emulator`: the emulator on its own. EMULATOR_PORT (or PORT; default 8090),
- * EMULATOR_HOST (default 127.0.0.1), EMULATOR_SEED (a JSON seed file; default the demo org),
- * EMULATOR_TOKEN (the admin token; random when unset), EMULATOR_ORG.
- */
-async function main(): Promise<void> {
-  const port = Number(process.env.EMULATOR_PORT ?? process.env.PORT ?? 8090);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`EMULATOR_PORT/PORT: not a port: ${port}`);
-  const seed = process.env.EMULATOR_SEED ? readSeed(process.env.EMULATOR_SEED) : demoSeed;
+/** `npm run emulator`: the emulator on its own, with the settings src/config reads (EmulatorSettings). */
+async function main(settings: EmulatorSettings): Promise<void> {
+  const seed = settings.seedFile ? readSeed(settings.seedFile) : demoSeed;
   const emulator = await startEmulator({
-    port,
-    host: process.env.EMULATOR_HOST || '127.0.0.1',
+    port: settings.port,
+    host: settings.host,
     seed,
-    org: process.env.EMULATOR_ORG || undefined,
-    accessToken: process.env.EMULATOR_TOKEN || undefined,
+    org: settings.org,
+    accessToken: settings.accessToken,
   });
   process.stdout.write(
     [
@@ -46,7 +41,7 @@ function readSeed(file: string): EmulatorSeed {
   }
 }
 
-main().catch((err: unknown) => {
+main(loadEmulatorSettingsOrExit()).catch((err: unknown) => {
   const message = err instanceof SeedError ? err.message : (err as Error).message;
   process.stderr.write(`emulator failed to start: ${message}\n`);
   process.exit(1);

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import type { Db, Trx } from '../directory';
 import type { Logger } from '../log';
 import { registerOutboxCollector } from '../metrics';
+import { QueueUnavailableError } from '../queue';
 import { withTimeout } from '../util';
 import type { OutboxEvent } from './events';
 
@@ -247,8 +248,4 @@ export async function readOutboxBacklog(db: Db): Promise<OutboxBacklog> {
     )
   ).rows[0];
   return { depth: row.depth, oldestAgeSeconds: row.age, failing: row.failing };
-}
-
-export class QueueUnavailableError extends Error {
-  override readonly name = 'QueueUnavailableError';
 }

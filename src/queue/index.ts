@@ -24,6 +24,11 @@ import { checkEvictionPolicy, createRedis, EvictionCheck, EvictionPolicy, readEv
 export { createRedis, resolveRedis, DEFAULT_REDIS_URL, EvictionPolicyError } from './redis';
 export type { EvictionCheck, EvictionPolicy, RedisEndpoint } from './redis';
 
+/** The queue did not take a job in time (Redis down or not answering): callers answer 503 or retry later. */
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+}
+
 export const QUEUE = { reconcile: 'reconcile', revoke: 'revoke' } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 

@@ -11,6 +11,7 @@
  * - `teamsByGroupId`, `recordIdentityChanges`: what an outbox batch means for teams and logins.
  * - `createReconcileWorker(...)`, `upsertDriftSchedule(queues, policy)`: the job side.
  * - `readStatus(db, queues)`, `queryAudit(db, query)`, `createTokenAuditWriter(db)`.
+ * - `describeOp(op)`: one op as a line a person reads (the CLI's `plan` prints these).
  *
  * Teams whose name starts with `pis-tok-` (scoped-token teams, owned by src/tokens) are
  * never reconciled here.
@@ -33,4 +34,4 @@ export { readStatus, countPendingUsers } from './status';
 export type { SyncStatus } from './status';
 export { recordIdentities, markIdentitiesDeleted, recordIdentityChanges, teamsByGroupId } from './mapping';
 export type * from './types';
-export { planCommand, renderPlans, describeOp } from './cli-plan';
+export { describeOp } from './describe';

@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Logger } from '../log';
 import { html } from './html';
-import { renderRows, renderValue } from './generic';
+import { renderRows, renderValue } from './data-table';
 import { csrfField, page, unavailable } from './me-routes';
 import { AuditFilter, ConsoleInputError, ConsoleSources } from './sources';
 

@@ -1,4 +1,4 @@
-import express, { NextFunction, Request, Response, Router } from 'express';
+import express, { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import {
   ACS_PATH,
   csrfProtection,
@@ -15,6 +15,7 @@ import {
   csrfTokenFor,
   startLoginNonce,
 } from '../auth';
+import { HttpError } from '../app';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
 import { html, layout } from './html';
@@ -108,7 +109,7 @@ and <code>PUBLIC_URL</code>.</p></div>`,
     await saml.startLogin(req, res, await startLoginNonce(req));
   });
 
-  router.post(ACS_PATH, express.urlencoded({ extended: false, limit: ACS_MAX_BODY, parameterLimit: 10 }), async (req, res) => {
+  router.post(ACS_PATH, readAcsBody(logger), async (req, res) => {
     if (!saml) return res.status(404).type('text').send('SAML is not configured');
     const outcome = await saml.consume(req, res);
     if (!outcome.ok) return renderSamlRejection(res, outcome.reason);
@@ -155,20 +156,26 @@ and <code>PUBLIC_URL</code>.</p></div>`,
   return router;
 }
 
-/** Body-parser's answer to an ACS POST over ACS_MAX_BODY, turned into a logged refusal. */
-export function acsErrorHandler(logger: Logger) {
-  return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
-    const e = err as { type?: string; status?: number };
-    if (req.path === ACS_PATH && (e.type === 'entity.too.large' || e.status === 413)) {
-      logger.warn('saml response rejected', { reason: 'body_too_large' });
-      return renderRefusal(res, 413, 'Sign-in failed', 'The sign-in response was larger than this service accepts.', 'body_too_large');
-    }
-    if (req.path === ACS_PATH && (e.type === 'parameters.too.many' || e.status === 400)) {
-      logger.warn('saml response rejected', { reason: 'malformed_response' });
-      return renderRefusal(res, 400, 'Sign-in failed', 'The sign-in response could not be read.', 'malformed_response');
-    }
-    next(err);
-  };
+const acsBodyParser = express.urlencoded({ extended: false, limit: ACS_MAX_BODY, parameterLimit: 10 });
+
+/**
+ * Reads the ACS POST. A body over ACS_MAX_BODY or one that cannot be read is a rejected SAML
+ * response like any other: logged with its reason, which the error page shows.
+ */
+function readAcsBody(logger: Logger): RequestHandler {
+  return (req, res, next) =>
+    acsBodyParser(req, res, (err?: unknown) => {
+      const e = err as { type?: string; status?: number } | undefined;
+      if (e?.type === 'entity.too.large' || e?.status === 413) {
+        logger.warn('saml response rejected', { reason: 'body_too_large' });
+        return next(new HttpError(413, 'body_too_large', 'The sign-in response was larger than this service accepts.'));
+      }
+      if (e?.type === 'parameters.too.many' || e?.status === 400) {
+        logger.warn('saml response rejected', { reason: 'malformed_response' });
+        return next(new HttpError(400, 'malformed_response', 'The sign-in response could not be read.'));
+      }
+      next(err);
+    });
 }
 
 declare module 'express-serve-static-core' {

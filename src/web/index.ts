@@ -1,6 +1,6 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 import type { Redis } from 'ioredis';
-import { createSamlService, createSessionMiddleware, csrfProtection, CsrfError, LoginTickets, samlSettingsFromConfig } from '../auth';
+import { createSamlService, createSessionMiddleware, csrfProtection, LoginTickets } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
@@ -9,12 +9,13 @@ import type { QueueFactory } from '../queue';
 import type { Reconciler } from '../reconcile';
 import type { TokenDeps } from '../tokens';
 import { createAdminApiRouter } from './api';
-import { acsErrorHandler, createAuthRoutes, renderRefusal, requireAdmin, requirePerson } from './auth-routes';
+import { createAuthRoutes, requireAdmin, requirePerson } from './auth-routes';
 import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
-import { CONTENT_SECURITY_POLICY, html, layout } from './html';
+import { consoleSourcesFrom } from './console-ports';
+import { consoleErrorEdge } from './error-page';
+import { CONTENT_SECURITY_POLICY } from './html';
 import { createMeRoutes } from './me-routes';
-import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources } from './sources';
-import { consoleSourcesFrom } from './wiring';
+import type { ConsoleSources } from './sources';
 
 /**
  * The web surface: SAML sign-in under /auth, the server-rendered console under /console, and
@@ -25,8 +26,8 @@ import { consoleSourcesFrom } from './wiring';
 export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
-export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource } from './wiring';
-export type { ConsoleWiring } from './wiring';
+export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource } from './console-ports';
+export type { ConsoleParts } from './console-ports';
 
 export interface WebDeps {
   config: Config;
@@ -58,13 +59,6 @@ function securityHeaders(req: Request, res: Response, next: NextFunction): void 
   next();
 }
 
-function statusOf(err: unknown): number {
-  if (err instanceof CsrfError || err instanceof ConsoleForbiddenError) return 403;
-  if (err instanceof ConsoleInputError) return 400;
-  const status = (err as { status?: unknown })?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
-}
-
 export function createWebRouter(deps: WebDeps): Router {
   const { config, db, redis, logger, reconciler } = deps;
   const sources =
@@ -77,7 +71,7 @@ export function createWebRouter(deps: WebDeps): Router {
       planAll: reconciler ? () => reconciler.planAll() : undefined,
     });
   const prefix = deps.keyPrefix ?? 'pis:';
-  const settings = samlSettingsFromConfig(config);
+  const settings = config.saml;
   const saml = settings ? createSamlService({ settings, redis, logger, keyPrefix: `${prefix}saml:` }) : undefined;
   if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
   const adminGroup = settings?.adminGroup;
@@ -106,23 +100,7 @@ export function createWebRouter(deps: WebDeps): Router {
     createAdminApiRouter({ adminToken: config.ADMIN_API_TOKEN, db, logger, policy: deps.policy, reconciler, queues: deps.queues, tokens: deps.tokens }),
   );
 
-  router.use(acsErrorHandler(logger));
-  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (!req.originalUrl.startsWith(CONSOLE_PATH) && !req.originalUrl.startsWith('/auth')) return next(err);
-    const status = statusOf(err);
-    if (status >= 500) logger.error('console request failed', { path: req.path, err });
-    if (res.headersSent) return;
-    if (!res.locals.person) {
-      return renderRefusal(res, status, status >= 500 ? 'Something went wrong' : 'Request refused', status >= 500 ? 'An internal error occurred; it has been logged.' : (err as Error).message, status >= 500 ? 'internal_error' : 'bad_request');
-    }
-    res.status(status).type('html').send(
-      layout({
-        title: status >= 500 ? 'Something went wrong' : 'That did not work',
-        person: res.locals.person,
-        csrfToken: res.locals.csrfToken,
-        body: html`<div class="error" id="error"><p>${status >= 500 ? 'An internal error occurred; it has been logged.' : (err as Error).message}</p></div><p><a href="/console/">Back to the console</a></p>`,
-      }).text,
-    );
-  });
+  // The admin API answers its own errors; the console and sign-in share this one.
+  router.use([CONSOLE_PATH, '/auth'], consoleErrorEdge(logger));
   return router;
 }

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { HttpError } from '../app';
 import type { Policy } from '../policy';
 
 /**
@@ -88,18 +89,17 @@ export interface ConsoleSources {
 }
 
 /** An error caused by the person's input or a rule they hit; its message is shown to them. */
-export class ConsoleInputError extends Error {
-  readonly status = 400;
+export class ConsoleInputError extends HttpError {
   constructor(message: string) {
-    super(message);
+    super(400, 'invalid_request', message);
     this.name = 'ConsoleInputError';
   }
 }
 
-export class ConsoleForbiddenError extends Error {
-  readonly status = 403;
+/** The person may not do this (e.g. revoke someone else's token); the message says why. */
+export class ConsoleForbiddenError extends HttpError {
   constructor(message: string) {
-    super(message);
+    super(403, 'forbidden', message);
     this.name = 'ConsoleForbiddenError';
   }
 }

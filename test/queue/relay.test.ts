@@ -1,7 +1,7 @@
 import { appendOutbox } from '../../src/outbox';
 import { createQueueFactory, createRevokeLane, QUEUE } from '../../src/queue';
 import { createDirectoryRelay } from '../../src/runtime';
-import { QueueUnavailableError } from '../../src/outbox';
+import { QueueUnavailableError } from '../../src/queue';
 import { emuTeam, okta, startHarness, type Harness } from '../reconcile/harness';
 
 /**

@@ -134,6 +134,12 @@ describe('my tokens', () => {
     expect(res.text).toContain('id="error"');
   });
 
+  it("answers a team the daemon does not manage with the tokens part's status and reason", async () => {
+    const res = await post('/console/tokens', alice, { _csrf: await csrf(alice), team: 'nope', description: 'x' });
+    expect(res.status).toBe(404);
+    expect(res.text).toMatch(/<div class="error" id="error"><p>team &quot;nope&quot; is not managed by this daemon<\/p>/);
+  });
+
   it('explains a malformed scope line', async () => {
     const res = await post('/console/tokens', alice, { _csrf: await csrf(alice), team: 'platform', scope: 'not a stack' });
     expect(res.status).toBe(400);

@@ -1,14 +1,15 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { NextFunction, Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { HttpError, jsonErrorEdge } from '../../app';
 import type { Db } from '../../directory/db';
 import type { Logger } from '../../log';
 import type { Policy } from '../../policy';
-import { PulumiError } from '../../pulumi';
 import { enqueueFullReconcile, enqueueTeamReconcile, QueueFactory } from '../../queue';
+import { QueueUnavailableError } from '../../queue';
 import { queryAudit, readStatus, Reconciler, writeCallsOf } from '../../reconcile';
 import type { TokenDeps } from '../../tokens/ports';
-import { withTimeout } from '../../util';
+import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
 import { tokensRouter } from './tokens';
 
 /**
@@ -20,6 +21,9 @@ import { tokensRouter } from './tokens';
  *   POST /reconcile          {team?} → 202; one team, or all teams when absent
  *   GET  /audit              ?team&category&op&requestId&since&until&before&limit → {entries, next}
  *   /tokens                  the tokens part's router (see ./tokens.ts)
+ *
+ * Routes throw; one error middleware at the end answers `{error, message, details?}` from the
+ * table in src/app/http-errors.ts.
  */
 
 export interface AdminApiDeps {
@@ -33,17 +37,6 @@ export interface AdminApiDeps {
   /** Absent: /reconcile answers 503, /status shows no queue depths. */
   queues?: QueueFactory;
   tokens?: TokenDeps;
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
 }
 
 const TEAM = z.string().min(1).max(100);
@@ -63,23 +56,15 @@ const reconcileBody = z.strictObject({ team: TEAM.optional() });
 const ENQUEUE_TIMEOUT_MS = 2000;
 const planQuery = z.strictObject({ team: TEAM.optional() });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) {
-    throw new ApiError(400, 'invalid_request', `invalid ${where}: ${parsed.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}
-
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 /** Bearer check: SHA-256 digests compared in constant time (equal lengths, secret length hidden). */
 export function adminAuth(adminToken: string | undefined) {
   const expected = adminToken ? digest(adminToken) : undefined;
   return (req: Request, _res: Response, next: NextFunction): void => {
-    if (!expected) throw new ApiError(503, 'admin_api_disabled', 'the admin API is off: set ADMIN_API_TOKEN');
+    if (!expected) throw new HttpError(503, 'admin_api_disabled', 'the admin API is off: set ADMIN_API_TOKEN');
     const match = /^Bearer ([^\s]+)$/.exec(req.get('authorization') ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]), expected)) throw new ApiError(401, 'unauthorized', 'a valid admin bearer token is required');
+    if (!match || !timingSafeEqual(digest(match[1]), expected)) throw new HttpError(401, 'unauthorized', 'a valid admin bearer token is required');
     next();
   };
 }
@@ -101,17 +86,17 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   });
 
   router.get('/plan', async (req, res) => {
-    const { team } = parse(planQuery, req.query, 'query');
+    const { team } = planQuery.parse(req.query);
     const reconciler = deps.reconciler;
-    if (!reconciler) throw new ApiError(503, 'no_reconciler', 'this process has no reconciler');
+    if (!reconciler) throw new HttpError(503, 'no_reconciler', 'this process has no reconciler');
     const plans = team ? [await reconciler.planTeam(team)] : await reconciler.planAll();
     const ops = plans.reduce((n, p) => n + p.ops.length, 0);
     res.json({ dryRun: true, summary: { teams: plans.length, ops, writes: plans.reduce((n, p) => n + writeCallsOf(p.ops), 0) }, plans });
   });
 
   router.post('/reconcile', async (req, res) => {
-    const { team } = parse(reconcileBody, req.body, 'body');
-    if (!deps.queues) throw new ApiError(503, 'no_queue', 'this process has no queue');
+    const { team } = reconcileBody.parse(req.body ?? {});
+    if (!deps.queues) throw new HttpError(503, 'no_queue', 'this process has no queue');
     const requestId = requestIdOf(req);
     try {
       // Bounded: BullMQ holds the add until Redis has been reachable once (enableOfflineQueue
@@ -119,47 +104,24 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
       const enqueued = team ? enqueueTeamReconcile(deps.queues, { team, reason: 'manual', requestId }) : enqueueFullReconcile(deps.queues, { reason: 'manual', requestId });
       await withTimeout(enqueued, ENQUEUE_TIMEOUT_MS, `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`);
     } catch (err) {
-      throw new ApiError(503, 'queue_unavailable', `cannot enqueue: ${(err as Error).message}`);
+      throw new QueueUnavailableError(`cannot enqueue: ${(err as Error).message}`);
     }
     logger.info('reconcile requested through the admin API', { team: team ?? '(all)', requestId });
     res.status(202).json({ enqueued: team ? { team } : { all: true }, requestId });
   });
 
   router.get('/audit', async (req, res) => {
-    res.json(await queryAudit(db, parse(auditQuery, req.query, 'query')));
+    res.json(await queryAudit(db, auditQuery.parse(req.query)));
   });
 
   if (deps.tokens) router.use('/tokens', tokensRouter(deps.tokens));
 
-  router.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'no such admin API route' });
-  });
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (res.headersSent) return;
-    if (err instanceof ApiError) {
-      res.status(err.status).json({ error: err.code, message: err.message });
-      return;
-    }
-    const status = (err as { status?: unknown })?.status;
-    if (!(err instanceof PulumiError) && typeof status === 'number' && status >= 400 && status < 500) {
-      // body-parser: malformed JSON, too large.
-      res.status(status).json({ error: 'bad_request', message: (err as Error).message });
-      return;
-    }
-    if (err instanceof PulumiError) {
-      logger.warn('admin API: Pulumi call failed', { path: req.path, err: err.message });
-      res.status(502).json({ error: 'pulumi_unavailable', message: `the Pulumi API answered ${err.status || 'nothing'}` });
-      return;
-    }
-    logger.error('admin API request failed', { path: req.path, err });
-    res.status(500).json({ error: 'internal_error', message: 'internal error' });
-  });
+  router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'no such admin API route')));
+  router.use(jsonErrorEdge(logger, 'admin API request failed'));
   return router;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
 function requestIdOf(req: Request): string {
   const given = req.get('x-request-id');
-  return given && REQUEST_ID.test(given) ? given : `admin-${randomUUID()}`;
+  return given && REQUEST_ID_PATTERN.test(given) ? given : `admin-${randomUUID()}`;
 }

@@ -1,15 +1,14 @@
-import express, { NextFunction, Request, Response, Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 // Straight from the modules, not the tokens index: the index re-exports the wiring, which
 // imports this router.
-import { httpStatusOfTokenError, TokenError } from '../../tokens/errors';
 import type { TokenDeps } from '../../tokens/ports';
 import { getTokenView, issueToken, listTokens, revokeToken } from '../../tokens/service';
 
 /**
  * `/api/v1/tokens` of the admin API: issue, list and revoke dependent tokens. The admin API
- * router mounts this behind its `ADMIN_API_TOKEN` check; this router only speaks JSON and maps
- * the tokens part's domain errors to HTTP, here and nowhere else.
+ * router mounts this behind its `ADMIN_API_TOKEN` check; its error middleware (or, mounted
+ * alone, the app's) answers the tokens part's errors from the table in src/app/http-errors.ts.
  *
  *   POST   /            {team, owner, description, scope?, expiresAt?} → 201 {id, tokenValue, pulumiTeam}
  *   GET    /            ?owner=<userName>&team=<team>&state=all → {tokens: [...]}
@@ -36,12 +35,7 @@ export function tokensRouter(deps: TokenDeps): Router {
   });
 
   router.get('/', async (req, res) => {
-    const parsed = listQuery.safeParse(req.query);
-    if (!parsed.success) {
-      const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`);
-      throw new TokenError('invalid_request', `invalid query: ${details.join('; ')}`, details);
-    }
-    const { owner, team, state } = parsed.data;
+    const { owner, team, state } = listQuery.parse(req.query);
     res.json({ tokens: await listTokens(deps, { ownerUserName: owner, parentTeam: team, includeInactive: state === 'all' }) });
   });
 
@@ -53,21 +47,5 @@ export function tokensRouter(deps: TokenDeps): Router {
     res.json(await revokeToken(deps, String(req.params.id), 'revoked through the admin API'));
   });
 
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof TokenError) {
-      res.status(httpStatusOfTokenError(err)).json({ error: err.code, message: err.message, details: err.details });
-      return;
-    }
-    const parseError = err as { type?: string; status?: number };
-    if (parseError?.type === 'entity.parse.failed') {
-      res.status(400).json({ error: 'invalid_request', message: 'request body is not valid JSON', details: [] });
-      return;
-    }
-    if (parseError?.type === 'entity.too.large') {
-      res.status(413).json({ error: 'invalid_request', message: 'request body is larger than 64 kB', details: [] });
-      return;
-    }
-    next(err);
-  });
   return router;
 }

@@ -1,12 +1,9 @@
 import { parseArgs } from 'node:util';
-import type { CliCommand } from '../cli';
-import { UsageError } from '../cli';
 import { createLogger } from '../log';
 import { loadPolicy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient } from '../pulumi';
-import { writeCallsOf } from './plan';
-import { Reconciler } from './reconciler';
-import type { Op, Plan } from './types';
+import { describeOp, Reconciler, writeCallsOf, type Plan } from '../reconcile';
+import { UsageError, type CliCommand } from './index';
 
 /**
  * `npm run cli -- plan [--team <name>] [--json] [--daemon <url>]`: the ops a reconcile would
@@ -80,7 +77,7 @@ export const planCommand: CliCommand = {
   },
 };
 
-export function renderPlans(plans: Plan[]): string {
+function renderPlans(plans: Plan[]): string {
   const lines: string[] = [];
   let total = 0;
   for (const p of plans) {
@@ -97,40 +94,4 @@ export function renderPlans(plans: Plan[]): string {
   }
   lines.push(`${total} change${total === 1 ? '' : 's'} in ${plans.length} team${plans.length === 1 ? '' : 's'} (${plans.reduce((n, p) => n + writeCallsOf(p.ops), 0)} Pulumi writes); nothing was applied`);
   return `${lines.join('\n')}\n`;
-}
-
-const LEVEL: Record<number, string> = { 101: 'read', 102: 'write', 103: 'admin', 104: 'creator' };
-const level = (p: number) => LEVEL[p] ?? String(p);
-
-export function describeOp(op: Op): string {
-  switch (op.kind) {
-    case 'adoptTeam':
-      return `adopt existing ${op.teamKind} team`;
-    case 'revokeToken':
-      return `revoke token ${op.tokenName} (${op.tokenId}) of ${op.createdBy}: ${op.why}`;
-    case 'removeMember':
-      return `remove member ${op.login}`;
-    case 'narrowGrant':
-      return `narrow ${op.projectName}/${op.stackName} ${level(op.from)} → ${level(op.to)}`;
-    case 'removeGrant':
-      return `remove grant ${op.projectName}/${op.stackName} (${level(op.from)})`;
-    case 'deleteTeam':
-      return 'delete team (its tokens stop working)';
-    case 'forgetTeam':
-      return 'forget team (gone from Pulumi and from policy)';
-    case 'createTeam':
-      return `create team "${op.displayName}"`;
-    case 'updateTeam':
-      return `rename to "${op.displayName}"`;
-    case 'addOrgMember':
-      return `add ${op.login} to the organization (role member)`;
-    case 'removeOrgMember':
-      return `remove ${op.login} from the organization (${op.why} in the IdP)`;
-    case 'addMember':
-      return `add member ${op.login}`;
-    case 'widenGrant':
-      return `widen ${op.projectName}/${op.stackName} ${level(op.from)} → ${level(op.to)}`;
-    case 'addGrant':
-      return `grant ${level(op.permission)} on ${op.projectName}/${op.stackName}`;
-  }
 }

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli';
 import { loadConfig } from '../../src/config';
-import { planCommand } from '../../src/reconcile';
-import { okta, POLICY_YAML, startHarness, type Harness } from './harness';
+import { planCommand } from '../../src/cli/plan';
+import { okta, POLICY_YAML, startHarness, type Harness } from '../reconcile/harness';
 
 /** `npm run cli -- plan`, run in-process against the emulator. */
 

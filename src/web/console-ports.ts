@@ -1,19 +1,20 @@
 import type { Db } from '../directory/db';
-import { createScimClient, listScimClients, revokeScimClient, rotateScimToken, ScimClientError } from '../directory';
+import { createScimClient, listScimClients, revokeScimClient, rotateScimToken } from '../directory';
 import type { Policy } from '../policy';
 import { queryAudit, readStatus } from '../reconcile';
 import type { AuditCategory } from '../reconcile';
 import { QUEUE, QueueFactory } from '../queue';
-import { httpStatusOfTokenError, issueToken, listTokens, revokeToken, TokenDeps, TokenError } from '../tokens';
-import { ConsoleForbiddenError, ConsoleInputError, ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
+import { issueToken, listTokens, revokeToken, TokenDeps } from '../tokens';
+import { ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
 
 /**
  * Builds the console's data sources from the parts that own the data, through their index.ts
  * only. Whatever the caller cannot supply (no reconciler in this process, no Pulumi client for
- * tokens) stays absent, and the console says so on the page.
+ * tokens) stays absent, and the console says so on the page. The parts' errors pass through
+ * unchanged: the console's error page answers them from the table in src/app/http-errors.ts.
  */
 
-export interface ConsoleWiring {
+export interface ConsoleParts {
   db: Db;
   policy?: { readonly current: Policy };
   /** Everything the tokens part needs (Pulumi client, access view, audit writer). */
@@ -24,25 +25,6 @@ export interface ConsoleWiring {
   planAll?: () => Promise<unknown>;
   /** How long the previous SCIM token stays valid after a rotation, seconds. @defaultValue 86400 */
   scimRotationGraceSeconds?: number;
-}
-
-/** Token errors caused by the person become messages on the page; the rest stay errors. */
-function asConsoleError(err: unknown): unknown {
-  if (err instanceof TokenError) {
-    const status = httpStatusOfTokenError(err);
-    if (status === 403) return new ConsoleForbiddenError(err.message);
-    if (status < 500) return new ConsoleInputError(err.message);
-  }
-  if (err instanceof ScimClientError) return new ConsoleInputError(err.message);
-  return err;
-}
-
-async function translated<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    throw asConsoleError(err);
-  }
 }
 
 export function tokensSource(deps: TokenDeps): ConsoleTokens {
@@ -64,8 +46,10 @@ export function tokensSource(deps: TokenDeps): ConsoleTokens {
         revokeReason: t.revokeReason,
       }));
     },
-    issue: (input) => translated(() => issueToken(deps, input)),
-    revoke: (id, reason) => translated(async () => void (await revokeToken(deps, id, reason))),
+    issue: (input) => issueToken(deps, input),
+    async revoke(id, reason) {
+      await revokeToken(deps, id, reason);
+    },
   };
 }
 
@@ -106,22 +90,21 @@ export function scimClientsSource(db: Db, graceSeconds: number): ConsoleScimClie
         })),
       }));
     },
-    create: (name) => translated(async () => ({ token: (await createScimClient(db, name)).token })),
-    rotate: (name) =>
-      translated(async () => {
-        const rotated = await rotateScimToken(db, name, graceSeconds);
-        return { token: rotated.token, previousValidUntil: iso(rotated.previousValidUntil ?? null) };
-      }),
-    revoke: (name) => translated(() => revokeScimClient(db, name)),
+    create: async (name) => ({ token: (await createScimClient(db, name)).token }),
+    async rotate(name) {
+      const rotated = await rotateScimToken(db, name, graceSeconds);
+      return { token: rotated.token, previousValidUntil: iso(rotated.previousValidUntil ?? null) };
+    },
+    revoke: (name) => revokeScimClient(db, name),
   };
 }
 
-export function consoleSourcesFrom(wiring: ConsoleWiring): ConsoleSources {
+export function consoleSourcesFrom(parts: ConsoleParts): ConsoleSources {
   return {
-    policy: wiring.policy,
-    tokens: wiring.tokenDeps ? tokensSource(wiring.tokenDeps) : undefined,
-    sync: syncSource(wiring.db, wiring.queues, wiring.planAll),
-    scimClients: scimClientsSource(wiring.db, wiring.scimRotationGraceSeconds ?? 86_400),
-    queues: wiring.queues ? [wiring.queues.queue(QUEUE.reconcile), wiring.queues.queue(QUEUE.revoke)] : undefined,
+    policy: parts.policy,
+    tokens: parts.tokenDeps ? tokensSource(parts.tokenDeps) : undefined,
+    sync: syncSource(parts.db, parts.queues, parts.planAll),
+    scimClients: scimClientsSource(parts.db, parts.scimRotationGraceSeconds ?? 86_400),
+    queues: parts.queues ? [parts.queues.queue(QUEUE.reconcile), parts.queues.queue(QUEUE.revoke)] : undefined,
   };
 }
