@@ -1,4 +1,4 @@
-import { ConfigError, describeConfig, loadConfig, scimRateLimit } from '../src/config';
+import { ConfigError, describeConfig, loadConfig, scimRateLimit } from '../../src/config';
 
 describe('config', () => {
   it('applies the zero-config defaults when nothing is set', () => {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { createApp, createHttpServer } from '../src/app';
-import { createLogger } from '../src/log';
+import { createApp, createHttpServer } from '../../src/app';
+import { createLogger } from '../../src/log';
 
 /**
  * createHttpServer builds requests and responses that already have the app's prototypes, so
