@@ -77,7 +77,7 @@ describe('config', () => {
 describe('entry points with a bad environment', () => {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const run = (entry: string, env: Record<string, string>) =>
-    spawnSync(process.execPath, ['-r', './bench/lib/register-ts.cjs', entry], {
+    spawnSync(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry], {
       env: { ...process.env, ...env },
       encoding: 'utf8',
       timeout: 20_000,
