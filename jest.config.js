@@ -1,11 +1,61 @@
-/** Unit and integration tests; integration tests use the real Postgres and Redis (see test/helpers). */
-module.exports = {
+const fs = require('node:fs');
+const path = require('node:path');
+
+/**
+ * Two projects. `unit` touches no service (no Postgres, no Redis, no daemon or worker process)
+ * and runs without global-setup, in seconds: `npm run test:unit`. `integration` is every other
+ * test, against the real Postgres and Redis (see test/helpers). `npm test` runs both.
+ *
+ * A new test file lands in `integration` unless it is listed here. test/config/config.test.ts
+ * needs no service either, but it starts the three entry points as child processes (tens of
+ * seconds on a busy machine), so it stays with the slow tests.
+ */
+const UNIT_TESTS = [
+  'test/app/app.test.ts',
+  'test/auth/dependencies.test.ts',
+  'test/auth/settings.test.ts',
+  'test/directory/embedded-postgres.test.ts',
+  'test/emulator/emulator.test.ts',
+  'test/log/log.test.ts',
+  'test/metrics/metrics.test.ts',
+  'test/policy/policy.test.ts',
+  'test/pulumi/client.test.ts',
+  'test/pulumi/contract.test.ts',
+  'test/pulumi/doc-conformance.test.ts',
+  'test/pulumi/units.test.ts',
+  'test/reconcile/plan.test.ts',
+  'test/scim/unavailable.test.ts',
+  'test/tokens/naming.test.ts',
+  'test/tokens/reconcile-plan.test.ts',
+  'test/tokens/scope.test.ts',
+];
+
+// A renamed or deleted unit test must leave this list too, or the list silently stops meaning anything.
+const missing = UNIT_TESTS.filter((file) => !fs.existsSync(path.join(__dirname, file)));
+if (missing.length > 0) throw new Error(`jest.config.js lists unit tests that do not exist: ${missing.join(', ')}`);
+
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
-  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+};
+
+module.exports = {
   maxWorkers: 2,
   testTimeout: 30000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: UNIT_TESTS.map((file) => `<rootDir>/${file}`),
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...UNIT_TESTS.map((file) => `<rootDir>/${file}`)],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+    },
+  ],
 };

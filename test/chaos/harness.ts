@@ -1,6 +1,6 @@
-import { converged, desiredTeams, membershipPlan, teamName, type DirectoryShape, type PushResult } from '../../bench/lib/directory';
-import { loginOf } from '../../bench/lib/scim-client';
-import { BENCH_ORG, type Stack } from '../../bench/lib/stack';
+import { converged, desiredTeams, membershipPlan, teamName, type DirectoryShape, type PushResult } from '../helpers/stack/directory';
+import { loginOf } from '../helpers/stack/scim-client';
+import { BENCH_ORG, type Stack } from '../helpers/stack/stack';
 
 /**
  * What every chaos test checks once the fault is over (issue 7): the emulator holds exactly the

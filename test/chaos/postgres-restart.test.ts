@@ -1,7 +1,7 @@
-import { pushDirectory, seedFor, teamName } from '../../bench/lib/directory';
-import { startPrivatePostgres, type PrivatePostgres } from '../../bench/lib/processes';
-import { loginOf, oktaUser } from '../../bench/lib/scim-client';
-import { benchPolicy, startStack, type Stack } from '../../bench/lib/stack';
+import { pushDirectory, seedFor, teamName } from '../helpers/stack/directory';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/stack/processes';
+import { loginOf, oktaUser } from '../helpers/stack/scim-client';
+import { benchPolicy, startStack, type Stack } from '../helpers/stack/stack';
 import { acknowledged, desiredWithout, expectConverged, SMALL } from './harness';
 
 /**

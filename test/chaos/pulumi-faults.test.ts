@@ -1,5 +1,5 @@
-import { desiredTeams, pushDirectory, seedFor } from '../../bench/lib/directory';
-import { benchPolicy, startStack, type Stack } from '../../bench/lib/stack';
+import { desiredTeams, pushDirectory, seedFor } from '../helpers/stack/directory';
+import { benchPolicy, startStack, type Stack } from '../helpers/stack/stack';
 import { acknowledged, createHandTokens, desiredWithout, expectConverged, expectRevokedOnce, SMALL } from './harness';
 
 /**

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { freePort, startNodeProcess, startPrivateRedis, waitFor, type PrivateRedis } from '../../bench/lib/processes';
-import { oktaUser } from '../../bench/lib/scim-client';
+import { freePort, startNodeProcess, startPrivateRedis, waitFor, type PrivateRedis } from '../helpers/stack/processes';
+import { oktaUser } from '../helpers/stack/scim-client';
 import { DRIFT_SCHEDULER_ID } from '../../src/reconcile';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, startNodeProcess, startPrivateRedis, waitFor, type PrivateRedis } from '../../bench/lib/processes';
+import { freePort, startNodeProcess, startPrivateRedis, waitFor, type PrivateRedis } from '../helpers/stack/processes';
 import { demoSeed, startEmulator, type Emulator } from '../../src/emulator';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 

@@ -1,7 +1,7 @@
-import { membershipPlan, pushDirectory, seedFor, teamName } from '../../bench/lib/directory';
-import { startPrivateRedis, type PrivateRedis } from '../../bench/lib/processes';
-import { loginOf, oktaUser } from '../../bench/lib/scim-client';
-import { benchPolicy, startStack, type Stack } from '../../bench/lib/stack';
+import { membershipPlan, pushDirectory, seedFor, teamName } from '../helpers/stack/directory';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/stack/processes';
+import { loginOf, oktaUser } from '../helpers/stack/scim-client';
+import { benchPolicy, startStack, type Stack } from '../helpers/stack/stack';
 import { createHandTokens, desiredWithout, expectConverged, expectRevokedOnce, SMALL } from './harness';
 
 /**

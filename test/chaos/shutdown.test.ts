@@ -1,7 +1,7 @@
-import { seedFor } from '../../bench/lib/directory';
-import { startPrivateRedis, type PrivateRedis } from '../../bench/lib/processes';
-import { oktaUser } from '../../bench/lib/scim-client';
-import { benchPolicy, startStack, type Stack } from '../../bench/lib/stack';
+import { seedFor } from '../helpers/stack/directory';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/stack/processes';
+import { oktaUser } from '../helpers/stack/scim-client';
+import { benchPolicy, startStack, type Stack } from '../helpers/stack/stack';
 import { SMALL } from './harness';
 
 /**

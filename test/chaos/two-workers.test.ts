@@ -1,7 +1,7 @@
-import { desiredTeams, pushDirectory, seedFor, teamName, type DirectoryShape } from '../../bench/lib/directory';
-import { startNodeProcess, type NodeProcess } from '../../bench/lib/processes';
-import { startPulumiTap, type PulumiTap, type TappedCall } from '../../bench/lib/pulumi-tap';
-import { benchPolicy, startStack, type Stack } from '../../bench/lib/stack';
+import { desiredTeams, pushDirectory, seedFor, teamName, type DirectoryShape } from '../helpers/stack/directory';
+import { startNodeProcess, type NodeProcess } from '../helpers/stack/processes';
+import { startPulumiTap, type PulumiTap, type TappedCall } from '../helpers/stack/pulumi-tap';
+import { benchPolicy, startStack, type Stack } from '../helpers/stack/stack';
 import { expectConverged } from './harness';
 
 /**

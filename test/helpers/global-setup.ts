@@ -35,13 +35,14 @@ export default async function globalSetup(): Promise<void> {
 
 /**
  * Drops templates and per-file databases that interrupted runs left behind (older than an
- * hour, so a run still in progress elsewhere keeps its own).
+ * hour, so a run still in progress elsewhere keeps its own). A database another run is dropping
+ * right now has no PG_VERSION file any more: `missing_ok` skips it instead of failing the run.
  */
 async function dropLeftovers(admin: Db): Promise<void> {
   const { rows } = await admin.raw(
     `SELECT d.datname FROM pg_database d
       WHERE (d.datname LIKE 'pis_test_template_%' OR d.datname LIKE 'pis_t_%')
-        AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification < now() - interval '1 hour'`,
+        AND (pg_stat_file('base/' || d.oid || '/PG_VERSION', true)).modification < now() - interval '1 hour'`,
   );
   for (const { datname } of rows as Array<{ datname: string }>) {
     if (datname.startsWith('pis_test_template_')) {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { startPrivateRedis, type PrivateRedis } from '../../bench/lib/processes';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/stack/processes';
 import { loadConfig } from '../../src/config';
 import { startEmulator, type Emulator } from '../../src/emulator';
 import { createLogger } from '../../src/log';

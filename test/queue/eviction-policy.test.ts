@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
-import { startPrivateRedis, type PrivateRedis } from '../../bench/lib/processes';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/stack/processes';
 import { createLogger } from '../../src/log';
 import { ConfigError, loadConfig } from '../../src/config';
 import { registry } from '../../src/metrics';

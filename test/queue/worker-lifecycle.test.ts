@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { startPrivateRedis, type PrivateRedis } from '../../bench/lib/processes';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/stack/processes';
 import { createLogger } from '../../src/log';
 import { createQueueFactory, QUEUE, type QueueFactory } from '../../src/queue';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';

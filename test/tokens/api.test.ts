@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
 import { startEmulator, Emulator } from '../../src/emulator';
 import { createLogger } from '../../src/log';
-import { parsePolicy } from '../../src/policy';
 import { createPulumiClient } from '../../src/pulumi';
 import type { TeamAccessView, TokenDeps } from '../../src/tokens';
 import { tokensRouter } from '../../src/web/api/tokens';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { emptyAcmePolicy } from '../helpers/policy';
 
 /** The `/api/v1/tokens` routes over HTTP: status codes, bodies, and that no value leaks. */
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
     db: tdb.db,
     pulumi: createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken }),
     org: 'acme',
-    policy: { current: parsePolicy('organization: acme\nteams: []\n', 'test.yaml') },
+    policy: { current: emptyAcmePolicy() },
     access,
     audit: async () => undefined,
     logger: createLogger({ level: 'error' }),

@@ -1,10 +1,10 @@
 import { createLogger } from '../../src/log';
 import { startEmulator, Emulator } from '../../src/emulator';
 import { createPulumiClient } from '../../src/pulumi';
-import { parsePolicy } from '../../src/policy';
 import { issueToken, sweepTokens, TokenAuditEntry, TokenDeps } from '../../src/tokens';
 import { STALE_ISSUANCE_MS } from '../../src/tokens/sweep';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { emptyAcmePolicy } from '../helpers/policy';
 
 /**
  * A token create whose answer never arrives (pulumi-api.md §6: not retried, the name is
@@ -38,7 +38,7 @@ beforeEach(async () => {
     db: tdb.db,
     pulumi: createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken, timeoutMs: 150, retry: { baseDelayMs: 1, maxDelayMs: 5 } }),
     org: 'acme',
-    policy: { current: parsePolicy('organization: acme\nteams: []\n', 'test.yaml') },
+    policy: { current: emptyAcmePolicy() },
     access: {
       desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
       isActiveMember: async (userId, team) => userId === owner && team === 'platform',

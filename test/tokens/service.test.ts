@@ -1,7 +1,6 @@
 import { createLogger } from '../../src/log';
 import { startEmulator, Emulator } from '../../src/emulator';
 import { createPulumiClient } from '../../src/pulumi';
-import { parsePolicy } from '../../src/policy';
 import {
   issueToken,
   listTokens,
@@ -18,6 +17,7 @@ import {
 import { getToken, markRevoking, replaceTeamTokenCache } from '../../src/tokens/ledger';
 import type { StackGrant } from '../../src/tokens/scope';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { emptyAcmePolicy } from '../helpers/policy';
 
 /**
  * The tokens service against real Postgres and the emulator. The reconciler's view of teams
@@ -57,7 +57,7 @@ let audit: TokenAuditEntry[];
 let alice: string;
 let bob: string;
 
-const policy = parsePolicy('organization: acme\nteams: []\n', 'test.yaml');
+const policy = emptyAcmePolicy();
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
@@ -365,7 +365,7 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     access.logins.set(alice, ['alice']);
     const hand = await seedCreatorToken('alice');
     access.members.set('platform', new Set([bob]));
-    deps.policy = { current: parsePolicy('organization: acme\nteams: []\ntokens:\n  revokeWhenCreatorLeaves: false\n', 'test.yaml') };
+    deps.policy = { current: emptyAcmePolicy('tokens:\n  revokeWhenCreatorLeaves: false\n') };
     expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: null, requestedAt: null })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
     expect(liveTokensOn('platform').map((t) => t.id)).toContain(hand);
   });

@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres } from '../../src/directory/embedded-postgres';
+import { startEmbeddedPostgres } from '../../../src/directory/embedded-postgres';
 
 /**
  * A private Postgres cluster (the project's embedded-postgres helper) in its own process, so a

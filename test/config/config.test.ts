@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, describeConfig, embeddedDatabaseUrl, loadConfig, loadEmulatorSettings, scimRateLimit } from '../src/config';
+import { ConfigError, describeConfig, embeddedDatabaseUrl, loadConfig, loadEmulatorSettings, scimRateLimit } from '../../src/config';
 
 describe('config', () => {
   it('applies the zero-config defaults when nothing is set', () => {
@@ -96,7 +96,7 @@ describe('emulator settings', () => {
 describe('entry points with a bad environment', () => {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const run = (entry: string, env: Record<string, string>) =>
-    spawnSync(process.execPath, ['-r', './bench/lib/register-ts.cjs', entry], {
+    spawnSync(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry], {
       env: { ...process.env, ...env },
       encoding: 'utf8',
       timeout: 20_000,
@@ -148,7 +148,7 @@ describe('entry points with a bad environment', () => {
         SAML_IDP_CERT_FILE: '',
       };
       const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = execFile(process.execPath, ['-r', './bench/lib/register-ts.cjs', entry, 'scim-token', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 }, (_err, _stdout, stderr) =>
+        const child = execFile(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry, 'scim-token', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 }, (_err, _stdout, stderr) =>
           resolve({ code: child.exitCode, stderr }),
         );
       });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { letOthersTraverse } from '../src/directory/embedded-postgres';
+import { letOthersTraverse } from '../../src/directory/embedded-postgres';
 
 /**
  * As root, the embedded Postgres runs as a 'postgres' user that must reach its binaries and

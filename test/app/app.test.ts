@@ -2,10 +2,10 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { z } from 'zod';
-import { createApp, createHttpServer } from '../src/app';
-import { createLogger } from '../src/log';
-import { QueueUnavailableError } from '../src/queue';
-import { TokenError } from '../src/tokens';
+import { createApp, createHttpServer } from '../../src/app';
+import { createLogger } from '../../src/log';
+import { QueueUnavailableError } from '../../src/queue';
+import { TokenError } from '../../src/tokens';
 
 /**
  * createHttpServer builds requests and responses that already have the app's prototypes, so

@@ -1,5 +1,5 @@
-import { createDb } from '../src/directory/db';
-import { createTestDatabase, TestDatabase } from './helpers/db';
+import { createDb } from '../../src/directory/db';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
 
 /** The pool keeps warm connections through a quiet spell, and drops only the extra ones. */
 describe('database pool', () => {

@@ -1,5 +1,5 @@
 /*
- * `node -r bench/lib/register-ts.cjs src/main.ts`: runs the TypeScript sources without a build
+ * `node -r test/helpers/stack/register-ts.cjs src/main.ts`: runs the TypeScript sources without a build
  * step, for tests that need the daemon or a worker as a real child process (to SIGKILL it).
  * Each file is transpiled on load with TypeScript's transpileModule (no type check; the project
  * compiles with isolatedModules, so per-file transpilation is exact).

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startNodeProcess, startPrivateRedis, tailLog, type NodeProcess, type PrivateRedis } from '../bench/lib/processes';
+import { freePort, startNodeProcess, startPrivateRedis, tailLog, type NodeProcess, type PrivateRedis } from '../helpers/stack/processes';
 
 /**
  * `npm start` with no DATABASE_URL (the embedded Postgres): the daemon's own signal handling

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { createLogger, warnAtMostEvery } from '../src/log';
+import { createLogger, warnAtMostEvery } from '../../src/log';
 
 function capture() {
   const stream = new PassThrough();
