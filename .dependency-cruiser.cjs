@@ -26,15 +26,17 @@ const ALLOWED_PARTS = {
   config: ['util'],
   metrics: ['util'],
   directory: [...FOUNDATION],
-  outbox: [...FOUNDATION, 'directory'],
+  outbox: [...FOUNDATION, 'directory', 'queue'],
   policy: [...FOUNDATION],
   pulumi: [...FOUNDATION],
   queue: [...FOUNDATION],
   emulator: [...FOUNDATION, 'pulumi'],
-  app: [...FOUNDATION],
+  // The HTTP foundation: its one error table knows the domain errors every surface may meet.
+  app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'tokens'],
   auth: [...FOUNDATION, 'directory'],
   scim: [...FOUNDATION, 'directory', 'outbox'],
-  reconcile: [...FOUNDATION, 'directory', 'outbox', 'policy', 'pulumi', 'queue'],
+  // reconcile asks tokens (fate.ts) what becomes of a creator-bound token; tokens never asks reconcile.
+  reconcile: [...FOUNDATION, 'directory', 'outbox', 'policy', 'pulumi', 'queue', 'tokens'],
   tokens: [...FOUNDATION, 'directory', 'policy', 'pulumi', 'queue'],
   // The edges: web and cli build on every part but the edges; runtime assembles everything.
   web: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', ...FOUNDATION],

@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '../src/config';
+import { embeddedDatabaseUrl, loadConfigOrExit } from '../src/config';
 import { createDb, migrateLatest } from '../src/directory/db';
 import { createLogger } from '../src/log';
 import { PolicyError } from '../src/policy';
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL }).child({ process: 'worker' });
   // Without DATABASE_URL: the embedded Postgres a running daemon started (same as the CLI).
-  const databaseUrl = config.DATABASE_URL ?? `postgres://postgres:postgres@127.0.0.1:${config.EMBEDDED_PG_PORT}/pulumi_idp_sync`;
+  const databaseUrl = config.DATABASE_URL ?? embeddedDatabaseUrl(config);
   const db = createDb({ connectionString: databaseUrl });
   await migrateLatest(db);
   let engine;

@@ -1,6 +1,6 @@
 import { embeddedDatabaseUrl, loadConfigOrExit } from '../config';
 import { createDb, migrateLatest, type Db } from '../directory';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory/embedded-postgres';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory';
 import { runCli, type CliCommand } from './index';
 import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';

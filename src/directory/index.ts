@@ -6,3 +6,5 @@ export * from './db';
 export * from './users';
 export * from './groups';
 export * from './scim-clients';
+export { startEmbeddedPostgres } from './embedded-postgres';
+export type { EmbeddedPostgresHandle } from './embedded-postgres';

@@ -1,4 +1,4 @@
-import type { AccessToken, OrganizationMember, Team, TeamMemberInfo } from '../pulumi/types';
+import type { AccessToken, OrganizationMember, Team, TeamMemberInfo } from '../pulumi';
 import type { EmulatorConfig } from './config';
 import {
   EmulatorState,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { TeamKind } from '../pulumi/types';
+import type { TeamKind } from '../pulumi';
 
 /**
  * The emulated org, as plain JSON (so `GET/PUT /_emulator/state` round-trip it) and the seed

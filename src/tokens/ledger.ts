@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { AccessToken } from '../pulumi/types';
+import type { AccessToken } from '../pulumi';
 import type { ScopeEntry, StackGrant } from './scope';
 
 /**

@@ -1,4 +1,4 @@
-import type { StackPermissionLevel, TeamStackPermission } from '../pulumi/types';
+import type { StackPermissionLevel, TeamStackPermission } from '../pulumi';
 
 /**
  * Scope arithmetic for dependent tokens, all pure.

@@ -8,7 +8,7 @@ import type { Policy } from '../../policy';
 import { enqueueFullReconcile, enqueueTeamReconcile, QueueFactory } from '../../queue';
 import { QueueUnavailableError } from '../../queue';
 import { queryAudit, readStatus, Reconciler, writeCallsOf } from '../../reconcile';
-import type { TokenDeps } from '../../tokens/ports';
+import type { TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
 import { tokensRouter } from './tokens';
 

@@ -2,8 +2,8 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 // Straight from the modules, not the tokens index: the index re-exports the wiring, which
 // imports this router.
-import type { TokenDeps } from '../../tokens/ports';
-import { getTokenView, issueToken, listTokens, revokeToken } from '../../tokens/service';
+import type { TokenDeps } from '../../tokens';
+import { getTokenView, issueToken, listTokens, revokeToken } from '../../tokens';
 
 /**
  * `/api/v1/tokens` of the admin API: issue, list and revoke dependent tokens. The admin API
