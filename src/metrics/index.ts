@@ -228,8 +228,11 @@ export function registerRedisNoEvictionCollector(collector: Collector<boolean | 
 // Reconciler
 // ---------------------------------------------------------------------------------------------
 
-/** success: state converged; error: retried later; terminal: not retried; skipped: nothing owned. */
-export type ReconcileOutcome = 'success' | 'error' | 'terminal' | 'rate_limited' | 'skipped';
+/**
+ * success: state converged; error: retried later; terminal: not retried; skipped: nothing
+ * owned; observed: planned and recorded without writing (reconcile.mode observe).
+ */
+export type ReconcileOutcome = 'success' | 'error' | 'terminal' | 'rate_limited' | 'skipped' | 'observed';
 
 export const reconcileDuration = new Histogram({
   name: `${PREFIX}reconcile_duration_seconds`,
@@ -250,6 +253,43 @@ export const reconciles = new Counter({
 export function recordReconcile(outcome: ReconcileOutcome, durationSeconds: number): void {
   reconciles.inc({ outcome });
   reconcileDuration.observe({ outcome }, durationSeconds);
+}
+
+export const holdsCreated = new Counter({
+  name: `${PREFIX}holds_created_total`,
+  help: 'Holds opened: guarded removals of still-active access that wait for an admin (safety.maxRemovals).',
+  registers: [registry],
+});
+
+let openHoldsCollector: Collector<number> | undefined;
+let loginConflictsCollector: Collector<number> | undefined;
+
+export const openHolds = new Gauge({
+  name: `${PREFIX}holds_open`,
+  help: 'Holds waiting for an admin to approve or reject them.',
+  registers: [registry],
+  async collect() {
+    this.set(await collectNumber(openHoldsCollector, 'holds_open', (n) => n));
+  },
+});
+
+export const loginConflicts = new Gauge({
+  name: `${PREFIX}login_conflicts`,
+  help: 'People not synced because another person resolves to the same Pulumi login (login_conflict).',
+  registers: [registry],
+  async collect() {
+    this.set(await collectNumber(loginConflictsCollector, 'login_conflicts', (n) => n));
+  },
+});
+
+/** The reconciler reports open holds and login conflicts. Returns the unregister function. */
+export function registerSafetyCollectors(collectors: { openHolds: Collector<number>; loginConflicts: Collector<number> }): () => void {
+  openHoldsCollector = collectors.openHolds;
+  loginConflictsCollector = collectors.loginConflicts;
+  return () => {
+    if (openHoldsCollector === collectors.openHolds) openHoldsCollector = undefined;
+    if (loginConflictsCollector === collectors.loginConflicts) loginConflictsCollector = undefined;
+  };
 }
 
 export const driftRepairs = new Counter({

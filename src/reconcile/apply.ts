@@ -1,6 +1,7 @@
 import type { Db } from '../directory/db';
 import { BadRequestError, ConflictError, NotFoundError, PulumiClient } from '../pulumi';
 import { AuditContext, AuditOutcome, OpRecord, recordOps } from './audit';
+import { opKey } from './safety';
 import type { Op } from './types';
 
 /**
@@ -36,6 +37,8 @@ export interface ApplyContext {
   afterOp?: (op: Op, index: number) => Promise<void> | void;
   /** Ops of one kind in flight at once (the client's per-org limiter still applies). @defaultValue 8 */
   concurrency?: number;
+  /** Keys (`opKey`) of guarded removals: audited as such, so the safety window can count them. */
+  guardedKeys?: ReadonlySet<string>;
 }
 
 export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
@@ -62,6 +65,7 @@ export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<
         throw err;
       }
       if (outcome === 'applied' || outcome === 'already') applied++;
+      if (ctx.guardedKeys?.has(opKey(op))) extra = { ...extra, guarded: true };
       records.push({ op, outcome, extra });
       await ctx.afterOp?.(op, index);
     };

@@ -129,3 +129,8 @@ export async function listLoginConflicts(conn: Conn): Promise<Array<{ login: str
   const rows: Array<{ login_lower: string; user_id: string; first_seen_at: Date }> = await conn('login_conflicts').orderBy(['login_lower', 'user_id']).select('*');
   return rows.map((r) => ({ login: r.login_lower, userId: r.user_id, since: r.first_seen_at }));
 }
+
+export async function countLoginConflicts(conn: Conn): Promise<number> {
+  const row = await conn('login_conflicts').countDistinct({ n: 'user_id' }).first();
+  return Number(row?.n ?? 0);
+}

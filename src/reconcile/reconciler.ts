@@ -1,6 +1,6 @@
 import type { Db } from '../directory';
 import type { Logger } from '../log';
-import { driftRepairs, recordReconcile } from '../metrics';
+import { driftRepairs, holdsCreated, recordReconcile } from '../metrics';
 import { isManageableTeamName, OrgStack, PolicyStore } from '../policy';
 import type { AccessToken, PulumiClient } from '../pulumi';
 import { TtlCache } from '../util';
@@ -11,9 +11,12 @@ import { AuditCategory } from './audit';
 import { readDirectory } from './desired';
 import { recordIdentities } from './mapping';
 import { plan as computePlan, writeCallsOf } from './plan';
+import { decisionsFor, recentGuardedRemovals, syncHolds } from './holds';
+import { planOrgRemovals, rosterOf, type DepartedPerson, type RosterEntry } from './org-members';
+import { guardRemovals, opKey } from './safety';
 import { recentlyPendingLogins, recordReconcileFailure, recordReconcileSuccess } from './status';
 import { withTeamLock } from './team-lock';
-import type { ActualTeam, DesiredTeam, Op, Plan, PlanInput } from './types';
+import type { ActualTeam, DesiredTeam, IdentityRecord, Op, Plan, PlanInput } from './types';
 
 /**
  * One team's reconcile: read desired (Postgres + policy) and actual (Pulumi API) state,
@@ -41,6 +44,8 @@ export interface TeamReconcileOutcome {
   exists: boolean;
   /** The team's tokens after this reconcile's revocations (empty when it no longer exists). */
   tokens: AccessToken[];
+  /** reconcile.mode is observe: the plan was recorded, nothing was written to Pulumi. */
+  observed: boolean;
 }
 
 export interface ReconcilerOptions {
@@ -63,13 +68,13 @@ export interface ReconcilerOptions {
 export class Reconciler {
   readonly #opts: ReconcilerOptions;
   readonly #stacks: TtlCache<OrgStack[]>;
-  readonly #orgMembers: TtlCache<Set<string>>;
+  readonly #orgMembers: TtlCache<Map<string, RosterEntry>>;
 
   constructor(options: ReconcilerOptions) {
     this.#opts = options;
     const ttl = options.cacheTtlMs ?? 30_000;
     this.#stacks = new TtlCache(async () => (await options.client.listStacks(this.org)).map((s) => ({ projectName: s.projectName, stackName: s.stackName })), ttl);
-    this.#orgMembers = new TtlCache(async () => new Set((await options.client.listOrgMembers(this.org)).map((m) => m.user.githubLogin.toLowerCase())), ttl);
+    this.#orgMembers = new TtlCache(async () => rosterOf(await options.client.listOrgMembers(this.org)), ttl);
   }
 
   get org(): string {
@@ -112,24 +117,48 @@ export class Reconciler {
     const started = Date.now();
     if (!isManageableTeamName(team)) {
       recordReconcile('skipped', 0);
-      return { plan: { team, management: 'none', ops: [], notes: [] }, result: { applied: 0, pending: [] }, desired: null, exists: false, tokens: [] };
+      return { plan: { team, management: 'none', ops: [], notes: [] }, result: { applied: 0, pending: [] }, desired: null, exists: false, tokens: [], observed: false };
     }
     return withTeamLock(this.#opts.lockDb ?? this.#opts.db, team, async () => {
-      const { plan, desired, actual, deferred } = await this.#read(team, true);
+      const { db } = this.#opts;
+      const policy = this.#opts.policy.current;
+      const { plan, desired, actual, deferred, identities } = await this.#read(team, true);
+      if (policy.reconcile.mode === 'observe') return this.#observe(request, plan, desired, actual, started);
       const category: AuditCategory = request.reason === 'drift' ? 'drift' : 'reconcile';
+      const decisions = await decisionsFor(db, team);
+      const guarded = guardRemovals({
+        ops: plan.ops,
+        identityOf: (login) => identities.get(login),
+        maxRemovals: policy.safety.maxRemovals,
+        recentRemovals: plan.ops.length > 0 ? await recentGuardedRemovals(db, policy.safety.windowMs) : 0,
+        approved: decisions.approved,
+        rejected: decisions.rejected,
+      });
+      const hold = await syncHolds(db, team, { held: guarded.held, reason: guarded.reason, planned: plan.ops, decisions });
+      if (hold) {
+        holdsCreated.inc();
+        this.#opts.logger.warn('removals held for approval', { category: 'reconcile', team, holdId: hold.id, removals: hold.removals, revocations: hold.revocations, reason: hold.reason });
+      }
+      const openHold = guarded.held.length > 0 ? ((await db('holds').where({ team, status: 'pending' }).first('id')) as { id: string } | undefined) : undefined;
+      if (openHold) plan.notes.push({ kind: 'held', team, holdId: openHold.id, ops: guarded.held.length });
+      for (const r of decisions.rejectedHolds) {
+        const left = guarded.rejected.filter((op) => r.keys.has(opKey(op))).length;
+        if (left > 0) plan.notes.push({ kind: 'rejectedHold', team, holdId: r.id, ops: left });
+      }
       const result = await applyPlan(
         {
-          db: this.#opts.db,
+          db,
           client: this.#opts.client,
           org: this.org,
           audit: { category, reason: request.reason, requestId: request.requestId, jobId: request.jobId },
           // The roster learns what this reconcile added, instead of being re-read.
-          onOrgMemberAdded: (login) => this.#orgMembers.update((members) => members.add(login.toLowerCase())),
+          onOrgMemberAdded: (login) => this.#orgMembers.update((members) => void members.set(login.toLowerCase(), { admin: false })),
           afterOp: request.afterOp,
+          guardedKeys: guarded.guardedKeys,
         },
-        plan.ops,
+        guarded.apply,
       );
-      if (category === 'drift') for (const op of plan.ops) if (op.kind !== 'forgetTeam') driftRepairs.inc({ kind: op.kind });
+      if (category === 'drift') for (const op of guarded.apply) if (op.kind !== 'forgetTeam') driftRepairs.inc({ kind: op.kind });
       await recordReconcileSuccess(this.#opts.db, {
         team,
         request,
@@ -152,11 +181,66 @@ export class Reconciler {
         pending: result.pending.length,
         ms: Date.now() - started,
       });
-      const revoked = new Set(plan.ops.flatMap((op) => (op.kind === 'revokeToken' ? [op.tokenId] : [])));
-      const exists = !plan.ops.some((op) => op.kind === 'deleteTeam' || op.kind === 'forgetTeam') && (actual !== null || plan.ops.some((op) => op.kind === 'createTeam'));
+      const applied = guarded.apply;
+      const revoked = new Set(applied.flatMap((op) => (op.kind === 'revokeToken' ? [op.tokenId] : [])));
+      const exists = !applied.some((op) => op.kind === 'deleteTeam' || op.kind === 'forgetTeam') && (actual !== null || applied.some((op) => op.kind === 'createTeam'));
       const tokens = exists ? (actual?.tokens ?? []).filter((t) => !revoked.has(t.id)) : [];
-      return { plan, result, desired, exists, tokens };
+      return { plan, result, desired, exists, tokens, observed: false };
     });
+  }
+
+  /** reconcile.mode observe: the plan is recorded in status as what enforce would do; nothing is written to Pulumi. */
+  async #observe(request: ReconcileRequest, plan: Plan, desired: DesiredTeam | null, actual: ActualTeam | null, started: number): Promise<TeamReconcileOutcome> {
+    const result = { applied: 0, pending: [] };
+    if (plan.ops.length > 0) plan.notes.push({ kind: 'observed', team: plan.team, ops: plan.ops.length });
+    await recordReconcileSuccess(this.#opts.db, { team: plan.team, request, plan, result, desired, deferred: [], durationMs: Date.now() - started, outcome: 'observed' });
+    recordReconcile('observed', (Date.now() - started) / 1000);
+    this.#opts.logger.info('team observed', { category: 'reconcile', team: plan.team, reason: request.reason, requestId: request.requestId, ops: plan.ops.length });
+    return { plan, result, desired, exists: actual !== null, tokens: actual?.tokens ?? [], observed: true };
+  }
+
+  /**
+   * Removes from the org the people deactivated or deleted in the IdP, as far as
+   * `identity.removeFromOrg` reaches: one person (the revoke lane, `userId`) or everyone (a full
+   * reconcile). Nothing is written in observe mode; the ops are returned either way.
+   */
+  async reconcileOrgDepartures(request: { reason: string; requestId?: string; jobId?: string; userId?: string }): Promise<Op[]> {
+    const { db } = this.#opts;
+    const policy = this.#opts.policy.current;
+    if (policy.removeFromOrg === 'never') return [];
+    const q = db('identities').whereIn('state', ['inactive', 'deleted']).select('user_id', 'login', 'state');
+    if (request.userId) q.where('user_id', request.userId);
+    const departed: DepartedPerson[] = ((await q) as Array<{ user_id: string; login: string; state: 'inactive' | 'deleted' }>).map((r) => ({
+      userId: r.user_id,
+      login: r.login,
+      state: r.state,
+    }));
+    if (departed.length === 0) return [];
+    // A person with another login that is still active in the directory keeps the org seat.
+    const stillActive = new Set<string>(
+      await db('identities')
+        .whereIn('user_id', [...new Set(departed.map((d) => d.userId))])
+        .where('state', 'active')
+        .pluck('user_id'),
+    );
+    const candidates = departed.filter((d) => !stillActive.has(d.userId));
+    const added = new Set<string>(await db('org_additions').whereIn('login_lower', candidates.map((d) => d.login.toLowerCase())).pluck('login_lower'));
+    const roster = policy.removeFromOrg === 'all' || candidates.some((d) => added.has(d.login.toLowerCase())) ? await this.#orgMembers.get() : undefined;
+    const ops = planOrgRemovals({ org: this.org, departed: candidates, roster, added, rule: policy.removeFromOrg });
+    if (ops.length === 0 || policy.reconcile.mode === 'observe') return ops;
+    await applyPlan(
+      {
+        db,
+        client: this.#opts.client,
+        org: this.org,
+        audit: { category: request.reason === 'drift' ? 'drift' : 'reconcile', reason: request.reason, requestId: request.requestId, jobId: request.jobId },
+      },
+      ops,
+    );
+    this.#orgMembers.update((members) => {
+      for (const op of ops) if (op.kind === 'removeOrgMember') members.delete(op.login.toLowerCase());
+    });
+    return ops;
   }
 
   /** Records a failed reconcile; `permanent` marks the team degraded until a success. */
@@ -164,7 +248,10 @@ export class Reconciler {
     return recordReconcileFailure(this.#opts.db, team, request, err, permanent, durationMs);
   }
 
-  async #read(team: string, record: boolean): Promise<{ plan: Plan; desired: DesiredTeam | null; actual: ActualTeam | null; deferred: Set<string> }> {
+  async #read(
+    team: string,
+    record: boolean,
+  ): Promise<{ plan: Plan; desired: DesiredTeam | null; actual: ActualTeam | null; deferred: Set<string>; identities: Map<string, IdentityRecord> }> {
     const { db, client } = this.#opts;
     const policy = this.#opts.policy.current;
     const stacks = await this.#stacks.get();
@@ -177,7 +264,8 @@ export class Reconciler {
     const desired = directory.teams.get(team) ?? null;
     const { owned, adopted } = await ownershipOf(db, team);
     const actual = await readActualTeam(client, this.org, team, owned);
-    const identities = await identitiesFor(db, actual?.tokens.map((t) => t.createdBy) ?? []);
+    // Token creators, and members, whose directory state decides whether a removal is guarded.
+    const identities = await identitiesFor(db, [...(actual?.tokens.map((t) => t.createdBy) ?? []), ...(actual?.members ?? [])]);
     const deferred = await recentlyPendingLogins(db, team, this.#opts.pendingRetryMs ?? 300_000);
     const needsRoster = desired !== null && [...desired.members.keys()].some((l) => !actual?.members.some((m) => m.toLowerCase() === l));
     const input: PlanInput = {
@@ -196,6 +284,6 @@ export class Reconciler {
         revokeUnknownCreators: policy.tokens.revokeUnknownCreators,
       },
     };
-    return { plan: computePlan(input), desired, actual, deferred };
+    return { plan: computePlan(input), desired, actual, deferred, identities };
   }
 }

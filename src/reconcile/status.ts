@@ -113,10 +113,13 @@ export interface ReconcileSuccess {
   /** Pending logins not retried this time (their retry delay has not passed) and still desired. */
   deferred: string[];
   durationMs: number;
+  /** `observed`: reconcile.mode observe recorded the plan without applying it. @defaultValue success */
+  outcome?: 'success' | 'observed';
 }
 
 export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promise<void> {
   const { team, request, plan, result, desired, deferred, durationMs } = s;
+  const outcome = s.outcome ?? 'success';
   await db.transaction(async (trx) => {
     // The groups and the rules that bind them to the team (a renamed group stays bound). A
     // blocked team keeps its bindings as they were.
@@ -142,7 +145,7 @@ export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promi
         team,
         last_reconcile_at: trx.fn.now(),
         last_success_at: trx.fn.now(),
-        last_outcome: 'success',
+        last_outcome: outcome,
         last_error: null,
         last_reason: request.reason,
         last_request_id: request.requestId ?? null,

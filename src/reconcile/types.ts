@@ -82,7 +82,7 @@ export interface PlanInput {
   /** Owned because it was adopted, not created: its rules' `adopt` decides how much is managed. */
   adopted?: boolean;
   /** Lower-cased logins of the org's members; undefined = unknown, add every joining member. */
-  orgMembers?: ReadonlySet<string>;
+  orgMembers?: { has(login: string): boolean };
   /**
    * Lower-cased logins that recently had no Pulumi account: not retried on this run (they stay
    * pending; a later reconcile after the retry interval tries again).

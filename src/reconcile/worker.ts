@@ -52,6 +52,8 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
         const teams = await reconciler.allTeamNames();
         for (const team of teams) await enqueueTeamReconcile(queues, { team, reason: data.reason, requestId: data.requestId });
         logger.info('full reconcile fanned out', { category: 'reconcile', reason: data.reason, teams: teams.length, jobId: job.id });
+        // The org-level part of a full reconcile: people who left and may still hold a seat.
+        await reconciler.reconcileOrgDepartures({ reason: data.reason, requestId: data.requestId, jobId: job.id });
         return { teams: teams.length };
       }
       const data = job.data as ReconcileTeamJob;

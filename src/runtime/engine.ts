@@ -1,15 +1,15 @@
 import type { Config } from '../config';
 import { createDb, Db } from '../directory';
 import type { Logger } from '../log';
-import { recordPulumiCall, registerPendingUsersCollector } from '../metrics';
+import { recordPulumiCall, registerPendingUsersCollector, registerSafetyCollectors } from '../metrics';
 import type { OutboxRelay } from '../outbox';
 import { Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient, PulumiCall, PulumiClient } from '../pulumi';
 import { createQueueFactory, createRevokeLane, enqueueFullReconcile, QueueFactory } from '../queue';
-import { countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
+import { countLoginConflicts, countOpenHolds, countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
 import { createTokensController, startRevokeLaneWorker, TokenDeps } from '../tokens';
 import { createDirectoryRelay } from './outbox-dispatch';
-import { createTokenDeps, reconcileTeamWithTokens } from './tokens-wiring';
+import { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from './tokens-wiring';
 
 /**
  * The sync engine of one process (daemon or `npm run worker`), wired as the pipeline of
@@ -79,6 +79,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
   const reconciler = new Reconciler({ db, lockDb, client, policy, logger });
   const unregisterPending = registerPendingUsersCollector(() => countPendingUsers(db));
+  const unregisterSafety = registerSafetyCollectors({ openHolds: () => countOpenHolds(db), loginConflicts: () => countLoginConflicts(db) });
   const relay = createDirectoryRelay({
     db,
     databaseUrl: options.databaseUrl,
@@ -97,7 +98,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     // The revoke lane gets a client (and limiter) of its own, so a revocation never waits
     // behind a large reconcile's calls.
     const laneTokens = createTokenDeps({ db, pulumi: createPulumiClient(clientOptions), policy, reconciler, logger });
-    startRevokeLaneWorker(queues, createTokensController(laneTokens));
+    startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(laneTokens), reconciler));
   }
   relay.start();
   // Not awaited: with Redis down at boot BullMQ holds the command until Redis is ready, and
@@ -141,6 +142,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
       await relay.stop();
       await lockDb.destroy();
       unregisterPending();
+      unregisterSafety();
     },
   };
 }

@@ -13,4 +13,4 @@ export { startSyncEngine } from './engine';
 export type { SyncEngine, SyncEngineOptions } from './engine';
 export { createDirectoryRelay, createOutboxDispatch } from './outbox-dispatch';
 export type { DirectoryRelayOptions, OutboxDispatchOptions } from './outbox-dispatch';
-export { createTokenDeps, reconcileTeamWithTokens } from './tokens-wiring';
+export { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from './tokens-wiring';

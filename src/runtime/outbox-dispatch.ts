@@ -49,6 +49,10 @@ export function createOutboxDispatch(options: OutboxDispatchOptions): OutboxDisp
         }
         if (!isIdentityLoss(event)) continue;
         if (event.kind === 'group.members_changed') {
+          // A mass removal from a group cuts off people who are still active: it goes only
+          // to the team reconciles, whose guard holds it for an admin (safety.maxRemovals).
+          // Deactivations and deletions take the lane as their own events.
+          if (event.removed.length > policy.safety.maxRemovals) continue;
           for (const userId of event.removed) revokeJobs.set(userId, { userId, reason: event.kind, groupId: event.groupId, requestId, at });
         } else if ('userId' in event) {
           revokeJobs.set(event.userId, { userId: event.userId, reason: event.kind, requestId, at });

@@ -35,7 +35,8 @@ export function createTokenDeps(options: { db: Db; pulumi: PulumiClient; policy:
 export function reconcileTeamWithTokens(reconciler: Reconciler, tokens: TokensController) {
   return async (request: ReconcileRequest): Promise<TeamReconcileOutcome> => {
     const outcome = await reconciler.reconcileTeam(request);
-    if (!isManageableTeamName(request.team)) return outcome;
+    // Observe mode writes nothing to Pulumi, tokens included.
+    if (!isManageableTeamName(request.team) || outcome.observed) return outcome;
     const managed = outcome.exists && outcome.desired !== null;
     await tokens.team({
       team: request.team,
@@ -45,5 +46,20 @@ export function reconcileTeamWithTokens(reconciler: Reconciler, tokens: TokensCo
       requestedAt: Number.isFinite(request.at) ? new Date(request.at as number) : null,
     });
     return outcome;
+  };
+}
+
+/**
+ * The revoke lane's person step: the tokens controller revokes what the person may no longer
+ * hold, then the reconciler takes a departed person out of the org (identity.removeFromOrg).
+ */
+export function personStepWithOrgRemoval(tokens: TokensController, reconciler: Reconciler): TokensController {
+  return {
+    ...tokens,
+    async person(loss) {
+      const result = await tokens.person(loss);
+      await reconciler.reconcileOrgDepartures({ reason: 'identity-loss', requestId: loss.requestId ?? undefined, userId: loss.userId });
+      return result;
+    },
   };
 }

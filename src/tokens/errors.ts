@@ -1,6 +1,6 @@
 /**
- * Domain errors of the tokens part. The admin API maps them to HTTP in one place
- * (src/web/api/tokens.ts); the console does the same for its own pages.
+ * Domain errors of the tokens part. Every HTTP surface maps them through the one error table
+ * (src/app/http-errors.ts), with the status given here.
  */
 export type TokenErrorCode =
   | 'invalid_request'
@@ -10,6 +10,7 @@ export type TokenErrorCode =
   | 'empty_scope'
   | 'unknown_token'
   | 'owner_lost_access'
+  | 'observe_mode'
   | 'pulumi_unavailable';
 
 export class TokenError extends Error {
@@ -32,6 +33,7 @@ const STATUS: Readonly<Record<TokenErrorCode, number>> = {
   unknown_token: 404,
   not_a_member: 403,
   owner_lost_access: 409,
+  observe_mode: 409,
   pulumi_unavailable: 502,
 };
 

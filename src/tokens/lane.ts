@@ -38,6 +38,8 @@ export interface IdentityLossResult {
 }
 
 export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss): Promise<IdentityLossResult> {
+  // Observe mode writes nothing to Pulumi; the team reconciles record what enforce would do.
+  if (deps.policy.current.reconcile.mode === 'observe') return { ledgerRevoked: 0, creatorBoundRevoked: 0 };
   const cause = { requestId: loss.requestId, requestedAt: loss.requestedAt };
   const membership = memoMembership(deps, loss.userId);
   // Read once, alongside the token lookups rather than after them (one round trip less before

@@ -142,6 +142,9 @@ async function findOwner(deps: TokenDeps, userName: string): Promise<{ id: strin
 export async function issueToken(deps: TokenDeps, input: unknown): Promise<IssuedToken> {
   const now = deps.now?.() ?? new Date();
   const req = parseIssueRequest(input, now);
+  if (deps.policy.current.reconcile.mode === 'observe') {
+    throw new TokenError('observe_mode', 'reconcile.mode is observe: the daemon makes no Pulumi write, and issues no token, until it is set to enforce');
+  }
   const owner = await findOwner(deps, req.owner);
   const desired = await deps.access.desiredGrants(req.team);
   if (desired === null) throw new TokenError('unknown_team', `team ${JSON.stringify(req.team)} is not managed by this daemon`);

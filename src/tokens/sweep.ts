@@ -22,6 +22,7 @@ export interface SweepResult {
 export async function sweepTokens(deps: TokenDeps): Promise<SweepResult> {
   const now = deps.now?.() ?? new Date();
   const result: SweepResult = { expired: 0, resumed: 0, abandoned: 0, failed: 0 };
+  if (deps.policy.current.reconcile.mode === 'observe') return result;
   const attempt = async (ledgerId: string, work: () => Promise<unknown>, counter: 'expired' | 'resumed' | 'abandoned') => {
     try {
       await work();

@@ -6,7 +6,7 @@ import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient, type PulumiClient } from '../../src/pulumi';
 import { createQueueFactory, createRevokeLane, QUEUE, type QueueFactory, type QueueName, type RevokeLane } from '../../src/queue';
 import { createReconcileWorker, Reconciler, type ReconcileRequest, type ReconcileWorkerOptions, type TeamReconcileOutcome } from '../../src/reconcile';
-import { createDirectoryRelay, createTokenDeps, reconcileTeamWithTokens } from '../../src/runtime';
+import { createDirectoryRelay, createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from '../../src/runtime';
 import { createTokensController, startRevokeLaneWorker, type RevokeLaneOptions, type RevokeLaneWorker, type TokenDeps } from '../../src/tokens';
 import { type OutboxRelay } from '../../src/outbox';
 import { startScimServer, type TestScimServer } from '../scim/server';
@@ -110,7 +110,7 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
     relay,
     tokens,
     reconcileTeam,
-    startRevokeLane: (laneOptions) => startRevokeLaneWorker(queues, createTokensController(tokens), laneOptions),
+    startRevokeLane: (laneOptions) => startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(tokens), reconciler), laneOptions),
     logger,
     startWorker(workerOptions = {}) {
       const worker = createReconcileWorker({ queues, reconciler, logger, concurrency: 2, runTeam: reconcileTeam, ...workerOptions });
