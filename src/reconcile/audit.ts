@@ -40,6 +40,7 @@ export function subjectOf(op: Op): string | undefined {
     case 'removeMember':
     case 'addMember':
     case 'addOrgMember':
+    case 'removeOrgMember':
       return op.login;
     case 'narrowGrant':
     case 'removeGrant':

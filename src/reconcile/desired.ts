@@ -133,6 +133,7 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
     entry.groups.sort((a, b) => (a.displayName < b.displayName ? -1 : a.displayName > b.displayName ? 1 : a.id < b.id ? -1 : 1));
     const members: DesiredTeam['members'] = new Map();
     const conflicted = new Map<string, DesiredMember>();
+    const loginChanges = new Map<string, { userId: string; login: string; proposed: string }>();
     const unmapped = new Set<string>();
     for (const g of entry.groups) {
       for (const u of membersByGroup.get(g.id) ?? []) {
@@ -141,6 +142,7 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
         if (!resolved) unmapped.add(u.id);
         else if (resolved.conflict) conflicted.set(u.id, { login: resolved.login, userId: u.id });
         else members.set(resolved.login.toLowerCase(), { login: resolved.login, userId: u.id });
+        if (resolved?.proposed) loginChanges.set(u.id, { userId: u.id, login: resolved.login, proposed: resolved.proposed });
       }
     }
     const stackRules: StackRule[] = policy.rules.filter((r) => entry.rules.has(r.index)).flatMap((r) => r.stacks);
@@ -155,6 +157,7 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
       grants: new Map([...grants].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v])),
       unmappedUsers: unmapped.size,
       conflicted: [...conflicted.values()],
+      loginChanges: [...loginChanges.values()],
       adopt: entry.adopt,
       renamedGroups: entry.renamed,
       ...(entry.blocked.length > 0 ? { blocked: entry.blocked.join('; ') } : {}),

@@ -85,7 +85,11 @@ export async function resolveLogins(conn: Conn, candidates: ReadonlyMap<string, 
           out.newConflicts.push({ loginLower: lower, userId: other });
         }
       }
-    } else if (!link) out.newLinks.push({ userId, login });
+    } else {
+      // Nobody else wants the login any more: a clash recorded earlier is over.
+      if (recorded.has(`${lower}\0${userId}`)) out.staleConflicts.push({ loginLower: lower, userId });
+      if (!link) out.newLinks.push({ userId, login });
+    }
   }
   return out;
 }

@@ -37,6 +37,7 @@ export function plan(input: PlanInput): Plan {
 
   if (desired && desired.unmappedUsers > 0) notes.push({ kind: 'unmappedUsers', team, count: desired.unmappedUsers });
   for (const m of desired?.conflicted ?? []) notes.push({ kind: 'loginConflict', team, userId: m.userId, login: m.login });
+  for (const c of desired?.loginChanges ?? []) notes.push({ kind: 'loginChange', team, ...c });
   for (const g of desired?.renamedGroups ?? []) notes.push({ kind: 'groupRenamed', team, groupId: g.id, displayName: g.displayName });
   if (desired?.blocked) {
     // One name, several groups: nothing is guessed, nothing changes.

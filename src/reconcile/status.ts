@@ -1,5 +1,6 @@
 import type { Db } from '../directory';
 import { readOutboxBacklog } from '../outbox';
+import { listLoginConflicts } from './identity-links';
 import type { EvictionPolicy, QueueFactory } from '../queue';
 import type { ApplyResult } from './apply';
 import type { DesiredTeam, Plan, PlanNote } from './types';
@@ -40,6 +41,15 @@ export interface SyncStatus {
   pendingUsers: Array<{ team: string; login: string; reason: string; firstSeenAt: string; lastAttemptAt: string; attempts: number }>;
   unknownCreatorTokens: Array<{ team: string; tokenId: string; tokenName: string; createdBy: string }>;
   unownedTeams: Array<{ team: string; detail: string }>;
+  /** People not synced because another person resolves to the same login. */
+  loginConflicts: Array<{ login: string; userId: string; since: string }>;
+  /** People whose recorded login differs from what the policy gives them now (kept until an admin relinks). */
+  loginChanges: Array<{ team: string; userId: string; login: string; proposed: string }>;
+  /** Teams left untouched because a rule is ambiguous, and groups renamed in the IdP that stay bound. */
+  blockedTeams: Array<{ team: string; detail: string }>;
+  renamedGroups: Array<{ team: string; groupId: string; displayName: string }>;
+  /** Holds waiting for an admin (ids; GET /api/v1/holds has them whole). */
+  openHolds: Array<{ team: string; holdId: string; ops: number }>;
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
@@ -93,6 +103,11 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
     })),
     unknownCreatorTokens: notes.flatMap((n) => (n.kind === 'unknownCreatorToken' ? [{ team: n.team, tokenId: n.tokenId, tokenName: n.tokenName, createdBy: n.createdBy }] : [])),
     unownedTeams: notes.flatMap((n) => (n.kind === 'unownedTeam' ? [{ team: n.team, detail: n.detail }] : [])),
+    loginConflicts: (await listLoginConflicts(db)).map((c) => ({ login: c.login, userId: c.userId, since: c.since.toISOString() })),
+    loginChanges: notes.flatMap((n) => (n.kind === 'loginChange' ? [{ team: n.team, userId: n.userId, login: n.login, proposed: n.proposed }] : [])),
+    blockedTeams: notes.flatMap((n) => (n.kind === 'blocked' ? [{ team: n.team, detail: n.detail }] : [])),
+    renamedGroups: notes.flatMap((n) => (n.kind === 'groupRenamed' ? [{ team: n.team, groupId: n.groupId, displayName: n.displayName }] : [])),
+    openHolds: notes.flatMap((n) => (n.kind === 'held' ? [{ team: n.team, holdId: n.holdId, ops: n.ops }] : [])),
   };
 }
 
@@ -187,10 +202,11 @@ export async function recordReconcileFailure(
     .merge();
 }
 
-/** Pending logins of a team tried within the last `retryMs`: not tried again yet. */
+/** Logins of a team that had no Pulumi account within the last `retryMs`: not tried again yet. */
 export async function recentlyPendingLogins(db: Db, team: string, retryMs: number): Promise<Set<string>> {
   const rows: Array<{ login_lower: string }> = await db('pending_users')
     .where('team', team)
+    .whereNot('reason', 'login_conflict')
     .where('last_attempt_at', '>', db.raw(`now() - (? || ' milliseconds')::interval`, [String(retryMs)]))
     .select('login_lower');
   return new Set(rows.map((r) => r.login_lower));

@@ -33,6 +33,8 @@ export interface DesiredTeam {
   unmappedUsers: number;
   /** Members whose login another person also resolves to: neither is synced (`login_conflict`). */
   conflicted?: DesiredMember[];
+  /** Members whose recorded login differs from the one the policy gives them now (the link stands). */
+  loginChanges?: Array<{ userId: string; login: string; proposed: string }>;
   /**
    * The rules' adoption mode for a pre-existing team of this name (the least of them).
    * @defaultValue the policy's `ownership.adoptExistingTeams`
@@ -121,6 +123,7 @@ export type PlanNote =
   | { kind: 'unknownCreatorToken'; team: string; tokenId: string; tokenName: string; createdBy: string }
   | { kind: 'unmappedUsers'; team: string; count: number }
   | { kind: 'loginConflict'; team: string; userId: string; login: string }
+  | { kind: 'loginChange'; team: string; userId: string; login: string; proposed: string }
   | { kind: 'groupRenamed'; team: string; groupId: string; displayName: string }
   | { kind: 'blocked'; team: string; detail: string }
   | { kind: 'held'; team: string; holdId: string; ops: number }

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Worker } from 'bullmq';
 import { startEmulator, demoSeed, type Emulator, type EmulatorSeed } from '../../src/emulator';
 import { createDb } from '../../src/directory/db';
@@ -55,6 +58,8 @@ export interface Harness {
   startWorker(options?: Partial<ReconcileWorkerOptions>): Worker;
   /** Publishes the outbox and waits until the reconcile queue is empty. */
   settle(timeoutMs?: number): Promise<void>;
+  /** Rewrites the policy file and reloads it, as SIGHUP does. */
+  reloadPolicy(yaml: string): void;
   /** Waits until the given queues hold no work, without publishing the outbox. */
   idle(queues: QueueName[], timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -65,7 +70,11 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
   const scim = await startScimServer({ logger });
   const emu = await startEmulator({ seed: options.seed ?? demoSeed });
   const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 0 }, maxRps: options.pulumiMaxRps, maxConcurrency: options.pulumiMaxConcurrency });
-  const policy = new PolicyStore('sync.yaml', {}, parsePolicy(options.policyYaml ?? POLICY_YAML, 'sync.yaml'));
+  // The policy lives in a file of its own, so a test can change it and reload as SIGHUP does.
+  const policyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pis-policy-'));
+  const policyFile = path.join(policyDir, 'sync.yaml');
+  fs.writeFileSync(policyFile, options.policyYaml ?? POLICY_YAML);
+  const policy = new PolicyStore(policyFile, {}, parsePolicy(options.policyYaml ?? POLICY_YAML, 'sync.yaml'));
   const queues = createQueueFactory({ redisUrl: TEST_REDIS_URL, prefix: uniquePrefix(), logger });
   const revokeLane = createRevokeLane(queues);
   // Locks on a pool of their own, as the daemon wires it (src/runtime/engine.ts).
@@ -119,12 +128,17 @@ export async function startHarness(options: { policyYaml?: string; seed?: Emulat
     },
     settle,
     idle,
+    reloadPolicy(yaml) {
+      fs.writeFileSync(policyFile, yaml);
+      policy.reload();
+    },
     async close() {
       await relay.stop();
       await queues.close(2000);
       await emu.stop();
       await lockDb.destroy();
       await scim.close();
+      fs.rmSync(policyDir, { recursive: true, force: true });
     },
   };
 }
