@@ -8,3 +8,4 @@ export * from './groups';
 export * from './scim-clients';
 export { startEmbeddedPostgres } from './embedded-postgres';
 export type { EmbeddedPostgresHandle } from './embedded-postgres';
+export * from './reads';

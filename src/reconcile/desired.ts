@@ -1,8 +1,8 @@
-import type { Db, Trx } from '../directory';
+import { listDirectoryGroups, peopleInGroups, type Db, type DirectoryGroup, type Trx } from '../directory';
 import { grantKey, loginFor, OrgStack, Policy, resolveGrants, StackRule, teamsForGroup, type AdoptMode } from '../policy';
 import { resolveLogins, type LoginResolution } from './identity-links';
 import type { DesiredMember, DesiredTeam } from './types';
-import { USER_COLUMNS, UserRow } from './mapping';
+import type { UserRow } from './mapping';
 
 /**
  * Desired state from the directory and the policy: for each team some rule maps an existing
@@ -29,11 +29,7 @@ const MAX_DISPLAY_NAME = 100;
 const MAX_DESCRIPTION = 200;
 const ADOPT_RANK: Record<AdoptMode, number> = { none: 0, grants: 1, full: 2 };
 
-interface GroupRow {
-  id: string;
-  display_name: string;
-  external_id: string | null;
-}
+type GroupRow = DirectoryGroup;
 
 interface Binding {
   team: string;
@@ -47,7 +43,7 @@ interface Binding {
  * to the team its new name would derive.
  */
 async function bindGroups(conn: Conn, policy: Policy): Promise<Map<string, Binding>> {
-  const groups: GroupRow[] = await conn('groups').select('id', 'display_name', 'external_id');
+  const groups = await listDirectoryGroups(conn);
   const byId = new Map(groups.map((g) => [g.id, g]));
   const bound: Array<{ team: string; group_id: string; rule_key: string }> = await conn('team_groups').whereNotNull('rule_key').select('team', 'group_id', 'rule_key');
   const boundTo = new Map<string, Set<string>>();
@@ -109,17 +105,11 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
   const groupIds = [...new Set([...teamGroups.values()].flatMap((e) => e.groups.map((g) => g.id)))];
   const membersByGroup = new Map<string, UserRow[]>();
   const users = new Map<string, UserRow>();
-  for (let i = 0; i < groupIds.length; i += 500) {
-    const rows: Array<UserRow & { group_id: string }> = await conn('group_members as gm')
-      .join('users as u', 'u.id', 'gm.user_id')
-      .whereIn('gm.group_id', groupIds.slice(i, i + 500))
-      .select('gm.group_id', ...USER_COLUMNS.map((c) => `u.${c}`));
-    for (const { group_id, ...user } of rows) {
-      const list = membersByGroup.get(group_id) ?? [];
-      list.push(user);
-      membersByGroup.set(group_id, list);
-      users.set(user.id, user);
-    }
+  for (const { group_id, ...user } of await peopleInGroups(conn, groupIds)) {
+    const list = membersByGroup.get(group_id) ?? [];
+    list.push(user);
+    membersByGroup.set(group_id, list);
+    users.set(user.id, user);
   }
 
   const candidates = new Map<string, string | undefined>();

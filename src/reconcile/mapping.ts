@@ -1,4 +1,4 @@
-import type { Db, Trx } from '../directory/db';
+import { listDirectoryGroups, peopleByIds, type Db, type DirectoryPerson, type Trx } from '../directory';
 import type { OutboxEvent } from '../outbox';
 import { forgetLoginLinks } from './identity-links';
 import { loginFor, Policy, teamsForGroup } from '../policy';
@@ -19,20 +19,14 @@ export async function teamsByGroupId(conn: Conn, policy: Policy, groupIds: reado
   const ids = [...new Set(groupIds)];
   const teams = new Map<string, Set<string>>(ids.map((id) => [id, new Set<string>()]));
   if (ids.length === 0) return teams;
-  const groups: Array<{ id: string; display_name: string; external_id: string | null }> = await conn('groups').whereIn('id', ids).select('id', 'display_name', 'external_id');
+  const groups = await listDirectoryGroups(conn, ids);
   for (const g of groups) for (const m of teamsForGroup(policy, { displayName: g.display_name, externalId: g.external_id })) teams.get(g.id)?.add(m.team);
   const previous: Array<{ group_id: string; team: string }> = await conn('team_groups').whereIn('group_id', ids).distinct('group_id', 'team');
   for (const p of previous) teams.get(p.group_id)?.add(p.team);
   return teams;
 }
 
-export interface UserRow {
-  id: string;
-  user_name: string;
-  external_id: string | null;
-  active: boolean;
-  resource: unknown;
-}
+export type UserRow = DirectoryPerson;
 
 /**
  * Records the login each user has under the current policy. Older logins of the same user
@@ -65,7 +59,6 @@ export async function markIdentitiesDeleted(conn: Conn, userIds: readonly string
   await conn('identities').whereIn('user_id', userIds).update({ state: 'deleted', deleted_at: conn.fn.now(), updated_at: conn.fn.now() });
 }
 
-export const USER_COLUMNS = ['id', 'user_name', 'external_id', 'active', 'resource'] as const;
 
 /**
  * Keeps the identities table in step with a batch of directory events, in the caller's
@@ -80,7 +73,7 @@ export async function recordIdentityChanges(conn: Conn, policy: Policy, events: 
     else touched.add(event.userId);
   }
   if (touched.size > 0) {
-    const users: UserRow[] = await conn('users').whereIn('id', [...touched]).select(...USER_COLUMNS);
+    const users = await peopleByIds(conn, [...touched]);
     await recordIdentities(conn, policy, users);
   }
   await markIdentitiesDeleted(conn, [...deleted]);
