@@ -7,7 +7,7 @@ import { summarize } from './lib/stats';
 import type { TappedCall } from './lib/pulumi-tap';
 
 /**
- * Deprovision latency (issue 5 and 7): a user who created a team token is deactivated (Okta's
+ * Deprovision latency: a user who created a team token is deactivated (Okta's
  * path-less PATCH) or leaves the team's group (member-remove PATCH); we time from the SCIM
  * response to the token's DELETE reaching the Pulumi API (the tap sees the request arrive), and
  * to the member-remove PATCH, over ≥ 200 sequential trials while background SCIM traffic runs

@@ -3,7 +3,7 @@ import { check, printTable, writeResult } from './lib/report';
 import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
 
 /**
- * Drift (issue 4 and 7): 1,000 teams owned by the daemon; 5 % of them changed by hand in the
+ * Drift: 1,000 teams owned by the daemon; 5 % of them changed by hand in the
  * emulator (a member removed, a stranger added, or the grant revoked — a third each); a full
  * reconcile is asked for (`POST /api/v1/reconcile`) and we time until the emulator is back at
  * the desired state and count the writes; then a second full reconcile must make 0 writes.

@@ -3,7 +3,7 @@ import { check, printTable, writeResult } from './lib/report';
 import { benchPolicy, startStack, until } from './lib/stack';
 
 /**
- * Initial push (issue 4 and 7): Okta assigns 10k users, pushes 1k groups and 50k memberships
+ * Initial push: Okta assigns 10k users, pushes 1k groups and 50k memberships
  * with 16 concurrent clients; we time until the emulator holds exactly the desired teams,
  * members and grants, count the Pulumi write calls against the size of the diff, and read the
  * daemon's peak RSS (kernel VmHWM).

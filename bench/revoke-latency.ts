@@ -9,7 +9,7 @@ import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
 import { summarize, type Summary } from './lib/stats';
 
 /**
- * Revoke latency of dependent tokens (issue 5), both kinds at once: every trial user holds a
+ * Revoke latency of dependent tokens, both kinds at once: every trial user holds a
  * creator-bound token (made by hand in Pulumi, so Pulumi's `createdBy` is theirs) AND a scoped
  * token the daemon issued through `POST /api/v1/tokens` (a private team + a token on it, in
  * the ledger). Each trial deactivates the user (Okta's PATCH) or removes them from the team's

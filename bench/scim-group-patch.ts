@@ -31,7 +31,7 @@ import { summarize } from './lib/stats';
  * meet the server, `BENCH_QUIET_SPELLS` times (default 3). Then autocannon runs
  * `GET /Users?filter=userName eq "<random user>"` for 10 s with 16 connections.
  *
- * Goal (issue 2): single-member PATCH p99 ≤ 5 ms at 50,000 members.
+ * Goal: single-member PATCH p99 ≤ 5 ms at 50,000 members.
  */
 
 const SIZES = [100, 10_000, 50_000];

@@ -8,7 +8,7 @@ import { benchPolicy, startStack } from './lib/stack';
 import { ratio } from './lib/stats';
 
 /**
- * SCIM throughput and latency (issue 7): `filter=userName eq` lookups, user creates and
+ * SCIM throughput and latency: `filter=userName eq` lookups, user creates and
  * Okta-style whole-user PUTs, driven by autocannon against (1) the daemon, (2) the peer —
  * Ory Polis directory sync on the same Postgres server — and (3) a bare node:http server
  * answering a fixed ListResponse: the machine's limit. Each server is its own Node process.

@@ -65,10 +65,10 @@ export function createApp(deps: AppDeps): Express {
 /**
  * The HTTP server for an app made by createApp. Express gives every request and response its
  * prototypes with `Object.setPrototypeOf` as it enters the app; on V8 that made each request's
- * objects outlive the young generation (15 KB per request surviving a scavenge, 5 ms average
- * scavenge pauses: the SCIM PATCH p99, BENCHMARKS.md). Here the server builds them from classes
+ * objects outlive the young generation (long scavenge pauses, which set the SCIM PATCH tail in
+ * BENCHMARKS.md). Here the server builds them from classes
  * whose prototypes already are the app's `request`/`response`, so Express's swap changes
- * nothing (0.4 KB per request, 1.2 ms pauses). `app.request`/`app.response` remain the objects
+ * nothing and little survives a scavenge. `app.request`/`app.response` remain the objects
  * to extend, as Express documents.
  */
 export function createHttpServer(app: Express): http.Server {

@@ -23,8 +23,8 @@ export interface DbOptions {
 /**
  * Connections kept open through quiet spells. An IdP writes a few times a minute at most, so
  * with none kept, nearly every write after 30 s of quiet (the pool's idle timeout) paid for a new
- * connection and a cold backend (catalog caches, the PATCH function compiled again): 10–12 ms
- * instead of about 1 ms (BENCHMARKS.md, group PATCH run 5). The pool opens them lazily, and knex
+ * connection and a cold backend (catalog caches, the PATCH function compiled again), several
+ * times slower than a warm one (BENCHMARKS.md, group PATCH). The pool opens them lazily, and knex
  * drops a connection that died with the server on its next checkout.
  */
 const WARM_CONNECTIONS = 2;
@@ -45,7 +45,7 @@ const statementNames = new Map<string, string>();
 /**
  * A raw query sent as a named prepared statement: Postgres parses and plans it once per
  * connection instead of on every call. For the SCIM hot paths that is most of the database's
- * cost (a lookup measured 1.9k/s unnamed vs 22.8k/s prepared with pgbench on this machine).
+ * cost (pgbench shows a prepared lookup many times faster than an unnamed one).
  * SQL text is the key, so a compiled filter shape reuses one statement whatever its values;
  * past MAX_STATEMENT_NAMES distinct texts, queries go unnamed rather than grow every
  * connection's statement cache without bound.

@@ -11,7 +11,7 @@ import {
 } from './state';
 
 /**
- * The emulated REST endpoints of `pulumi-api.md` §3, as functions over the state. Status codes,
+ * The emulated REST endpoints of docs/pulumi-api.md, "Endpoints", as functions over the state. Status codes,
  * field names and error bodies follow the contract; each UNCONFIRMED point reads its switch
  * from the config.
  */

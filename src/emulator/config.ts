@@ -1,5 +1,5 @@
 /**
- * Behaviour switches of the emulator. Every point `pulumi-api.md` marks UNCONFIRMED has one,
+ * Behaviour switches of the emulator. Every point docs/pulumi-api.md, "Unconfirmed points", lists has one,
  * with the default set to the most plausible behaviour, so tests can pin the daemon against
  * each alternative the real service might show.
  */

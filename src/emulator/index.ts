@@ -9,7 +9,7 @@ import { Fault, FaultSet } from './faults';
 import { EmulatorSeed, EmulatorState, hashToken, isEmulatorState, newTokenValue, SeedError, stateFromSeed } from './state';
 
 /**
- * A local Pulumi Service: the REST endpoints the daemon uses (`pulumi-api.md`), with fault
+ * A local Pulumi Service: the REST endpoints the daemon uses (docs/pulumi-api.md), with fault
  * injection, a call log, and a control API under `/_emulator/` that the client never sees:
  *
  * - `GET|PUT /_emulator/state`, `POST /_emulator/seed` (body: a seed; resets the state)

@@ -5,7 +5,7 @@ import type { TeamKind } from '../pulumi';
 /**
  * The emulated org, as plain JSON (so `GET/PUT /_emulator/state` round-trip it) and the seed
  * that builds it. Tokens are never deleted from the state: a deleted token keeps its record
- * with `deleted: true`, because its name stays taken (`pulumi-api.md` §3.6). Token secrets are
+ * with `deleted: true`, because its name stays taken (docs/pulumi-api.md, "Team tokens"). Token secrets are
  * kept only as SHA-256 hashes.
  */
 

@@ -144,7 +144,7 @@ export function resolveGrants(rules: readonly StackRule[], stacks: readonly OrgS
 
 /**
  * Pulumi asks to treat permission values as names, not to compare them numerically
- * (pulumi-api.md §2), so the order is spelled out. 104 ("creator") has the same access as
+ * (docs/pulumi-api.md, "Permission levels"), so the order is spelled out. 104 ("creator") has the same access as
  * admin, so moving a creator grant to read or write is a narrowing. Unknown values rank -1,
  * "below read", which makes any desired level an upgrade.
  */

@@ -14,7 +14,7 @@ export const LOGIN_SOURCES = ['userName', 'userNameLocalPart', 'externalId', 'em
 const ATTRIBUTE_PATH = /^(urn:[A-Za-z0-9.:-]+:)?[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/;
 
 /**
- * Pulumi's team-name rules are unconfirmed (pulumi-api.md §3.1); these are conservative: what
+ * Pulumi's team-name rules are unconfirmed (docs/pulumi-api.md, "Teams"); these are conservative: what
  * Pulumi's own SCIM accepts (≤ 40 characters) in URL-safe characters.
  */
 export const TEAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;

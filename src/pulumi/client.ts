@@ -12,10 +12,10 @@ import type {
 } from './types';
 
 /**
- * Typed Pulumi Service REST client for the endpoints of `pulumi-api.md` §3. Every method is
+ * Typed Pulumi Service REST client for the endpoints of docs/pulumi-api.md, "Endpoints". Every method is
  * safe to call again after it succeeded: "already done" answers (409 on add, 404 on remove or
  * delete) are mapped to success here, so the reconciler never has to know the codes. Where the
- * contract leaves the "already done" status open (§7: a 400 for a member not on the team, a
+ * contract leaves the "already done" status open ("Unconfirmed points": a 400 for a member not on the team, a
  * grant that is there or not, an unknown token id; a 409 or 400 for a grant that exists), that
  * answer counts as done only once a fresh read shows the change in place.
  */

@@ -4,7 +4,7 @@ import type { PulumiErrorBody } from './types';
  * Typed errors of the Pulumi REST client. Callers decide retry / fail / delay by error class,
  * never by message text (controller-runtime and BullMQ both classify this way).
  *
- * `body` is the parsed JSON error body when the service sent one (`pulumi-api.md` §1), else
+ * `body` is the parsed JSON error body when the service sent one (docs/pulumi-api.md, "Transport"), else
  * the raw text; `message` never contains the request's credentials.
  */
 export class PulumiError extends Error {

@@ -1,5 +1,5 @@
 /**
- * Retry policy of the Pulumi client, mirroring the Pulumi CLI (`pulumi-api.md` §6): at most 4
+ * Retry policy of the Pulumi client, mirroring the Pulumi CLI (docs/pulumi-api.md, "Rate limits and Retry-After"): at most 4
  * attempts, backoff 1 s doubling to a 30 s cap, and a 429's `Retry-After` (delta-seconds or
  * HTTP-date) honoured up to 30 s. A longer Retry-After is not slept through: the call fails at
  * once with RateLimitedError so a queue worker can park the whole org instead of holding a slot.

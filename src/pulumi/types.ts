@@ -1,5 +1,5 @@
 /**
- * Pulumi Service REST shapes, field names exactly as on the wire (`../shared/pulumi-api.md` §2).
+ * Pulumi Service REST shapes, field names exactly as on the wire (docs/pulumi-api.md, "Shapes").
  */
 
 export type TeamKind = 'pulumi' | 'github' | 'scim';

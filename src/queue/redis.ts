@@ -9,7 +9,7 @@ import { withTimeout } from '../util';
 /**
  * Redis for BullMQ, sessions and SAML caches. Without REDIS_URL the daemon tries
  * redis://127.0.0.1:6379, then starts a private `redis-server` if one is on PATH
- * (DESIGN.md, "zero config"), else stops with a clear error.
+ * (docs/architecture.md, "zero config"), else stops with a clear error.
  */
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -82,10 +82,10 @@ export class EvictionPolicyError extends Error {
 }
 
 /**
- * The start-up check (reliability.md §6 item 11): a readable policy other than noeviction
+ * The start-up check (docs/reliability.md, "noeviction"): a readable policy other than noeviction
  * throws EvictionPolicyError under `refuse`, is logged as a warning under `warn`. A policy that
  * cannot be read (CONFIG and INFO refused, Redis unreachable) is logged at info and passes:
- * the daemon must start with Redis down (item 10).
+ * the daemon must start with Redis down ("Redis down at boot").
  */
 export async function checkEvictionPolicy(redis: Redis, logger: Logger, mode: EvictionCheck): Promise<EvictionPolicy> {
   const result = await readEvictionPolicy(redis);

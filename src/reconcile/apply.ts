@@ -145,7 +145,7 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
       try {
         await client.removeOrgMember(org, op.login);
       } catch (err) {
-        // 400: the daemon's own identity, which Pulumi never lets leave (docs/pulumi-api.md, org members).
+        // 400: the daemon's own identity, which Pulumi never lets leave (docs/pulumi-api.md, "Org members").
         if (err instanceof BadRequestError) return { outcome: 'skipped', extra: { why: 'refused', error: err.message.slice(0, 200) } };
         throw err;
       }
@@ -168,7 +168,7 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
       try {
         await client.addStackPermission(org, op.team, { projectName: op.projectName, stackName: op.stackName, permission: op.permission });
       } catch (err) {
-        // Unconfirmed service behaviour for an existing grant (pulumi-api.md §4); the next
+        // Unconfirmed service behaviour for an existing grant (docs/pulumi-api.md, "Stack grants"); the next
         // plan compares levels and edits if they differ.
         if (err instanceof ConflictError) return { outcome: 'already', extra: {} };
         throw err;

@@ -76,7 +76,7 @@ export function plan(input: PlanInput): Plan {
   if (management === 'grants-only') notes.push({ kind: 'grantsOnly', team, teamKind: actual.kind });
 
   if (desired === null && policy.deleteTeamWhenGroupGone && management === 'full') {
-    // Pulumi drops the team's grants and invalidates its tokens with it (pulumi-api.md §3.1).
+    // Pulumi drops the team's grants and invalidates its tokens with it (docs/pulumi-api.md, "Teams").
     ops.push({ kind: 'deleteTeam', team });
     return result(management);
   }

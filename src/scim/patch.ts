@@ -11,7 +11,7 @@ import { AttrDef, extensionFor, GROUP_DEF, MAX_MEMBERS_PER_REQUEST, MAX_PATCH_OP
  * that the caller applies as a SQL delta, so a PATCH costs what it changes and never reads or
  * rewrites the whole member list.
  *
- * IdP shapes handled here (idp-behaviour.md): ops in any case (`Add`, `Replace`); a path-less
+ * IdP shapes handled here (docs/idp-behaviour.md, "Entra quirks" and "Group push"): ops in any case (`Add`, `Replace`); a path-less
  * `add`/`replace` whose value keys are attribute paths (`name.givenName`, URN-prefixed keys,
  * an extension URN with an object, which may also be the `path`); Okta's `id` inside a
  * group-rename value (accepted when it is the resource's own id); `Remove` with

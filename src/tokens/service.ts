@@ -24,7 +24,7 @@ import { syncPrivateTeamGrants } from './private-team';
  * /api/v1/tokens` and the console's "my tokens" page.
  */
 
-/** Pulumi accepts expiries at most two years ahead (`pulumi-api.md` §3.6). */
+/** Pulumi accepts expiries at most two years ahead (docs/pulumi-api.md, "Team tokens"). */
 const MAX_EXPIRY_MS = 2 * 365 * 24 * 3600 * 1000;
 /** Name collisions (a deleted token holds the name) tolerated before giving up. */
 const MAX_NAME_ATTEMPTS = 5;
@@ -230,7 +230,7 @@ async function createWithFreshName(deps: TokenDeps, row: LedgerToken, team: stri
 
 /**
  * "Name taken" is 409 per the spec; a 400 whose error names `already_exists` is read the same
- * way, since the status for this case is not settled (`pulumi-api.md` §7).
+ * way, since the status for this case is not settled (docs/pulumi-api.md, "Team tokens").
  */
 function isNameTaken(err: unknown): boolean {
   if (err instanceof ConflictError) return true;
@@ -241,7 +241,7 @@ function isNameTaken(err: unknown): boolean {
 /**
  * Undoes a failed issuance: the private team goes (and any token on it), the row ends `failed`.
  * A token on the parent team may exist after a failure other than a refusal (a create whose
- * answer was lost is not retried: its name is single-use, pulumi-api.md §6); its secret reached
+ * answer was lost is not retried: its name is single-use, docs/pulumi-api.md, "Rate limits and Retry-After"); its secret reached
  * no one, but the reconciler leaves `pis-tok-` tokens to this part. So that row stays `issuing`,
  * and the sweep finds the token by its recorded name once the issuance is stale, and deletes it.
  */

@@ -2,7 +2,7 @@ import { createIdpKeys, IdpKeys, buildAssertionXml, encodeResponse, MANY_TRANSFO
 import { Harness, provisionUser, reasonOf, startHarness } from './harness';
 
 /**
- * SAML sign-in against real signed responses (reliability.md §6 items 15–21): each attack is a
+ * SAML sign-in against real signed responses (docs/reliability.md, "Attack list the tests cover"): each attack is a
  * mutation of what the test IdP signs, and each must be refused with its own logged reason.
  */
 

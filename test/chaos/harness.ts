@@ -3,7 +3,7 @@ import { loginOf } from '../helpers/stack/scim-client';
 import { BENCH_ORG, type Stack } from '../helpers/stack/stack';
 
 /**
- * What every chaos test checks once the fault is over (issue 7): the emulator holds exactly the
+ * What every chaos test checks once the fault is over: the emulator holds exactly the
  * desired teams and members, every due revocation happened exactly once (one successful DELETE
  * per token), no token that was not due was revoked, and no acknowledged SCIM write was lost
  * (the desired state is computed from the writes the daemon acknowledged).

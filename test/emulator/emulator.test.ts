@@ -2,7 +2,7 @@ import { startEmulator, Emulator, EmulatorSeed, SeedError, demoSeed } from '../.
 
 /**
  * The emulator's edge behaviour, checked with raw HTTP so the exact statuses and bodies of
- * `pulumi-api.md` are asserted (the client maps many of them away).
+ * docs/pulumi-api.md are asserted (the client maps many of them away).
  */
 
 const seed: EmulatorSeed = {

@@ -7,7 +7,7 @@ import { createScimRouter } from '../../src/scim';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
- * Property-based fuzzing of the real SCIM HTTP server (issue 7): filters, PATCH bodies and
+ * Property-based fuzzing of the real SCIM HTTP server: filters, PATCH bodies and
  * JSON bodies drawn by fast-check, sent over HTTP. Whatever arrives, the server never answers
  * 5xx, never drops the connection, and every rejection is an RFC 7644 §3.12 error body whose
  * `status` is the HTTP status as a string. Runs are bounded so the file stays in seconds.

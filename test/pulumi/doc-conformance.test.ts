@@ -10,11 +10,11 @@ import { plan } from '../../src/reconcile/plan';
 import type { PlanInput } from '../../src/reconcile/types';
 
 /**
- * The points `pulumi-api.md` leaves open (§7) where a service built from that document may
+ * The points docs/pulumi-api.md leaves open ("Unconfirmed points") where a service built from that document may
  * answer differently from our emulator's defaults, driven through the real client over HTTP
  * against the emulator switched to each alternative: "already done" must count as done, and
  * the same status must still fail when the change is not done (an injected answer that the
- * emulator gives without applying anything). Plus §2's stack level 104 ("creator", admin access).
+ * emulator gives without applying anything). Plus "Permission levels": stack level 104 ("creator", admin access).
  */
 
 let emu: Emulator;

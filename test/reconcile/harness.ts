@@ -147,7 +147,7 @@ const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-/** Okta's request bodies (idp-behaviour.md §1). */
+/** Okta's request bodies (docs/idp-behaviour.md, "Okta"). */
 export const okta = {
   async createUser(h: Harness, email: string): Promise<string> {
     const res = await h.scim.request('POST', '/Users', {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startScimServer, type ScimResponse, type TestScimServer } from './server';
 
 /**
- * The public SCIM compliance suites of idp-behaviour.md §4, replayed against the real server:
+ * The public SCIM compliance suites of docs/idp-behaviour.md, "Compliance suites", replayed against the real server:
  * their requests (bodies, query strings, headers, the order of calls) and the checks their
  * code makes on the answers. Each block names the suite file it follows. Where a suite
  * disagrees with RFC 7643/7644 the RFC wins, and the block says so.

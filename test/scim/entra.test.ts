@@ -1,8 +1,8 @@
 import { startScimServer, SCIM_JSON, type TestScimServer } from './server';
 
 /**
- * Microsoft Entra ID's traffic, with the bodies of idp-behaviour.md §2 (ENTRA-TUT,
- * ENTRA-COMPAT, REF-POSTMAN and the quirks of §2.3), against the real server and Postgres.
+ * Microsoft Entra ID's traffic, with the bodies of docs/idp-behaviour.md, "Microsoft Entra ID" (ENTRA-TUT,
+ * ENTRA-COMPAT, REF-POSTMAN and "Entra quirks"), against the real server and Postgres.
  */
 
 const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';

@@ -4,10 +4,10 @@ import { POLICY_YAML } from '../reconcile/harness';
 import { startScimServer, type ScimResponse, type TestScimServer } from './server';
 
 /**
- * reliability.md item 27: Okta- and Entra-shaped traffic yields the same desired state.
+ * docs/reliability.md, "Okta and Entra equivalence": Okta- and Entra-shaped traffic yields the same desired state.
  *
  * Two fresh directories (each its own database and HTTP server) go through one logical
- * life-cycle, one with Okta's request bodies (idp-behaviour.md §1), one with Entra's (§2).
+ * life-cycle, one with Okta's request bodies (docs/idp-behaviour.md, "Okta"), one with Entra's ("Microsoft Entra ID").
  * After every step both directories must render the same SCIM resources (ids, meta and the
  * fields only one IdP sends aside) and give the reconciler the same desired teams, and both
  * must equal what the step was meant to do: a shared mistake in both paths fails too.

@@ -13,7 +13,7 @@ import { SCIM_JSON, startScimServer, type ScimResponse, type TestScimServer } fr
  *   every request body, with and without the aadOptscim062020 flag.
  *
  * Each block asserts what its source asserts or shows. Where this server answers differently
- * on purpose (RFC 7644 or idp-behaviour.md), the comment at the assertion says why.
+ * on purpose (RFC 7644 or docs/idp-behaviour.md), the comment at the assertion says why.
  */
 
 const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -380,7 +380,7 @@ describe('AzureAD/SCIMReferenceCode PostmanCollection.json, in collection order'
 
     // The collection expects 204 for these two PATCHes; RFC 7644 §3.5.2 allows 200 with the
     // resource or 204, and ENTRA-TUT's user PATCH examples answer 200 with the user, which is
-    // what this server does (idp-behaviour.md §2.2).
+    // what this server does (docs/idp-behaviour.md, "Documented request and response pairs").
     const rename = await send('PATCH', `/Users/${created.omalley}`, patchOp([{ op: 'Replace', path: 'userName', value: 'newusername' }]));
     expectScim(rename, 200);
     const disable = await send('PATCH', `/Users/${created.omalley}`, patchOp([{ op: 'Replace', path: 'active', value: false }]));

@@ -17,7 +17,7 @@ const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const LIST_URN = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
-/** What Okta's SCIM client sends (idp-behaviour.md §1.1, OKTA-HDR/OKTA-REF). */
+/** What Okta's SCIM client sends (docs/idp-behaviour.md, "Transport"; OKTA-HDR/OKTA-REF). */
 const OKTA_CLIENT = {
   'User-Agent': 'Okta SCIM Client 1.0.0',
   Accept: 'application/scim+json',
@@ -155,7 +155,7 @@ describe('OKTA-REF: every request of "Okta and SCIM Version 2.0", in the order O
   });
 
   it('§Create the User, user already there: 409 with an Error body, which stops the job', async () => {
-    // OKTA-REF shows `"status": 409`; RFC 7644 §3.12 and idp-behaviour.md §3 make it the string "409".
+    // OKTA-REF shows `"status": 409`; RFC 7644 §3.12 and docs/idp-behaviour.md, "RFC baseline", make it the string "409".
     const res = await send('POST', '/scim/v2/Users', { ...OKTA_CLIENT, ...OKTA_BODY }, OKTA_CREATE);
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ schemas: [ERROR_URN], status: '409' });
@@ -476,7 +476,7 @@ describe('OKTA-SPEC: the "Okta SCIM 2.0 SPEC Test" Runscope export', () => {
       url: '{{SCIMBaseURL}}/Users?filter=userName eq "{{randomUsernameCaps}}"',
       headers: GET_HEADERS,
       // The export asserts only the status; userName is caseExact:false (RFC 7643 §4.1.1,
-      // idp-behaviour.md §3), so the upper-cased name finds the user.
+      // docs/idp-behaviour.md, "RFC baseline"), so the upper-cased name finds the user.
       assertions: [status('200'), json('equal_number', 'totalResults', '1'), json('equal', 'Resources[0].id', '{{idUserOne}}')],
     },
     {

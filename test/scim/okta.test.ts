@@ -1,7 +1,7 @@
 import { startScimServer, SCIM_JSON, type TestScimServer } from './server';
 
 /**
- * Okta's traffic, with the request bodies of idp-behaviour.md §1 (OKTA-REF, OKTA-SPEC),
+ * Okta's traffic, with the request bodies of docs/idp-behaviour.md, "Okta" (OKTA-REF, OKTA-SPEC),
  * against the real HTTP server and Postgres.
  */
 

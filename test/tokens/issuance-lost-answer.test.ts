@@ -7,7 +7,7 @@ import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { emptyAcmePolicy } from '../helpers/policy';
 
 /**
- * A token create whose answer never arrives (pulumi-api.md §6: not retried, the name is
+ * A token create whose answer never arrives (docs/pulumi-api.md, "Team tokens": not retried, the name is
  * single-use) may still have made the token. For a token on the parent team the ledger must
  * not forget it: the sweep finds it by its recorded name and deletes it. A create Pulumi
  * refused (4xx) made nothing, and the row ends `failed` at once.

@@ -1,5 +1,5 @@
 /**
- * A small SCIM client speaking the way Okta does (idp-behaviour.md §1): `application/scim+json`,
+ * A small SCIM client speaking the way Okta does (docs/idp-behaviour.md, "Okta"): `application/scim+json`,
  * bearer auth, filters URL-encoded with %20, path-less PATCH for deactivate, PUT of the whole
  * user for profile updates, one PATCH with remove+add for membership.
  */
@@ -121,7 +121,7 @@ export interface OktaUser {
   active: boolean;
 }
 
-/** The body Okta posts when a user is assigned (idp-behaviour.md §1.2). */
+/** The body Okta posts when a user is assigned (docs/idp-behaviour.md, "User lifecycle"). */
 export function oktaUser(i: number, domain = 'example.test'): OktaUser {
   const given = `Given${i}`;
   const family = `Family${i}`;
