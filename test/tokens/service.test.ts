@@ -173,10 +173,10 @@ describe('issuing without a scope', () => {
     const issued = await issueToken(deps, { team: 'platform', owner: 'bob@example.com', description: 'deploys' });
     expect(issued.pulumiTeam).toBe('platform');
     expect(liveTokensOn('platform')).toHaveLength(1);
-    expect(await listTokens(deps, { ownerUserName: 'BOB@example.com' })).toEqual([
-      expect.objectContaining({ id: issued.id, owner: 'bob@example.com', kind: 'team', pulumiTeam: 'platform', state: 'active' }),
+    expect(await listTokens(deps, { ownerUserId: bob })).toEqual([
+      expect.objectContaining({ id: issued.id, owner: 'bob@example.com', ownerUserId: bob, kind: 'team', pulumiTeam: 'platform', state: 'active' }),
     ]);
-    expect(await listTokens(deps, { ownerUserName: 'alice@example.com' })).toEqual([]);
+    expect(await listTokens(deps, { ownerUserId: alice })).toEqual([]);
   });
 });
 
