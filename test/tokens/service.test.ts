@@ -180,6 +180,19 @@ describe('issuing without a scope', () => {
   });
 });
 
+describe('the owner', () => {
+  it('may be named by SCIM id, and the token is recorded under that person', async () => {
+    const issued = await issueToken(deps, { team: 'platform', owner: bob, description: 'by id' });
+    expect(await getToken(tdb.db, issued.id)).toMatchObject({ ownerUserId: bob, ownerUserName: 'bob@example.com' });
+  });
+
+  it('is unknown when no SCIM user has that id or userName', async () => {
+    await expect(issueToken(deps, { team: 'platform', owner: '00000000-0000-4000-8000-000000000000', description: '' })).rejects.toMatchObject({
+      code: 'unknown_owner',
+    });
+  });
+});
+
 describe('bad issuance requests', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
     ['a missing team', { owner: 'alice@example.com', description: '' }, 'invalid_request', /team/],
