@@ -31,7 +31,10 @@ function singleValue(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
-export function subjectOf(settings: Pick<SamlSettings, 'userIdAttribute' | 'loginAttribute' | 'nameIdMatch' | 'allowEmailNameId'>, asserted: AssertedIdentity): SubjectOutcome {
+export function subjectOf(
+  settings: Pick<SamlSettings, 'userIdAttribute' | 'loginAttribute' | 'nameIdMatch' | 'allowEmailNameId'>,
+  asserted: AssertedIdentity,
+): SubjectOutcome {
   if (settings.userIdAttribute) {
     const externalId = singleValue(asserted.attributes[settings.userIdAttribute]);
     if (!externalId) return { reason: 'missing_user_id', detail: `the assertion has no single-valued ${settings.userIdAttribute} attribute` };

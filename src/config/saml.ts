@@ -44,7 +44,7 @@ export type AdminGroupRef = { externalId: string } | { displayName: string };
 
 const EXTERNAL_ID_PREFIX = 'externalId:';
 
-export function parseAdminGroup(value: string): AdminGroupRef | { problem: string } {
+function parseAdminGroup(value: string): AdminGroupRef | { problem: string } {
   if (!value.startsWith(EXTERNAL_ID_PREFIX)) return { displayName: value };
   const externalId = value.slice(EXTERNAL_ID_PREFIX.length).trim();
   if (externalId === '') return { problem: "SAML_ADMIN_GROUP: 'externalId:' must be followed by the IdP's group id" };
@@ -105,8 +105,12 @@ export function samlSettingsOf(vars: SamlVariables): { settings: SamlSettings | 
   if (vars.SAML_USER_ID_ATTRIBUTE && vars.SAML_LOGIN_ATTRIBUTE) {
     problems.push('SAML_USER_ID_ATTRIBUTE / SAML_LOGIN_ATTRIBUTE: set one of them, not both (each names the attribute that identifies the person)');
   }
-  const adminGroup = vars.SAML_ADMIN_GROUP === undefined ? undefined : parseAdminGroup(vars.SAML_ADMIN_GROUP);
-  if (adminGroup && 'problem' in adminGroup) problems.push(adminGroup.problem);
+  let adminGroup: AdminGroupRef | undefined;
+  if (vars.SAML_ADMIN_GROUP !== undefined) {
+    const parsed = parseAdminGroup(vars.SAML_ADMIN_GROUP);
+    if ('problem' in parsed) problems.push(parsed.problem);
+    else adminGroup = parsed;
+  }
   if (problems.length > 0) return { problems };
 
   const base = vars.PUBLIC_URL!.replace(/\/+$/, '');
@@ -121,7 +125,7 @@ export function samlSettingsOf(vars: SamlVariables): { settings: SamlSettings | 
       userIdAttribute: vars.SAML_USER_ID_ATTRIBUTE,
       nameIdMatch: vars.SAML_NAMEID_MATCH,
       allowEmailNameId: vars.SAML_ALLOW_EMAIL_NAMEID,
-      adminGroup: adminGroup as AdminGroupRef | undefined,
+      adminGroup,
       allowUnsignedResponse: vars.SAML_ALLOW_UNSIGNED_RESPONSE,
       clockSkewMs: vars.SAML_CLOCK_SKEW_MS,
     },

@@ -1,5 +1,5 @@
 import { NAMEID_FORMAT, subjectOf } from '../../src/auth';
-import { ADMIN_GROUP, Harness, HttpResult, provisionUser, reasonOf, startHarness } from './harness';
+import { ADMIN_GROUP, type Harness, type HttpResult, provisionUser, reasonOf, startHarness } from './harness';
 import { encodeResponse, PERSISTENT_NAMEID, signedResponse, TRANSIENT_NAMEID } from './test-idp';
 
 /**
@@ -94,7 +94,7 @@ describe('a NameID that does not identify a person stably', () => {
 });
 
 describe('the session', () => {
-  it("keeps its person by SCIM id: a renamed person stays themselves after someone else is given their old userName", async () => {
+  it('keeps its person by SCIM id: a renamed person stays themselves after someone else is given their old userName', async () => {
     const carol = await provisionUser(h.tdb, 'jdoe@example.com', { externalId: '00u1carol' });
     const cookie = await signIn(h, '00u1carol');
     await h.tdb.db('users').where({ id: carol }).update({ user_name: 'carol.roe@example.com' });
@@ -131,7 +131,13 @@ describe('SAML_ADMIN_GROUP=externalId:<IdP group id>', () => {
     try {
       expect((await page(h, await signIn(h, ADA_ID))).text).not.toContain('— administrator');
     } finally {
-      await h.tdb.db('groups').whereIn('id', second.map((g: { id: string }) => g.id)).delete();
+      await h.tdb
+        .db('groups')
+        .whereIn(
+          'id',
+          second.map((g: { id: string }) => g.id),
+        )
+        .delete();
     }
   });
 
@@ -200,7 +206,12 @@ describe('subjectOf', () => {
     ['a persistent NameID', defaults, asserted(NAMEID_FORMAT.persistent), { subject: { externalId: '00u1x' } }],
     ['an email NameID when allowed', { ...defaults, allowEmailNameId: true }, asserted(NAMEID_FORMAT.emailAddress), { subject: { userName: '00u1x' } }],
     ['the login attribute', { ...defaults, loginAttribute: 'login' }, asserted(NAMEID_FORMAT.emailAddress, { login: 'a@b' }), { subject: { userName: 'a@b' } }],
-    ['a multi-valued user id attribute', { ...defaults, userIdAttribute: 'uid' }, asserted(NAMEID_FORMAT.persistent, { uid: ['1', '2'] }), { reason: 'missing_user_id' }],
+    [
+      'a multi-valued user id attribute',
+      { ...defaults, userIdAttribute: 'uid' },
+      asserted(NAMEID_FORMAT.persistent, { uid: ['1', '2'] }),
+      { reason: 'missing_user_id' },
+    ],
     ['an X.509 subject NameID', defaults, asserted('urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName'), { reason: 'nameid_format_unsupported' }],
   ])('reads %s', (_what, settings, input, expected) => {
     expect(subjectOf(settings, input)).toMatchObject(expected);
