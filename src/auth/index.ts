@@ -2,17 +2,19 @@ import type { Request } from 'express';
 
 /**
  * Authentication of people: SAML SSO against one IdP, console sessions in Redis, CSRF tokens,
- * and the mapping of a SAML login onto a SCIM-provisioned user (admins = members of the
- * configured IdP group). The console (src/web) builds its routes on these pieces.
+ * and the mapping of a SAML login onto a SCIM-provisioned user by a stable id (admins =
+ * members of the configured IdP group). The console (src/web) builds its routes on these pieces.
  */
 
 export { parsePemCertificates, ACS_PATH, METADATA_PATH } from './settings';
-export type { SamlSettings } from './settings';
+export type { SamlSettings, AdminGroupRef } from './settings';
 export { createSamlService, classifyNodeSamlError, screenSamlResponse, SamlRejection, MAX_ASSERTION_AGE_MS } from './saml';
 export type { SamlService, SamlOutcome, SamlRefusal, SamlIdentity, SamlRejectReason } from './saml';
 export { RedisRequestIdCache, AssertionReplayCache } from './redis-caches';
 export { createSessionMiddleware, csrfProtection, csrfTokenFor, CsrfError, SESSION_COOKIE, SESSION_TTL_MS } from './session';
-export { findPersonByLogin, findPersonById, groupsOf } from './people';
+export { findPeopleBySubject, findPersonById, groupsOf } from './people';
+export { subjectOf, NAMEID_FORMAT } from './subject';
+export type { LoginSubject } from './subject';
 export { LoginTickets, startLoginNonce, LOGIN_TICKET_TTL_MS } from './login-binding';
 export type { Person } from './people';
 

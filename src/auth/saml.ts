@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import { AssertionReplayCache, RedisRequestIdCache } from './redis-caches';
 import type { SamlSettings } from './settings';
+import { LoginSubject, subjectOf } from './subject';
 
 /**
  * SAML 2.0 Web SSO for people, on `@node-saml/passport-saml` (node-saml ≥ 5.1.0 does the XML
@@ -42,6 +43,9 @@ export type SamlRejectReason =
   | 'missing_assertion'
   | 'idp_reported_error'
   | 'missing_login'
+  | 'missing_user_id'
+  | 'email_nameid_refused'
+  | 'nameid_format_unsupported'
   | 'invalid_response';
 
 export class SamlRejection extends Error {
@@ -114,9 +118,9 @@ export const REQUEST_ID_TTL_MS = 10 * 60_000;
 const PROTOCOL_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
-/** A successful SAML login: the login value (a SCIM userName) the signed assertion names. */
+/** A successful SAML login: the SCIM attribute and value the signed assertion names the person by. */
 export interface SamlIdentity {
-  login: string;
+  subject: LoginSubject;
   sessionIndex?: string;
 }
 
@@ -285,15 +289,13 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
       throw new SamlRejection('assertion_replayed', 'this assertion was already used to sign in');
     }
 
-    const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
-    const login = settings.loginAttribute ? attributes[settings.loginAttribute] : profile.nameID;
-    if (typeof login !== 'string' || login.trim() === '') {
-      throw new SamlRejection(
-        'missing_login',
-        settings.loginAttribute ? `the assertion has no single-valued ${settings.loginAttribute} attribute` : 'the assertion has no NameID',
-      );
-    }
-    return { login: login.trim(), sessionIndex: profile.sessionIndex };
+    const identified = subjectOf(settings, {
+      nameId: profile.nameID,
+      nameIdFormat: profile.nameIDFormat,
+      attributes: (profile.attributes ?? {}) as Record<string, unknown>,
+    });
+    if ('reason' in identified) throw new SamlRejection(identified.reason, identified.detail);
+    return { subject: identified.subject, sessionIndex: profile.sessionIndex };
   }
 
   const strategy = new Strategy(

@@ -101,7 +101,25 @@ const envSchema = z.object({
   SAML_SP_ENTITY_ID: optionalString,
   /** SAML: the assertion attribute holding the SCIM userName; NameID when unset. */
   SAML_LOGIN_ATTRIBUTE: optionalString,
-  /** SAML: the SCIM group (displayName, case-insensitive) whose members are console admins. */
+  /**
+   * SAML: the assertion attribute carrying the IdP's user id (Okta user id, Entra objectId);
+   * the person is the SCIM user whose externalId equals it exactly. NameID when unset.
+   */
+  SAML_USER_ID_ATTRIBUTE: optionalString,
+  /** SAML: the SCIM attribute a persistent or unspecified NameID is matched to. @defaultValue externalId */
+  SAML_NAMEID_MATCH: z.preprocess(emptyAsUnset, z.enum(['externalId', 'userName']).default('externalId')),
+  /**
+   * SAML: accept an emailAddress-format NameID, matched to the SCIM userName. People can often
+   * edit their own email in the IdP, so it is refused by default. @defaultValue false
+   */
+  SAML_ALLOW_EMAIL_NAMEID: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /**
+   * SAML: the SCIM group whose members are console admins: `externalId:<IdP group id>` (exact),
+   * or a displayName (case-insensitive).
+   */
   SAML_ADMIN_GROUP: optionalString,
   /**
    * SAML: accept a response whose outer Response is unsigned as long as the assertion is signed

@@ -19,11 +19,36 @@ export interface SamlSettings {
   acsUrl: string;
   /** Attribute carrying the SCIM userName; undefined = NameID. */
   loginAttribute: string | undefined;
+  /** Attribute carrying the IdP's user id, matched to the SCIM externalId; undefined = NameID. */
+  userIdAttribute: string | undefined;
+  /** What a persistent or unspecified NameID is matched to. */
+  nameIdMatch: NameIdMatch;
+  /** true: an emailAddress-format NameID signs in the person with that userName; false: refused. */
+  allowEmailNameId: boolean;
   /** SCIM group whose members are admins; undefined = nobody is an admin. */
-  adminGroup: string | undefined;
+  adminGroup: AdminGroupRef | undefined;
   /** true: the outer Response may be unsigned when the assertion is signed. */
   allowUnsignedResponse: boolean;
   clockSkewMs: number;
+}
+
+/** The SCIM user attribute a persistent or unspecified NameID names. */
+export type NameIdMatch = 'externalId' | 'userName';
+
+/**
+ * The admin group as SAML_ADMIN_GROUP names it: `externalId:<id>` is the IdP's own group id
+ * (exact), which nobody can take by naming a group; a plain value is a displayName
+ * (case-insensitive), which anyone allowed to create groups in the IdP can copy.
+ */
+export type AdminGroupRef = { externalId: string } | { displayName: string };
+
+const EXTERNAL_ID_PREFIX = 'externalId:';
+
+function parseAdminGroup(value: string): AdminGroupRef | { problem: string } {
+  if (!value.startsWith(EXTERNAL_ID_PREFIX)) return { displayName: value };
+  const externalId = value.slice(EXTERNAL_ID_PREFIX.length).trim();
+  if (externalId === '') return { problem: "SAML_ADMIN_GROUP: 'externalId:' must be followed by the IdP's group id" };
+  return { externalId };
 }
 
 export const ACS_PATH = '/auth/saml/acs';
@@ -38,6 +63,9 @@ export interface SamlVariables {
   SAML_IDP_CERT_FILE: string | undefined;
   SAML_SP_ENTITY_ID: string | undefined;
   SAML_LOGIN_ATTRIBUTE: string | undefined;
+  SAML_USER_ID_ATTRIBUTE: string | undefined;
+  SAML_NAMEID_MATCH: NameIdMatch;
+  SAML_ALLOW_EMAIL_NAMEID: boolean;
   SAML_ADMIN_GROUP: string | undefined;
   SAML_ALLOW_UNSIGNED_RESPONSE: boolean;
   SAML_CLOCK_SKEW_MS: number;
@@ -74,6 +102,15 @@ export function samlSettingsOf(vars: SamlVariables): { settings: SamlSettings | 
   } else if (idpCerts.length > 2) {
     problems.push(`SAML_IDP_CERT / SAML_IDP_CERT_FILE: ${idpCerts.length} certificates given; at most two (current and next) are accepted`);
   }
+  if (vars.SAML_USER_ID_ATTRIBUTE && vars.SAML_LOGIN_ATTRIBUTE) {
+    problems.push('SAML_USER_ID_ATTRIBUTE / SAML_LOGIN_ATTRIBUTE: set one of them, not both (each names the attribute that identifies the person)');
+  }
+  let adminGroup: AdminGroupRef | undefined;
+  if (vars.SAML_ADMIN_GROUP !== undefined) {
+    const parsed = parseAdminGroup(vars.SAML_ADMIN_GROUP);
+    if ('problem' in parsed) problems.push(parsed.problem);
+    else adminGroup = parsed;
+  }
   if (problems.length > 0) return { problems };
 
   const base = vars.PUBLIC_URL!.replace(/\/+$/, '');
@@ -85,7 +122,10 @@ export function samlSettingsOf(vars: SamlVariables): { settings: SamlSettings | 
       spEntityId: vars.SAML_SP_ENTITY_ID ?? `${base}${METADATA_PATH}`,
       acsUrl: `${base}${ACS_PATH}`,
       loginAttribute: vars.SAML_LOGIN_ATTRIBUTE,
-      adminGroup: vars.SAML_ADMIN_GROUP,
+      userIdAttribute: vars.SAML_USER_ID_ATTRIBUTE,
+      nameIdMatch: vars.SAML_NAMEID_MATCH,
+      allowEmailNameId: vars.SAML_ALLOW_EMAIL_NAMEID,
+      adminGroup,
       allowUnsignedResponse: vars.SAML_ALLOW_UNSIGNED_RESPONSE,
       clockSkewMs: vars.SAML_CLOCK_SKEW_MS,
     },

@@ -10,7 +10,7 @@
  *
  * What it needs from the rest of the daemon is `TokenDeps` (ports.ts); src/runtime builds it.
  */
-export { issueToken, listTokens, getTokenView, revokeToken, issueRequestSchema, toView } from './service';
+export { issueToken, listTokens, getTokenView, revokeToken, issueRequestSchema, toView, ownerIdOf } from './service';
 export type { IssueRequest, IssuedToken, TokenView } from './service';
 export { TokenError, httpStatusOfTokenError } from './errors';
 export type { TokenErrorCode } from './errors';

@@ -207,8 +207,8 @@ export async function markRevoked(db: Knex, id: string): Promise<boolean> {
 }
 
 export interface TokenFilter {
+  /** The owner's SCIM id; the userName recorded at issuance is not a filter, since it can pass to someone else. */
   ownerUserId?: string;
-  ownerUserName?: string;
   parentTeam?: string;
   /** Include revoked and failed rows. @defaultValue false */
   includeInactive?: boolean;
@@ -217,7 +217,6 @@ export interface TokenFilter {
 export async function listTokens(db: Knex, filter: TokenFilter = {}): Promise<LedgerToken[]> {
   const q = db<LedgerRow>(LEDGER).select('*').orderBy([{ column: 'created_at', order: 'desc' }, 'id']);
   if (filter.ownerUserId) q.where('owner_user_id', filter.ownerUserId);
-  if (filter.ownerUserName) q.whereRaw('lower(owner_user_name) = lower(?)', [filter.ownerUserName]);
   if (filter.parentTeam) q.where('parent_team', filter.parentTeam);
   if (!filter.includeInactive) q.whereIn('state', LIVE_STATES as TokenState[]);
   return ((await q) as LedgerRow[]).map(fromRow);

@@ -126,16 +126,37 @@ function parseIssueRequest(input: unknown, now: Date): z.output<typeof issueRequ
   return { ...parsed.data, expires };
 }
 
-async function findOwner(deps: TokenDeps, userName: string): Promise<{ id: string; userName: string; active: boolean }> {
-  const row = (await deps.db('users').whereRaw('lower(user_name) = lower(?)', [userName]).first('id', 'user_name', 'active')) as
-    | { id: string; user_name: string; active: boolean }
-    | undefined;
-  if (!row) throw new TokenError('unknown_owner', `no SCIM user with userName ${JSON.stringify(userName)}`);
+type OwnerRow = { id: string; user_name: string; active: boolean };
+
+/**
+ * The SCIM user `owner` names: by id when it is one (an id is never reused, unlike a userName
+ * after a rename), else by userName case-insensitively.
+ */
+async function findPerson(deps: Pick<TokenDeps, 'db'>, owner: string): Promise<OwnerRow | undefined> {
+  const columns = ['id', 'user_name', 'active'] as const;
+  const byId = z.uuid().safeParse(owner).success ? ((await deps.db('users').where({ id: owner }).first(...columns)) as OwnerRow | undefined) : undefined;
+  return byId ?? ((await deps.db('users').whereRaw('lower(user_name) = lower(?)', [owner]).first(...columns)) as OwnerRow | undefined);
+}
+
+async function findOwner(deps: TokenDeps, owner: string): Promise<{ id: string; userName: string; active: boolean }> {
+  const row = await findPerson(deps, owner);
+  if (!row) throw new TokenError('unknown_owner', `no SCIM user with id or userName ${JSON.stringify(owner)}`);
   return { id: row.id, userName: row.user_name, active: row.active };
 }
 
 /**
- * Issues a token for `owner`, an active member of `team`. With a scope: a private team holding
+ * The person id to list `owner`'s tokens by: the SCIM user it names by id or userName, or the
+ * id itself when no user has it any more (a deleted person's tokens stay in the ledger).
+ * undefined: a userName nobody holds.
+ */
+export async function ownerIdOf(deps: Pick<TokenDeps, 'db'>, owner: string): Promise<string | undefined> {
+  const row = await findPerson(deps, owner);
+  if (row) return row.id;
+  return z.uuid().safeParse(owner).success ? owner : undefined;
+}
+
+/**
+ * Issues a token for `owner` (a SCIM id or userName), an active member of `team`. With a scope: a private team holding
  * `scope ∩ team grants` and a token on it; without: a token on the team itself, recorded with
  * its owner so it is revoked when the owner leaves. Answers once grants and token exist.
  */

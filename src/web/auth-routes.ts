@@ -1,9 +1,10 @@
 import express, { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import {
   ACS_PATH,
+  AdminGroupRef,
   csrfProtection,
+  findPeopleBySubject,
   findPersonById,
-  findPersonByLogin,
   LoginTickets,
   METADATA_PATH,
   Person,
@@ -29,12 +30,23 @@ import { html, layout } from './html';
 export const ACS_MAX_BODY = '256kb';
 
 /** Reasons a person (not an attacker) can fix or ask about; the page explains them in words. */
-type PersonRefusal = 'user_not_provisioned' | 'user_inactive';
+type PersonRefusal = 'user_not_provisioned' | 'user_inactive' | 'user_ambiguous';
 
 const REFUSAL_TEXT: Record<PersonRefusal, string> = {
   user_not_provisioned:
     'Your identity provider signed you in, but your account has not been provisioned to pulumi-idp-sync by SCIM. Ask your administrator to assign you to the pulumi-idp-sync application in the identity provider.',
   user_inactive: 'Your account is deactivated in the identity provider, so it cannot use this console.',
+  user_ambiguous:
+    "Your identity provider's user id belongs to more than one provisioned account, so this console cannot tell which is yours. Ask your administrator to correct the SCIM provisioning.",
+};
+
+/** Refusals of an assertion that is genuine but does not identify the person the way this daemon is configured to accept. */
+const IDENTITY_REJECTION_TEXT: Partial<Record<SamlRejectReason, string>> = {
+  email_nameid_refused:
+    'Your identity provider named you by email address, which this console does not accept for sign-in (an email address can often be changed by its owner). Ask your administrator to send a persistent NameID or the user id attribute (see SAML_USER_ID_ATTRIBUTE).',
+  nameid_format_unsupported:
+    'Your identity provider named you with a NameID format that does not identify a person stably (such as transient). Ask your administrator to send a persistent NameID.',
+  missing_user_id: 'Your identity provider did not send the user id attribute this console is configured to read (SAML_USER_ID_ATTRIBUTE).',
 };
 
 export function renderRefusal(res: Response, status: number, title: string, message: string, reason: string): void {
@@ -52,7 +64,8 @@ function renderSamlRejection(res: Response, reason: SamlRejectReason): void {
     res,
     400,
     'Sign-in failed',
-    'The sign-in response from the identity provider was not accepted. Start again from the sign-in page; if this keeps happening, give your administrator the reason code below and the time.',
+    IDENTITY_REJECTION_TEXT[reason] ??
+      'The sign-in response from the identity provider was not accepted. Start again from the sign-in page; if this keeps happening, give your administrator the reason code below and the time.',
     reason,
   );
 }
@@ -63,7 +76,7 @@ export interface AuthRouteDeps {
   saml: SamlService | undefined;
   /** One-time tickets carrying a verified sign-in from the ACS to /auth/saml/complete. */
   tickets: LoginTickets;
-  adminGroup: string | undefined;
+  adminGroup: AdminGroupRef | undefined;
 }
 
 export const COMPLETE_PATH = '/auth/saml/complete';
@@ -113,8 +126,10 @@ and <code>PUBLIC_URL</code>.</p></div>`,
     if (!saml) return res.status(404).type('text').send('SAML is not configured');
     const outcome = await saml.consume(req, res);
     if (!outcome.ok) return renderSamlRejection(res, outcome.reason);
-    const person = await findPersonByLogin(db, outcome.identity.login, deps.adminGroup);
-    const refusal: PersonRefusal | undefined = !person ? 'user_not_provisioned' : !person.active ? 'user_inactive' : undefined;
+    const people = await findPeopleBySubject(db, outcome.identity.subject, deps.adminGroup);
+    const person = people.length === 1 ? people[0] : undefined;
+    const refusal: PersonRefusal | undefined =
+      people.length > 1 ? 'user_ambiguous' : !person ? 'user_not_provisioned' : !person.active ? 'user_inactive' : undefined;
     if (refusal || !person) {
       logger.warn('saml login refused', { reason: refusal });
       return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[refusal ?? 'user_not_provisioned'], refusal ?? 'user_not_provisioned');
@@ -186,10 +201,11 @@ declare module 'express-serve-static-core' {
 }
 
 /**
- * Resolves the session's person from the directory on every request, so deactivation or
- * removal from the admin group takes effect at once, not at the next sign-in.
+ * Resolves the session's person (kept by SCIM id) from the directory on every request, so
+ * deactivation or removal from the admin group takes effect at once, not at the next sign-in,
+ * and a changed userName changes nothing about whose session it is.
  */
-export function requirePerson(db: Db, adminGroup: string | undefined) {
+export function requirePerson(db: Db, adminGroup: AdminGroupRef | undefined) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const personId = req.session.personId;
     if (!personId) return res.redirect(303, '/console/login');

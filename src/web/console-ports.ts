@@ -30,7 +30,7 @@ export interface ConsoleParts {
 export function tokensSource(deps: TokenDeps): ConsoleTokens {
   return {
     async listForOwner(owner) {
-      const views = await listTokens(deps, { ownerUserName: owner, includeInactive: true });
+      const views = await listTokens(deps, { ownerUserId: owner, includeInactive: true });
       return views.map((t) => ({
         id: t.id,
         owner: t.owner,

@@ -9,7 +9,8 @@ import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources, ScopeLine } f
 /**
  * Pages every signed-in person gets: their groups, the teams and grants policy gives them, and
  * their own tokens (issue — the value shown once — and revoke). Nobody sees another person's
- * tokens here; `owner` is always the signed-in person's userName.
+ * tokens here: `owner` is always the signed-in person's SCIM id, never their userName, which
+ * may have belonged to someone else before.
  */
 
 export interface TeamGrant {
@@ -97,7 +98,7 @@ ${teams.map((t) => html`<tr><td class="team">${t.team}</td><td>${t.group}</td><t
   router.get('/tokens', async (_req, res) => {
     const person = res.locals.person!;
     if (!sources.tokens) return page(res, 'My tokens', unavailable('Token management', 'tokens'));
-    const [tokens, { teams }] = await Promise.all([sources.tokens.listForOwner(person.userName), teamsOf(db, sources, person)]);
+    const [tokens, { teams }] = await Promise.all([sources.tokens.listForOwner(person.id), teamsOf(db, sources, person)]);
     const teamNames = [...new Set((teams ?? []).map((t) => t.team))];
     page(
       res,
@@ -133,7 +134,7 @@ ${tokens.map((t) => html`<tr data-token-id="${t.id}"><td>${t.team}${t.pulumiTeam
     if (expiresOn !== '' && !/^\d{4}-\d{2}-\d{2}$/.test(expiresOn)) throw new ConsoleInputError('expiry must be a date (YYYY-MM-DD)');
     const issued = await sources.tokens.issue({
       team: formString(req, 'team').trim(),
-      owner: person.userName,
+      owner: person.id,
       description: formString(req, 'description'),
       scope: parseScope(formString(req, 'scope')),
       expiresAt: expiresOn ? `${expiresOn}T00:00:00Z` : undefined,
@@ -154,7 +155,7 @@ ${tokens.map((t) => html`<tr data-token-id="${t.id}"><td>${t.team}${t.pulumiTeam
     const person = res.locals.person!;
     if (!sources.tokens) return page(res, 'My tokens', unavailable('Token management', 'tokens'), 503);
     const id = String(req.params.id);
-    const mine = await sources.tokens.listForOwner(person.userName);
+    const mine = await sources.tokens.listForOwner(person.id);
     if (!mine.some((t) => t.id === id)) throw new ConsoleForbiddenError('that token is not yours');
     await sources.tokens.revoke(id, `revoked by its owner in the console`);
     logger.info('console token revoked', { tokenId: id, userId: person.id });

@@ -30,7 +30,7 @@ export interface ConsoleToken {
 }
 
 export interface ConsoleTokens {
-  /** Tokens whose owner is this SCIM userName, newest first. */
+  /** Tokens of the person with this SCIM id (whatever their userName was at issuance), newest first. */
   listForOwner(owner: string): Promise<ConsoleToken[]>;
   issue(input: { team: string; owner: string; description: string; scope?: ScopeLine[]; expiresAt?: string }): Promise<{
     id: string;

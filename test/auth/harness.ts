@@ -83,6 +83,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SAML_IDP_ISSUER: IDP_ISSUER,
     SAML_IDP_CERT: keys.cert.replace(/\n/g, '\\n'),
     SAML_ADMIN_GROUP: ADMIN_GROUP,
+    // The test IdP names people by an email NameID unless a test says otherwise.
+    SAML_ALLOW_EMAIL_NAMEID: 'true',
     ...options.env,
   });
   const parts = options.parts ? await options.parts(tdb) : {};
@@ -181,11 +183,21 @@ export function reasonOf(page: string): string | undefined {
   return /<code id="reason">([^<]*)<\/code>/.exec(page)?.[1];
 }
 
-export async function provisionUser(tdb: TestDatabase, userName: string, options: { active?: boolean; groups?: string[] } = {}): Promise<string> {
-  const [user] = await tdb.db('users').insert({ user_name: userName, active: options.active ?? true }).returning('id');
-  for (const displayName of options.groups ?? []) {
-    let group = await tdb.db('groups').whereRaw('lower(display_name) = lower(?)', [displayName]).first('id');
-    if (!group) [group] = await tdb.db('groups').insert({ display_name: displayName }).returning('id');
+/** A group by displayName, or with the IdP's id as its SCIM externalId. */
+export type GroupSpec = string | { displayName: string; externalId: string };
+
+export async function provisionUser(
+  tdb: TestDatabase,
+  userName: string,
+  options: { active?: boolean; externalId?: string; groups?: GroupSpec[] } = {},
+): Promise<string> {
+  const [user] = await tdb.db('users').insert({ user_name: userName, external_id: options.externalId ?? null, active: options.active ?? true }).returning('id');
+  for (const spec of options.groups ?? []) {
+    const { displayName, externalId } = typeof spec === 'string' ? { displayName: spec, externalId: undefined } : spec;
+    let group = externalId
+      ? await tdb.db('groups').where({ external_id: externalId }).first('id')
+      : await tdb.db('groups').whereRaw('lower(display_name) = lower(?)', [displayName]).whereNull('external_id').first('id');
+    if (!group) [group] = await tdb.db('groups').insert({ display_name: displayName, external_id: externalId ?? null }).returning('id');
     await tdb.db('group_members').insert({ group_id: group.id, user_id: user.id });
   }
   return user.id as string;

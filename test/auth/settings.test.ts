@@ -21,6 +21,10 @@ describe('SAML settings, read with the rest of the configuration', () => {
       allowUnsignedResponse: false,
       clockSkewMs: 30_000,
       loginAttribute: undefined,
+      userIdAttribute: undefined,
+      nameIdMatch: 'externalId',
+      allowEmailNameId: false,
+      adminGroup: undefined,
     });
     expect(s.idpCerts).toHaveLength(1);
   });
@@ -47,5 +51,30 @@ describe('SAML settings, read with the rest of the configuration', () => {
   it('reads SAML_ALLOW_UNSIGNED_RESPONSE as a boolean switch', () => {
     const s = loadConfig({ ...base, SAML_IDP_CERT: certs[0]!, SAML_ALLOW_UNSIGNED_RESPONSE: 'true' }).saml!;
     expect(s.allowUnsignedResponse).toBe(true);
+  });
+
+  const withCert = () => ({ ...base, SAML_IDP_CERT: certs[0]! });
+  const problemsOf = (env: Record<string, string>): string => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.join('\n');
+      throw err;
+    }
+    return '';
+  };
+
+  it('reads SAML_ADMIN_GROUP as an IdP group id after externalId:, else as a displayName', () => {
+    expect(loadConfig({ ...withCert(), SAML_ADMIN_GROUP: 'externalId:0f3c-Admins' }).saml!.adminGroup).toEqual({ externalId: '0f3c-Admins' });
+    expect(loadConfig({ ...withCert(), SAML_ADMIN_GROUP: 'Pulumi Admins' }).saml!.adminGroup).toEqual({ displayName: 'Pulumi Admins' });
+    expect(problemsOf({ ...withCert(), SAML_ADMIN_GROUP: 'externalId: ' })).toMatch(/^SAML_ADMIN_GROUP: /);
+  });
+
+  it('reads how the person is identified, naming the variable when a value is bad', () => {
+    const s = loadConfig({ ...withCert(), SAML_USER_ID_ATTRIBUTE: 'userId', SAML_NAMEID_MATCH: 'userName', SAML_ALLOW_EMAIL_NAMEID: 'true' }).saml!;
+    expect(s).toMatchObject({ userIdAttribute: 'userId', nameIdMatch: 'userName', allowEmailNameId: true });
+    expect(problemsOf({ ...withCert(), SAML_NAMEID_MATCH: 'email' })).toMatch(/^SAML_NAMEID_MATCH: /);
+    expect(problemsOf({ ...withCert(), SAML_ALLOW_EMAIL_NAMEID: 'yes' })).toMatch(/^SAML_ALLOW_EMAIL_NAMEID: /);
+    expect(problemsOf({ ...withCert(), SAML_USER_ID_ATTRIBUTE: 'userId', SAML_LOGIN_ATTRIBUTE: 'login' })).toMatch(/^SAML_USER_ID_ATTRIBUTE \/ SAML_LOGIN_ATTRIBUTE: /);
   });
 });

@@ -31,6 +31,8 @@ export interface ResponseOptions {
   /** AuthnRequest ID answered; null leaves InResponseTo out. */
   inResponseTo: string | null;
   nameId: string;
+  /** The NameID's Format; null leaves it out. @defaultValue emailAddress, what Okta and Entra send unless told otherwise */
+  nameIdFormat?: string | null;
   attributes?: Record<string, string>;
   audience?: string;
   recipient?: string;
@@ -47,6 +49,9 @@ export interface ResponseOptions {
 
 export const SAML_NS = 'urn:oasis:names:tc:SAML:2.0:assertion';
 export const SAMLP_NS = 'urn:oasis:names:tc:SAML:2.0:protocol';
+export const EMAIL_NAMEID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+export const PERSISTENT_NAMEID = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
+export const TRANSIENT_NAMEID = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -63,10 +68,11 @@ export function buildAssertionXml(o: ResponseOptions): string {
   const attributes = Object.entries(o.attributes ?? {})
     .map(([name, value]) => `<saml:Attribute Name="${esc(name)}"><saml:AttributeValue>${esc(value)}</saml:AttributeValue></saml:Attribute>`)
     .join('');
+  const format = o.nameIdFormat === null ? '' : ` Format="${esc(o.nameIdFormat ?? EMAIL_NAMEID)}"`;
   return (
     `<saml:Assertion xmlns:saml="${SAML_NS}" ID="${o.assertionId ?? newId()}" Version="2.0" IssueInstant="${now.toISOString()}">` +
     `<saml:Issuer>${esc(o.assertionIssuer ?? o.idpIssuer)}</saml:Issuer>` +
-    `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">${esc(o.nameId)}</saml:NameID>` +
+    `<saml:Subject><saml:NameID${format}>${esc(o.nameId)}</saml:NameID>` +
     `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
     `<saml:SubjectConfirmationData${inResponseTo} NotOnOrAfter="${subjectNotOnOrAfter.toISOString()}" Recipient="${esc(o.recipient ?? o.acsUrl)}"/>` +
     `</saml:SubjectConfirmation></saml:Subject>` +

@@ -99,3 +99,23 @@ it('answers 404 for an unknown token id and 400 for a bad list query', async () 
   expect((await fetch(`${base}/nope`)).status).toBe(404);
   expect((await fetch(`${base}?state=weird`)).status).toBe(400);
 });
+
+it('lists by the person, not the userName: after a rename the userName’s next holder sees none of the previous holder’s tokens', async () => {
+  const res = await post(JSON.stringify({ team: 'platform', owner: alice, description: 'before the rename' }));
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  const ids = async (owner: string) => ((await (await fetch(`${base}?owner=${encodeURIComponent(owner)}`)).json()) as { tokens: Array<{ id: string }> }).tokens.map((t) => t.id);
+  expect(await ids('ALICE@example.com')).toEqual([id]);
+
+  await tdb.db('users').where({ id: alice }).update({ user_name: 'alice.roe@example.com' });
+  const [{ id: newHolder }] = await tdb.db('users').insert({ user_name: 'alice@example.com' }).returning('id');
+  expect(await ids('alice@example.com')).toEqual([]);
+  expect(await ids(newHolder)).toEqual([]);
+  expect(await ids(alice)).toEqual([id]);
+  expect(await ids('alice.roe@example.com')).toEqual([id]);
+  expect(await ids('nobody@example.com')).toEqual([]);
+
+  // A person SCIM has deleted is still listed by id: their tokens stay in the ledger.
+  await tdb.db('users').where({ id: alice }).delete();
+  expect(await ids(alice)).toEqual([id]);
+});

@@ -173,10 +173,23 @@ describe('issuing without a scope', () => {
     const issued = await issueToken(deps, { team: 'platform', owner: 'bob@example.com', description: 'deploys' });
     expect(issued.pulumiTeam).toBe('platform');
     expect(liveTokensOn('platform')).toHaveLength(1);
-    expect(await listTokens(deps, { ownerUserName: 'BOB@example.com' })).toEqual([
-      expect.objectContaining({ id: issued.id, owner: 'bob@example.com', kind: 'team', pulumiTeam: 'platform', state: 'active' }),
+    expect(await listTokens(deps, { ownerUserId: bob })).toEqual([
+      expect.objectContaining({ id: issued.id, owner: 'bob@example.com', ownerUserId: bob, kind: 'team', pulumiTeam: 'platform', state: 'active' }),
     ]);
-    expect(await listTokens(deps, { ownerUserName: 'alice@example.com' })).toEqual([]);
+    expect(await listTokens(deps, { ownerUserId: alice })).toEqual([]);
+  });
+});
+
+describe('the owner', () => {
+  it('may be named by SCIM id, and the token is recorded under that person', async () => {
+    const issued = await issueToken(deps, { team: 'platform', owner: bob, description: 'by id' });
+    expect(await getToken(tdb.db, issued.id)).toMatchObject({ ownerUserId: bob, ownerUserName: 'bob@example.com' });
+  });
+
+  it('is unknown when no SCIM user has that id or userName', async () => {
+    await expect(issueToken(deps, { team: 'platform', owner: '00000000-0000-4000-8000-000000000000', description: '' })).rejects.toMatchObject({
+      code: 'unknown_owner',
+    });
   });
 });
 

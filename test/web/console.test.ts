@@ -249,3 +249,24 @@ describe('sessions', () => {
     expect(plain.headers.get('set-cookie')).toMatch(/^pis\.sid=.*; HttpOnly; SameSite=Lax$/);
   });
 });
+
+describe('my tokens after a rename', () => {
+  it("stay with the person: the userName's next holder neither sees nor can revoke them", async () => {
+    const issued = await post('/console/tokens', alice, { _csrf: await csrf(alice), team: 'platform', description: 'before the rename' });
+    expect(issued.status).toBe(201);
+    const id = /<tr data-token-id="([^"]+)">[\s\S]*?before the rename/.exec((await get('/console/tokens', alice)).text)?.[1];
+    expect(id).toEqual(expect.any(String));
+
+    await w.h.tdb.db('users').where({ user_name: 'alice@example.com' }).update({ user_name: 'alice.roe@example.com' });
+    await provisionUser(w.h.tdb, 'alice@example.com');
+    const newHolder = await w.h.signInAs('alice@example.com');
+    const theirs = await get('/console/tokens', newHolder);
+    expect(theirs.text).toContain('<span class="who">alice@example.com</span>');
+    expect(theirs.text).not.toContain('before the rename');
+    expect((await post(`/console/tokens/${id}/revoke`, newHolder, { _csrf: csrfOf(theirs.text) })).status).toBe(403);
+
+    const mine = await get('/console/tokens', alice);
+    expect(mine.text).toContain('<span class="who">alice.roe@example.com</span>');
+    expect(mine.text).toMatch(new RegExp(`data-token-id="${id}"[\\s\\S]*?<td class="state">active`));
+  });
+});

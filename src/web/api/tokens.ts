@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Straight from the modules, not the tokens index: the index re-exports the wiring, which
 // imports this router.
 import type { TokenDeps } from '../../tokens';
-import { getTokenView, issueToken, listTokens, revokeToken } from '../../tokens';
+import { getTokenView, issueToken, listTokens, ownerIdOf, revokeToken } from '../../tokens';
 
 /**
  * `/api/v1/tokens` of the admin API: issue, list and revoke dependent tokens. The admin API
@@ -11,7 +11,10 @@ import { getTokenView, issueToken, listTokens, revokeToken } from '../../tokens'
  * alone, the app's) answers the tokens part's errors from the table in src/app/http-errors.ts.
  *
  *   POST   /            {team, owner, description, scope?, expiresAt?} → 201 {id, tokenValue, pulumiTeam}
- *   GET    /            ?owner=<userName>&team=<team>&state=all → {tokens: [...]}
+ *   GET    /            ?owner=<SCIM id or userName>&team=<team>&state=all → {tokens: [...]}
+ *
+ * `owner` is the person's SCIM id or current userName; either way the tokens are found by the
+ * person's id, so a userName given to someone new never shows or revokes the previous holder's.
  *   GET    /:id         → one token (never its value)
  *   DELETE /:id         → the token, now revoked
  */
@@ -36,7 +39,9 @@ export function tokensRouter(deps: TokenDeps): Router {
 
   router.get('/', async (req, res) => {
     const { owner, team, state } = listQuery.parse(req.query);
-    res.json({ tokens: await listTokens(deps, { ownerUserName: owner, parentTeam: team, includeInactive: state === 'all' }) });
+    const ownerUserId = owner === undefined ? undefined : await ownerIdOf(deps, owner);
+    if (owner !== undefined && ownerUserId === undefined) return res.json({ tokens: [] });
+    res.json({ tokens: await listTokens(deps, { ownerUserId, parentTeam: team, includeInactive: state === 'all' }) });
   });
 
   router.get('/:id', async (req, res) => {
