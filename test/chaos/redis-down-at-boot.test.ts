@@ -18,7 +18,8 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
  */
 
 const SCIM_TOKEN = 'redis-down-at-boot-scim-token';
-const WAIT_MS = 30_000;
+/** Generous: a daemon compiling its TypeScript on a saturated machine takes long to answer, and waiting costs nothing. */
+const WAIT_MS = 120_000;
 
 let redis: PrivateRedis;
 let database: TestDatabase;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   redis = await startPrivateRedis();
   await redis.stop();
   database = await createTestDatabase();
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await redis?.stop();
@@ -147,7 +148,7 @@ it('starts, serves SCIM and keeps the outbox while Redis is down; publishes once
     await redis.stop();
   }
   expect(exitCode).toBe(0);
-}, 120_000);
+}, 300_000);
 
 it('stops cleanly on SIGTERM while Redis is still down (start-up queue calls pending)', async () => {
   const daemon = startDaemon(await freePort());
@@ -160,4 +161,4 @@ it('stops cleanly on SIGTERM while Redis is still down (start-up queue calls pen
   expect(exitCode).toBe(0);
   // The pending schedule upserts are abandoned quietly, not retried or reported after stop.
   expect(daemon.output()).not.toMatch(/queue call failed|unhandled/i);
-}, 60_000);
+}, 300_000);

@@ -93,13 +93,20 @@ describe('emulator settings', () => {
   });
 });
 
+/**
+ * Each entry point compiles its TypeScript as it starts: seconds on a quiet machine, far more on
+ * a saturated one. Waiting costs nothing when the process is fine, so the bound is generous.
+ */
+const SPAWN_TIMEOUT_MS = 150_000;
+jest.setTimeout(SPAWN_TIMEOUT_MS + 30_000);
+
 describe('entry points with a bad environment', () => {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const run = (entry: string, env: Record<string, string>) =>
     spawnSync(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry], {
       env: { ...process.env, ...env },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: SPAWN_TIMEOUT_MS,
     });
 
   it.each(['src/main.ts', 'workers/main.ts', 'src/cli/main.ts'])('%s exits 2 naming the variable, without a stack trace', (entry) => {
@@ -148,7 +155,7 @@ describe('entry points with a bad environment', () => {
         SAML_IDP_CERT_FILE: '',
       };
       const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = execFile(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry, 'scim-token', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 }, (_err, _stdout, stderr) =>
+        const child = execFile(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry, 'scim-token', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: SPAWN_TIMEOUT_MS }, (_err, _stdout, stderr) =>
           resolve({ code: child.exitCode, stderr }),
         );
       });
