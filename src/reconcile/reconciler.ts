@@ -46,6 +46,8 @@ export interface TeamReconcileOutcome {
   tokens: AccessToken[];
   /** reconcile.mode is observe: the plan was recorded, nothing was written to Pulumi. */
   observed: boolean;
+  /** People whose removal from the team waits in a hold: they keep what depends on the team too. */
+  heldUserIds: string[];
 }
 
 export interface ReconcilerOptions {
@@ -117,7 +119,7 @@ export class Reconciler {
     const started = Date.now();
     if (!isManageableTeamName(team)) {
       recordReconcile('skipped', 0);
-      return { plan: { team, management: 'none', ops: [], notes: [] }, result: { applied: 0, pending: [] }, desired: null, exists: false, tokens: [], observed: false };
+      return { plan: { team, management: 'none', ops: [], notes: [] }, result: { applied: 0, pending: [] }, desired: null, exists: false, tokens: [], observed: false, heldUserIds: [] };
     }
     return withTeamLock(this.#opts.lockDb ?? this.#opts.db, team, async () => {
       const { db } = this.#opts;
@@ -185,7 +187,11 @@ export class Reconciler {
       const revoked = new Set(applied.flatMap((op) => (op.kind === 'revokeToken' ? [op.tokenId] : [])));
       const exists = !applied.some((op) => op.kind === 'deleteTeam' || op.kind === 'forgetTeam') && (actual !== null || applied.some((op) => op.kind === 'createTeam'));
       const tokens = exists ? (actual?.tokens ?? []).filter((t) => !revoked.has(t.id)) : [];
-      return { plan, result, desired, exists, tokens, observed: false };
+      const heldUserIds = guarded.held.flatMap((op) => {
+        const userId = op.kind === 'removeMember' ? identities.get(op.login.toLowerCase())?.userId : undefined;
+        return userId ? [userId] : [];
+      });
+      return { plan, result, desired, exists, tokens, observed: false, heldUserIds };
     });
   }
 
@@ -196,7 +202,7 @@ export class Reconciler {
     await recordReconcileSuccess(this.#opts.db, { team: plan.team, request, plan, result, desired, deferred: [], durationMs: Date.now() - started, outcome: 'observed' });
     recordReconcile('observed', (Date.now() - started) / 1000);
     this.#opts.logger.info('team observed', { category: 'reconcile', team: plan.team, reason: request.reason, requestId: request.requestId, ops: plan.ops.length });
-    return { plan, result, desired, exists: actual !== null, tokens: actual?.tokens ?? [], observed: true };
+    return { plan, result, desired, exists: actual !== null, tokens: actual?.tokens ?? [], observed: true, heldUserIds: [] };
   }
 
   /**

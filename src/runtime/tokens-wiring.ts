@@ -44,6 +44,7 @@ export function reconcileTeamWithTokens(reconciler: Reconciler, tokens: TokensCo
       grants: managed && outcome.desired ? fromTeamStacks([...outcome.desired.grants.values()]) : null,
       requestId: request.requestId ?? null,
       requestedAt: Number.isFinite(request.at) ? new Date(request.at as number) : null,
+      heldOwners: outcome.heldUserIds,
     });
     return outcome;
   };

@@ -28,6 +28,11 @@ export interface TeamReconciled {
   /** The SCIM request that caused this reconcile, and when it committed (outbox created_at). */
   requestId?: string | null;
   requestedAt?: Date | null;
+  /**
+   * People whose removal from the team waits in a hold (docs/live-org.md, "Guards against mass
+   * change"): until an admin decides, their tokens on it stay as the membership does.
+   */
+  heldOwners?: readonly string[];
 }
 
 export interface DependentTokensResult {
@@ -45,6 +50,7 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
   const given = event.grants !== undefined ? event.grants : await deps.access.desiredGrants(team);
   const parentGrants = given === null ? null : [...given];
   const now = deps.now?.() ?? new Date();
+  const held = new Set(event.heldOwners ?? []);
 
   for (const token of await liveTokensOfParent(deps.db, team)) {
     // An issuance in flight owns its row; the sweep cleans up one that never finished.
@@ -54,7 +60,7 @@ export async function reconcileDependentTokens(deps: TokenDeps, event: TeamRecon
       result.revoked += 1;
       continue;
     }
-    const ownerIsMember = parentGrants !== null && (await deps.access.isActiveMember(token.ownerUserId, team));
+    const ownerIsMember = parentGrants !== null && (held.has(token.ownerUserId) || (await deps.access.isActiveMember(token.ownerUserId, team)));
     // The state only words the reason of a revocation: not read for a member.
     const ownerState = ownerIsMember || parentGrants === null ? 'active' : await deps.access.personState(token.ownerUserId);
     const fate = ledgerTokenFate(token, { parentGrants, ownerIsMember, ownerState, now });
