@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../directory/db';
+import { decideHold, type Hold } from './holds';
 import type { Op } from './types';
 
 /**
@@ -134,6 +135,31 @@ export async function recordAdminAction(conn: Conn, action: AdminAction): Promis
     request_id: action.requestId ?? null,
     actor: action.actor,
     channel: action.channel,
+  });
+}
+
+/**
+ * An admin's decision on a pending hold and its audit entry, committed together (throws
+ * HoldNotPendingError when the hold is not pending). The caller enqueues the team's reconcile.
+ */
+export async function decideHoldAudited(
+  db: Db,
+  id: string,
+  decision: 'approved' | 'rejected',
+  by: Pick<AdminAction, 'actor' | 'channel' | 'detail' | 'requestId'>,
+): Promise<Hold> {
+  return db.transaction(async (trx) => {
+    const decided = await decideHold(trx, id, decision, { name: by.actor, channel: by.channel });
+    await recordAdminAction(trx, {
+      op: decision === 'approved' ? 'hold.approve' : 'hold.reject',
+      team: decided.team,
+      subject: decided.id,
+      actor: by.actor,
+      channel: by.channel,
+      detail: { ...by.detail, reason: decided.reason, removals: decided.removals, revocations: decided.revocations },
+      requestId: by.requestId,
+    });
+    return decided;
   });
 }
 

@@ -12,7 +12,7 @@
  * - `createReconcileWorker(...)`, `upsertDriftSchedule(queues, policy)`: the job side.
  * - `readStatus(db, queues)`, `queryAudit(db, query)`, `createTokenAuditWriter(db)`,
  *   `recordAdminAction(conn, action)` (who did what, through which channel).
- * - `listHolds`, `getHold`, `decideHold`: removals waiting for an admin.
+ * - `listHolds`, `getHold`, `decideHoldAudited`: removals waiting for an admin.
  * - `describeOp(op)`: one op as a line a person reads (the CLI's `plan` prints these).
  *
  * Teams whose name starts with `pis-tok-` (scoped-token teams, owned by src/tokens) are
@@ -30,7 +30,7 @@ export { teamMembershipView } from './access-view';
 export type { TeamMembershipView } from './access-view';
 export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
-export { queryAudit, createTokenAuditWriter, recordAdminAction } from './audit';
+export { queryAudit, createTokenAuditWriter, recordAdminAction, decideHoldAudited } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext, AdminAction, AdminChannel } from './audit';
 export { readStatus, countPendingUsers } from './status';
 export { listHolds, getHold, decideHold, countOpenHolds, HoldNotPendingError } from './holds';

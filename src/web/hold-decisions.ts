@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { HttpError } from '../app';
 import type { Db } from '../directory/db';
 import { enqueueTeamReconcile, QueueFactory, QueueUnavailableError } from '../queue';
-import { decideHold, getHold, recordAdminAction, type AdminChannel, type Hold } from '../reconcile';
+import { decideHoldAudited, getHold, type AdminChannel, type Hold } from '../reconcile';
 import { withTimeout } from '../util';
 
 /**
@@ -31,19 +31,7 @@ export async function decideHoldAndReconcile(
 ): Promise<Hold> {
   const { db } = deps;
   if (!z.uuid().safeParse(id).success || !(await getHold(db, id))) throw new HttpError(404, 'unknown_hold', `no hold with id ${JSON.stringify(id)}`);
-  const hold = await db.transaction(async (trx) => {
-    const decided = await decideHold(trx, id, decision, { name: actor.name, channel: actor.channel });
-    await recordAdminAction(trx, {
-      op: decision === 'approved' ? 'hold.approve' : 'hold.reject',
-      team: decided.team,
-      subject: decided.id,
-      actor: actor.name,
-      channel: actor.channel,
-      detail: { ...actor.detail, reason: decided.reason, removals: decided.removals, revocations: decided.revocations },
-      requestId,
-    });
-    return decided;
-  });
+  const hold = await decideHoldAudited(db, id, decision, { actor: actor.name, channel: actor.channel, detail: actor.detail, requestId });
   const recorded = `the hold is ${decision}, but the reconcile that acts on it could not be enqueued`;
   if (!deps.queues) throw new QueueUnavailableError(`${recorded} (this process has no queue); the next drift reconcile applies it`);
   try {
