@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HttpError } from '../app';
 import type { Db } from '../directory/db';
-import { enqueueTeamReconcile, QueueFactory, QueueUnavailableError } from '../queue';
+import { enqueueTeamReconcile, QueueUnavailableError, type QueueFactory } from '../queue';
 import { decideHoldAudited, getHold, type AdminChannel, type Hold } from '../reconcile';
 import { withTimeout } from '../util';
 
