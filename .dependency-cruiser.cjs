@@ -32,7 +32,7 @@ const ALLOWED_PARTS = {
   queue: [...FOUNDATION],
   emulator: [...FOUNDATION, 'pulumi'],
   // The HTTP foundation: its one error table knows the domain errors every surface may meet.
-  app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'tokens'],
+  app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'reconcile', 'tokens'],
   auth: [...FOUNDATION, 'directory'],
   scim: [...FOUNDATION, 'directory', 'outbox'],
   // reconcile asks tokens (fate.ts) what becomes of a creator-bound token; tokens never asks reconcile.

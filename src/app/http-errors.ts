@@ -4,6 +4,7 @@ import { ScimClientError } from '../directory';
 import type { Logger } from '../log';
 import { PulumiError } from '../pulumi';
 import { QueueUnavailableError } from '../queue';
+import { HoldNotPendingError } from '../reconcile';
 import { httpStatusOfTokenError, TokenError } from '../tokens';
 
 /**
@@ -58,6 +59,8 @@ export function httpErrorAnswer(err: unknown): HttpErrorAnswer {
   }
   if (err instanceof ScimClientError) return { status: 400, code: 'invalid_request', message: err.message, internal: false };
   if (err instanceof QueueUnavailableError) return { status: 503, code: 'queue_unavailable', message: err.message, internal: false };
+  // Decided already, applied or superseded: only a pending hold takes a decision.
+  if (err instanceof HoldNotPendingError) return { status: 409, code: 'hold_not_pending', message: err.message, internal: false };
   if (err instanceof PulumiError) {
     return { status: 502, code: 'pulumi_unavailable', message: `the Pulumi API answered ${err.status || 'nothing'}`, internal: false };
   }

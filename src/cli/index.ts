@@ -1,5 +1,7 @@
+import os from 'node:os';
 import type { Config } from '../config';
 import type { Db } from '../directory';
+import type { QueueFactory } from '../queue';
 
 /**
  * A small command registry for `npm run cli -- <command> ...`. Each part contributes a
@@ -13,6 +15,13 @@ export interface CliContext {
   stderr: NodeJS.WritableStream;
   /** The directory database, migrated (embedded Postgres when DATABASE_URL is unset). */
   db(): Promise<Db>;
+  /** The daemon's queues (REDIS_URL, or the local Redis), for commands that start a reconcile. */
+  queues(): Promise<QueueFactory>;
+}
+
+/** Who runs the CLI, as the audit log names them: the OS user, channel `cli`. */
+export function cliActor(): { actor: string; channel: 'cli' } {
+  return { actor: os.userInfo().username, channel: 'cli' };
 }
 
 export interface CliCommand {

@@ -1,6 +1,9 @@
 import { embeddedDatabaseUrl, loadConfigOrExit } from '../config';
 import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory';
+import { createLogger } from '../log';
+import { createQueueFactory, DEFAULT_REDIS_URL, type QueueFactory } from '../queue';
+import { holdsCommand } from './holds';
 import { runCli, type CliCommand } from './index';
 import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';
@@ -8,12 +11,13 @@ import { scimTokenCommand } from './scim-token';
 /**
  * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
  */
-const commands: CliCommand[] = [scimTokenCommand, planCommand];
+const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand];
 
 async function main(): Promise<number> {
   const config = loadConfigOrExit();
   let db: Db | undefined;
   let embedded: EmbeddedPostgresHandle | undefined;
+  let queues: QueueFactory | undefined;
   try {
     return await runCli(commands, process.argv.slice(2), {
       config,
@@ -36,8 +40,13 @@ async function main(): Promise<number> {
         await migrateLatest(db);
         return db;
       },
+      async queues() {
+        queues ??= createQueueFactory({ redisUrl: config.REDIS_URL ?? DEFAULT_REDIS_URL, logger: createLogger({ silent: true }) });
+        return queues;
+      },
     });
   } finally {
+    await queues?.close(0);
     await db?.destroy();
     await embedded?.stop();
   }

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { createScimClient, listScimClients, revokeScimClient, rotateScimToken, ScimClientError } from '../directory';
-import { UsageError, type CliCommand } from './index';
+import { recordAdminAction } from '../reconcile';
+import { cliActor, UsageError, type CliCommand } from './index';
 
 /**
  * `scim-token create|rotate|revoke|list`: bearer tokens of SCIM clients (one per IdP app).
  * A token is printed once, on stdout alone, so `$(npm run -s cli -- scim-token create --name
- * okta)` captures just the token; everything else goes to stderr.
+ * okta)` captures just the token; everything else goes to stderr. Each change is audited with
+ * the OS user as actor, channel `cli`.
  */
 
 const USAGE = `usage:
@@ -44,6 +46,7 @@ export const scimTokenCommand: CliCommand = {
       switch (action) {
         case 'create': {
           const issued = await createScimClient(db, needName());
+          await recordAdminAction(db, { op: 'scim-client.create', subject: issued.clientName, ...cliActor() });
           ctx.stderr.write(`created SCIM client '${issued.clientName}'; its token (shown once, store it in the IdP now):\n`);
           ctx.stdout.write(`${issued.token}\n`);
           return 0;
@@ -51,6 +54,12 @@ export const scimTokenCommand: CliCommand = {
         case 'rotate': {
           const grace = parseDuration(values.grace ?? '24h');
           const issued = await rotateScimToken(db, needName(), grace);
+          await recordAdminAction(db, {
+            op: 'scim-client.rotate',
+            subject: issued.clientName,
+            detail: { previousValidUntil: issued.previousValidUntil?.toISOString() ?? null },
+            ...cliActor(),
+          });
           ctx.stderr.write(
             `new token for '${issued.clientName}' (shown once)` +
               (issued.previousValidUntil ? `; the previous token stays valid until ${issued.previousValidUntil.toISOString()}` : '') +
@@ -61,6 +70,7 @@ export const scimTokenCommand: CliCommand = {
         }
         case 'revoke': {
           await revokeScimClient(db, needName());
+          await recordAdminAction(db, { op: 'scim-client.revoke', subject: values.name, ...cliActor() });
           ctx.stderr.write(`revoked SCIM client '${values.name}' and all its tokens\n`);
           return 0;
         }

@@ -54,6 +54,8 @@ const envSchema = z.object({
   ADMIN_API_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: 'must be at least 16 characters',
   }),
+  /** The actor the audit log names for actions taken with ADMIN_API_TOKEN. @defaultValue admin-api-token */
+  ADMIN_API_TOKEN_LABEL: z.preprocess(emptyAsUnset, z.string().max(100).default('admin-api-token')),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** Largest accepted SCIM request body. @defaultValue 1mb */
   SCIM_MAX_BODY: z.string().default('1mb'),

@@ -1,15 +1,20 @@
 import type { Db, Trx } from '../directory/db';
+import { decideHold, type Hold } from './holds';
 import type { Op } from './types';
 
 /**
  * The audit log: one row per applied op (and per op that failed or was deferred), with the
  * reason and the request id of the SCIM or admin call that caused it. Drift repairs are
- * category `drift`.
+ * category `drift`. What an admin does (a SCIM client changed, a manual reconcile, a token
+ * issued or revoked for someone, a hold decided) is category `admin`, with who did it (`actor`)
+ * and through which surface (`channel`).
  */
 
 type Conn = Db | Trx;
 
-export type AuditCategory = 'reconcile' | 'drift' | 'tokens';
+export type AuditCategory = 'reconcile' | 'drift' | 'tokens' | 'admin';
+/** The surface an admin acted through. */
+export type AdminChannel = 'api' | 'console' | 'cli';
 export type AuditOutcome = 'applied' | 'already' | 'pending' | 'skipped' | 'failed';
 
 export interface AuditContext {
@@ -17,6 +22,9 @@ export interface AuditContext {
   reason?: string;
   requestId?: string;
   jobId?: string;
+  /** Who asked for it: an admin token's label, a signed-in person, the OS user of the CLI. */
+  actor?: string;
+  channel?: AdminChannel;
 }
 
 export interface AuditEntry {
@@ -31,6 +39,8 @@ export interface AuditEntry {
   reason: string | null;
   requestId: string | null;
   jobId: string | null;
+  actor: string | null;
+  channel: AdminChannel | null;
 }
 
 export function subjectOf(op: Op): string | undefined {
@@ -95,9 +105,63 @@ export async function recordOps(conn: Conn, ctx: AuditContext, records: readonly
         reason: ctx.reason ?? null,
         request_id: ctx.requestId ?? null,
         job_id: ctx.jobId ?? null,
+        actor: ctx.actor ?? null,
+        channel: ctx.channel ?? null,
       })),
     );
   }
+}
+
+export interface AdminAction {
+  /** What was done, e.g. `scim-client.create`, `reconcile`, `hold.approve`. */
+  op: string;
+  team?: string;
+  /** What it was done to: a client name, a token or hold id. */
+  subject?: string;
+  actor: string;
+  channel: AdminChannel;
+  detail?: Record<string, unknown>;
+  requestId?: string;
+}
+
+/** One admin action, category `admin`. */
+export async function recordAdminAction(conn: Conn, action: AdminAction): Promise<void> {
+  await conn('audit_log').insert({
+    category: 'admin',
+    op: action.op,
+    team: action.team ?? null,
+    subject: action.subject ?? null,
+    detail: JSON.stringify(action.detail ?? {}),
+    outcome: 'applied',
+    request_id: action.requestId ?? null,
+    actor: action.actor,
+    channel: action.channel,
+  });
+}
+
+/**
+ * An admin's decision on a pending hold and its audit entry, committed together (throws
+ * HoldNotPendingError when the hold is not pending). The caller enqueues the team's reconcile.
+ */
+export async function decideHoldAudited(
+  db: Db,
+  id: string,
+  decision: 'approved' | 'rejected',
+  by: Pick<AdminAction, 'actor' | 'channel' | 'detail' | 'requestId'>,
+): Promise<Hold> {
+  return db.transaction(async (trx) => {
+    const decided = await decideHold(trx, id, decision, { name: by.actor, channel: by.channel });
+    await recordAdminAction(trx, {
+      op: decision === 'approved' ? 'hold.approve' : 'hold.reject',
+      team: decided.team,
+      subject: decided.id,
+      actor: by.actor,
+      channel: by.channel,
+      detail: { ...by.detail, reason: decided.reason, removals: decided.removals, revocations: decided.revocations },
+      requestId: by.requestId,
+    });
+    return decided;
+  });
 }
 
 export interface AuditQuery {
@@ -140,6 +204,8 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
       reason: r.reason,
       requestId: r.request_id,
       jobId: r.job_id,
+      actor: r.actor,
+      channel: r.channel,
     })),
     ...(rows.length > limit ? { next: String(page[page.length - 1].id) } : {}),
   };

@@ -1,17 +1,18 @@
-import { Request, Router } from 'express';
+import { Request, Response, Router } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Logger } from '../log';
+import type { Person } from '../auth';
 import { html } from './html';
 import { renderRows, renderValue } from './data-table';
 import { csrfField, page, unavailable } from './me-routes';
-import { AuditFilter, ConsoleInputError, ConsoleSources } from './sources';
+import { AuditFilter, ConsoleActor, ConsoleInputError, ConsoleSources } from './sources';
 
 /**
  * Administrator pages (members of SAML_ADMIN_GROUP only; the caller mounts them behind
- * requireAdmin): sync status, the dry-run plan, the audit log, SCIM clients and the BullMQ
- * dashboard.
+ * requireAdmin): sync status, the dry-run plan, the audit log, holds, SCIM clients and the
+ * BullMQ dashboard. Every change made here is audited with the signed-in person as its actor.
  */
 
 export const QUEUES_PATH = '/admin/queues';
@@ -24,6 +25,11 @@ function queryString(req: Request, name: string): string | undefined {
 function bodyString(req: Request, name: string): string {
   const value = (req.body as Record<string, unknown>)[name];
   return typeof value === 'string' ? value.trim() : '';
+}
+
+function actorOf(res: Response): ConsoleActor {
+  const person: Person = res.locals.person!;
+  return { id: person.id, userName: person.userName };
 }
 
 function auditFilterOf(req: Request): AuditFilter {
@@ -73,7 +79,7 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
       'Audit log',
       html`<form method="get" action="/console/admin/audit" id="audit-filter">
 <label>Team <input name="team" value="${filter.team ?? ''}"></label>
-<label>Category <select name="category">${['', 'reconcile', 'drift', 'tokens'].map((c) => html`<option value="${c}"${c === (filter.category ?? '') ? html` selected` : ''}>${c || 'any'}</option>`)}</select></label>
+<label>Category <select name="category">${['', 'reconcile', 'drift', 'tokens', 'admin'].map((c) => html`<option value="${c}"${c === (filter.category ?? '') ? html` selected` : ''}>${c || 'any'}</option>`)}</select></label>
 <label>Operation <input name="op" value="${filter.op ?? ''}" placeholder="revokeToken"></label>
 <label>SCIM request id <input name="requestId" value="${filter.requestId ?? ''}"></label>
 <label>Since <input name="since" value="${filter.since ?? ''}" placeholder="2026-11-28T00:00:00Z"></label>
@@ -105,7 +111,7 @@ ${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` 
   router.post('/admin/scim-clients', async (req, res) => {
     if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
     const name = bodyString(req, 'name');
-    const created = await sources.scimClients.create(name);
+    const created = await sources.scimClients.create(name, actorOf(res));
     logger.info('console scim client created', { client: name, by: res.locals.person!.id });
     res.set('Cache-Control', 'no-store');
     page(
@@ -119,7 +125,7 @@ ${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` 
   router.post('/admin/scim-clients/:name/rotate', async (req, res) => {
     if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
     const name = String(req.params.name);
-    const rotated = await sources.scimClients.rotate(name);
+    const rotated = await sources.scimClients.rotate(name, actorOf(res));
     logger.info('console scim token rotated', { client: name, by: res.locals.person!.id });
     res.set('Cache-Control', 'no-store');
     page(
@@ -135,10 +141,37 @@ ${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` 
   router.post('/admin/scim-clients/:name/revoke', async (req, res) => {
     if (!sources.scimClients) return page(res, 'SCIM clients', unavailable('SCIM client management', 'directory'), 503);
     const name = String(req.params.name);
-    await sources.scimClients.revoke(name);
+    await sources.scimClients.revoke(name, actorOf(res));
     logger.info('console scim client revoked', { client: name, by: res.locals.person!.id });
     res.redirect(303, '/console/admin/scim-clients');
   });
+
+  router.get('/admin/holds', async (_req, res) => {
+    if (!sources.holds) return page(res, 'Holds', unavailable('Holds', 'reconciler'));
+    const holds = await sources.holds.pending();
+    page(
+      res,
+      'Holds',
+      html`<p>Removals of access from people the directory still calls active wait here when there are more than <code>safety.maxRemovals</code>; the rest of each reconcile ran. Approving applies what is still planned when the team is reconciled next (at once); rejecting keeps these removals out while their cause is unchanged.</p>
+${holds.length === 0
+  ? html`<p id="no-holds">No holds are waiting.</p>`
+  : html`<table id="holds"><thead><tr><th>team</th><th>reason</th><th>removals</th><th>revocations</th><th>created</th><th>held changes</th><th></th></tr></thead><tbody>
+${holds.map((h) => html`<tr id="hold-${h.id}"><td class="team">${h.team}</td><td>${h.reason}</td><td>${h.removals}</td><td>${h.revocations}</td><td>${h.createdAt}</td>
+<td><ul class="ops">${h.ops.map((line) => html`<li>${line}</li>`)}</ul></td>
+<td><form method="post" action="/console/admin/holds/${h.id}/approve" class="inline">${csrfField(res)}<button type="submit">Approve</button></form>
+<form method="post" action="/console/admin/holds/${h.id}/reject" class="inline">${csrfField(res)}<button type="submit">Reject</button></form></td></tr>`)}
+</tbody></table>`}`,
+    );
+  });
+
+  for (const [action, decision] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+    router.post(`/admin/holds/:id/${action}`, async (req, res) => {
+      if (!sources.holds) return page(res, 'Holds', unavailable('Holds', 'reconciler'), 503);
+      const hold = await sources.holds.decide(String(req.params.id), decision, actorOf(res));
+      logger.info(`console hold ${decision}`, { holdId: hold.id, team: hold.team, by: res.locals.person!.id });
+      res.redirect(303, '/console/admin/holds');
+    });
+  }
 
   router.get(QUEUES_PATH, (_req, res) => page(res, 'Queues', unavailable('The BullMQ dashboard', 'queue')));
 

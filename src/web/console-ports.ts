@@ -1,11 +1,12 @@
 import type { Db } from '../directory/db';
 import { createScimClient, listScimClients, revokeScimClient, rotateScimToken } from '../directory';
 import type { Policy } from '../policy';
-import { queryAudit, readStatus } from '../reconcile';
-import type { AuditCategory } from '../reconcile';
+import { describeOp, listHolds, queryAudit, readStatus, recordAdminAction } from '../reconcile';
+import type { AuditCategory, Hold } from '../reconcile';
 import { QUEUE, QueueFactory } from '../queue';
 import { issueToken, listTokens, revokeToken, TokenDeps } from '../tokens';
-import { ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
+import { decideHoldAndReconcile } from './hold-decisions';
+import { ConsoleActor, ConsoleHolds, ConsoleHoldView, ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
 
 /**
  * Builds the console's data sources from the parts that own the data, through their index.ts
@@ -72,6 +73,11 @@ export function syncSource(db: Db, queues: QueueFactory | undefined, planAll: ((
   };
 }
 
+/** A console action's audit entry: the person's userName is the actor, their id goes in the detail. */
+function auditConsole(db: Db, op: string, by: ConsoleActor, entry: { subject: string; detail?: Record<string, unknown> }): Promise<void> {
+  return recordAdminAction(db, { op, subject: entry.subject, actor: by.userName, channel: 'console', detail: { ...entry.detail, personId: by.id } });
+}
+
 export function scimClientsSource(db: Db, graceSeconds: number): ConsoleScimClients {
   const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
   return {
@@ -90,12 +96,34 @@ export function scimClientsSource(db: Db, graceSeconds: number): ConsoleScimClie
         })),
       }));
     },
-    create: async (name) => ({ token: (await createScimClient(db, name)).token }),
-    async rotate(name) {
-      const rotated = await rotateScimToken(db, name, graceSeconds);
-      return { token: rotated.token, previousValidUntil: iso(rotated.previousValidUntil ?? null) };
+    async create(name, by) {
+      const created = await createScimClient(db, name);
+      await auditConsole(db, 'scim-client.create', by, { subject: created.clientName });
+      return { token: created.token };
     },
-    revoke: (name) => revokeScimClient(db, name),
+    async rotate(name, by) {
+      const rotated = await rotateScimToken(db, name, graceSeconds);
+      const previousValidUntil = iso(rotated.previousValidUntil ?? null);
+      await auditConsole(db, 'scim-client.rotate', by, { subject: rotated.clientName, detail: { previousValidUntil } });
+      return { token: rotated.token, previousValidUntil };
+    },
+    async revoke(name, by) {
+      await revokeScimClient(db, name);
+      await auditConsole(db, 'scim-client.revoke', by, { subject: name });
+    },
+  };
+}
+
+function holdView(hold: Hold): ConsoleHoldView {
+  const { id, team, reason, removals, revocations, createdAt } = hold;
+  return { id, team, reason, removals, revocations, createdAt, ops: hold.ops.map(describeOp) };
+}
+
+export function holdsSource(db: Db, queues: QueueFactory | undefined): ConsoleHolds {
+  return {
+    pending: async () => (await listHolds(db)).map(holdView),
+    decide: async (id, decision, by) =>
+      holdView(await decideHoldAndReconcile({ db, queues }, id, decision, { name: by.userName, channel: 'console', detail: { personId: by.id } })),
   };
 }
 
@@ -105,6 +133,7 @@ export function consoleSourcesFrom(parts: ConsoleParts): ConsoleSources {
     tokens: parts.tokenDeps ? tokensSource(parts.tokenDeps) : undefined,
     sync: syncSource(parts.db, parts.queues, parts.planAll),
     scimClients: scimClientsSource(parts.db, parts.scimRotationGraceSeconds ?? 86_400),
+    holds: holdsSource(parts.db, parts.queues),
     queues: parts.queues ? [parts.queues.queue(QUEUE.reconcile), parts.queues.queue(QUEUE.revoke)] : undefined,
   };
 }

@@ -67,7 +67,7 @@ export function layout(options: LayoutOptions): Html {
 ${person
   ? html`<a href="/console/">My teams</a><a href="/console/tokens">My tokens</a>
 ${person.isAdmin
-  ? html`<a href="/console/admin/status">Sync status</a><a href="/console/admin/plan">Dry-run plan</a><a href="/console/admin/audit">Audit log</a><a href="/console/admin/scim-clients">SCIM clients</a><a href="/console/admin/queues/">Queues</a>`
+  ? html`<a href="/console/admin/status">Sync status</a><a href="/console/admin/plan">Dry-run plan</a><a href="/console/admin/audit">Audit log</a><a href="/console/admin/holds">Holds</a><a href="/console/admin/scim-clients">SCIM clients</a><a href="/console/admin/queues/">Queues</a>`
   : ''}
 <span class="who">${person.userName}${person.isAdmin ? ' (admin)' : ''}</span>
 <form method="post" action="/auth/logout"><input type="hidden" name="_csrf" value="${options.csrfToken ?? ''}"><button type="submit">Sign out</button></form>`

@@ -23,10 +23,10 @@ import type { ConsoleSources } from './sources';
  * router at "/".
  */
 
-export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine } from './sources';
+export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine, ConsoleActor, ConsoleHolds, ConsoleHoldView } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
-export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource } from './console-ports';
+export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource } from './console-ports';
 export type { ConsoleParts } from './console-ports';
 
 export interface WebDeps {
@@ -97,7 +97,7 @@ export function createWebRouter(deps: WebDeps): Router {
   router.use(CONSOLE_PATH, consoleRouter);
   router.use(
     '/api/v1',
-    createAdminApiRouter({ adminToken: config.ADMIN_API_TOKEN, db, logger, policy: deps.policy, reconciler, queues: deps.queues, tokens: deps.tokens }),
+    createAdminApiRouter({ adminToken: config.ADMIN_API_TOKEN, adminTokenLabel: config.ADMIN_API_TOKEN_LABEL, db, logger, policy: deps.policy, reconciler, queues: deps.queues, tokens: deps.tokens }),
   );
 
   // The admin API answers its own errors; the console and sign-in share this one.

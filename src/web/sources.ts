@@ -68,14 +68,39 @@ export interface ScimClientView {
   tokens: Array<{ id: string; last4: string; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }>;
 }
 
+/** The signed-in person who changed something, as the audit log names them. */
+export interface ConsoleActor {
+  id: string;
+  userName: string;
+}
+
+/** Each change is audited with its actor, channel `console`. */
 export interface ConsoleScimClients {
   list(): Promise<ScimClientView[]>;
   /** Creates a client with its first bearer token; the token is returned this once. */
-  create(name: string): Promise<{ token: string }>;
+  create(name: string, by: ConsoleActor): Promise<{ token: string }>;
   /** Issues a new bearer token; the previous one stays valid until `previousValidUntil`. */
-  rotate(name: string): Promise<{ token: string; previousValidUntil: string | null }>;
+  rotate(name: string, by: ConsoleActor): Promise<{ token: string; previousValidUntil: string | null }>;
   /** Revokes the client and every token it holds. */
-  revoke(name: string): Promise<void>;
+  revoke(name: string, by: ConsoleActor): Promise<void>;
+}
+
+/** A pending hold: removals of still-active access waiting for an admin. */
+export interface ConsoleHoldView {
+  id: string;
+  team: string;
+  reason: string;
+  removals: number;
+  revocations: number;
+  createdAt: string;
+  /** The held ops, each as a line a person reads. */
+  ops: string[];
+}
+
+export interface ConsoleHolds {
+  pending(): Promise<ConsoleHoldView[]>;
+  /** Records and audits the decision, then enqueues the team's reconcile that acts on it. */
+  decide(id: string, decision: 'approved' | 'rejected', by: ConsoleActor): Promise<ConsoleHoldView>;
 }
 
 export interface ConsoleSources {
@@ -84,6 +109,7 @@ export interface ConsoleSources {
   tokens?: ConsoleTokens;
   sync?: ConsoleSync;
   scimClients?: ConsoleScimClients;
+  holds?: ConsoleHolds;
   /** BullMQ queues shown on the admin queue dashboard. */
   queues?: Queue[];
 }

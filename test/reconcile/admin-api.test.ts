@@ -14,7 +14,7 @@ let base: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  const router = createAdminApiRouter({ adminToken: TOKEN, db: h.scim.db, logger: h.logger, policy: h.policy, reconciler: h.reconciler, queues: h.queues });
+  const router = createAdminApiRouter({ adminToken: TOKEN, db: h.scim.db, logger: h.logger, policy: h.policy, reconciler: h.reconciler, queues: h.queues, tokens: h.tokens });
   const disabled = createAdminApiRouter({ adminToken: undefined, db: h.scim.db, logger: h.logger });
   const app = createApp({ logger: h.logger, readiness: {}, mounts: [{ path: '/api/v1', router }, { path: '/off/api/v1', router: disabled }] });
   server = createHttpServer(app);
@@ -100,6 +100,27 @@ describe('admin API', () => {
     const grants = await call('GET', '/api/v1/audit?op=addGrant');
     expect(grants.body.entries).toHaveLength(5);
     expect(grants.body.entries.every((e: { op: string }) => e.op === 'addGrant')).toBe(true);
+  });
+
+  it('audits the manual reconcile with the admin token\'s label and channel api', async () => {
+    const res = await call('GET', '/api/v1/audit?category=admin&op=reconcile');
+    expect(res.body.entries).toEqual([
+      expect.objectContaining({ category: 'admin', op: 'reconcile', team: 'platform', actor: 'admin-api-token', channel: 'api', requestId: 'req-admin-1' }),
+    ]);
+  });
+
+  it('audits a token issued and revoked for someone else, naming the owner', async () => {
+    const issued = await call('POST', '/api/v1/tokens', { body: { team: 'platform', owner: 'alice@acme.example', description: 'ci for alice' } });
+    expect(issued.status).toBe(201);
+    expect((await call('DELETE', `/api/v1/tokens/${issued.body.id}`)).status).toBe(200);
+    const res = await call('GET', '/api/v1/audit?category=admin&team=platform');
+    const tokenEntries = res.body.entries.filter((e: { op: string }) => e.op.startsWith('token.'));
+    expect(tokenEntries).toEqual([
+      expect.objectContaining({ op: 'token.revoke', subject: issued.body.id, actor: 'admin-api-token', channel: 'api', detail: expect.objectContaining({ owner: 'alice@acme.example' }) }),
+      expect.objectContaining({ op: 'token.issue', subject: issued.body.id, actor: 'admin-api-token', channel: 'api', detail: expect.objectContaining({ owner: 'alice@acme.example' }) }),
+    ]);
+    // The tokens part's own entries are still written.
+    expect((await call('GET', '/api/v1/audit?category=tokens')).body.entries.map((e: { op: string }) => e.op)).toEqual(['token.revoked', 'token.issued']);
   });
 
   it.each([

@@ -1,8 +1,10 @@
+import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli';
 import { scimTokenCommand } from '../../src/cli/scim-token';
 import { loadConfig } from '../../src/config';
 import { findActiveToken, hashToken } from '../../src/directory';
+import { queryAudit } from '../../src/reconcile';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /** `npm run cli -- scim-token ...`, run in-process against a real database. */
@@ -52,6 +54,20 @@ describe('scim-token', () => {
     expect((await cli('scim-token', 'revoke', '--name', 'entra')).code).toBe(0);
     expect(await findActiveToken(database.db, hashToken(first))).toBeUndefined();
     expect(await findActiveToken(database.db, hashToken(second))).toBeUndefined();
+  });
+
+  it('audits create, rotate and revoke with the OS user as actor, channel cli', async () => {
+    await cli('scim-token', 'create', '--name', 'audited');
+    await cli('scim-token', 'rotate', '--name', 'audited');
+    await cli('scim-token', 'revoke', '--name', 'audited');
+    const { entries } = await queryAudit(database.db, { category: 'admin' });
+    const mine = entries.filter((e) => e.subject === 'audited').map(({ op, actor, channel }) => ({ op, actor, channel }));
+    const actor = os.userInfo().username;
+    expect(mine).toEqual([
+      { op: 'scim-client.revoke', actor, channel: 'cli' },
+      { op: 'scim-client.rotate', actor, channel: 'cli' },
+      { op: 'scim-client.create', actor, channel: 'cli' },
+    ]);
   });
 
   it('explains usage mistakes with exit code 2', async () => {

@@ -7,9 +7,10 @@ import type { Logger } from '../../log';
 import type { Policy } from '../../policy';
 import { enqueueFullReconcile, enqueueTeamReconcile, QueueFactory } from '../../queue';
 import { QueueUnavailableError } from '../../queue';
-import { queryAudit, readStatus, Reconciler, writeCallsOf } from '../../reconcile';
-import type { TokenDeps } from '../../tokens';
+import { describeOp, listHolds, queryAudit, readStatus, recordAdminAction, Reconciler, writeCallsOf, type Hold } from '../../reconcile';
+import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
+import { decideHoldAndReconcile } from '../hold-decisions';
 import { tokensRouter } from './tokens';
 
 /**
@@ -20,7 +21,13 @@ import { tokensRouter } from './tokens';
  *   GET  /plan[?team=]       dry run: the ops a reconcile would apply now, nothing applied
  *   POST /reconcile          {team?} → 202; one team, or all teams when absent
  *   GET  /audit              ?team&category&op&requestId&since&until&before&limit → {entries, next}
+ *   GET  /holds              pending holds: [{id, team, reason, removals, revocations, createdAt, ops}]
+ *   POST /holds/:id/approve  → the hold, approved; the team's reconcile applies what is still planned
+ *   POST /holds/:id/reject   → the hold, rejected; its ops stay out while they stay planned
  *   /tokens                  the tokens part's router (see ./tokens.ts)
+ *
+ * Every change an admin makes here (a reconcile, a hold decided, a token issued or revoked) is
+ * audited, category `admin`, with the admin token's label as actor and channel `api`.
  *
  * Routes throw; one error middleware at the end answers `{error, message, details?}` from the
  * table in src/app/http-errors.ts.
@@ -29,6 +36,8 @@ import { tokensRouter } from './tokens';
 export interface AdminApiDeps {
   /** ADMIN_API_TOKEN; when unset every request gets 503. */
   adminToken: string | undefined;
+  /** ADMIN_API_TOKEN_LABEL: the actor the audit log names. @defaultValue admin-api-token */
+  adminTokenLabel?: string;
   db: Db;
   logger: Logger;
   policy?: { readonly current: Policy };
@@ -43,7 +52,7 @@ const TEAM = z.string().min(1).max(100);
 const auditQuery = z
   .strictObject({
     team: TEAM.optional(),
-    category: z.enum(['reconcile', 'drift', 'tokens']).optional(),
+    category: z.enum(['reconcile', 'drift', 'tokens', 'admin']).optional(),
     op: z.string().min(1).max(50).optional(),
     requestId: z.string().min(1).max(128).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
@@ -69,8 +78,32 @@ export function adminAuth(adminToken: string | undefined) {
   };
 }
 
+/** A hold as the admin API shows it, each op with the line a person reads. */
+function holdView(hold: Hold) {
+  const { id, team, reason, removals, revocations, createdAt, ops } = hold;
+  return { id, team, reason, removals, revocations, createdAt, ops: ops.map((op) => ({ ...op, description: describeOp(op) })) };
+}
+
+const ADMIN_TOKEN_OPS: Partial<Record<TokenAuditAction, string>> = { 'token.issued': 'token.issue', 'token.revoked': 'token.revoke' };
+
+/**
+ * The tokens part's audit writer, plus an `admin` entry naming the admin for each token this API
+ * issued or revoked (always for someone else: the owner is in the request).
+ */
+function auditingAdmin(tokens: TokenDeps, actor: string): TokenAuditWriter {
+  return async (entry) => {
+    await tokens.audit(entry);
+    const op = ADMIN_TOKEN_OPS[entry.action];
+    const ledgerId = entry.detail.ledgerId;
+    if (!op || typeof ledgerId !== 'string') return;
+    const token = await getTokenView(tokens, ledgerId);
+    await recordAdminAction(tokens.db, { op, team: token.team, subject: ledgerId, actor, channel: 'api', detail: { owner: token.owner, pulumiTeam: entry.team } });
+  };
+}
+
 export function createAdminApiRouter(deps: AdminApiDeps): Router {
   const { db, logger } = deps;
+  const actor = deps.adminTokenLabel ?? 'admin-api-token';
   const router = Router();
   router.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -106,7 +139,8 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     } catch (err) {
       throw new QueueUnavailableError(`cannot enqueue: ${(err as Error).message}`);
     }
-    logger.info('reconcile requested through the admin API', { team: team ?? '(all)', requestId });
+    await recordAdminAction(db, { op: 'reconcile', team, actor, channel: 'api', requestId });
+    logger.info('reconcile requested through the admin API', { team: team ?? '(all)', requestId, actor });
     res.status(202).json({ enqueued: team ? { team } : { all: true }, requestId });
   });
 
@@ -114,7 +148,20 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     res.json(await queryAudit(db, auditQuery.parse(req.query)));
   });
 
-  if (deps.tokens) router.use('/tokens', tokensRouter(deps.tokens));
+  router.get('/holds', async (_req, res) => {
+    res.json({ holds: (await listHolds(db)).map(holdView) });
+  });
+
+  for (const [action, decision] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+    router.post(`/holds/:id/${action}`, async (req, res) => {
+      const requestId = requestIdOf(req);
+      const hold = await decideHoldAndReconcile({ db, queues: deps.queues }, String(req.params.id), decision, { name: actor, channel: 'api' }, requestId);
+      logger.info(`hold ${decision} through the admin API`, { holdId: hold.id, team: hold.team, actor, requestId });
+      res.json({ ...holdView(hold), status: hold.status, decidedBy: hold.decidedBy, decidedChannel: hold.decidedChannel, requestId });
+    });
+  }
+
+  if (deps.tokens) router.use('/tokens', tokensRouter({ ...deps.tokens, audit: auditingAdmin(deps.tokens, actor) }));
 
   router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'no such admin API route')));
   router.use(jsonErrorEdge(logger, 'admin API request failed'));
