@@ -97,6 +97,14 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
     case 'forgetTeam':
       await forget(db, op.team);
       return done;
+    case 'relinkLogin': {
+      // Approved by an admin: the person's recorded login moves, unless someone holds the new one.
+      const updated = await db('identity_links')
+        .where({ user_id: op.userId, login_lower: op.from.toLowerCase() })
+        .whereNotExists(db('identity_links as other').whereRaw('other.login_lower = ?', [op.to.toLowerCase()]))
+        .update({ login: op.to, login_lower: op.to.toLowerCase(), linked_at: db.fn.now() });
+      return updated > 0 ? done : { outcome: 'skipped', extra: { why: 'login taken or link changed' } };
+    }
     case 'revokeToken':
       await client.deleteTeamToken(org, op.team, op.tokenId, `pulumi-idp-sync: ${op.why}`);
       return done;

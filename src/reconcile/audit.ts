@@ -52,6 +52,8 @@ export function subjectOf(op: Op): string | undefined {
     case 'addOrgMember':
     case 'removeOrgMember':
       return op.login;
+    case 'relinkLogin':
+      return op.userId;
     case 'narrowGrant':
     case 'removeGrant':
     case 'widenGrant':

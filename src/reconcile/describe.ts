@@ -27,6 +27,8 @@ export function describeOp(op: Op): string {
       return `rename to "${op.displayName}"`;
     case 'addOrgMember':
       return `add ${op.login} to the organization (role member)`;
+    case 'relinkLogin':
+      return `link person ${op.userId} to login ${op.to} instead of ${op.from}`;
     case 'removeOrgMember':
       return `remove ${op.login} from the organization (${op.why} in the IdP)`;
     case 'addMember':

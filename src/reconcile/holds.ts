@@ -109,7 +109,7 @@ export async function syncHolds(
     return undefined;
   }
   const counts = {
-    removals: held.filter((op) => op.kind !== 'revokeToken').length,
+    removals: held.filter((op) => op.kind !== 'revokeToken' && op.kind !== 'relinkLogin').length,
     revocations: held.filter((op) => op.kind === 'revokeToken').length,
   };
   if (open) {

@@ -138,3 +138,11 @@ export async function countLoginConflicts(conn: Conn): Promise<number> {
   const row = await conn('login_conflicts').countDistinct({ n: 'user_id' }).first();
   return Number(row?.n ?? 0);
 }
+
+/** A person's recorded login, or the login that clashes, for the console's "my teams" page. */
+export async function identityLinkOf(conn: Conn, userId: string): Promise<{ login: string; since: Date; conflict: boolean } | undefined> {
+  const link = (await conn('identity_links').where('user_id', userId).first('login', 'linked_at')) as { login: string; linked_at: Date } | undefined;
+  if (link) return { login: link.login, since: link.linked_at, conflict: false };
+  const clash = (await conn('login_conflicts').where('user_id', userId).first('login_lower', 'first_seen_at')) as { login_lower: string; first_seen_at: Date } | undefined;
+  return clash ? { login: clash.login_lower, since: clash.first_seen_at, conflict: true } : undefined;
+}

@@ -35,7 +35,7 @@ export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext,
 export { readStatus, countPendingUsers } from './status';
 export { listHolds, getHold, decideHold, countOpenHolds, HoldNotPendingError } from './holds';
 export type { Hold, HoldStatus } from './holds';
-export { listLoginConflicts, countLoginConflicts } from './identity-links';
+export { listLoginConflicts, countLoginConflicts, identityLinkOf } from './identity-links';
 export { planOrgRemovals, rosterOf } from './org-members';
 export { guardRemovals, isGuardedRemoval, opKey } from './safety';
 export type { SyncStatus } from './status';

@@ -20,6 +20,7 @@ export const OP_ORDER: readonly OpKind[] = [
   'forgetTeam',
   'createTeam',
   'updateTeam',
+  'relinkLogin',
   'addOrgMember',
   'addMember',
   'widenGrant',
@@ -27,7 +28,7 @@ export const OP_ORDER: readonly OpKind[] = [
 ];
 
 /** Ops that only write our own database (ownership), not Pulumi. */
-export const LOCAL_OPS: ReadonlySet<OpKind> = new Set(['adoptTeam', 'forgetTeam']);
+export const LOCAL_OPS: ReadonlySet<OpKind> = new Set(['adoptTeam', 'forgetTeam', 'relinkLogin']);
 
 export function plan(input: PlanInput): Plan {
   const { team, desired, actual, owned, policy } = input;
@@ -38,6 +39,8 @@ export function plan(input: PlanInput): Plan {
   if (desired && desired.unmappedUsers > 0) notes.push({ kind: 'unmappedUsers', team, count: desired.unmappedUsers });
   for (const m of desired?.conflicted ?? []) notes.push({ kind: 'loginConflict', team, userId: m.userId, login: m.login });
   for (const c of desired?.loginChanges ?? []) notes.push({ kind: 'loginChange', team, ...c });
+  // A recorded login changes only once an admin approves it (the guard always holds these).
+  for (const c of desired?.loginChanges ?? []) ops.push({ kind: 'relinkLogin', userId: c.userId, from: c.login, to: c.proposed });
   for (const g of desired?.renamedGroups ?? []) notes.push({ kind: 'groupRenamed', team, groupId: g.id, displayName: g.displayName });
   if (desired?.blocked) {
     // One name, several groups: nothing is guessed, nothing changes.
@@ -144,6 +147,8 @@ function sortKey(op: Op): string {
   switch (op.kind) {
     case 'revokeToken':
       return op.tokenId;
+    case 'relinkLogin':
+      return op.userId;
     case 'removeMember':
     case 'addMember':
     case 'addOrgMember':

@@ -18,6 +18,8 @@ export function opKey(op: Op): string {
       return `${op.kind}:${op.team}:${op.projectName}/${op.stackName}`;
     case 'deleteTeam':
       return `deleteTeam:${op.team}`;
+    case 'relinkLogin':
+      return `relinkLogin:${op.userId}:${op.to.toLowerCase()}`;
     default:
       return `${op.kind}:${'team' in op ? op.team : ''}:${'login' in op ? op.login.toLowerCase() : ''}`;
   }
@@ -75,22 +77,31 @@ export function guardRemovals(input: GuardInput): GuardedPlan {
   const guarded = ops.filter((op) => isGuardedRemoval(op, input.identityOf));
   const out: GuardedPlan = { apply: [], held: [], rejected: [], guardedKeys: new Set() };
   const counted = guarded.filter((op) => !approved.has(opKey(op)) && !rejected.has(opKey(op)));
-  let reason: string | undefined;
-  if (counted.length > maxRemovals) reason = `${counted.length} removals in one reconcile, more than safety.maxRemovals (${maxRemovals})`;
+  // A recorded login never changes without an admin: each such op waits, whatever the count.
+  const relinks = ops.filter((op) => op.kind === 'relinkLogin' && !approved.has(opKey(op)) && !rejected.has(opKey(op)));
+  let removalReason: string | undefined;
+  if (counted.length > maxRemovals) removalReason = `${counted.length} removals in one reconcile, more than safety.maxRemovals (${maxRemovals})`;
   else if (counted.length > 0 && recentRemovals + counted.length > maxRemovals) {
-    reason = `${recentRemovals} removals already applied within safety.window and ${counted.length} more planned, more than safety.maxRemovals (${maxRemovals})`;
+    removalReason = `${recentRemovals} removals already applied within safety.window and ${counted.length} more planned, more than safety.maxRemovals (${maxRemovals})`;
   }
+  const relinkReason =
+    relinks.length > 0 ? `${relinks.length} ${relinks.length === 1 ? 'person' : 'people'} would change Pulumi login; a recorded login changes only with approval` : undefined;
   const guardedSet = new Set(guarded);
+  const relinkSet = new Set(relinks);
   for (const op of ops) {
     const key = opKey(op);
-    if (!guardedSet.has(op)) out.apply.push(op);
+    if (op.kind === 'relinkLogin') {
+      if (rejected.has(key)) out.rejected.push(op);
+      else if (relinkSet.has(op)) out.held.push(op);
+      else out.apply.push(op);
+    } else if (!guardedSet.has(op)) out.apply.push(op);
     else if (rejected.has(key)) out.rejected.push(op);
-    else if (reason && !approved.has(key)) out.held.push(op);
+    else if (removalReason && !approved.has(key)) out.held.push(op);
     else {
       out.apply.push(op);
       out.guardedKeys.add(key);
     }
   }
-  if (out.held.length > 0) out.reason = reason;
+  if (out.held.length > 0) out.reason = [removalReason, relinkReason].filter(Boolean).join('; ');
   return out;
 }

@@ -110,6 +110,7 @@ export type Op =
   | { kind: 'updateTeam'; team: string; displayName: string; description: string }
   | { kind: 'addOrgMember'; login: string; userId: string }
   | { kind: 'removeOrgMember'; login: string; userId: string; why: 'deactivated' | 'deleted' }
+  | { kind: 'relinkLogin'; userId: string; from: string; to: string }
   | { kind: 'addMember'; team: string; login: string; userId: string }
   | { kind: 'widenGrant'; team: string; projectName: string; stackName: string; from: number; to: Permission }
   | { kind: 'addGrant'; team: string; projectName: string; stackName: string; permission: Permission };

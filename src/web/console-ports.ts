@@ -1,7 +1,7 @@
 import type { Db } from '../directory/db';
 import { createScimClient, listScimClients, revokeScimClient, rotateScimToken } from '../directory';
 import type { Policy } from '../policy';
-import { describeOp, listHolds, queryAudit, readStatus, recordAdminAction } from '../reconcile';
+import { describeOp, identityLinkOf, listHolds, queryAudit, readStatus, recordAdminAction } from '../reconcile';
 import type { AuditCategory, Hold } from '../reconcile';
 import { QUEUE, QueueFactory } from '../queue';
 import { issueToken, listTokens, revokeToken, TokenDeps } from '../tokens';
@@ -134,6 +134,7 @@ export function consoleSourcesFrom(parts: ConsoleParts): ConsoleSources {
     sync: syncSource(parts.db, parts.queues, parts.planAll),
     scimClients: scimClientsSource(parts.db, parts.scimRotationGraceSeconds ?? 86_400),
     holds: holdsSource(parts.db, parts.queues),
+    identity: { linkOf: (userId) => identityLinkOf(parts.db, userId) },
     queues: parts.queues ? [parts.queues.queue(QUEUE.reconcile), parts.queues.queue(QUEUE.revoke)] : undefined,
   };
 }

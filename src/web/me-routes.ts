@@ -75,11 +75,16 @@ export function createMeRoutes(deps: { db: Db; logger: Logger; sources: ConsoleS
 
   router.get('/', async (_req, res) => {
     const person = res.locals.person!;
-    const { groups, teams } = await teamsOf(db, sources, person);
+    const [{ groups, teams }, link] = await Promise.all([teamsOf(db, sources, person), sources.identity?.linkOf(person.id)]);
     page(
       res,
       'My teams and grants',
       html`<p>Signed in as <strong id="me">${person.userName}</strong>${person.isAdmin ? ' — administrator' : ''}.</p>
+<p id="pulumi-login">${link === undefined
+  ? html`<em>No Pulumi login is linked to you yet: it is recorded at the first sync of one of your teams.</em>`
+  : link.conflict
+    ? html`Your Pulumi login <code>${link.login}</code> clashes with another person's (<strong>login_conflict</strong>): neither of you is synced until an admin resolves it.`
+    : html`Your Pulumi login: <code>${link.login}</code>, linked ${link.since.toISOString().slice(0, 10)}. It changes only with an admin's approval.`}</p>
 <h2>My groups</h2>
 ${groups.length ? html`<ul id="groups">${groups.map((g) => html`<li>${g}</li>`)}</ul>` : html`<p id="groups"><em>You are in no SCIM group.</em></p>`}
 <h2>My teams</h2>

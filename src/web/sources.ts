@@ -110,6 +110,8 @@ export interface ConsoleSources {
   sync?: ConsoleSync;
   scimClients?: ConsoleScimClients;
   holds?: ConsoleHolds;
+  /** The Pulumi login recorded for a person (or the one that clashes with someone else's). */
+  identity?: { linkOf(userId: string): Promise<{ login: string; since: Date; conflict: boolean } | undefined> };
   /** BullMQ queues shown on the admin queue dashboard. */
   queues?: Queue[];
 }

@@ -1,5 +1,5 @@
 import { enqueueFullReconcile, QUEUE } from '../../src/queue';
-import { readStatus } from '../../src/reconcile';
+import { decideHold, listHolds, readStatus } from '../../src/reconcile';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from './harness';
 
 /**
@@ -61,6 +61,13 @@ describe('login links', () => {
     expect(res.status).toBe(200);
     await h.settle();
     expect(emuTeam(h.emu, 'platform')?.members).toEqual(['alice', 'bob']);
+    // The change waits for an admin, as a hold, and status shows it.
+    const [hold] = await listHolds(h.scim.db);
+    expect(hold).toMatchObject({ team: 'platform', ops: [{ kind: 'relinkLogin', userId: corp, from: 'alice', to: 'alice.smith' }] });
+    expect((await readStatus(h.scim.db)).loginChanges).toEqual([{ team: 'platform', userId: corp, login: 'alice', proposed: 'alice.smith' }]);
+    await decideHold(h.scim.db, hold.id, 'approved', { name: 'test', channel: 'api' });
+    await h.reconcileTeam({ team: 'platform', reason: 'hold-approved' });
+    expect(await h.scim.db('identity_links').where('user_id', corp).first('login')).toEqual({ login: 'alice.smith' });
   });
 });
 

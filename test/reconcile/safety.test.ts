@@ -28,6 +28,14 @@ describe('guardRemovals', () => {
     expect({ apply: result.apply.length, held: result.held.length }).toEqual(expected);
   });
 
+  it('holds every change of a recorded login until approved, whatever the count', () => {
+    const relink: Op = { kind: 'relinkLogin', userId: 'u-a', from: 'alice', to: 'alice.smith' };
+    expect(guard([relink]).held).toEqual([relink]);
+    expect(guard([relink]).reason).toMatch(/1 person would change Pulumi login/);
+    expect(guard([relink], { approved: new Set([opKey(relink)]) }).apply).toEqual([relink]);
+    expect(guard([relink], { rejected: new Set([opKey(relink)]) }).rejected).toEqual([relink]);
+  });
+
   it('counts token revocations of active creators and grant removals, not those of departed creators', () => {
     const ops: Op[] = [
       { kind: 'revokeToken', team: 'platform', tokenId: 't1', tokenName: 'x', createdBy: 'a', why: 'creator-left-team' },

@@ -82,6 +82,11 @@ describe('my teams', () => {
     expect((await get('/console/', bob)).text).toContain('No policy rule maps your groups to a Pulumi team.');
   });
 
+  it('shows each person the Pulumi login recorded for them, or that none is yet', async () => {
+    expect((await get('/console/', alice)).text).toMatch(/<p id="pulumi-login">Your Pulumi login: <code>alice<\/code>, linked \d{4}-\d{2}-\d{2}\./);
+    expect((await get('/console/', bob)).text).toContain('No Pulumi login is linked to you yet');
+  });
+
   it('escapes directory values on the page', async () => {
     await provisionUser(w.h.tdb, 'mallory@example.com', { groups: ['<script>alert(1)</script>'] });
     const cookie = await w.h.signInAs('mallory@example.com');
