@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const shape: DirectoryShape = { users: TRIALS, groups: TEAMS, memberships: TRIALS };
   const plan = membershipPlan(shape);
   const teamOf = new Map<number, number>();
-  plan.forEach((users, g) => users.forEach((u) => teamOf.set(u, g)));
+  for (const [g, users] of plan.entries()) for (const u of users) teamOf.set(u, g);
   const stack = await startStack({ label: 'deprov', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
   const background: Array<{ stop(): void }> = [];
@@ -37,16 +37,20 @@ async function main(): Promise<void> {
 
     // Each trial user creates a team token by hand in Pulumi: Pulumi records them as createdBy.
     const tokenIds: string[] = new Array(TRIALS);
-    await pool(Array.from({ length: TRIALS }, (_, i) => i), 8, async (i) => {
-      const team = teamName(teamOf.get(i)!);
-      const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-        body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-      });
-      if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-      tokenIds[i] = ((await res.json()) as { id: string }).id;
-    });
+    await pool(
+      Array.from({ length: TRIALS }, (_, i) => i),
+      8,
+      async (i) => {
+        const team = teamName(teamOf.get(i)!);
+        const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
+          body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
+        });
+        if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
+        tokenIds[i] = ((await res.json()) as { id: string }).id;
+      },
+    );
 
     const load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 500_000 });
     background.push(load);
@@ -61,16 +65,22 @@ async function main(): Promise<void> {
       const team = teamName(teamOf.get(i)!);
       const login = loginOf(i);
       const from = stack.tap.calls.length;
-      const answer = kind === 'deactivate'
-        ? await stack.scim.setActive(push.userIds[i], false)
-        : await stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
+      const answer =
+        kind === 'deactivate'
+          ? await stack.scim.setActive(push.userIds[i], false)
+          : await stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
       const isTokenDelete = (c: TappedCall) => c.method === 'DELETE' && c.path.endsWith(`/teams/${team}/tokens/${tokenIds[i]}`);
       const isMemberRemove = (c: TappedCall) => {
         const body = c.body as { memberAction?: string; member?: string } | undefined;
         return c.method === 'PATCH' && c.path.endsWith(`/teams/${team}`) && body?.memberAction === 'remove' && body.member === login;
       };
       try {
-        await until(`trial ${i}`, () => stack.tap.since(from, isTokenDelete).length > 0 && stack.tap.since(from, isMemberRemove).length > 0, TRIAL_TIMEOUT_MS, 2);
+        await until(
+          `trial ${i}`,
+          () => stack.tap.since(from, isTokenDelete).length > 0 && stack.tap.since(from, isMemberRemove).length > 0,
+          TRIAL_TIMEOUT_MS,
+          2,
+        );
         const del = stack.tap.since(from, isTokenDelete)[0];
         const rm = stack.tap.since(from, isMemberRemove)[0];
         tokenMs.push(del.startedAt - answer.at);

@@ -27,15 +27,20 @@ async function hand(url: string, team: string, body: unknown): Promise<void> {
 
 /** Waits until every team has been read since `from` and no call came for `quietMs`. */
 async function waitForFullPass(calls: { method: string; path: string; answeredAt: number }[], from: number, teams: number, timeoutMs: number): Promise<void> {
-  await until('full reconcile pass', () => {
-    const read = new Set<string>();
-    for (const c of calls.slice(from)) {
-      const m = /\/api\/orgs\/[^/]+\/teams\/([^/?]+)$/.exec(c.path);
-      if (c.method === 'GET' && m) read.add(m[1]);
-    }
-    const last = calls.length > from ? calls[calls.length - 1].answeredAt : 0;
-    return read.size >= teams && performance.now() - last > 2000;
-  }, timeoutMs, 200);
+  await until(
+    'full reconcile pass',
+    () => {
+      const read = new Set<string>();
+      for (const c of calls.slice(from)) {
+        const m = /\/api\/orgs\/[^/]+\/teams\/([^/?]+)$/.exec(c.path);
+        if (c.method === 'GET' && m) read.add(m[1]);
+      }
+      const last = calls.length > from ? calls[calls.length - 1].answeredAt : 0;
+      return read.size >= teams && performance.now() - last > 2000;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 async function main(): Promise<void> {
@@ -43,7 +48,13 @@ async function main(): Promise<void> {
   const desired = desiredTeams(shape);
   const seed = seedFor(shape);
   seed.members.push(STRANGER);
-  const stack = await startStack({ label: 'drift', seed, policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS, env: { PULUMI_MAX_RPS: '1000', PULUMI_MAX_CONCURRENCY: '32' } });
+  const stack = await startStack({
+    label: 'drift',
+    seed,
+    policy: benchPolicy(),
+    pulumiLatencyMs: LATENCY_MS,
+    env: { PULUMI_MAX_RPS: '1000', PULUMI_MAX_CONCURRENCY: '32' },
+  });
   const result: Record<string, unknown> = { settings: { TEAMS, DRIFT_PERCENT, LATENCY_MS } };
   try {
     await pushDirectory(stack.scim, shape, 16);

@@ -79,18 +79,24 @@ async function main(): Promise<void> {
         check('Pulumi writes <= 1.02 x diff', writes.length / diff, (v) => v <= 1.02),
       ],
     };
-    printTable(`Initial push: ${shape.users} users, ${shape.groups} groups, ${shape.memberships} memberships, ${CONCURRENCY} clients, Pulumi +${LATENCY_MS} ms/call`, [
-      { figure: 'SCIM push duration (s)', value: outcome.scimPushSec as number },
-      { figure: 'converged after last SCIM write (s)', value: afterLastWriteSec },
-      { figure: 'converged after first SCIM write (s)', value: outcome.convergedAfterFirstWriteSec as number },
-      { figure: 'teams converged / desired', value: `${teamsDone} / ${desired.size}` },
-      { figure: 'Pulumi write calls', value: writes.length },
-      { figure: 'diff size', value: diff },
-      { figure: 'writes / diff', value: writes.length / diff },
-      { figure: 'Pulumi read calls', value: reads },
-      { figure: 'daemon peak RSS (MiB)', value: outcome.daemonPeakRssMiB as number },
-    ]);
-    printTable('Writes by route', Object.entries(byRoute).map(([route, n]) => ({ route, n })));
+    printTable(
+      `Initial push: ${shape.users} users, ${shape.groups} groups, ${shape.memberships} memberships, ${CONCURRENCY} clients, Pulumi +${LATENCY_MS} ms/call`,
+      [
+        { figure: 'SCIM push duration (s)', value: outcome.scimPushSec as number },
+        { figure: 'converged after last SCIM write (s)', value: afterLastWriteSec },
+        { figure: 'converged after first SCIM write (s)', value: outcome.convergedAfterFirstWriteSec as number },
+        { figure: 'teams converged / desired', value: `${teamsDone} / ${desired.size}` },
+        { figure: 'Pulumi write calls', value: writes.length },
+        { figure: 'diff size', value: diff },
+        { figure: 'writes / diff', value: writes.length / diff },
+        { figure: 'Pulumi read calls', value: reads },
+        { figure: 'daemon peak RSS (MiB)', value: outcome.daemonPeakRssMiB as number },
+      ],
+    );
+    printTable(
+      'Writes by route',
+      Object.entries(byRoute).map(([route, n]) => ({ route, n })),
+    );
     if (error) process.stdout.write(`NOTE ${error}\n`);
   } finally {
     await stack.stop();

@@ -48,7 +48,7 @@ interface Issued {
 async function main(): Promise<void> {
   const shape: DirectoryShape = { users: TRIALS, groups: TEAMS, memberships: TRIALS };
   const teamOf = new Map<number, number>();
-  membershipPlan(shape).forEach((users, g) => users.forEach((u) => teamOf.set(u, g)));
+  for (const [g, users] of membershipPlan(shape).entries()) for (const u of users) teamOf.set(u, g);
   const stack = await startStack({ label: 'revoke', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const db = createDb({ connectionString: stack.db.url, poolMax: 2 });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS, TRIAL_INTERVAL_MS } };
@@ -59,28 +59,32 @@ async function main(): Promise<void> {
 
     const handTokens: string[] = new Array(TRIALS);
     const scoped: Issued[] = new Array(TRIALS);
-    await pool(Array.from({ length: TRIALS }, (_, i) => i), 8, async (i) => {
-      const team = teamName(teamOf.get(i)!);
-      const hand = await fetchRetrying(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-        body: JSON.stringify({ name: `bench-hand-${i}`, description: 'bench', expires: 0 }),
-      });
-      if (!hand.ok) throw new Error(`hand token create answered ${hand.status}: ${await hand.text()}`);
-      handTokens[i] = ((await hand.json()) as { id: string }).id;
-      const issued = await fetchRetrying(`${stack.daemonUrl}/api/v1/tokens`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          team,
-          owner: oktaUser(i).userName,
-          description: 'bench scoped token',
-          scope: [{ project: 'infra', stack: 'dev', permission: 'read' }],
-        }),
-      });
-      if (issued.status !== 201) throw new Error(`POST /api/v1/tokens answered ${issued.status}: ${await issued.text()}`);
-      scoped[i] = (await issued.json()) as Issued;
-    });
+    await pool(
+      Array.from({ length: TRIALS }, (_, i) => i),
+      8,
+      async (i) => {
+        const team = teamName(teamOf.get(i)!);
+        const hand = await fetchRetrying(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
+          body: JSON.stringify({ name: `bench-hand-${i}`, description: 'bench', expires: 0 }),
+        });
+        if (!hand.ok) throw new Error(`hand token create answered ${hand.status}: ${await hand.text()}`);
+        handTokens[i] = ((await hand.json()) as { id: string }).id;
+        const issued = await fetchRetrying(`${stack.daemonUrl}/api/v1/tokens`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            team,
+            owner: oktaUser(i).userName,
+            description: 'bench scoped token',
+            scope: [{ project: 'infra', stack: 'dev', permission: 'read' }],
+          }),
+        });
+        if (issued.status !== 201) throw new Error(`POST /api/v1/tokens answered ${issued.status}: ${await issued.text()}`);
+        scoped[i] = (await issued.json()) as Issued;
+      },
+    );
     const scopedTokenIds = new Map<number, string>();
     for (const row of await db('token_ledger').select('id', 'pulumi_token_id')) {
       const i = scoped.findIndex((s) => s.id === row.id);
@@ -131,15 +135,15 @@ async function main(): Promise<void> {
     const bg = await load.results();
 
     // Let the lane finish its ledger updates and private-team deletes before reading the end state.
-    await until('ledger settled', async () => Number((await db('token_ledger').whereNot('state', 'revoked').count('* as n'))[0].n) === 0, 30_000, 100).catch(() => undefined);
+    await until('ledger settled', async () => Number((await db('token_ledger').whereNot('state', 'revoked').count('* as n'))[0].n) === 0, 30_000, 100).catch(
+      () => undefined,
+    );
     const successfulDeletes = new Map<string, number>();
     for (const c of stack.tap.calls) {
       const m = /\/tokens\/([^/?]+)$/.exec(c.path);
       if (c.method === 'DELETE' && m && c.status < 300) successfulDeletes.set(m[1], (successfulDeletes.get(m[1]) ?? 0) + 1);
     }
-    const ledgerStates = Object.fromEntries(
-      (await db('token_ledger').select('state').count('* as n').groupBy('state')).map((r) => [r.state, Number(r.n)]),
-    );
+    const ledgerStates = Object.fromEntries((await db('token_ledger').select('state').count('* as n').groupBy('state')).map((r) => [r.state, Number(r.n)]));
     const privateTeamsLeft = stack.emulator.state.teams.filter((t) => t.name.startsWith('pis-tok-')).length;
     // The lane's entries, plus the reconciler's when a team reconcile revoked a token first.
     const auditRows: Array<{ subject: string | null; request_id: string | null }> = await db('audit_log')

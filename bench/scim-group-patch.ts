@@ -85,9 +85,7 @@ async function main(): Promise<void> {
       );
     }
     await db.raw('VACUUM ANALYZE');
-    const spare: string[] = (
-      await db.raw(`SELECT id FROM users ORDER BY created_at DESC LIMIT ?`, [SPARE_USERS])
-    ).rows.map((r: { id: string }) => r.id);
+    const spare: string[] = (await db.raw(`SELECT id FROM users ORDER BY created_at DESC LIMIT ?`, [SPARE_USERS])).rows.map((r: { id: string }) => r.id);
     const { token } = await createScimClient(db, 'bench');
 
     worker = new Worker(__filename, { workerData: { url: database.url } satisfies ServerData });
@@ -181,12 +179,22 @@ async function main(): Promise<void> {
     });
     const lookupResult = await lookup.result;
     printTable('userName eq lookup (autocannon, 16 connections, 10 s)', [
-      { rps: Math.round(lookupResult.rps), p50ms: lookupResult.p50ms, p99ms: lookupResult.p99ms, requests: lookupResult.requests, non2xx: lookupResult.non2xx, errors: lookupResult.errors },
+      {
+        rps: Math.round(lookupResult.rps),
+        p50ms: lookupResult.p50ms,
+        p99ms: lookupResult.p99ms,
+        requests: lookupResult.requests,
+        non2xx: lookupResult.non2xx,
+        errors: lookupResult.errors,
+      },
     ]);
 
     const p99At50k = figures.find((f) => f.members === 50_000 && f.op === 'both')!.p99ms as number;
     const goals = [check('single-member PATCH p99 ≤ 5 ms at 50,000 members (steady)', p99At50k, (v) => v <= 5)];
-    printTable('goals', goals.map((g) => ({ goal: g.goal, measured: g.measured, met: g.met })));
+    printTable(
+      'goals',
+      goals.map((g) => ({ goal: g.goal, measured: g.measured, met: g.met })),
+    );
     writeResult('scim-group-patch', {
       method:
         'SCIM server in a worker thread (real router, client-token auth, rate limit off), fresh database seeded in SQL then VACUUM ANALYZE; ' +

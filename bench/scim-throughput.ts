@@ -131,13 +131,28 @@ async function main(): Promise<void> {
     await peerDb.drop();
   }
 
-  const label: Record<string, string> = { daemon: `daemon (${CLIENTS} SCIM clients)`, daemon1: 'daemon (1 SCIM client, 200/s limit)', peer: 'peer (Ory Polis dsync)', limit: 'limit (bare node:http)' };
+  const label: Record<string, string> = {
+    daemon: `daemon (${CLIENTS} SCIM clients)`,
+    daemon1: 'daemon (1 SCIM client, 200/s limit)',
+    peer: 'peer (Ory Polis dsync)',
+    limit: 'limit (bare node:http)',
+  };
   const rows = (['daemon', 'daemon1', 'peer', 'limit'] as const).flatMap((server) =>
     (['lookup', 'create', 'put'] as Op[])
       .filter((op) => results[server]?.[op])
       .map((op) => {
         const r = results[server]![op]!;
-        return { server: label[server], op, '2xx/s': r.rps, 'all/s': r.allRps, 'p50 ms': r.p50ms, 'p99 ms': r.p99ms, requests: r.requests, non2xx: r.non2xx, errors: r.errors };
+        return {
+          server: label[server],
+          op,
+          '2xx/s': r.rps,
+          'all/s': r.allRps,
+          'p50 ms': r.p50ms,
+          'p99 ms': r.p99ms,
+          requests: r.requests,
+          non2xx: r.non2xx,
+          errors: r.errors,
+        };
       }),
   );
   const rps = (server: string, op: Op) => results[server]?.[op]?.rps ?? Number.NaN;

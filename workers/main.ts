@@ -3,7 +3,7 @@ import { createDb, migrateLatest } from '../src/directory/db';
 import { createLogger } from '../src/log';
 import { PolicyError } from '../src/policy';
 import { DEFAULT_REDIS_URL, EvictionPolicyError } from '../src/queue';
-import { startSyncEngine } from '../src/runtime';
+import { type SyncEngine, startSyncEngine } from '../src/runtime';
 
 /**
  * `npm run worker`: a worker process for scale-out. It runs the reconcile workers, the fast
@@ -18,7 +18,9 @@ import { startSyncEngine } from '../src/runtime';
 async function main(): Promise<number> {
   const config = loadConfigOrExit();
   if (!config.PULUMI_ACCESS_TOKEN) {
-    process.stderr.write('npm run worker needs PULUMI_ACCESS_TOKEN: the built-in emulator exists only inside the daemon process (RUN_WORKERS=true there runs the workers in-process)\n');
+    process.stderr.write(
+      'npm run worker needs PULUMI_ACCESS_TOKEN: the built-in emulator exists only inside the daemon process (RUN_WORKERS=true there runs the workers in-process)\n',
+    );
     return 2;
   }
   const logger = createLogger({ level: config.LOG_LEVEL }).child({ process: 'worker' });
@@ -26,7 +28,7 @@ async function main(): Promise<number> {
   const databaseUrl = config.DATABASE_URL ?? embeddedDatabaseUrl(config);
   const db = createDb({ connectionString: databaseUrl });
   await migrateLatest(db);
-  let engine;
+  let engine: SyncEngine;
   try {
     engine = await startSyncEngine({
       config,

@@ -20,9 +20,13 @@ export async function startBackgroundScim(stack: Stack, options: { rps: number; 
     return { stop: () => undefined, results: async () => ({ lookups: NOTHING, puts: NOTHING, achievedRps: 0 }) };
   }
   const ids: string[] = new Array(options.users);
-  await pool(Array.from({ length: options.users }, (_, i) => i), 16, async (i) => {
-    ids[i] = (await stack.scim.createUser(oktaUser(options.firstUser + i, 'bg.test'))).body.id;
-  });
+  await pool(
+    Array.from({ length: options.users }, (_, i) => i),
+    16,
+    async (i) => {
+      ids[i] = (await stack.scim.createUser(oktaUser(options.firstUser + i, 'bg.test'))).body.id;
+    },
+  );
   const origin = new URL(stack.daemonUrl).origin;
   let counter = 0;
   const lookups = cannon({
@@ -45,7 +49,10 @@ export async function startBackgroundScim(stack: Stack, options: { rps: number; 
     overallRate: Math.round(options.rps * 0.25),
     next: () => {
       const i = counter++ % options.users;
-      return { path: `/scim/v2/Users/${ids[i]}`, body: JSON.stringify({ ...oktaUser(options.firstUser + i, 'bg.test'), id: ids[i], displayName: `Bg ${counter}` }) };
+      return {
+        path: `/scim/v2/Users/${ids[i]}`,
+        body: JSON.stringify({ ...oktaUser(options.firstUser + i, 'bg.test'), id: ids[i], displayName: `Bg ${counter}` }),
+      };
     },
   });
   await new Promise((r) => setTimeout(r, 2000));

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import express, { Express, Router } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Logger } from '../log';
 import { withTimeout } from '../util';
 import { HttpError, jsonErrorEdge } from './http-errors';

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import passport from 'passport';
 import { DOMParser } from '@xmldom/xmldom';
-import { Profile, Strategy, ValidateInResponseTo, VerifiedCallback } from '@node-saml/passport-saml';
+import { type Profile, Strategy, ValidateInResponseTo, type VerifiedCallback } from '@node-saml/passport-saml';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import { AssertionReplayCache, RedisRequestIdCache } from './redis-caches';
 import type { SamlSettings } from './settings';
-import { LoginSubject, subjectOf } from './subject';
+import { type LoginSubject, subjectOf } from './subject';
 
 /**
  * SAML 2.0 Web SSO for people, on `@node-saml/passport-saml` (node-saml ≥ 5.1.0 does the XML
@@ -207,7 +207,10 @@ export function refuseWeakSignatureAlgorithms(xml: string): void {
   ];
   const weak = methods.find(({ e, accepted }) => !accepted.has(e.getAttribute('Algorithm') ?? ''));
   if (weak) {
-    throw new SamlRejection('weak_signature_algorithm', `${weak.e.localName} ${weak.e.getAttribute('Algorithm') ?? '(none)'} is not accepted; sign with RSA-SHA256`);
+    throw new SamlRejection(
+      'weak_signature_algorithm',
+      `${weak.e.localName} ${weak.e.getAttribute('Algorithm') ?? '(none)'} is not accepted; sign with RSA-SHA256`,
+    );
   }
 }
 
@@ -253,7 +256,10 @@ function children(node: unknown, name: string): XmlJs[] {
 }
 
 function earliest(...isoTimes: Array<string | undefined>): number | undefined {
-  const times = isoTimes.filter((t): t is string => typeof t === 'string').map((t) => Date.parse(t)).filter(Number.isFinite);
+  const times = isoTimes
+    .filter((t): t is string => typeof t === 'string')
+    .map((t) => Date.parse(t))
+    .filter(Number.isFinite);
   return times.length > 0 ? Math.min(...times) : undefined;
 }
 
@@ -283,8 +289,7 @@ export function createSamlService(deps: SamlServiceDeps): SamlService {
     const assertionId = assertion.$?.ID;
     if (!assertionId) throw new SamlRejection('invalid_response', 'assertion has no ID');
     const conditions = children(assertion, 'Conditions')[0]?.$ ?? {};
-    const expiresAt =
-      earliest(conditions.NotOnOrAfter, ...forUs.map((d) => d.NotOnOrAfter)) ?? Date.now() + MAX_ASSERTION_AGE_MS;
+    const expiresAt = earliest(conditions.NotOnOrAfter, ...forUs.map((d) => d.NotOnOrAfter)) ?? Date.now() + MAX_ASSERTION_AGE_MS;
     if (!(await replayCache.claim(settings.idpIssuer, assertionId, expiresAt + settings.clockSkewMs))) {
       throw new SamlRejection('assertion_replayed', 'this assertion was already used to sign in');
     }

@@ -51,7 +51,10 @@ export const holdsCommand: CliCommand = {
       case 'list': {
         if (id) throw new UsageError('holds list takes no id');
         const holds = await listHolds(await ctx.db());
-        if (values.json) ctx.stdout.write(`${JSON.stringify({ holds: holds.map(({ id, team, reason, removals, revocations, createdAt, ops }) => ({ id, team, reason, removals, revocations, createdAt, ops })) }, null, 2)}\n`);
+        if (values.json)
+          ctx.stdout.write(
+            `${JSON.stringify({ holds: holds.map(({ id, team, reason, removals, revocations, createdAt, ops }) => ({ id, team, reason, removals, revocations, createdAt, ops })) }, null, 2)}\n`,
+          );
         else if (holds.length === 0) ctx.stdout.write('no holds are waiting\n');
         else for (const hold of holds) ctx.stdout.write(render(hold));
         return 0;
@@ -82,7 +85,11 @@ async function decide(id: string, decision: 'approved' | 'rejected', ctx: Parame
   }
   ctx.stderr.write(`hold ${hold.id} of team ${hold.team} ${decision}\n`);
   try {
-    await withTimeout(enqueueTeamReconcile(await ctx.queues(), { team: hold.team, reason: `hold-${decision}` }), ENQUEUE_TIMEOUT_MS, `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`);
+    await withTimeout(
+      enqueueTeamReconcile(await ctx.queues(), { team: hold.team, reason: `hold-${decision}` }),
+      ENQUEUE_TIMEOUT_MS,
+      `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`,
+    );
   } catch (err) {
     ctx.stderr.write(`the reconcile that acts on it could not be enqueued (${(err as Error).message}); the next drift reconcile applies it\n`);
     return 1;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log';
-import { loadPolicy, PolicyError, PolicyStore } from '../policy';
+import { loadPolicy, type Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient } from '../pulumi';
 import { describeOp, Reconciler, writeCallsOf, type Plan } from '../reconcile';
 import { UsageError, type CliCommand } from './index';
@@ -23,7 +23,12 @@ export const planCommand: CliCommand = {
   async run(args, ctx) {
     let values: { team?: string; json?: boolean; daemon?: string };
     try {
-      ({ values } = parseArgs({ args, options: { team: { type: 'string' }, json: { type: 'boolean' }, daemon: { type: 'string' } }, strict: true, allowPositionals: false }));
+      ({ values } = parseArgs({
+        args,
+        options: { team: { type: 'string' }, json: { type: 'boolean' }, daemon: { type: 'string' } },
+        strict: true,
+        allowPositionals: false,
+      }));
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -50,7 +55,7 @@ export const planCommand: CliCommand = {
       }
       plans = body.plans;
     } else {
-      let policy;
+      let policy: Policy;
       try {
         policy = loadPolicy(config.SYNC_CONFIG, { organization: config.PULUMI_ORG });
       } catch (err) {
@@ -88,10 +93,13 @@ function renderPlans(plans: Plan[]): string {
     for (const n of p.notes) {
       if (n.kind === 'unownedTeam') lines.push(`  note: ${n.detail}`);
       if (n.kind === 'grantsOnly') lines.push(`  note: a ${n.teamKind} team: only its stack grants are managed`);
-      if (n.kind === 'unknownCreatorToken') lines.push(`  note: token ${n.tokenName} (${n.tokenId}) was created by ${n.createdBy}, whom the directory does not know: left alone`);
+      if (n.kind === 'unknownCreatorToken')
+        lines.push(`  note: token ${n.tokenName} (${n.tokenId}) was created by ${n.createdBy}, whom the directory does not know: left alone`);
       if (n.kind === 'unmappedUsers') lines.push(`  note: ${n.count} member(s) have no Pulumi login under identity.login`);
     }
   }
-  lines.push(`${total} change${total === 1 ? '' : 's'} in ${plans.length} team${plans.length === 1 ? '' : 's'} (${plans.reduce((n, p) => n + writeCallsOf(p.ops), 0)} Pulumi writes); nothing was applied`);
+  lines.push(
+    `${total} change${total === 1 ? '' : 's'} in ${plans.length} team${plans.length === 1 ? '' : 's'} (${plans.reduce((n, p) => n + writeCallsOf(p.ops), 0)} Pulumi writes); nothing was applied`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SamlSettings, samlSettingsOf } from './saml';
+import { type SamlSettings, samlSettingsOf } from './saml';
 
 /**
  * Process configuration, read once from the environment at start-up and checked whole before
@@ -153,9 +153,7 @@ export class ConfigError extends Error {
 export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   return parsed.data;
 }
@@ -206,14 +204,7 @@ export function scimRateLimit(config: Pick<Config, 'SCIM_RATE_LIMIT_RPS' | 'SCIM
   return config.SCIM_RATE_LIMIT_RPS > 0 ? { perSecond: config.SCIM_RATE_LIMIT_RPS, burst: config.SCIM_RATE_LIMIT_BURST } : false;
 }
 
-const SECRET_KEYS = new Set([
-  'PULUMI_ACCESS_TOKEN',
-  'SCIM_BEARER_TOKEN',
-  'ADMIN_API_TOKEN',
-  'SESSION_SECRET',
-  'DATABASE_URL',
-  'REDIS_URL',
-]);
+const SECRET_KEYS = new Set(['PULUMI_ACCESS_TOKEN', 'SCIM_BEARER_TOKEN', 'ADMIN_API_TOKEN', 'SESSION_SECRET', 'DATABASE_URL', 'REDIS_URL']);
 
 /** A loggable view of the config: secrets and URLs that may carry passwords become "set"/"unset". */
 export function describeConfig(config: Config): Record<string, unknown> {

@@ -91,7 +91,7 @@ export function samlSettingsOf(vars: SamlVariables): { settings: SamlSettings | 
   let certText = vars.SAML_IDP_CERT ?? '';
   if (vars.SAML_IDP_CERT_FILE) {
     try {
-      certText += '\n' + fs.readFileSync(vars.SAML_IDP_CERT_FILE, 'utf8');
+      certText += `\n${fs.readFileSync(vars.SAML_IDP_CERT_FILE, 'utf8')}`;
     } catch (err) {
       problems.push(`SAML_IDP_CERT_FILE: cannot read ${vars.SAML_IDP_CERT_FILE}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

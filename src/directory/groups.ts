@@ -70,10 +70,7 @@ export async function updateGroup(trx: Trx, id: string, fields: GroupFields): Pr
 
 /** Marks a membership-only change: bumps version and lastModified, returns the new version. */
 export async function touchGroup(trx: Trx, id: string): Promise<{ version: string; updated_at: Date }> {
-  const { rows } = await preparedRaw(trx, 
-    'UPDATE groups SET version = version + 1, updated_at = now() WHERE id = ? RETURNING version, updated_at',
-    [id],
-  );
+  const { rows } = await preparedRaw(trx, 'UPDATE groups SET version = version + 1, updated_at = now() WHERE id = ? RETURNING version, updated_at', [id]);
   return rows[0];
 }
 
@@ -87,7 +84,8 @@ export async function countGroups(db: Db, where: SqlClause): Promise<number> {
 }
 
 export async function listGroups(db: Db, where: SqlClause, orderBy: SqlClause, offset: number, limit: number): Promise<GroupRow[]> {
-  const { rows } = await preparedRaw(db, 
+  const { rows } = await preparedRaw(
+    db,
     `SELECT ${COLUMNS} FROM groups g WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?`,
     bindings([...where.bindings, ...orderBy.bindings, offset, limit]),
   );
@@ -100,7 +98,8 @@ export async function listGroups(db: Db, where: SqlClause, orderBy: SqlClause, o
  */
 export async function addMembers(trx: Trx, groupId: string, userIds: string[]): Promise<{ added: string[]; unknown: string[] }> {
   if (userIds.length === 0) return { added: [], unknown: [] };
-  const { rows } = await preparedRaw(trx, 
+  const { rows } = await preparedRaw(
+    trx,
     `WITH wanted AS (SELECT DISTINCT w.id FROM unnest(?::uuid[]) AS w(id)),
           missing AS (SELECT w.id FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = w.id)),
           inserted AS (
@@ -121,10 +120,7 @@ export async function addMembers(trx: Trx, groupId: string, userIds: string[]): 
 /** Removes the named members; returns the ids that were members, in the order the caller listed them. */
 export async function removeMembers(trx: Trx, groupId: string, userIds: string[]): Promise<string[]> {
   if (userIds.length === 0) return [];
-  const { rows } = await preparedRaw(trx, 
-    'DELETE FROM group_members WHERE group_id = ? AND user_id = ANY(?::uuid[]) RETURNING user_id',
-    [groupId, userIds],
-  );
+  const { rows } = await preparedRaw(trx, 'DELETE FROM group_members WHERE group_id = ? AND user_id = ANY(?::uuid[]) RETURNING user_id', [groupId, userIds]);
   // As addMembers and patch_group_members report them (RETURNING has no defined order).
   const removed = new Set<string>(rows.map((r: { user_id: string }) => r.user_id));
   return userIds.filter((id) => removed.has(id));
@@ -140,7 +136,8 @@ export async function removeAllMembers(trx: Trx, groupId: string): Promise<strin
  * (a compiled `members[...]` filter).
  */
 export async function removeMembersWhere(trx: Trx, groupId: string, where: SqlClause): Promise<string[]> {
-  const { rows } = await preparedRaw(trx, 
+  const { rows } = await preparedRaw(
+    trx,
     `DELETE FROM group_members gm USING users mu
       WHERE gm.group_id = ? AND mu.id = gm.user_id AND ${where.sql}
       RETURNING gm.user_id`,
@@ -150,15 +147,11 @@ export async function removeMembersWhere(trx: Trx, groupId: string, where: SqlCl
 }
 
 /** Sets the member list to exactly `userIds`; returns what was added and removed (see addMembers for `unknown`). */
-export async function replaceMembers(
-  trx: Trx,
-  groupId: string,
-  userIds: string[],
-): Promise<{ added: string[]; removed: string[]; unknown: string[] }> {
-  const { rows } = await preparedRaw(trx, 
-    'DELETE FROM group_members WHERE group_id = ? AND NOT (user_id = ANY(?::uuid[])) RETURNING user_id',
-    [groupId, userIds],
-  );
+export async function replaceMembers(trx: Trx, groupId: string, userIds: string[]): Promise<{ added: string[]; removed: string[]; unknown: string[] }> {
+  const { rows } = await preparedRaw(trx, 'DELETE FROM group_members WHERE group_id = ? AND NOT (user_id = ANY(?::uuid[])) RETURNING user_id', [
+    groupId,
+    userIds,
+  ]);
   const removed = rows.map((r: { user_id: string }) => r.user_id);
   const { added, unknown } = await addMembers(trx, groupId, userIds);
   return { added, removed, unknown };
@@ -168,7 +161,8 @@ export async function replaceMembers(
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
   const out = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return out;
-  const { rows } = await preparedRaw(db, 
+  const { rows } = await preparedRaw(
+    db,
     `SELECT gm.group_id, u.id AS user_id, coalesce(u.resource ->> 'displayName', u.user_name) AS display
        FROM group_members gm JOIN users u ON u.id = gm.user_id
       WHERE gm.group_id = ANY(?::uuid[])
@@ -181,10 +175,7 @@ export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<s
   return out;
 }
 
-export type MemberPatchOutcome =
-  | { outcome: 'not_found' }
-  | { outcome: 'unknown_members'; unknown: string[] }
-  | { outcome: 'ok'; version: string };
+export type MemberPatchOutcome = { outcome: 'not_found' } | { outcome: 'unknown_members'; unknown: string[] } | { outcome: 'ok'; version: string };
 
 /**
  * A membership-only PATCH in one round trip: the lock, the delta, the version bump and the
@@ -201,12 +192,7 @@ export async function patchGroupMembers(
   userIds: string[],
   requestId: string | undefined,
 ): Promise<MemberPatchOutcome> {
-  const { rows } = await preparedRaw(db, 'SELECT * FROM patch_group_members(?::uuid, ?, ?::uuid[], ?)', [
-    groupId,
-    op,
-    userIds,
-    requestId ?? null,
-  ]);
+  const { rows } = await preparedRaw(db, 'SELECT * FROM patch_group_members(?::uuid, ?, ?::uuid[], ?)', [groupId, op, userIds, requestId ?? null]);
   const row = rows[0] as { outcome: string; version: string; unknown: string[] };
   if (row.outcome === 'not_found') return { outcome: 'not_found' };
   if (row.outcome === 'unknown_members') return { outcome: 'unknown_members', unknown: row.unknown };

@@ -47,5 +47,7 @@ export async function peopleInGroups(conn: Conn, groupIds: readonly string[]): P
 
 export async function peopleByIds(conn: Conn, ids: readonly string[]): Promise<DirectoryPerson[]> {
   if (ids.length === 0) return [];
-  return conn('users').whereIn('id', [...ids]).select(...PERSON_COLUMNS);
+  return conn('users')
+    .whereIn('id', [...ids])
+    .select(...PERSON_COLUMNS);
 }

@@ -92,7 +92,13 @@ export async function rotateScimToken(db: Db, name: string, graceSeconds: number
       .orderBy('created_at', 'desc')
       .forUpdate()) as { id: string }[];
     const [previous, ...older] = valid;
-    if (older.length) await trx('scim_tokens').whereIn('id', older.map((t) => t.id)).update({ revoked_at: trx.fn.now() });
+    if (older.length)
+      await trx('scim_tokens')
+        .whereIn(
+          'id',
+          older.map((t) => t.id),
+        )
+        .update({ revoked_at: trx.fn.now() });
     let previousValidUntil: Date | undefined;
     if (previous) {
       const [row] = await trx('scim_tokens')

@@ -106,14 +106,7 @@ export interface UserPage {
  * rows of the page (the outer query), never for the rows OFFSET skips. A lookup — Okta's and
  * Entra's most frequent request — costs a single query.
  */
-export async function pageUsers(
-  db: Db,
-  where: SqlClause,
-  orderBy: SqlClause,
-  offset: number,
-  limit: number,
-  withGroups: boolean,
-): Promise<UserPage> {
+export async function pageUsers(db: Db, where: SqlClause, orderBy: SqlClause, offset: number, limit: number, withGroups: boolean): Promise<UserPage> {
   if (limit === 0) return { total: await countUsers(db, where), rows: [] };
   const groupsColumn = withGroups
     ? `, (SELECT coalesce(json_agg(json_build_object('groupId', g.id, 'displayName', g.display_name)
@@ -121,7 +114,8 @@ export async function pageUsers(
             FROM group_members gm JOIN groups g ON g.id = gm.group_id
            WHERE gm.user_id = u.id) AS group_refs`
     : '';
-  const { rows } = await preparedRaw(db, 
+  const { rows } = await preparedRaw(
+    db,
     `SELECT u.*${groupsColumn}
        FROM (SELECT ${COLUMNS}, count(*) OVER () AS total_count
                FROM users u WHERE ${where.sql} ORDER BY ${orderBy.sql} OFFSET ? LIMIT ?) u
@@ -132,9 +126,7 @@ export async function pageUsers(
   const page = rows as Row[];
   // An empty page says nothing about the total when it starts past the end.
   const total = page.length > 0 ? Number(page[0]!.total_count) : offset === 0 ? 0 : await countUsers(db, where);
-  const groups = withGroups
-    ? new Map(page.map((r) => [r.id, (r.group_refs ?? []).map((g) => ({ userId: r.id, ...g }))]))
-    : undefined;
+  const groups = withGroups ? new Map(page.map((r) => [r.id, (r.group_refs ?? []).map((g) => ({ userId: r.id, ...g }))])) : undefined;
   return {
     total,
     rows: page.map(({ total_count: _total, group_refs: _groups, ...row }) => row as UserRow),
@@ -158,7 +150,8 @@ export interface UserGroupRef {
 export async function groupsOfUsers(db: Db, userIds: string[]): Promise<Map<string, UserGroupRef[]>> {
   const out = new Map<string, UserGroupRef[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return out;
-  const { rows } = await preparedRaw(db, 
+  const { rows } = await preparedRaw(
+    db,
     `SELECT gm.user_id, g.id AS group_id, g.display_name
        FROM group_members gm JOIN groups g ON g.id = gm.group_id
       WHERE gm.user_id = ANY(?::uuid[])

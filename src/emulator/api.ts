@@ -1,14 +1,6 @@
 import type { AccessToken, OrganizationMember, Team, TeamMemberInfo } from '../pulumi';
 import type { EmulatorConfig } from './config';
-import {
-  EmulatorState,
-  EmuTeam,
-  EmuToken,
-  hashToken,
-  newId,
-  newTokenValue,
-  OrgRole,
-} from './state';
+import { type EmulatorState, type EmuTeam, type EmuToken, hashToken, newId, newTokenValue, type OrgRole } from './state';
 
 /**
  * The emulated REST endpoints of docs/pulumi-api.md, "Endpoints", as functions over the state. Status codes,
@@ -299,7 +291,10 @@ function applyChange(ctx: ApiContext, team: EmuTeam, kind: ChangeKind, body: Rec
 
 function updateTeamFields(ctx: ApiContext, team: EmuTeam, body: Record<string, unknown>): void {
   const { newDisplayName, newDescription } = body;
-  for (const [key, value] of [['newDisplayName', newDisplayName], ['newDescription', newDescription]] as const) {
+  for (const [key, value] of [
+    ['newDisplayName', newDisplayName],
+    ['newDescription', newDescription],
+  ] as const) {
     if (value !== undefined && typeof value !== 'string') fail(400, `${key} must be a string`);
   }
   if (typeof newDisplayName === 'string' && newDisplayName.length > MAX_DISPLAY_NAME) {
@@ -391,9 +386,7 @@ function isExpired(token: EmuToken): boolean {
 function listTokens(ctx: ApiContext, scope: string, owned: (t: EmuToken) => boolean): ApiResult {
   const filter = ctx.query.get('filter') ?? 'active';
   if (filter !== 'active' && filter !== 'expired' && filter !== 'all') fail(400, 'filter must be active, expired or all');
-  const tokens = ctx.state.tokens.filter(
-    (t) => owned(t) && !t.deleted && (filter === 'all' || (filter === 'expired') === isExpired(t)),
-  );
+  const tokens = ctx.state.tokens.filter((t) => owned(t) && !t.deleted && (filter === 'all' || (filter === 'expired') === isExpired(t)));
   const { items, continuationToken } = page(ctx, `${scope}:${filter}`, tokens, ctx.config.pageSizes.tokens);
   return { status: 200, json: { tokens: items.map(tokenView), ...(continuationToken ? { continuationToken } : {}) } };
 }
@@ -491,7 +484,12 @@ const listMembers: Handler = (ctx) => {
       }));
     }
     if (ctx.config.backendRosterIncludesOrgEntry) {
-      entries.unshift(() => ({ user: { name: ctx.state.org, githubLogin: ctx.state.org, avatarUrl: '' }, role: 'none', knownToPulumi: false, virtualAdmin: false }));
+      entries.unshift(() => ({
+        user: { name: ctx.state.org, githubLogin: ctx.state.org, avatarUrl: '' },
+        role: 'none',
+        knownToPulumi: false,
+        virtualAdmin: false,
+      }));
     }
   }
   const { items, continuationToken } = page(ctx, `members:${type}`, entries, ctx.config.pageSizes.members);
@@ -542,9 +540,7 @@ const userStacks: Handler = (ctx) => {
   const tagValue = ctx.query.get('tagValue');
   const visible = organization === null || organization === '' || organization === ctx.state.org ? ctx.state.stacks : [];
   const stacks = visible.filter(
-    (s) =>
-      (!project || s.projectName === project) &&
-      (!tagName || (tagName in s.tags && (!tagValue || s.tags[tagName] === tagValue))),
+    (s) => (!project || s.projectName === project) && (!tagName || (tagName in s.tags && (!tagValue || s.tags[tagName] === tagValue))),
   );
   const scope = `stacks:${organization ?? ''}:${project ?? ''}:${tagName ?? ''}:${tagValue ?? ''}`;
   const { items, continuationToken } = page(ctx, scope, stacks, ctx.config.pageSizes.stacks);
@@ -592,10 +588,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', template: '/api/stacks/{org}/{project}/{stack}', handler: getStack },
 ];
 
-export type RouteMatch =
-  | { kind: 'found'; route: Route; params: Record<string, string> }
-  | { kind: 'wrong-method' }
-  | { kind: 'none' };
+export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'wrong-method' } | { kind: 'none' };
 
 /** Matches decoded path segments against the route table. */
 export function matchRoute(method: string, segments: string[]): RouteMatch {

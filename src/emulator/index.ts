@@ -2,11 +2,11 @@ import http from 'node:http';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ZodError } from 'zod';
-import { ApiFailure, matchRoute, Principal } from './api';
-import { CallLog, CallRecord } from './calls';
-import { DEFAULT_EMULATOR_CONFIG, EmulatorConfig, EmulatorConfigInput, resolveConfig } from './config';
-import { Fault, FaultSet } from './faults';
-import { EmulatorSeed, EmulatorState, hashToken, isEmulatorState, newTokenValue, SeedError, stateFromSeed } from './state';
+import { ApiFailure, matchRoute, type Principal } from './api';
+import { CallLog, type CallRecord } from './calls';
+import { DEFAULT_EMULATOR_CONFIG, type EmulatorConfig, type EmulatorConfigInput, resolveConfig } from './config';
+import { type Fault, FaultSet } from './faults';
+import { type EmulatorSeed, type EmulatorState, hashToken, isEmulatorState, newTokenValue, SeedError, stateFromSeed } from './state';
 
 /**
  * A local Pulumi Service: the REST endpoints the daemon uses (docs/pulumi-api.md), with fault
@@ -178,9 +178,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (fault.retryAfterSeconds !== undefined) {
         res.setHeader(
           'Retry-After',
-          fault.retryAfterFormat === 'http-date'
-            ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString()
-            : String(fault.retryAfterSeconds),
+          fault.retryAfterFormat === 'http-date' ? new Date(Date.now() + fault.retryAfterSeconds * 1000).toUTCString() : String(fault.retryAfterSeconds),
         );
       }
       sendJsonError(res, 429, 'Too Many Requests');
@@ -315,7 +313,10 @@ function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<unkn
 
 function decodeSegments(path: string): string[] | undefined {
   try {
-    return path.split('/').slice(1).map((s) => decodeURIComponent(s));
+    return path
+      .split('/')
+      .slice(1)
+      .map((s) => decodeURIComponent(s));
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { EmulatorSettings, loadEmulatorSettingsOrExit } from '../config';
-import { startEmulator, EmulatorSeed, SeedError, demoSeed } from './index';
+import { type EmulatorSettings, loadEmulatorSettingsOrExit } from '../config';
+import { startEmulator, type EmulatorSeed, SeedError, demoSeed } from './index';
 
 /** `npm run emulator`: the emulator on its own, with the settings src/config reads (EmulatorSettings). */
 async function main(settings: EmulatorSettings): Promise<void> {

@@ -73,10 +73,7 @@ export interface EmulatorState {
 }
 
 const login = z.string().min(1).max(100);
-const person = z.union([
-  login.transform((l) => ({ login: l })),
-  z.object({ login, name: z.string().optional(), email: z.string().optional() }),
-]);
+const person = z.union([login.transform((l) => ({ login: l })), z.object({ login, name: z.string().optional(), email: z.string().optional() })]);
 
 export const seedSchema = z.object({
   org: z.string().min(1).optional(),
@@ -101,10 +98,13 @@ export const seedSchema = z.object({
   stacks: z
     .array(
       z.union([
-        z.string().regex(/^[^/]+\/[^/]+$/, 'must be "project/stack"').transform((s) => {
-          const [projectName, stackName] = s.split('/');
-          return { projectName, stackName, tags: {} as Record<string, string> };
-        }),
+        z
+          .string()
+          .regex(/^[^/]+\/[^/]+$/, 'must be "project/stack"')
+          .transform((s) => {
+            const [projectName, stackName] = s.split('/');
+            return { projectName, stackName, tags: {} as Record<string, string> };
+          }),
         z.object({
           projectName: z.string().min(1),
           stackName: z.string().min(1),
@@ -123,11 +123,14 @@ export const seedSchema = z.object({
         description: z.string().default(''),
         kind: z.enum(['pulumi', 'github', 'scim']).default('pulumi'),
         members: z
-          .array(z.union([login.transform((l) => ({ login: l, role: 'member' as const })), z.object({ login, role: z.enum(['member', 'admin']).default('member') })]))
+          .array(
+            z.union([
+              login.transform((l) => ({ login: l, role: 'member' as const })),
+              z.object({ login, role: z.enum(['member', 'admin']).default('member') }),
+            ]),
+          )
           .default([]),
-        stacks: z
-          .array(z.object({ projectName: z.string().min(1), stackName: z.string().min(1), permission: z.number().int() }))
-          .default([]),
+        stacks: z.array(z.object({ projectName: z.string().min(1), stackName: z.string().min(1), permission: z.number().int() })).default([]),
       }),
     )
     .default([]),
@@ -270,8 +273,11 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
 export function isEmulatorState(value: unknown): value is EmulatorState {
   const s = value as EmulatorState;
   return (
-    typeof s === 'object' && s !== null &&
-    typeof s.org === 'string' && typeof s.adminLogin === 'string' && typeof s.nextId === 'number' &&
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.org === 'string' &&
+    typeof s.adminLogin === 'string' &&
+    typeof s.nextId === 'number' &&
     [s.accounts, s.members, s.idpOnly, s.teams, s.stacks, s.tokens].every(Array.isArray)
   );
 }

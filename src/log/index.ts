@@ -77,11 +77,7 @@ export interface LoggerOptions {
 const LEVEL = Symbol.for('level');
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const transports: winston.transport[] = [
-    options.stream
-      ? new winston.transports.Stream({ stream: options.stream })
-      : new winston.transports.Console(),
-  ];
+  const transports: winston.transport[] = [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console()];
   // winston runs the whole format chain on every message and leaves the level check to the
   // transports, so a per-request `http` or `debug` line was redacted, stamped and serialised
   // only to be dropped. Dropping it first keeps disabled levels nearly free.
@@ -89,12 +85,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const logger: Logger = winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
-    format: winston.format.combine(
-      enabledLevel(),
-      redactFormat(),
-      winston.format.timestamp(),
-      winston.format.json(),
-    ),
+    format: winston.format.combine(enabledLevel(), redactFormat(), winston.format.timestamp(), winston.format.json()),
     transports,
   });
   return logger;

@@ -30,22 +30,13 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /** Seconds; fine between 10 ms and 5 s, where the deprovision goal (p99 ≤ 300 ms) lives. */
-const REVOKE_BUCKETS = [
-  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30,
-];
+const REVOKE_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
 
 // ---------------------------------------------------------------------------------------------
 // SCIM server
 // ---------------------------------------------------------------------------------------------
 
-export type ScimResource =
-  | 'Users'
-  | 'Groups'
-  | 'ServiceProviderConfig'
-  | 'Schemas'
-  | 'ResourceTypes'
-  | 'Bulk'
-  | 'other';
+export type ScimResource = 'Users' | 'Groups' | 'ServiceProviderConfig' | 'Schemas' | 'ResourceTypes' | 'Bulk' | 'other';
 
 export const scimRequests = new Counter({
   name: `${PREFIX}scim_requests_total`,
@@ -63,12 +54,7 @@ export const scimRequestDuration = new Histogram({
 });
 
 /** Counts one answered SCIM request and its latency. */
-export function recordScimRequest(r: {
-  resource: ScimResource;
-  method: string;
-  status: number;
-  durationSeconds: number;
-}): void {
+export function recordScimRequest(r: { resource: ScimResource; method: string; status: number; durationSeconds: number }): void {
   scimRequests.inc({ resource: r.resource, method: r.method, status: String(r.status) });
   scimRequestDuration.observe({ resource: r.resource, method: r.method }, r.durationSeconds);
 }
@@ -349,13 +335,7 @@ export const pulumiRetries = new Counter({
  * Counts one Pulumi call attempt. `route` is the template, e.g. `/api/orgs/{org}/teams/{team}`;
  * `attempt` (1 for the first) beyond 1 counts as a retry.
  */
-export function recordPulumiCall(c: {
-  method: string;
-  route: string;
-  status: number | 'network';
-  durationSeconds: number;
-  attempt?: number;
-}): void {
+export function recordPulumiCall(c: { method: string; route: string; status: number | 'network'; durationSeconds: number; attempt?: number }): void {
   pulumiCalls.inc({ method: c.method, route: c.route, status: String(c.status) });
   pulumiCallDuration.observe({ route: c.route }, c.durationSeconds);
   if (c.status === 429) pulumiRateLimited.inc();

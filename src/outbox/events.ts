@@ -21,11 +21,7 @@ export type OutboxKind = OutboxEvent['kind'];
 
 /** Events that mean someone lost access: they also go to the fast revoke lane. */
 export function isIdentityLoss(event: OutboxEvent): boolean {
-  return (
-    event.kind === 'user.deactivated' ||
-    event.kind === 'user.deleted' ||
-    (event.kind === 'group.members_changed' && event.removed.length > 0)
-  );
+  return event.kind === 'user.deactivated' || event.kind === 'user.deleted' || (event.kind === 'group.members_changed' && event.removed.length > 0);
 }
 
 export interface OutboxRow {

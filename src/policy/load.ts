@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ADOPT_MODES, DURATION, LOGIN_SOURCES, PERMISSIONS, policySchema, PolicyFile, TEAM_NAME, TOKEN_TEAM_PREFIX } from './schema';
+import { type ADOPT_MODES, DURATION, LOGIN_SOURCES, PERMISSIONS, policySchema, type PolicyFile, TEAM_NAME, TOKEN_TEAM_PREFIX } from './schema';
 
 /** A problem in the policy file: `file:line key: message`, one per problem. */
 export class PolicyError extends Error {
@@ -10,11 +10,7 @@ export class PolicyError extends Error {
     readonly file: string,
     readonly problems: PolicyProblem[],
   ) {
-    super(
-      `invalid policy ${file}:\n  ${problems
-        .map((p) => `${file}${p.line ? `:${p.line}` : ''}${p.key ? ` ${p.key}` : ''}: ${p.message}`)
-        .join('\n  ')}`,
-    );
+    super(`invalid policy ${file}:\n  ${problems.map((p) => `${file}${p.line ? `:${p.line}` : ''}${p.key ? ` ${p.key}` : ''}: ${p.message}`).join('\n  ')}`);
     this.name = 'PolicyError';
   }
 }
@@ -37,10 +33,7 @@ export interface StackRule {
   permission: Permission;
 }
 
-export type GroupMatcher =
-  | { kind: 'group'; nameLower: string; name: string }
-  | { kind: 'externalId'; externalId: string }
-  | { kind: 'pattern'; re: RegExp };
+export type GroupMatcher = { kind: 'group'; nameLower: string; name: string } | { kind: 'externalId'; externalId: string } | { kind: 'pattern'; re: RegExp };
 
 export type AdoptMode = (typeof ADOPT_MODES)[number];
 
@@ -110,7 +103,10 @@ export function parsePolicy(text: string, file: string, options: LoadPolicyOptio
   }
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
-    throw new PolicyError(file, parsed.error.issues.map((issue) => toProblem(issue, doc, lineCounter)));
+    throw new PolicyError(
+      file,
+      parsed.error.issues.map((issue) => toProblem(issue, doc, lineCounter)),
+    );
   }
   return compile(parsed.data, file, createHash('sha256').update(text).digest('hex'), (path) => lineOf(doc, lineCounter, path));
 }

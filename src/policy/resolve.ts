@@ -109,7 +109,10 @@ export function teamsForGroup(policy: Policy, group: RuleGroup): TeamMatch[] {
 
 /** `*` matches any run of characters, `?` one character; everything else is literal. */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -126,7 +129,10 @@ export function grantKey(projectName: string, stackName: string): string {
  * Resolves stack rules against the org's stacks. When several rules grant one stack, the
  * highest permission wins (read < write < admin).
  */
-export function resolveGrants(rules: readonly StackRule[], stacks: readonly OrgStack[]): Map<string, { projectName: string; stackName: string; permission: Permission }> {
+export function resolveGrants(
+  rules: readonly StackRule[],
+  stacks: readonly OrgStack[],
+): Map<string, { projectName: string; stackName: string; permission: Permission }> {
   const grants = new Map<string, { projectName: string; stackName: string; permission: Permission }>();
   const compiled = rules.map((r) => ({ project: globToRegExp(r.project), stack: globToRegExp(r.stack), permission: r.permission }));
   for (const s of stacks) {

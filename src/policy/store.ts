@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { loadPolicy, LoadPolicyOptions, Policy, PolicyError } from './load';
+import { loadPolicy, type LoadPolicyOptions, type Policy, PolicyError } from './load';
 
 /**
  * The current policy of a process. `reload()` (wired to SIGHUP) reads the file again; a bad

@@ -1,15 +1,8 @@
 import type { Logger } from '../log';
-import { BadRequestError, ConflictError, InvalidResponseError, NotFoundError, PulumiError } from './errors';
-import { createTransport, PulumiCall, RetryMode, Transport } from './http';
-import { DEFAULT_RETRY_POLICY, RetryPolicy } from './retry';
-import type {
-  AccessToken,
-  CreateAccessTokenResponse,
-  OrganizationMember,
-  StackPermissionLevel,
-  StackSummary,
-  Team,
-} from './types';
+import { BadRequestError, ConflictError, InvalidResponseError, NotFoundError, type PulumiError } from './errors';
+import { createTransport, type PulumiCall, type RetryMode, type Transport } from './http';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
+import type { AccessToken, CreateAccessTokenResponse, OrganizationMember, StackPermissionLevel, StackSummary, Team } from './types';
 
 /**
  * Typed Pulumi Service REST client for the endpoints of docs/pulumi-api.md, "Endpoints". Every method is
@@ -214,8 +207,15 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     throw new InvalidResponseError(`GET ${route}: more than ${MAX_PAGES} pages`, 200, undefined, `GET ${route}`);
   }
 
-  const tokenCall = (method: 'POST' | 'DELETE', route: string, params: Record<string, string>, org: string, retry: RetryMode, body?: unknown, reason?: string) =>
-    transport.call({ method, route, params: { org, ...params }, query: { reason }, body, org, retry });
+  const tokenCall = (
+    method: 'POST' | 'DELETE',
+    route: string,
+    params: Record<string, string>,
+    org: string,
+    retry: RetryMode,
+    body?: unknown,
+    reason?: string,
+  ) => transport.call({ method, route, params: { org, ...params }, query: { reason }, body, org, retry });
 
   const client: PulumiClient = {
     async listTeams(org) {
@@ -293,11 +293,19 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async createTeamToken(org, team, token, reason) {
-      const body = await tokenCall('POST', TEAM_TOKENS, { team }, org, 'rate-limit-only', {
-        name: token.name,
-        description: token.description,
-        expires: token.expires,
-      }, reason);
+      const body = await tokenCall(
+        'POST',
+        TEAM_TOKENS,
+        { team },
+        org,
+        'rate-limit-only',
+        {
+          name: token.name,
+          description: token.description,
+          expires: token.expires,
+        },
+        reason,
+      );
       const created = objectBody<CreateAccessTokenResponse>(body, `POST ${TEAM_TOKENS}`);
       if (typeof created.id !== 'string' || typeof created.tokenValue !== 'string') {
         throw new InvalidResponseError(`POST ${TEAM_TOKENS}: answer lacks id or tokenValue`, 200, undefined, `POST ${TEAM_TOKENS}`);

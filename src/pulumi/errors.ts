@@ -91,9 +91,7 @@ export function parseErrorBody(status: number, text: string): { body: PulumiErro
 }
 
 function describeErrors(body: PulumiErrorBody): string {
-  const details = (body.errors ?? [])
-    .map((e) => [e.resource, e.attribute, e.errorType, e.customMessage].filter(Boolean).join(' '))
-    .filter((s) => s !== '');
+  const details = (body.errors ?? []).map((e) => [e.resource, e.attribute, e.errorType, e.customMessage].filter(Boolean).join(' ')).filter((s) => s !== '');
   return details.length > 0 ? `${body.message} (${details.join('; ')})` : body.message;
 }
 
@@ -102,13 +100,7 @@ function truncate(s: string, max: number): string {
 }
 
 /** The error class for a non-2xx status that is final (no more retries). */
-export function errorForStatus(
-  status: number,
-  text: string,
-  route: string,
-  requestId: string | undefined,
-  retryAfterMs: number,
-): PulumiError {
+export function errorForStatus(status: number, text: string, route: string, requestId: string | undefined, retryAfterMs: number): PulumiError {
   const { body, message } = parseErrorBody(status, text);
   const full = `${route} → ${status}: ${message}`;
   switch (status) {
@@ -125,9 +117,7 @@ export function errorForStatus(
     case 429:
       return new RateLimitedError(`${route} → 429: request rate-limit exceeded`, body, route, requestId, retryAfterMs);
     default:
-      return status >= 500
-        ? new ServerError(full, status, body, route, requestId)
-        : new UnexpectedStatusError(full, status, body, route, requestId);
+      return status >= 500 ? new ServerError(full, status, body, route, requestId) : new UnexpectedStatusError(full, status, body, route, requestId);
   }
 }
 

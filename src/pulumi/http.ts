@@ -1,15 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../log';
-import {
-  errorForStatus,
-  InvalidResponseError,
-  NetworkError,
-  RateLimitedError,
-  ServerError,
-} from './errors';
+import { errorForStatus, InvalidResponseError, NetworkError, type RateLimitedError, ServerError } from './errors';
 import { OrgLimiter } from './limiter';
-import { backoffDelayMs, parseRetryAfterMs, RetryPolicy, sleep } from './retry';
+import { backoffDelayMs, parseRetryAfterMs, type RetryPolicy, sleep } from './retry';
 
 /**
  * The transport under every client method: headers, URL escaping, per-org limits, a timeout on

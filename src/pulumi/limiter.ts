@@ -67,9 +67,12 @@ export class OrgLimiter {
 
   private wakeAt(delayMs: number): void {
     if (this.pumpTimer) return;
-    this.pumpTimer = setTimeout(() => {
-      this.pumpTimer = undefined;
-      this.pump();
-    }, Math.max(1, Math.ceil(delayMs)));
+    this.pumpTimer = setTimeout(
+      () => {
+        this.pumpTimer = undefined;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(delayMs)),
+    );
   }
 }

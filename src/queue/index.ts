@@ -1,9 +1,9 @@
-import { Job, JobsOptions, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type Job, type JobsOptions, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { warnAtMostEvery, type Logger } from '../log';
 import { withTimeout } from '../util';
 import { jobsStalled, registerQueueCollector, registerRedisNoEvictionCollector } from '../metrics';
-import { checkEvictionPolicy, createRedis, EvictionCheck, EvictionPolicy, readEvictionPolicy } from './redis';
+import { checkEvictionPolicy, createRedis, type EvictionCheck, type EvictionPolicy, readEvictionPolicy } from './redis';
 
 /**
  * The one place queues and workers are built, so every queue gets the same: connection options
@@ -304,7 +304,13 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
     timer = setTimeout(() => resolve(false), ms);
   });
   try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,8 +1,8 @@
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis, RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log';
 import { withTimeout } from '../util';
 
@@ -47,7 +47,7 @@ export async function readEvictionPolicy(redis: Redis, timeoutMs = 2000): Promis
   const read = async (): Promise<string> => {
     if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) });
     try {
-      const [, value] = await redis.config('GET', 'maxmemory-policy') as string[];
+      const [, value] = (await redis.config('GET', 'maxmemory-policy')) as string[];
       if (value) return value;
     } catch {
       // CONFIG disabled or renamed: INFO below.
@@ -68,7 +68,7 @@ export async function readEvictionPolicy(redis: Redis, timeoutMs = 2000): Promis
 export type EvictionCheck = 'refuse' | 'warn';
 
 const EVICTION_RISK = 'under memory pressure Redis may evict BullMQ jobs and job locks, so reconciles and revokes can be lost or run twice';
-const EVICTION_FIX = 'set it with `CONFIG SET maxmemory-policy noeviction` and in redis.conf (or the managed service\'s parameter group)';
+const EVICTION_FIX = "set it with `CONFIG SET maxmemory-policy noeviction` and in redis.conf (or the managed service's parameter group)";
 
 /** Redis runs with a `maxmemory-policy` BullMQ is not correct with, and REDIS_EVICTION_CHECK is `refuse`. */
 export class EvictionPolicyError extends Error {
@@ -126,28 +126,20 @@ function onPath(binary: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
 }
 
-export async function resolveRedis(
-  configured: string | undefined,
-  dataDir: string,
-  logger: Logger,
-): Promise<RedisEndpoint> {
+export async function resolveRedis(configured: string | undefined, dataDir: string, logger: Logger): Promise<RedisEndpoint> {
   if (configured) return { url: configured, stop: async () => undefined };
   if (await reachable(DEFAULT_REDIS_URL)) {
     return { url: DEFAULT_REDIS_URL, stop: async () => undefined };
   }
   if (!onPath('redis-server')) {
-    throw new Error(
-      `REDIS_URL is unset, nothing answers on ${DEFAULT_REDIS_URL}, and no redis-server is on PATH: ` +
-        'set REDIS_URL or install Redis',
-    );
+    throw new Error(`REDIS_URL is unset, nothing answers on ${DEFAULT_REDIS_URL}, and no redis-server is on PATH: set REDIS_URL or install Redis`);
   }
   const port = 6390;
   const dir = path.resolve(dataDir, 'redis');
   fs.mkdirSync(dir, { recursive: true });
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-      '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;

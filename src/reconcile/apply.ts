@@ -1,6 +1,6 @@
 import type { Db } from '../directory/db';
-import { BadRequestError, ConflictError, NotFoundError, PulumiClient } from '../pulumi';
-import { AuditContext, AuditOutcome, OpRecord, recordOps } from './audit';
+import { BadRequestError, ConflictError, NotFoundError, type PulumiClient } from '../pulumi';
+import { type AuditContext, type AuditOutcome, type OpRecord, recordOps } from './audit';
 import { opKey } from './safety';
 import type { Op } from './types';
 
@@ -145,7 +145,10 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
       ctx.onOrgMemberAdded?.(op.login);
       // Who the daemon added is who it may remove again (identity.removeFromOrg: added).
       if (result === 'added') {
-        await db('org_additions').insert({ login_lower: op.login.toLowerCase(), login: op.login, user_id: op.userId }).onConflict('login_lower').merge(['user_id', 'added_at']);
+        await db('org_additions')
+          .insert({ login_lower: op.login.toLowerCase(), login: op.login, user_id: op.userId })
+          .onConflict('login_lower')
+          .merge(['user_id', 'added_at']);
       }
       return { outcome: result === 'added' ? 'applied' : 'already', extra: { result } };
     }

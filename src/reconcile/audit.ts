@@ -183,7 +183,9 @@ export interface AuditQuery {
 /** Newest first, keyset-paged by id. */
 export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: AuditEntry[]; next?: string }> {
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-  const query = db('audit_log').orderBy('id', 'desc').limit(limit + 1);
+  const query = db('audit_log')
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
   if (q.team) query.where('team', q.team);
   if (q.requestId) query.where('request_id', q.requestId);
   if (q.category) query.where('category', q.category);
@@ -218,7 +220,14 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
  * category `tokens`, op = the action (`token.revoked` …).
  */
 export function createTokenAuditWriter(db: Db) {
-  return async (entry: { action: string; team: string; reason: string; requestId: string | null; latencyMs: number | null; detail: Record<string, unknown> }): Promise<void> => {
+  return async (entry: {
+    action: string;
+    team: string;
+    reason: string;
+    requestId: string | null;
+    latencyMs: number | null;
+    detail: Record<string, unknown>;
+  }): Promise<void> => {
     await db('audit_log').insert({
       category: 'tokens',
       op: entry.action,

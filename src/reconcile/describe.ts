@@ -8,7 +8,7 @@ const level = (p: number) => LEVEL[p] ?? String(p);
 export function describeOp(op: Op): string {
   switch (op.kind) {
     case 'adoptTeam':
-      return `adopt existing ${op.teamKind} team (${op.mode === "full" ? "members, grants and tokens" : "grants only"})`;
+      return `adopt existing ${op.teamKind} team (${op.mode === 'full' ? 'members, grants and tokens' : 'grants only'})`;
     case 'revokeToken':
       return `revoke token ${op.tokenName} (${op.tokenId}) of ${op.createdBy}: ${op.why}`;
     case 'removeMember':

@@ -1,5 +1,5 @@
 import { listDirectoryGroups, peopleInGroups, type Db, type DirectoryGroup, type Trx } from '../directory';
-import { grantKey, loginFor, OrgStack, Policy, resolveGrants, StackRule, teamsForGroup, type AdoptMode } from '../policy';
+import { grantKey, loginFor, type OrgStack, type Policy, resolveGrants, type StackRule, teamsForGroup, type AdoptMode } from '../policy';
 import { resolveLogins, type LoginResolution } from './identity-links';
 import type { DesiredMember, DesiredTeam } from './types';
 import type { UserRow } from './mapping';
@@ -45,7 +45,9 @@ interface Binding {
 async function bindGroups(conn: Conn, policy: Policy): Promise<Map<string, Binding>> {
   const groups = await listDirectoryGroups(conn);
   const byId = new Map(groups.map((g) => [g.id, g]));
-  const bound: Array<{ team: string; group_id: string; rule_key: string }> = await conn('team_groups').whereNotNull('rule_key').select('team', 'group_id', 'rule_key');
+  const bound: Array<{ team: string; group_id: string; rule_key: string }> = await conn('team_groups')
+    .whereNotNull('rule_key')
+    .select('team', 'group_id', 'rule_key');
   const boundTo = new Map<string, Set<string>>();
   for (const b of bound) boundTo.set(`${b.rule_key}\0${b.group_id}`, (boundTo.get(`${b.rule_key}\0${b.group_id}`) ?? new Set()).add(b.team));
 
@@ -83,7 +85,13 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
   const wanted = only ? new Set(only) : undefined;
   const teamGroups = new Map<
     string,
-    { groups: Array<{ id: string; displayName: string; ruleKey: string }>; rules: Set<number>; adopt: AdoptMode; blocked: string[]; renamed: Array<{ id: string; displayName: string }> }
+    {
+      groups: Array<{ id: string; displayName: string; ruleKey: string }>;
+      rules: Set<number>;
+      adopt: AdoptMode;
+      blocked: string[];
+      renamed: Array<{ id: string; displayName: string }>;
+    }
   >();
   for (const binding of (await bindGroups(conn, policy)).values()) {
     if (wanted && !wanted.has(binding.team)) continue;
@@ -92,7 +100,9 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
     if (ADOPT_RANK[rule.adopt] < ADOPT_RANK[entry.adopt]) entry.adopt = rule.adopt;
     if (binding.groups.size > 1) {
       const names = [...binding.groups.values()].map(({ group }) => `"${group.display_name}" (${group.id})`).join(', ');
-      entry.blocked.push(`rule ${rule.index + 1}${rule.line ? ` (line ${rule.line})` : ''} matches ${binding.groups.size} groups: ${names}; name the group by groupExternalId`);
+      entry.blocked.push(
+        `rule ${rule.index + 1}${rule.line ? ` (line ${rule.line})` : ''} matches ${binding.groups.size} groups: ${names}; name the group by groupExternalId`,
+      );
     }
     for (const { group, renamed } of binding.groups.values()) {
       if (!entry.groups.some((x) => x.id === group.id)) entry.groups.push({ id: group.id, displayName: group.display_name, ruleKey: rule.key });

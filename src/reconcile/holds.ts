@@ -98,10 +98,12 @@ export async function syncHolds(
   update: { held: readonly Op[]; reason?: string; planned: readonly Op[]; decisions: HoldDecisions },
 ): Promise<Hold | undefined> {
   const { held, decisions } = update;
-  if (decisions.approvedHoldId) await conn('holds').where({ id: decisions.approvedHoldId, status: 'approved' }).update({ status: 'applied', updated_at: conn.fn.now() });
+  if (decisions.approvedHoldId)
+    await conn('holds').where({ id: decisions.approvedHoldId, status: 'approved' }).update({ status: 'applied', updated_at: conn.fn.now() });
   const planned = new Set(update.planned.map(opKey));
   for (const r of decisions.rejectedHolds) {
-    if (![...r.keys].some((k) => planned.has(k))) await conn('holds').where({ id: r.id, status: 'rejected' }).update({ status: 'superseded', updated_at: conn.fn.now() });
+    if (![...r.keys].some((k) => planned.has(k)))
+      await conn('holds').where({ id: r.id, status: 'rejected' }).update({ status: 'superseded', updated_at: conn.fn.now() });
   }
   const open = (await conn('holds').where({ team, status: 'pending' }).first()) as HoldRow | undefined;
   if (held.length === 0) {

@@ -37,17 +37,29 @@ export async function resolveLogins(conn: Conn, candidates: ReadonlyMap<string, 
   if (userIds.length === 0) return out;
   const lowers = [...new Set([...candidates.values()].flatMap((l) => (l ? [l.toLowerCase()] : [])))];
   const links: Array<{ user_id: string; login: string; login_lower: string }> = [];
-  for (let i = 0; i < userIds.length; i += 1000) links.push(...(await conn('identity_links').whereIn('user_id', userIds.slice(i, i + 1000)).select('user_id', 'login', 'login_lower')));
+  for (let i = 0; i < userIds.length; i += 1000)
+    links.push(
+      ...(await conn('identity_links')
+        .whereIn('user_id', userIds.slice(i, i + 1000))
+        .select('user_id', 'login', 'login_lower')),
+    );
   const linkOf = new Map(links.map((l) => [l.user_id, l]));
   const claims = new Map<string, string>();
   for (let i = 0; i < lowers.length; i += 1000) {
-    for (const c of (await conn('identity_links').whereIn('login_lower', lowers.slice(i, i + 1000)).select('user_id', 'login_lower')) as Array<{ user_id: string; login_lower: string }>) {
+    for (const c of (await conn('identity_links')
+      .whereIn('login_lower', lowers.slice(i, i + 1000))
+      .select('user_id', 'login_lower')) as Array<{ user_id: string; login_lower: string }>) {
       claims.set(c.login_lower, c.user_id);
     }
   }
   const relevant = [...new Set([...lowers, ...links.map((l) => l.login_lower)])];
   const conflictRows: Array<{ login_lower: string; user_id: string }> = [];
-  for (let i = 0; i < relevant.length; i += 1000) conflictRows.push(...(await conn('login_conflicts').whereIn('login_lower', relevant.slice(i, i + 1000)).select('login_lower', 'user_id')));
+  for (let i = 0; i < relevant.length; i += 1000)
+    conflictRows.push(
+      ...(await conn('login_conflicts')
+        .whereIn('login_lower', relevant.slice(i, i + 1000))
+        .select('login_lower', 'user_id')),
+    );
 
   // Who wants each login now: the link holders, and those without a link whose policy login it is.
   const wanting = new Map<string, Set<string>>();
@@ -124,13 +136,19 @@ export async function recordLoginResolution(conn: Conn, resolution: LoginResolut
 /** A deleted person's link and clashes go: the login is free for someone else. */
 export async function forgetLoginLinks(conn: Conn, userIds: readonly string[]): Promise<void> {
   if (userIds.length === 0) return;
-  await conn('identity_links').whereIn('user_id', [...userIds]).delete();
-  await conn('login_conflicts').whereIn('user_id', [...userIds]).delete();
+  await conn('identity_links')
+    .whereIn('user_id', [...userIds])
+    .delete();
+  await conn('login_conflicts')
+    .whereIn('user_id', [...userIds])
+    .delete();
 }
 
 /** Every person in `login_conflict` now, for status and the metric. */
 export async function listLoginConflicts(conn: Conn): Promise<Array<{ login: string; userId: string; since: Date }>> {
-  const rows: Array<{ login_lower: string; user_id: string; first_seen_at: Date }> = await conn('login_conflicts').orderBy(['login_lower', 'user_id']).select('*');
+  const rows: Array<{ login_lower: string; user_id: string; first_seen_at: Date }> = await conn('login_conflicts')
+    .orderBy(['login_lower', 'user_id'])
+    .select('*');
   return rows.map((r) => ({ login: r.login_lower, userId: r.user_id, since: r.first_seen_at }));
 }
 
@@ -143,6 +161,8 @@ export async function countLoginConflicts(conn: Conn): Promise<number> {
 export async function identityLinkOf(conn: Conn, userId: string): Promise<{ login: string; since: Date; conflict: boolean } | undefined> {
   const link = (await conn('identity_links').where('user_id', userId).first('login', 'linked_at')) as { login: string; linked_at: Date } | undefined;
   if (link) return { login: link.login, since: link.linked_at, conflict: false };
-  const clash = (await conn('login_conflicts').where('user_id', userId).first('login_lower', 'first_seen_at')) as { login_lower: string; first_seen_at: Date } | undefined;
+  const clash = (await conn('login_conflicts').where('user_id', userId).first('login_lower', 'first_seen_at')) as
+    | { login_lower: string; first_seen_at: Date }
+    | undefined;
   return clash ? { login: clash.login_lower, since: clash.first_seen_at, conflict: true } : undefined;
 }

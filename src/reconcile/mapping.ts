@@ -1,7 +1,7 @@
 import { listDirectoryGroups, peopleByIds, type Db, type DirectoryPerson, type Trx } from '../directory';
 import type { OutboxEvent } from '../outbox';
 import { forgetLoginLinks } from './identity-links';
-import { loginFor, Policy, teamsForGroup } from '../policy';
+import { loginFor, type Policy, teamsForGroup } from '../policy';
 
 /**
  * Directory lookups shared by the relay and the reconciler: which teams a set of groups
@@ -36,7 +36,15 @@ export async function recordIdentities(conn: Conn, policy: Policy, users: readon
   const rows = [];
   for (const u of users) {
     const login = loginFor(policy.login, { userName: u.user_name, externalId: u.external_id, resource: u.resource });
-    if (login) rows.push({ user_id: u.id, login, login_lower: login.toLowerCase(), state: u.active ? 'active' : 'inactive', updated_at: conn.fn.now(), deleted_at: null });
+    if (login)
+      rows.push({
+        user_id: u.id,
+        login,
+        login_lower: login.toLowerCase(),
+        state: u.active ? 'active' : 'inactive',
+        updated_at: conn.fn.now(),
+        deleted_at: null,
+      });
   }
   for (let i = 0; i < rows.length; i += 1000) {
     // Rows that already say the same are left alone: every reconcile records its members, and
@@ -58,7 +66,6 @@ export async function markIdentitiesDeleted(conn: Conn, userIds: readonly string
   if (userIds.length === 0) return;
   await conn('identities').whereIn('user_id', userIds).update({ state: 'deleted', deleted_at: conn.fn.now(), updated_at: conn.fn.now() });
 }
-
 
 /**
  * Keeps the identities table in step with a batch of directory events, in the caller's

@@ -68,7 +68,11 @@ export function plan(input: PlanInput): Plan {
   if (!owned) {
     if (desired === null) return result('none');
     if (adopt === 'none') {
-      notes.push({ kind: 'unownedTeam', team, detail: 'a team of this name exists in Pulumi and was not created by pulumi-idp-sync; set adopt: grants or adopt: full on its rule to manage it' });
+      notes.push({
+        kind: 'unownedTeam',
+        team,
+        detail: 'a team of this name exists in Pulumi and was not created by pulumi-idp-sync; set adopt: grants or adopt: full on its rule to manage it',
+      });
       return result('none');
     }
     ops.push({ kind: 'adoptTeam', team, teamKind: actual.kind, mode: adopt });
@@ -118,7 +122,7 @@ function addMembers(input: PlanInput, present: ReadonlySet<string>, ops: Op[]): 
   const { team, desired, orgMembers, deferredLogins } = input;
   for (const [lower, m] of desired?.members ?? []) {
     if (present.has(lower) || deferredLogins?.has(lower)) continue;
-    if (!orgMembers || !orgMembers.has(lower)) ops.push({ kind: 'addOrgMember', login: m.login, userId: m.userId });
+    if (!orgMembers?.has(lower)) ops.push({ kind: 'addOrgMember', login: m.login, userId: m.userId });
     ops.push({ kind: 'addMember', team, login: m.login, userId: m.userId });
   }
 }

@@ -1,13 +1,13 @@
 import type { Db } from '../directory';
 import type { Logger } from '../log';
 import { driftRepairs, holdsCreated, recordReconcile } from '../metrics';
-import { isManageableTeamName, OrgStack, PolicyStore } from '../policy';
+import { isManageableTeamName, type OrgStack, type PolicyStore } from '../policy';
 import type { AccessToken, PulumiClient } from '../pulumi';
 import { TtlCache } from '../util';
 import { identitiesFor, ownershipOf, readActualTeam } from './actual';
 import { recordLoginResolution } from './identity-links';
-import { applyPlan, ApplyResult } from './apply';
-import { AuditCategory } from './audit';
+import { applyPlan, type ApplyResult } from './apply';
+import type { AuditCategory } from './audit';
 import { readDirectory } from './desired';
 import { recordIdentities } from './mapping';
 import { plan as computePlan, writeCallsOf } from './plan';
@@ -75,7 +75,10 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.#opts = options;
     const ttl = options.cacheTtlMs ?? 30_000;
-    this.#stacks = new TtlCache(async () => (await options.client.listStacks(this.org)).map((s) => ({ projectName: s.projectName, stackName: s.stackName })), ttl);
+    this.#stacks = new TtlCache(
+      async () => (await options.client.listStacks(this.org)).map((s) => ({ projectName: s.projectName, stackName: s.stackName })),
+      ttl,
+    );
     this.#orgMembers = new TtlCache(async () => rosterOf(await options.client.listOrgMembers(this.org)), ttl);
   }
 
@@ -119,7 +122,15 @@ export class Reconciler {
     const started = Date.now();
     if (!isManageableTeamName(team)) {
       recordReconcile('skipped', 0);
-      return { plan: { team, management: 'none', ops: [], notes: [] }, result: { applied: 0, pending: [] }, desired: null, exists: false, tokens: [], observed: false, heldUserIds: [] };
+      return {
+        plan: { team, management: 'none', ops: [], notes: [] },
+        result: { applied: 0, pending: [] },
+        desired: null,
+        exists: false,
+        tokens: [],
+        observed: false,
+        heldUserIds: [],
+      };
     }
     return withTeamLock(this.#opts.lockDb ?? this.#opts.db, team, async () => {
       const { db } = this.#opts;
@@ -139,7 +150,14 @@ export class Reconciler {
       const hold = await syncHolds(db, team, { held: guarded.held, reason: guarded.reason, planned: plan.ops, decisions });
       if (hold) {
         holdsCreated.inc();
-        this.#opts.logger.warn('removals held for approval', { category: 'reconcile', team, holdId: hold.id, removals: hold.removals, revocations: hold.revocations, reason: hold.reason });
+        this.#opts.logger.warn('removals held for approval', {
+          category: 'reconcile',
+          team,
+          holdId: hold.id,
+          removals: hold.removals,
+          revocations: hold.revocations,
+          reason: hold.reason,
+        });
       }
       const openHold = guarded.held.length > 0 ? ((await db('holds').where({ team, status: 'pending' }).first('id')) as { id: string } | undefined) : undefined;
       if (openHold) plan.notes.push({ kind: 'held', team, holdId: openHold.id, ops: guarded.held.length });
@@ -185,7 +203,8 @@ export class Reconciler {
       });
       const applied = guarded.apply;
       const revoked = new Set(applied.flatMap((op) => (op.kind === 'revokeToken' ? [op.tokenId] : [])));
-      const exists = !applied.some((op) => op.kind === 'deleteTeam' || op.kind === 'forgetTeam') && (actual !== null || applied.some((op) => op.kind === 'createTeam'));
+      const exists =
+        !applied.some((op) => op.kind === 'deleteTeam' || op.kind === 'forgetTeam') && (actual !== null || applied.some((op) => op.kind === 'createTeam'));
       const tokens = exists ? (actual?.tokens ?? []).filter((t) => !revoked.has(t.id)) : [];
       const heldUserIds = guarded.held.flatMap((op) => {
         const userId = op.kind === 'removeMember' ? identities.get(op.login.toLowerCase())?.userId : undefined;
@@ -196,12 +215,33 @@ export class Reconciler {
   }
 
   /** reconcile.mode observe: the plan is recorded in status as what enforce would do; nothing is written to Pulumi. */
-  async #observe(request: ReconcileRequest, plan: Plan, desired: DesiredTeam | null, actual: ActualTeam | null, started: number): Promise<TeamReconcileOutcome> {
+  async #observe(
+    request: ReconcileRequest,
+    plan: Plan,
+    desired: DesiredTeam | null,
+    actual: ActualTeam | null,
+    started: number,
+  ): Promise<TeamReconcileOutcome> {
     const result = { applied: 0, pending: [] };
     if (plan.ops.length > 0) plan.notes.push({ kind: 'observed', team: plan.team, ops: plan.ops.length });
-    await recordReconcileSuccess(this.#opts.db, { team: plan.team, request, plan, result, desired, deferred: [], durationMs: Date.now() - started, outcome: 'observed' });
+    await recordReconcileSuccess(this.#opts.db, {
+      team: plan.team,
+      request,
+      plan,
+      result,
+      desired,
+      deferred: [],
+      durationMs: Date.now() - started,
+      outcome: 'observed',
+    });
     recordReconcile('observed', (Date.now() - started) / 1000);
-    this.#opts.logger.info('team observed', { category: 'reconcile', team: plan.team, reason: request.reason, requestId: request.requestId, ops: plan.ops.length });
+    this.#opts.logger.info('team observed', {
+      category: 'reconcile',
+      team: plan.team,
+      reason: request.reason,
+      requestId: request.requestId,
+      ops: plan.ops.length,
+    });
     return { plan, result, desired, exists: actual !== null, tokens: actual?.tokens ?? [], observed: true, heldUserIds: [] };
   }
 
@@ -230,7 +270,14 @@ export class Reconciler {
         .pluck('user_id'),
     );
     const candidates = departed.filter((d) => !stillActive.has(d.userId));
-    const added = new Set<string>(await db('org_additions').whereIn('login_lower', candidates.map((d) => d.login.toLowerCase())).pluck('login_lower'));
+    const added = new Set<string>(
+      await db('org_additions')
+        .whereIn(
+          'login_lower',
+          candidates.map((d) => d.login.toLowerCase()),
+        )
+        .pluck('login_lower'),
+    );
     const roster = policy.removeFromOrg === 'all' || candidates.some((d) => added.has(d.login.toLowerCase())) ? await this.#orgMembers.get() : undefined;
     const ops = planOrgRemovals({ org: this.org, departed: candidates, roster, added, rule: policy.removeFromOrg });
     if (ops.length === 0 || policy.reconcile.mode === 'observe') return ops;

@@ -85,7 +85,9 @@ export function guardRemovals(input: GuardInput): GuardedPlan {
     removalReason = `${recentRemovals} removals already applied within safety.window and ${counted.length} more planned, more than safety.maxRemovals (${maxRemovals})`;
   }
   const relinkReason =
-    relinks.length > 0 ? `${relinks.length} ${relinks.length === 1 ? 'person' : 'people'} would change Pulumi login; a recorded login changes only with approval` : undefined;
+    relinks.length > 0
+      ? `${relinks.length} ${relinks.length === 1 ? 'person' : 'people'} would change Pulumi login; a recorded login changes only with approval`
+      : undefined;
   const guardedSet = new Set(guarded);
   const relinkSet = new Set(relinks);
   for (const op of ops) {

@@ -101,7 +101,9 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
       lastAttemptAt: iso(p.last_attempt_at as Date) as string,
       attempts: p.attempts as number,
     })),
-    unknownCreatorTokens: notes.flatMap((n) => (n.kind === 'unknownCreatorToken' ? [{ team: n.team, tokenId: n.tokenId, tokenName: n.tokenName, createdBy: n.createdBy }] : [])),
+    unknownCreatorTokens: notes.flatMap((n) =>
+      n.kind === 'unknownCreatorToken' ? [{ team: n.team, tokenId: n.tokenId, tokenName: n.tokenName, createdBy: n.createdBy }] : [],
+    ),
     unownedTeams: notes.flatMap((n) => (n.kind === 'unownedTeam' ? [{ team: n.team, detail: n.detail }] : [])),
     loginConflicts: (await listLoginConflicts(db)).map((c) => ({ login: c.login, userId: c.userId, since: c.since.toISOString() })),
     loginChanges: notes.flatMap((n) => (n.kind === 'loginChange' ? [{ team: n.team, userId: n.userId, login: n.login, proposed: n.proposed }] : [])),
@@ -116,7 +118,6 @@ export async function countPendingUsers(db: Db): Promise<number> {
   const row = await db('pending_users').countDistinct({ n: 'login_lower' }).first();
   return Number(row?.n ?? 0);
 }
-
 
 /** What one successful reconcile leaves in status: its outcome, the team's groups and its pending people. */
 export interface ReconcileSuccess {
@@ -139,7 +140,13 @@ export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promi
     // The groups and the rules that bind them to the team (a renamed group stays bound). A
     // blocked team keeps its bindings as they were.
     if (desired && plan.management !== 'none' && !desired.blocked) {
-      await trx('team_groups').where('team', team).whereNotIn('group_id', desired.groups.map((g) => g.id)).delete();
+      await trx('team_groups')
+        .where('team', team)
+        .whereNotIn(
+          'group_id',
+          desired.groups.map((g) => g.id),
+        )
+        .delete();
       await trx('team_groups')
         .insert(desired.groups.map((g) => ({ team, group_id: g.id, rule_key: g.ruleKey ?? null, seen_at: trx.fn.now() })))
         .onConflict(['team', 'group_id'])
@@ -148,7 +155,10 @@ export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promi
     // People whose login clashes with someone else's wait too, with that reason.
     const pending = [...result.pending, ...(desired?.conflicted ?? []).map((m) => ({ login: m.login, userId: m.userId, reason: 'login_conflict' }))];
     const pendingNow = new Set(pending.map((p) => p.login.toLowerCase()));
-    await trx('pending_users').where('team', team).whereNotIn('login_lower', [...pendingNow, ...deferred]).delete();
+    await trx('pending_users')
+      .where('team', team)
+      .whereNotIn('login_lower', [...pendingNow, ...deferred])
+      .delete();
     for (const p of pending) {
       await trx('pending_users')
         .insert({ team, login_lower: p.login.toLowerCase(), login: p.login, user_id: p.userId, reason: p.reason })

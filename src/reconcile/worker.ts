@@ -1,19 +1,11 @@
-import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, RateLimitError, UnrecoverableError, type Worker } from 'bullmq';
 import type { Logger } from '../log';
 import { recordReconcile } from '../metrics';
 import type { Policy } from '../policy';
 import { classifyFailure } from '../pulumi';
-import {
-  CreateWorkerOptions,
-  enqueueTeamReconcile,
-  FullReconcileJob,
-  JOB,
-  QUEUE,
-  QueueFactory,
-  ReconcileTeamJob,
-} from '../queue';
+import { type CreateWorkerOptions, enqueueTeamReconcile, type FullReconcileJob, JOB, QUEUE, type QueueFactory, type ReconcileTeamJob } from '../queue';
 import type { ApplyResult } from './apply';
-import { Reconciler, ReconcileRequest } from './reconciler';
+import type { Reconciler, ReconcileRequest } from './reconciler';
 import { TeamBusyError } from './team-lock';
 import type { Plan } from './types';
 
@@ -75,9 +67,9 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
         }
         const permanent = failure.kind === 'permanent';
         recordReconcile(permanent ? 'terminal' : 'error', ms / 1000);
-        await reconciler.recordFailure(data.team, data, err as Error, permanent, ms).catch((e) =>
-          logger.warn('cannot record reconcile failure', { team: data.team, err: (e as Error).message }),
-        );
+        await reconciler
+          .recordFailure(data.team, data, err as Error, permanent, ms)
+          .catch((e) => logger.warn('cannot record reconcile failure', { team: data.team, err: (e as Error).message }));
         if (permanent) throw new UnrecoverableError(`${(err as Error).name}: ${(err as Error).message}`);
         throw err;
       }
@@ -94,9 +86,11 @@ export const DRIFT_SCHEDULER_ID = 'drift';
  * delayed job and makes the next when the previous starts.
  */
 export async function upsertDriftSchedule(queues: QueueFactory, policy: Policy): Promise<void> {
-  await queues.queue<FullReconcileJob>(QUEUE.reconcile).upsertJobScheduler(
-    DRIFT_SCHEDULER_ID,
-    policy.reconcile.cron ? { pattern: policy.reconcile.cron, tz: 'UTC' } : { every: policy.reconcile.everyMs },
-    { name: JOB.full, data: { reason: 'drift' }, opts: { attempts: 3, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-  );
+  await queues
+    .queue<FullReconcileJob>(QUEUE.reconcile)
+    .upsertJobScheduler(DRIFT_SCHEDULER_ID, policy.reconcile.cron ? { pattern: policy.reconcile.cron, tz: 'UTC' } : { every: policy.reconcile.everyMs }, {
+      name: JOB.full,
+      data: { reason: 'drift' },
+      opts: { attempts: 3, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    });
 }

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { Config, describeConfig, scimRateLimit } from '../config';
-import { createLogger, Logger, warnAtMostEvery } from '../log';
-import { createDb, Db, migrateLatest } from '../directory/db';
+import { type Config, describeConfig, scimRateLimit } from '../config';
+import { createLogger, type Logger, warnAtMostEvery } from '../log';
+import { createDb, type Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory';
 import { createRedis, resolveRedis } from '../queue';
-import { createApp, createHttpServer, Mount } from '../app';
+import { createApp, createHttpServer, type Mount } from '../app';
 import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
@@ -102,7 +102,10 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
-    { path: '/', router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }) },
+    {
+      path: '/',
+      router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }),
+    },
   ];
   const app = createApp({
     logger,
@@ -125,14 +128,15 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     name: 'http server',
     // Stop accepting, let requests in flight finish (idle keep-alive sockets close now), and
     // cut whatever is still open after HTTP_DRAIN_MS.
-    run: () => new Promise<void>((resolve) => {
-      const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS).unref();
-      server.close(() => {
-        clearTimeout(cut);
-        resolve();
-      });
-      server.closeIdleConnections();
-    }),
+    run: () =>
+      new Promise<void>((resolve) => {
+        const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS).unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
   });
   logger.info('listening', { port });
 

@@ -1,13 +1,13 @@
 import type { Config } from '../config';
-import { createDb, Db } from '../directory';
+import { createDb, type Db } from '../directory';
 import type { Logger } from '../log';
 import { recordPulumiCall, registerPendingUsersCollector, registerSafetyCollectors } from '../metrics';
 import type { OutboxRelay } from '../outbox';
-import { Policy, PolicyError, PolicyStore } from '../policy';
-import { createPulumiClient, PulumiCall, PulumiClient } from '../pulumi';
-import { createQueueFactory, createRevokeLane, enqueueFullReconcile, QueueFactory } from '../queue';
+import { type Policy, PolicyError, PolicyStore } from '../policy';
+import { createPulumiClient, type PulumiCall, type PulumiClient } from '../pulumi';
+import { createQueueFactory, createRevokeLane, enqueueFullReconcile, type QueueFactory } from '../queue';
 import { countLoginConflicts, countOpenHolds, countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
-import { createTokensController, startRevokeLaneWorker, TokenDeps } from '../tokens';
+import { createTokensController, startRevokeLaneWorker, type TokenDeps } from '../tokens';
 import { createDirectoryRelay } from './outbox-dispatch';
 import { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from './tokens-wiring';
 
@@ -20,7 +20,16 @@ import { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } fr
  */
 
 export interface SyncEngineOptions {
-  config: Pick<Config, 'SYNC_CONFIG' | 'PULUMI_TIMEOUT_MS' | 'PULUMI_MAX_CONCURRENCY' | 'PULUMI_MAX_RPS' | 'WORKER_LOCK_DURATION_MS' | 'WORKER_CONCURRENCY' | 'REDIS_EVICTION_CHECK'>;
+  config: Pick<
+    Config,
+    | 'SYNC_CONFIG'
+    | 'PULUMI_TIMEOUT_MS'
+    | 'PULUMI_MAX_CONCURRENCY'
+    | 'PULUMI_MAX_RPS'
+    | 'WORKER_LOCK_DURATION_MS'
+    | 'WORKER_CONCURRENCY'
+    | 'REDIS_EVICTION_CHECK'
+  >;
   db: Db;
   /** For the relay's LISTEN connection. */
   databaseUrl: string;

@@ -1,5 +1,13 @@
 import type { Trx } from '../directory';
-import { createOutboxRelay, isIdentityLoss, type ClaimedEvent, type OutboxDispatch, type OutboxEvent, type OutboxRelay, type OutboxRelayOptions } from '../outbox';
+import {
+  createOutboxRelay,
+  isIdentityLoss,
+  type ClaimedEvent,
+  type OutboxDispatch,
+  type OutboxEvent,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+} from '../outbox';
 import type { PolicyStore } from '../policy';
 import { enqueueTeamReconcile, type QueueFactory, type ReconcileTeamJob, type RevokeLane, type RevokeLaneJob } from '../queue';
 import { recordIdentityChanges, teamsByGroupId } from '../reconcile';
@@ -38,8 +46,16 @@ export function createOutboxDispatch(options: OutboxDispatchOptions): OutboxDisp
   return {
     async prepare(trx: Trx, events: readonly ClaimedEvent[]) {
       const policy = options.policy.current;
-      await recordIdentityChanges(trx, policy, events.map((e) => e.event));
-      const teamsOf = await teamsByGroupId(trx, policy, events.flatMap((e) => groupIdsOf(e.event)));
+      await recordIdentityChanges(
+        trx,
+        policy,
+        events.map((e) => e.event),
+      );
+      const teamsOf = await teamsByGroupId(
+        trx,
+        policy,
+        events.flatMap((e) => groupIdsOf(e.event)),
+      );
       const teamJobs = new Map<string, ReconcileTeamJob>();
       const revokeJobs = new Map<string, RevokeLaneJob>();
       for (const { event, requestId, committedAt } of events) {

@@ -59,19 +59,16 @@ export const preconditionFailed = (detail: string) => new ScimError(412, detail)
 export const methodNotAllowed = (detail: string) => new ScimError(405, detail);
 /** RFC 7644 §3.12: an operation this service provider does not support. */
 export const notImplemented = (detail: string) => new ScimError(501, detail);
-export const unauthorized = (detail: string) =>
-  new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="scim"' });
+export const unauthorized = (detail: string) => new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="scim"' });
 export const rateLimited = (retryAfterSeconds: number) =>
   new ScimError(429, 'too many requests for this SCIM client', undefined, {
     'Retry-After': String(retryAfterSeconds),
   });
 
-export const serviceUnavailable = () =>
-  new ScimError(503, 'the directory store is unavailable; retry later', undefined, { 'Retry-After': '5' });
+export const serviceUnavailable = () => new ScimError(503, 'the directory store is unavailable; retry later', undefined, { 'Retry-After': '5' });
 
 /** Members named by id that are not Users of this directory; the request writes nothing. */
-export const unknownMembers = (ids: string[]) =>
-  invalidValue(`members must be Users of this directory; unknown: ${ids.slice(0, 5).join(', ')}`);
+export const unknownMembers = (ids: string[]) => invalidValue(`members must be Users of this directory; unknown: ${ids.slice(0, 5).join(', ')}`);
 
 const PG_UNIQUE_VIOLATION = '23505';
 const PG_INVALID_TEXT = '22P02';

@@ -1,7 +1,7 @@
 import { UUID_PATTERN } from '../util';
 import { invalidFilter, invalidValue } from './errors';
 import type { CompareOp, FilterNode, FilterValue } from './filter';
-import { AttrDef, GROUP_DEF, ResourceDef, resolvePath, USER_DEF } from './schema';
+import { type AttrDef, GROUP_DEF, type ResourceDef, resolvePath, USER_DEF } from './schema';
 
 /**
  * Compiles a filter tree (filter.ts) into a parameterised SQL condition over the directory
@@ -67,7 +67,10 @@ interface TableScope {
 }
 
 let aliasCounter = 0;
-const nextAlias = () => `e${(aliasCounter = (aliasCounter + 1) % 1_000_000)}`;
+const nextAlias = () => {
+  aliasCounter = (aliasCounter + 1) % 1_000_000;
+  return `e${aliasCounter}`;
+};
 
 function jsonScalar(def: AttrDef, source: string, path: string[]): ScalarField {
   return {
@@ -131,12 +134,7 @@ function sub(def: AttrDef, name: string): AttrDef {
 }
 
 /** Membership as a multi-valued attribute: one element per group_members row. */
-function membership(
-  def: AttrDef,
-  from: string,
-  correlate: string,
-  fields: Record<string, (alias: string, member: string) => ScalarField>,
-): ArrayField {
+function membership(def: AttrDef, from: string, correlate: string, fields: Record<string, (alias: string, member: string) => ScalarField>): ArrayField {
   return {
     kind: 'array',
     def,
@@ -367,7 +365,7 @@ function compare(f: ScalarField, op: Exclude<CompareOp, 'ne'>, value: Exclude<Fi
     // ids are uuids: an `eq` on a non-uuid matches nothing instead of failing the cast.
     if (op === 'eq') return UUID_PATTERN.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
   }
-  if (f.column && (f.def.name === 'value') && op === 'eq') {
+  if (f.column && f.def.name === 'value' && op === 'eq') {
     // Membership values are uuid columns.
     return UUID_PATTERN.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
   }

@@ -34,10 +34,7 @@ const COMPARE_OPS = new Set<string>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', '
 export const MAX_FILTER_LENGTH = 4096;
 const MAX_DEPTH = 32;
 
-type Token =
-  | { t: 'word'; v: string; at: number }
-  | { t: 'string'; v: string; at: number }
-  | { t: '(' | ')' | '[' | ']'; at: number };
+type Token = { t: 'word'; v: string; at: number } | { t: 'string'; v: string; at: number } | { t: '(' | ')' | '[' | ']'; at: number };
 
 const ATTR_PATH = /^(?:urn:[A-Za-z0-9:._-]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/i;
 const SUB_ATTR = /^\.[A-Za-z$][\w$-]*$/;

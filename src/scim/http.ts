@@ -105,13 +105,20 @@ export function listParamsOfSearch(body: unknown): ListParams {
 function resourceLabel(path: string): ScimResource {
   const first = path.split('/')[1]?.toLowerCase();
   switch (first) {
-    case 'users': return 'Users';
-    case 'groups': return 'Groups';
-    case 'serviceproviderconfig': return 'ServiceProviderConfig';
-    case 'schemas': return 'Schemas';
-    case 'resourcetypes': return 'ResourceTypes';
-    case 'bulk': return 'Bulk';
-    default: return 'other';
+    case 'users':
+      return 'Users';
+    case 'groups':
+      return 'Groups';
+    case 'serviceproviderconfig':
+      return 'ServiceProviderConfig';
+    case 'schemas':
+      return 'Schemas';
+    case 'resourcetypes':
+      return 'ResourceTypes';
+    case 'bulk':
+      return 'Bulk';
+    default:
+      return 'other';
   }
 }
 

@@ -1,5 +1,5 @@
 import { invalidSyntax, invalidValue, mutability } from './errors';
-import { AttrDef, extensionFor, GROUP_DEF, ResourceDef, resolvePath } from './schema';
+import { type AttrDef, extensionFor, GROUP_DEF, type ResourceDef, resolvePath } from './schema';
 
 /**
  * Turns a client's resource body into this server's canonical document, driven by the
@@ -24,17 +24,14 @@ import { AttrDef, extensionFor, GROUP_DEF, ResourceDef, resolvePath } from './sc
 
 export type Doc = Record<string, unknown>;
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Coerces one value to the attribute's type; undefined means "no value". */
 export function coerceValue(def: AttrDef, value: unknown, label = def.name): unknown {
   if (value === null || value === undefined) return undefined;
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value];
-    const out = items
-      .map((item) => coerceSingle({ ...def, multiValued: false }, item, label))
-      .filter((item) => item !== undefined);
+    const out = items.map((item) => coerceSingle({ ...def, multiValued: false }, item, label)).filter((item) => item !== undefined);
     return out;
   }
   if (Array.isArray(value)) {
@@ -95,12 +92,14 @@ function coerceSingle(def: AttrDef, value: unknown, label: string): unknown {
 
 /** Sets `doc[ext?][attr][sub?]`, creating the containers on the way. */
 function setAt(doc: Doc, ext: string | undefined, attr: string, sub: string | undefined, value: unknown): void {
-  const container = ext ? ((doc[ext] = isPlainObject(doc[ext]) ? doc[ext] : {}) as Doc) : doc;
+  if (ext && !isPlainObject(doc[ext])) doc[ext] = {};
+  const container = ext ? (doc[ext] as Doc) : doc;
   if (sub === undefined) {
     container[attr] = value;
     return;
   }
-  const parent = (container[attr] = isPlainObject(container[attr]) ? container[attr] : {}) as Doc;
+  if (!isPlainObject(container[attr])) container[attr] = {};
+  const parent = container[attr] as Doc;
   parent[sub] = value;
 }
 

@@ -1,8 +1,8 @@
 import { UUID_PATTERN } from '../util';
 import { invalidFilter, invalidPath, invalidSyntax, invalidValue, mutability, noTarget, tooMany } from './errors';
-import { FilterNode, parsePatchPath } from './filter';
-import { coerceValue, Doc } from './normalize';
-import { AttrDef, extensionFor, GROUP_DEF, MAX_MEMBERS_PER_REQUEST, MAX_PATCH_OPERATIONS, ResourceDef, resolvePath } from './schema';
+import { type FilterNode, parsePatchPath } from './filter';
+import { coerceValue, type Doc } from './normalize';
+import { type AttrDef, extensionFor, GROUP_DEF, MAX_MEMBERS_PER_REQUEST, MAX_PATCH_OPERATIONS, type ResourceDef, resolvePath } from './schema';
 
 /**
  * The PATCH engine (RFC 7644 §3.5.2), a pure function over a canonical document.
@@ -36,8 +36,7 @@ export interface PatchResult {
 
 type Op = 'add' | 'replace' | 'remove';
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads the Operations array of a PatchOp body. */
 export function parsePatchBody(body: unknown): { op: Op; path?: string; value?: unknown }[] {
@@ -275,7 +274,8 @@ function subAttributeOperation(container: Doc, attr: AttrDef, sub: AttrDef, op: 
     }
     return;
   }
-  const parent = (container[name] = isPlainObject(container[name]) ? container[name] : {}) as Doc;
+  if (!isPlainObject(container[name])) container[name] = {};
+  const parent = container[name] as Doc;
   setSub(parent, sub, op, value, `${name}.${sub.name}`);
 }
 
@@ -408,16 +408,26 @@ function compareValues(sub: AttrDef, actual: unknown, op: string, expected: stri
   const a = fold(String(actual));
   const b = fold(String(expected));
   switch (op) {
-    case 'eq': return a === b;
-    case 'ne': return a !== b;
-    case 'co': return a.includes(b);
-    case 'sw': return a.startsWith(b);
-    case 'ew': return a.endsWith(b);
-    case 'gt': return a > b;
-    case 'lt': return a < b;
-    case 'ge': return a >= b;
-    case 'le': return a <= b;
-    default: throw invalidFilter(`unknown operator '${op}'`);
+    case 'eq':
+      return a === b;
+    case 'ne':
+      return a !== b;
+    case 'co':
+      return a.includes(b);
+    case 'sw':
+      return a.startsWith(b);
+    case 'ew':
+      return a.endsWith(b);
+    case 'gt':
+      return a > b;
+    case 'lt':
+      return a < b;
+    case 'ge':
+      return a >= b;
+    case 'le':
+      return a <= b;
+    default:
+      throw invalidFilter(`unknown operator '${op}'`);
   }
 }
 
@@ -427,9 +437,7 @@ export function memberIds(value: unknown): string[] {
   const items = Array.isArray(value) ? value : [value];
   if (items.length > MAX_MEMBERS_PER_REQUEST) throw tooMany(`at most ${MAX_MEMBERS_PER_REQUEST} members per request`);
   const ids = items.map((item) => {
-    const raw = isPlainObject(item)
-      ? Object.entries(item).find(([k]) => k.toLowerCase() === 'value')?.[1]
-      : item;
+    const raw = isPlainObject(item) ? Object.entries(item).find(([k]) => k.toLowerCase() === 'value')?.[1] : item;
     if (typeof raw !== 'string' || !UUID_PATTERN.test(raw)) throw invalidValue("each member needs a 'value' that is a User id");
     return raw.toLowerCase();
   });

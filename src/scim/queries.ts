@@ -60,7 +60,12 @@ export async function listResources(db: Db, kind: ResourceKind, params: ListPara
   } else {
     total = await countGroups(db, where);
     const rows = count > 0 && total >= startIndex ? await listGroups(db, where, orderBy, startIndex - 1, count) : [];
-    const members = returns(projection, 'members') ? await membersOfGroups(db, rows.map((r) => r.id)) : undefined;
+    const members = returns(projection, 'members')
+      ? await membersOfGroups(
+          db,
+          rows.map((r) => r.id),
+        )
+      : undefined;
     resources = rows.map((r) => project(renderGroup(r, baseUrl, members?.get(r.id)), projection));
   }
   return { schemas: [LIST_URN], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };

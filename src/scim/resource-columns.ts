@@ -1,6 +1,6 @@
 import type { GroupRow, MemberRef, UserGroupRef, UserRow } from '../directory';
 import type { Doc } from './normalize';
-import { ENTERPRISE_URN, extensionFor, GROUP_URN, ResourceDef, resolvePath, USER_URN } from './schema';
+import { ENTERPRISE_URN, extensionFor, GROUP_URN, type ResourceDef, resolvePath, USER_URN } from './schema';
 
 /**
  * The mapping between a SCIM resource document and the directory's table columns: a document
@@ -53,9 +53,7 @@ export function renderUser(row: UserRow, baseUrl: string, groups: UserGroupRef[]
     schemas: doc[ENTERPRISE_URN] ? [USER_URN, ENTERPRISE_URN] : [USER_URN],
     id: row.id,
     ...doc,
-    ...(groups
-      ? { groups: groups.map((g) => ({ value: g.groupId, display: g.displayName, $ref: `${baseUrl}/Groups/${g.groupId}`, type: 'direct' })) }
-      : {}),
+    ...(groups ? { groups: groups.map((g) => ({ value: g.groupId, display: g.displayName, $ref: `${baseUrl}/Groups/${g.groupId}`, type: 'direct' })) } : {}),
     meta: {
       resourceType: 'User',
       created: row.created_at.toISOString(),
@@ -71,9 +69,7 @@ export function renderGroup(row: GroupRow, baseUrl: string, members: MemberRef[]
     schemas: [GROUP_URN],
     id: row.id,
     ...groupDoc(row),
-    ...(members
-      ? { members: members.map((m) => ({ value: m.userId, display: m.display, $ref: `${baseUrl}/Users/${m.userId}`, type: 'User' })) }
-      : {}),
+    ...(members ? { members: members.map((m) => ({ value: m.userId, display: m.display, $ref: `${baseUrl}/Users/${m.userId}`, type: 'User' })) } : {}),
     meta: {
       resourceType: 'Group',
       created: row.created_at.toISOString(),

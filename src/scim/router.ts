@@ -93,9 +93,7 @@ function discoveryRoutes(baseUrlOf: (req: Request) => string): Router {
   router.get('/Schemas', (req, res) => send(res, 200, listOf(schemaDescriptions(baseUrlOf(req)))));
   router.get('/Schemas/:id', (req, res) => send(res, 200, byId(schemaDescriptions(baseUrlOf(req)), req.params.id!, 'schema')));
   router.get('/ResourceTypes', (req, res) => send(res, 200, listOf(resourceTypeDescriptions(baseUrlOf(req)))));
-  router.get('/ResourceTypes/:id', (req, res) =>
-    send(res, 200, byId(resourceTypeDescriptions(baseUrlOf(req)), req.params.id!, 'resource type')),
-  );
+  router.get('/ResourceTypes/:id', (req, res) => send(res, 200, byId(resourceTypeDescriptions(baseUrlOf(req)), req.params.id!, 'resource type')));
   for (const path of ['/ServiceProviderConfig', '/Schemas', '/Schemas/:id', '/ResourceTypes', '/ResourceTypes/:id']) {
     router.all(path, (req) => {
       throw methodNotAllowed(`${req.method} is not supported on ${path.split('/')[1]}`);
@@ -107,9 +105,7 @@ function discoveryRoutes(baseUrlOf: (req: Request) => string): Router {
 /** GET /Users|/Groups and POST /.search on them (RFC 7644 §3.4.2, §3.4.3). */
 function listRoutes(router: Router, path: string, kind: ResourceKind, { db, baseUrlOf }: RouteDeps): void {
   router.get(path, async (req, res) => send(res, 200, await listResources(db, kind, listParamsOfQuery(req), baseUrlOf(req))));
-  router.post(`${path}/.search`, async (req, res) =>
-    send(res, 200, await listResources(db, kind, listParamsOfSearch(req.body), baseUrlOf(req))),
-  );
+  router.post(`${path}/.search`, async (req, res) => send(res, 200, await listResources(db, kind, listParamsOfSearch(req.body), baseUrlOf(req))));
 }
 
 function userRoutes(deps: RouteDeps): Router {
@@ -131,12 +127,8 @@ function userRoutes(deps: RouteDeps): Router {
     if (notModified(req, String(row.version))) return sendVersion(res, 304, row.version);
     await respond(req, res, 200, row);
   });
-  router.put('/Users/:id', async (req, res) =>
-    respond(req, res, 200, await commands.replaceUser(db, idParam(req, 'User'), req.body, writeContext(req, res))),
-  );
-  router.patch('/Users/:id', async (req, res) =>
-    respond(req, res, 200, await commands.patchUser(db, idParam(req, 'User'), req.body, writeContext(req, res))),
-  );
+  router.put('/Users/:id', async (req, res) => respond(req, res, 200, await commands.replaceUser(db, idParam(req, 'User'), req.body, writeContext(req, res))));
+  router.patch('/Users/:id', async (req, res) => respond(req, res, 200, await commands.patchUser(db, idParam(req, 'User'), req.body, writeContext(req, res))));
   router.delete('/Users/:id', async (req, res) => {
     await commands.deleteUser(db, idParam(req, 'User'), writeContext(req, res));
     send(res, 204);

@@ -191,10 +191,10 @@ export function resolvePath(def: ResourceDef, raw: string): ResolvedPath | undef
   let ext: string | undefined;
   const lower = raw.toLowerCase();
   if (lower.startsWith('urn:')) {
-    if (lower.startsWith(def.coreUrn.toLowerCase() + ':')) {
+    if (lower.startsWith(`${def.coreUrn.toLowerCase()}:`)) {
       rest = raw.slice(def.coreUrn.length + 1);
     } else {
-      const found = [...def.extensions.values()].find((e) => lower.startsWith(e.urn.toLowerCase() + ':'));
+      const found = [...def.extensions.values()].find((e) => lower.startsWith(`${e.urn.toLowerCase()}:`));
       if (!found) return undefined;
       ext = found.urn;
       attrs = found.attrs;

@@ -1,5 +1,5 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
-import { cachedTokensCreatedBy, CachedTeamToken, liveTokensOfOwner, recordCreatorBoundRevoked, markRevoking, LedgerToken } from './ledger';
+import { cachedTokensCreatedBy, type CachedTeamToken, liveTokensOfOwner, recordCreatorBoundRevoked, markRevoking, type LedgerToken } from './ledger';
 import { creatorBoundFate, creatorRevokeReason, ownerLossFate } from './fate';
 import { isIssuedName } from './naming';
 import { NotFoundError } from '../pulumi';
@@ -120,11 +120,7 @@ async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: C
  * longer belong to: one GET for the person's teams, then one token list per such team, in
  * parallel. A login Pulumi does not know (404) has no teams.
  */
-async function liveTokensCreatedBy(
-  deps: TokenDeps,
-  logins: readonly string[],
-  membership: (team: string) => Promise<boolean>,
-): Promise<CachedTeamToken[]> {
+async function liveTokensCreatedBy(deps: TokenDeps, logins: readonly string[], membership: (team: string) => Promise<boolean>): Promise<CachedTeamToken[]> {
   const wanted = new Set(logins.map((l) => l.toLowerCase()));
   const teamsOf = async (login: string): Promise<string[]> =>
     deps.pulumi.listMemberTeams(deps.org, login).catch((err) => {

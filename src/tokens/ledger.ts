@@ -141,22 +141,19 @@ export async function bumpGeneration(db: Knex, id: string, generation: number, n
 }
 
 export async function recordGrants(db: Knex, id: string, grants: StackGrant[]): Promise<void> {
-  await db(LEDGER).where({ id }).update({ current_grants: JSON.stringify(grants), updated_at: db.fn.now() });
+  await db(LEDGER)
+    .where({ id })
+    .update({ current_grants: JSON.stringify(grants), updated_at: db.fn.now() });
 }
 
 /** False when the row is no longer `issuing` (a revocation claimed it meanwhile). */
 export async function markActive(db: Knex, id: string, pulumiTokenId: string): Promise<boolean> {
-  const n = await db(LEDGER)
-    .where({ id, state: 'issuing' })
-    .update({ state: 'active', pulumi_token_id: pulumiTokenId, updated_at: db.fn.now() });
+  const n = await db(LEDGER).where({ id, state: 'issuing' }).update({ state: 'active', pulumi_token_id: pulumiTokenId, updated_at: db.fn.now() });
   return n > 0;
 }
 
 export async function markFailed(db: Knex, id: string, reason: string): Promise<void> {
-  await db(LEDGER)
-    .where({ id })
-    .whereIn('state', ['issuing'])
-    .update({ state: 'failed', revoke_reason: reason, updated_at: db.fn.now() });
+  await db(LEDGER).where({ id }).whereIn('state', ['issuing']).update({ state: 'failed', revoke_reason: reason, updated_at: db.fn.now() });
 }
 
 export interface RevokeCause {
@@ -200,9 +197,7 @@ export async function markRevoking(db: Knex, id: string, cause: RevokeCause): Pr
 
 /** Final step of a revocation; true when this call made the transition (so it alone audits it). */
 export async function markRevoked(db: Knex, id: string): Promise<boolean> {
-  const n = await db(LEDGER)
-    .where({ id, state: 'revoking' })
-    .update({ state: 'revoked', revoked_at: db.fn.now(), updated_at: db.fn.now() });
+  const n = await db(LEDGER).where({ id, state: 'revoking' }).update({ state: 'revoked', revoked_at: db.fn.now(), updated_at: db.fn.now() });
   return n > 0;
 }
 
@@ -215,7 +210,9 @@ export interface TokenFilter {
 }
 
 export async function listTokens(db: Knex, filter: TokenFilter = {}): Promise<LedgerToken[]> {
-  const q = db<LedgerRow>(LEDGER).select('*').orderBy([{ column: 'created_at', order: 'desc' }, 'id']);
+  const q = db<LedgerRow>(LEDGER)
+    .select('*')
+    .orderBy([{ column: 'created_at', order: 'desc' }, 'id']);
   if (filter.ownerUserId) q.where('owner_user_id', filter.ownerUserId);
   if (filter.parentTeam) q.where('parent_team', filter.parentTeam);
   if (!filter.includeInactive) q.whereIn('state', LIVE_STATES as TokenState[]);
@@ -279,7 +276,10 @@ export async function replaceTeamTokenCache(db: Knex, team: string, tokens: read
 export async function cachedTokensCreatedBy(db: Knex, logins: readonly string[]): Promise<CachedTeamToken[]> {
   if (logins.length === 0) return [];
   const rows = (await db('team_token_cache')
-    .whereRaw(`lower(created_by) IN (${logins.map(() => '?').join(', ')})`, logins.map((l) => l.toLowerCase()))
+    .whereRaw(
+      `lower(created_by) IN (${logins.map(() => '?').join(', ')})`,
+      logins.map((l) => l.toLowerCase()),
+    )
     .orderBy(['team', 'token_id'])) as Array<{
     team: string;
     token_id: string;

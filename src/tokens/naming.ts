@@ -39,6 +39,8 @@ export function tokenName(ledgerId: string, generation: number): string {
   if (!Number.isInteger(generation) || generation < 1 || generation > MAX_TOKEN_GENERATION) {
     throw new Error(`token name generation out of range 1..${MAX_TOKEN_GENERATION}: ${generation}`);
   }
-  const base36 = BigInt(`0x${compactId(ledgerId)}`).toString(36).padStart(25, '0');
+  const base36 = BigInt(`0x${compactId(ledgerId)}`)
+    .toString(36)
+    .padStart(25, '0');
   return `${TOKEN_TEAM_PREFIX}${base36}-${generation}`;
 }

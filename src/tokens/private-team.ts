@@ -2,7 +2,7 @@ import { ConflictError } from '../pulumi';
 import type { Team } from '../pulumi';
 import type { LedgerToken } from './ledger';
 import type { TokenDeps } from './ports';
-import { fromTeamStacks, planPrivateTeam, PrivateTeamOp, StackGrant } from './scope';
+import { fromTeamStacks, planPrivateTeam, type PrivateTeamOp, type StackGrant } from './scope';
 
 /**
  * Brings a scoped token's private team to `desired`: creates it when asked (a 409 means an

@@ -1,12 +1,6 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
 import { NotFoundError } from '../pulumi';
-import {
-  getToken,
-  LedgerToken,
-  markRevoked,
-  markRevoking,
-  RevokeCause,
-} from './ledger';
+import { getToken, type LedgerToken, markRevoked, markRevoking, type RevokeCause } from './ledger';
 import type { TokenDeps } from './ports';
 
 /**

@@ -97,11 +97,7 @@ export function intersectScope(scope: readonly ScopeEntry[], parent: readonly St
  * token was issued with. A token only ever narrows; a parent team that later gains or upgrades
  * a grant does not silently widen tokens issued before.
  */
-export function desiredPrivateGrants(
-  scope: readonly ScopeEntry[],
-  issued: readonly StackGrant[],
-  parent: readonly StackGrant[],
-): StackGrant[] {
+export function desiredPrivateGrants(scope: readonly ScopeEntry[], issued: readonly StackGrant[], parent: readonly StackGrant[]): StackGrant[] {
   const issuedByKey = new Map(issued.map((g) => [grantKey(g), g.permission]));
   return intersectScope(scope, parent).flatMap((g) => {
     const issuedLevel = issuedByKey.get(grantKey(g));

@@ -6,17 +6,17 @@ import {
   bumpGeneration,
   getToken,
   insertIssuing,
-  LedgerToken,
+  type LedgerToken,
   listTokens as listLedger,
   markActive,
   markFailed,
   recordGrants,
-  TokenFilter,
+  type TokenFilter,
 } from './ledger';
 import { MAX_TOKEN_GENERATION, privateTeamName, tokenName } from './naming';
 import type { TokenDeps } from './ports';
 import { revokeLedgerToken, auditReason, resumeRevocation } from './revoke';
-import { intersectScope, levelName, PermissionName, ScopeEntry, StackGrant } from './scope';
+import { intersectScope, levelName, type PermissionName, type ScopeEntry, type StackGrant } from './scope';
 import { syncPrivateTeamGrants } from './private-team';
 
 /**
@@ -134,8 +134,19 @@ type OwnerRow = { id: string; user_name: string; active: boolean };
  */
 async function findPerson(deps: Pick<TokenDeps, 'db'>, owner: string): Promise<OwnerRow | undefined> {
   const columns = ['id', 'user_name', 'active'] as const;
-  const byId = z.uuid().safeParse(owner).success ? ((await deps.db('users').where({ id: owner }).first(...columns)) as OwnerRow | undefined) : undefined;
-  return byId ?? ((await deps.db('users').whereRaw('lower(user_name) = lower(?)', [owner]).first(...columns)) as OwnerRow | undefined);
+  const byId = z.uuid().safeParse(owner).success
+    ? ((await deps
+        .db('users')
+        .where({ id: owner })
+        .first(...columns)) as OwnerRow | undefined)
+    : undefined;
+  return (
+    byId ??
+    ((await deps
+      .db('users')
+      .whereRaw('lower(user_name) = lower(?)', [owner])
+      .first(...columns)) as OwnerRow | undefined)
+  );
 }
 
 async function findOwner(deps: TokenDeps, owner: string): Promise<{ id: string; userName: string; active: boolean }> {

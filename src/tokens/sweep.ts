@@ -39,11 +39,7 @@ export async function sweepTokens(deps: TokenDeps): Promise<SweepResult> {
   for (const token of await unfinishedTokens(deps.db, new Date(now.getTime() - STALE_ISSUANCE_MS))) {
     if (token.state === 'revoking') await attempt(token.id, () => finishRevocation(deps, token), 'resumed');
     else {
-      await attempt(
-        token.id,
-        () => revokeLedgerToken(deps, token.id, { reason: 'issuance never completed', requestId: null, requestedAt: null }),
-        'abandoned',
-      );
+      await attempt(token.id, () => revokeLedgerToken(deps, token.id, { reason: 'issuance never completed', requestId: null, requestedAt: null }), 'abandoned');
     }
   }
   if (result.expired + result.resumed + result.abandoned + result.failed > 0) deps.logger.info('token sweep', { ...result });

@@ -1,11 +1,11 @@
 import type { AccessToken } from '../pulumi';
-import { recordGrants, liveTokensOfParent, replaceTeamTokenCache, LedgerToken } from './ledger';
+import { recordGrants, liveTokensOfParent, replaceTeamTokenCache, type LedgerToken } from './ledger';
 import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { syncPrivateTeamGrants } from './private-team';
 import { finishRevocation, revokeLedgerToken, sinceRequest } from './revoke';
 import { ledgerTokenFate } from './fate';
-import { levelName, StackGrant } from './scope';
+import { levelName, type StackGrant } from './scope';
 
 /**
  * The tokens controller's team step, run right after the reconciler has brought a parent

@@ -1,6 +1,6 @@
-import { Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, RateLimitError, UnrecoverableError, type Worker } from 'bullmq';
 import { classifyFailure } from '../pulumi';
-import { QUEUE, QueueFactory, RevokeLaneJob } from '../queue';
+import { QUEUE, type QueueFactory, type RevokeLaneJob } from '../queue';
 import type { TokensController } from './controller';
 
 /**
@@ -29,11 +29,7 @@ export interface RevokeLaneWorker {
   scheduled: Promise<boolean>;
 }
 
-export function startRevokeLaneWorker(
-  factory: QueueFactory,
-  controller: TokensController,
-  options: RevokeLaneOptions = {},
-): RevokeLaneWorker {
+export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensController, options: RevokeLaneOptions = {}): RevokeLaneWorker {
   const worker: Worker = factory.createWorker<RevokeLaneJob | Record<string, never>>(
     QUEUE.revoke,
     async (job: Job) => {

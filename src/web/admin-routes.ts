@@ -1,4 +1,4 @@
-import { Request, Response, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -7,7 +7,7 @@ import type { Person } from '../auth';
 import { html } from './html';
 import { renderRows, renderValue } from './data-table';
 import { csrfField, page, unavailable } from './me-routes';
-import { AuditFilter, ConsoleActor, ConsoleInputError, ConsoleSources } from './sources';
+import { type AuditFilter, type ConsoleActor, ConsoleInputError, type ConsoleSources } from './sources';
 
 /**
  * Administrator pages (members of SAML_ADMIN_GROUP only; the caller mounts them behind
@@ -63,11 +63,7 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
   router.get('/admin/plan', async (_req, res) => {
     if (!sources.sync?.plan) return page(res, 'Dry-run plan', unavailable('The dry-run plan', 'reconciler'));
     const plan = await sources.sync.plan();
-    page(
-      res,
-      'Dry-run plan',
-      html`<p>What a reconcile would change now. Nothing here has been applied.</p><div id="plan">${renderValue(plan)}</div>`,
-    );
+    page(res, 'Dry-run plan', html`<p>What a reconcile would change now. Nothing here has been applied.</p><div id="plan">${renderValue(plan)}</div>`);
   });
 
   router.get('/admin/audit', async (req, res) => {
@@ -100,10 +96,16 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
 <form method="post" action="/console/admin/scim-clients" id="create-client">${csrfField(res)}
 <label>New client name (letters, digits, <code>.</code> <code>_</code> <code>-</code>) <input name="name" required maxlength="63"></label><button type="submit">Create client</button></form>
 <table id="clients"><thead><tr><th>client</th><th>created</th><th>tokens</th><th></th></tr></thead><tbody>
-${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` <strong>(revoked ${c.revokedAt})</strong>` : ''}</td><td>${c.createdAt}</td>
+${clients.map(
+  (c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` <strong>(revoked ${c.revokedAt})</strong>` : ''}</td><td>${c.createdAt}</td>
 <td>${renderRows(c.tokens.map((t) => ({ token: `…${t.last4}`, created: t.createdAt, expires: t.expiresAt, revoked: t.revokedAt, lastUsed: t.lastUsedAt })))}</td>
-<td>${c.revokedAt ? '' : html`<form method="post" action="/console/admin/scim-clients/${encodeURIComponent(c.name)}/rotate" class="inline">${csrfField(res)}<button type="submit">Rotate token</button></form>
-<form method="post" action="/console/admin/scim-clients/${encodeURIComponent(c.name)}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke client</button></form>`}</td></tr>`)}
+<td>${
+    c.revokedAt
+      ? ''
+      : html`<form method="post" action="/console/admin/scim-clients/${encodeURIComponent(c.name)}/rotate" class="inline">${csrfField(res)}<button type="submit">Rotate token</button></form>
+<form method="post" action="/console/admin/scim-clients/${encodeURIComponent(c.name)}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke client</button></form>`
+  }</td></tr>`,
+)}
 </tbody></table>`,
     );
   });
@@ -131,9 +133,11 @@ ${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` 
     page(
       res,
       'New SCIM token',
-      html`<p>The new bearer token is below, shown this once.${rotated.previousValidUntil
-        ? html` The previous token keeps working until ${rotated.previousValidUntil}, so the identity provider can switch without a gap.`
-        : ''}</p><p class="secret" id="token-value">${rotated.token}</p><p><a href="/console/admin/scim-clients">Back</a></p>`,
+      html`<p>The new bearer token is below, shown this once.${
+        rotated.previousValidUntil
+          ? html` The previous token keeps working until ${rotated.previousValidUntil}, so the identity provider can switch without a gap.`
+          : ''
+      }</p><p class="secret" id="token-value">${rotated.token}</p><p><a href="/console/admin/scim-clients">Back</a></p>`,
       201,
     );
   });
@@ -153,18 +157,25 @@ ${clients.map((c) => html`<tr><td class="client">${c.name}${c.revokedAt ? html` 
       res,
       'Holds',
       html`<p>Removals of access from people the directory still calls active wait here when there are more than <code>safety.maxRemovals</code>; the rest of each reconcile ran. Approving applies what is still planned when the team is reconciled next (at once); rejecting keeps these removals out while their cause is unchanged.</p>
-${holds.length === 0
-  ? html`<p id="no-holds">No holds are waiting.</p>`
-  : html`<table id="holds"><thead><tr><th>team</th><th>reason</th><th>removals</th><th>revocations</th><th>created</th><th>held changes</th><th></th></tr></thead><tbody>
-${holds.map((h) => html`<tr id="hold-${h.id}"><td class="team">${h.team}</td><td>${h.reason}</td><td>${h.removals}</td><td>${h.revocations}</td><td>${h.createdAt}</td>
+${
+  holds.length === 0
+    ? html`<p id="no-holds">No holds are waiting.</p>`
+    : html`<table id="holds"><thead><tr><th>team</th><th>reason</th><th>removals</th><th>revocations</th><th>created</th><th>held changes</th><th></th></tr></thead><tbody>
+${holds.map(
+  (h) => html`<tr id="hold-${h.id}"><td class="team">${h.team}</td><td>${h.reason}</td><td>${h.removals}</td><td>${h.revocations}</td><td>${h.createdAt}</td>
 <td><ul class="ops">${h.ops.map((line) => html`<li>${line}</li>`)}</ul></td>
 <td><form method="post" action="/console/admin/holds/${h.id}/approve" class="inline">${csrfField(res)}<button type="submit">Approve</button></form>
-<form method="post" action="/console/admin/holds/${h.id}/reject" class="inline">${csrfField(res)}<button type="submit">Reject</button></form></td></tr>`)}
-</tbody></table>`}`,
+<form method="post" action="/console/admin/holds/${h.id}/reject" class="inline">${csrfField(res)}<button type="submit">Reject</button></form></td></tr>`,
+)}
+</tbody></table>`
+}`,
     );
   });
 
-  for (const [action, decision] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+  for (const [action, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
     router.post(`/admin/holds/:id/${action}`, async (req, res) => {
       if (!sources.holds) return page(res, 'Holds', unavailable('Holds', 'reconciler'), 503);
       const hold = await sources.holds.decide(String(req.params.id), decision, actorOf(res));

@@ -1,15 +1,15 @@
-import express, { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import {
   ACS_PATH,
-  AdminGroupRef,
+  type AdminGroupRef,
   csrfProtection,
   findPeopleBySubject,
   findPersonById,
-  LoginTickets,
+  type LoginTickets,
   METADATA_PATH,
-  Person,
-  SamlRejectReason,
-  SamlService,
+  type Person,
+  type SamlRejectReason,
+  type SamlService,
   SESSION_COOKIE,
   signIn,
   signOut,
@@ -50,13 +50,16 @@ const IDENTITY_REJECTION_TEXT: Partial<Record<SamlRejectReason, string>> = {
 };
 
 export function renderRefusal(res: Response, status: number, title: string, message: string, reason: string): void {
-  res.status(status).type('html').send(
-    layout({
-      title,
-      body: html`<div class="error"><p>${message}</p><p>Reason code: <code id="reason">${reason}</code></p></div>
+  res
+    .status(status)
+    .type('html')
+    .send(
+      layout({
+        title,
+        body: html`<div class="error"><p>${message}</p><p>Reason code: <code id="reason">${reason}</code></p></div>
 <p><a href="/console/login">Back to sign-in</a></p>`,
-    }).text,
-  );
+      }).text,
+    );
 }
 
 function renderSamlRejection(res: Response, reason: SamlRejectReason): void {
@@ -153,7 +156,7 @@ and <code>PUBLIC_URL</code>.</p></div>`,
       );
     }
     const person = await findPersonById(db, redeemed.personId, deps.adminGroup);
-    if (!person || !person.active) {
+    if (!person?.active) {
       const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
       logger.warn('saml login refused', { reason });
       return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[reason], reason);
@@ -210,7 +213,7 @@ export function requirePerson(db: Db, adminGroup: AdminGroupRef | undefined) {
     const personId = req.session.personId;
     if (!personId) return res.redirect(303, '/console/login');
     const person = await findPersonById(db, personId, adminGroup);
-    if (!person || !person.active) {
+    if (!person?.active) {
       await endSession(req, res);
       const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
       return renderRefusal(res, 403, 'Signed out', REFUSAL_TEXT[reason], reason);

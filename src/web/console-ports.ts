@@ -3,10 +3,10 @@ import { createScimClient, listScimClients, revokeScimClient, rotateScimToken } 
 import type { Policy } from '../policy';
 import { describeOp, identityLinkOf, listHolds, queryAudit, readStatus, recordAdminAction } from '../reconcile';
 import type { AuditCategory, Hold } from '../reconcile';
-import { QUEUE, QueueFactory } from '../queue';
-import { issueToken, listTokens, revokeToken, TokenDeps } from '../tokens';
+import { QUEUE, type QueueFactory } from '../queue';
+import { issueToken, listTokens, revokeToken, type TokenDeps } from '../tokens';
 import { decideHoldAndReconcile } from './hold-decisions';
-import { ConsoleActor, ConsoleHolds, ConsoleHoldView, ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
+import type { ConsoleActor, ConsoleHolds, ConsoleHoldView, ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
 
 /**
  * Builds the console's data sources from the parts that own the data, through their index.ts

@@ -1,4 +1,4 @@
-import { html, Html } from './html';
+import { html, type Html } from './html';
 
 /**
  * Renders data whose exact shape belongs to another part (sync status, plan ops, audit rows):

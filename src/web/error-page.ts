@@ -18,13 +18,16 @@ export function consoleErrorEdge(logger: Logger): ErrorRequestHandler {
     const message = answer.internal ? 'An internal error occurred; it has been logged.' : answer.message;
     const person = res.locals.person;
     if (!person) return renderRefusal(res, answer.status, failed ? 'Something went wrong' : 'Request refused', message, answer.code);
-    res.status(answer.status).type('html').send(
-      layout({
-        title: failed ? 'Something went wrong' : 'That did not work',
-        person,
-        csrfToken: res.locals.csrfToken,
-        body: html`<div class="error" id="error"><p>${message}</p></div><p><a href="/console/">Back to the console</a></p>`,
-      }).text,
-    );
+    res
+      .status(answer.status)
+      .type('html')
+      .send(
+        layout({
+          title: failed ? 'Something went wrong' : 'That did not work',
+          person,
+          csrfToken: res.locals.csrfToken,
+          body: html`<div class="error" id="error"><p>${message}</p></div><p><a href="/console/">Back to the console</a></p>`,
+        }).text,
+      );
   };
 }

@@ -64,14 +64,18 @@ export function layout(options: LayoutOptions): Html {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${options.title} — pulumi-idp-sync</title><style>${new Html(STYLE)}</style></head>
 <body><header><strong><a href="/console/">pulumi-idp-sync</a></strong>
-${person
-  ? html`<a href="/console/">My teams</a><a href="/console/tokens">My tokens</a>
-${person.isAdmin
-  ? html`<a href="/console/admin/status">Sync status</a><a href="/console/admin/plan">Dry-run plan</a><a href="/console/admin/audit">Audit log</a><a href="/console/admin/holds">Holds</a><a href="/console/admin/scim-clients">SCIM clients</a><a href="/console/admin/queues/">Queues</a>`
-  : ''}
+${
+  person
+    ? html`<a href="/console/">My teams</a><a href="/console/tokens">My tokens</a>
+${
+  person.isAdmin
+    ? html`<a href="/console/admin/status">Sync status</a><a href="/console/admin/plan">Dry-run plan</a><a href="/console/admin/audit">Audit log</a><a href="/console/admin/holds">Holds</a><a href="/console/admin/scim-clients">SCIM clients</a><a href="/console/admin/queues/">Queues</a>`
+    : ''
+}
 <span class="who">${person.userName}${person.isAdmin ? ' (admin)' : ''}</span>
 <form method="post" action="/auth/logout"><input type="hidden" name="_csrf" value="${options.csrfToken ?? ''}"><button type="submit">Sign out</button></form>`
-  : ''}
+    : ''
+}
 </header><main><h1>${options.title}</h1>
 ${options.body}
 </main></body></html>`;

@@ -1,4 +1,4 @@
-import express, { NextFunction, Request, Response, Router } from 'express';
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { createSamlService, createSessionMiddleware, csrfProtection, LoginTickets } from '../auth';
 import type { Config } from '../config';
@@ -23,7 +23,19 @@ import type { ConsoleSources } from './sources';
  * router at "/".
  */
 
-export type { ConsoleSources, ConsoleTokens, ConsoleToken, ConsoleSync, ConsoleScimClients, ScimClientView, AuditFilter, ScopeLine, ConsoleActor, ConsoleHolds, ConsoleHoldView } from './sources';
+export type {
+  ConsoleSources,
+  ConsoleTokens,
+  ConsoleToken,
+  ConsoleSync,
+  ConsoleScimClients,
+  ScimClientView,
+  AuditFilter,
+  ScopeLine,
+  ConsoleActor,
+  ConsoleHolds,
+  ConsoleHoldView,
+} from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
 export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource } from './console-ports';
@@ -78,12 +90,16 @@ export function createWebRouter(deps: WebDeps): Router {
 
   const router = Router();
   router.get('/', (_req, res) => res.redirect(303, `${CONSOLE_PATH}/`));
-  router.use([CONSOLE_PATH, '/auth'], securityHeaders, createSessionMiddleware({
-    redis,
-    secret: config.SESSION_SECRET,
-    secureCookies: (config.PUBLIC_URL ?? '').startsWith('https:'),
-    keyPrefix: `${prefix}sess:`,
-  }));
+  router.use(
+    [CONSOLE_PATH, '/auth'],
+    securityHeaders,
+    createSessionMiddleware({
+      redis,
+      secret: config.SESSION_SECRET,
+      secureCookies: (config.PUBLIC_URL ?? '').startsWith('https:'),
+      keyPrefix: `${prefix}sess:`,
+    }),
+  );
   router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`) }));
 
   const consoleRouter = Router();
@@ -97,7 +113,16 @@ export function createWebRouter(deps: WebDeps): Router {
   router.use(CONSOLE_PATH, consoleRouter);
   router.use(
     '/api/v1',
-    createAdminApiRouter({ adminToken: config.ADMIN_API_TOKEN, adminTokenLabel: config.ADMIN_API_TOKEN_LABEL, db, logger, policy: deps.policy, reconciler, queues: deps.queues, tokens: deps.tokens }),
+    createAdminApiRouter({
+      adminToken: config.ADMIN_API_TOKEN,
+      adminTokenLabel: config.ADMIN_API_TOKEN_LABEL,
+      db,
+      logger,
+      policy: deps.policy,
+      reconciler,
+      queues: deps.queues,
+      tokens: deps.tokens,
+    }),
   );
 
   // The admin API answers its own errors; the console and sign-in share this one.

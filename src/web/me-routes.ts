@@ -1,10 +1,10 @@
-import { Request, Response, Router } from 'express';
-import { groupsOf, Person } from '../auth';
+import { type Request, type Response, Router } from 'express';
+import { groupsOf, type Person } from '../auth';
 import type { Db } from '../directory/db';
 import { PERMISSIONS, teamsForGroup } from '../policy';
 import type { Logger } from '../log';
-import { html, Html, layout } from './html';
-import { ConsoleForbiddenError, ConsoleInputError, ConsoleSources, ScopeLine } from './sources';
+import { html, type Html, layout } from './html';
+import { ConsoleForbiddenError, ConsoleInputError, type ConsoleSources, type ScopeLine } from './sources';
 
 /**
  * Pages every signed-in person gets: their groups, the teams and grants policy gives them, and
@@ -21,7 +21,10 @@ export interface TeamGrant {
 
 export function page(res: Response, title: string, body: Html, status = 200): void {
   const person = res.locals.person!;
-  res.status(status).type('html').send(layout({ title, person, csrfToken: res.locals.csrfToken, body }).text);
+  res
+    .status(status)
+    .type('html')
+    .send(layout({ title, person, csrfToken: res.locals.csrfToken, body }).text);
 }
 
 export function unavailable(what: string, owner: string): Html {
@@ -55,7 +58,10 @@ async function teamsOf(db: Db, sources: ConsoleSources, person: Person): Promise
 
 /** "infra/prod" or "infra/prod:read" per line. */
 export function parseScope(text: string): ScopeLine[] | undefined {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length === 0) return undefined;
   return lines.map((line) => {
     const m = /^([^/\s:]+)\/([^/\s:]+)(?::(read|write|admin))?$/.exec(line);
@@ -80,23 +86,32 @@ export function createMeRoutes(deps: { db: Db; logger: Logger; sources: ConsoleS
       res,
       'My teams and grants',
       html`<p>Signed in as <strong id="me">${person.userName}</strong>${person.isAdmin ? ' — administrator' : ''}.</p>
-<p id="pulumi-login">${link === undefined
-  ? html`<em>No Pulumi login is linked to you yet: it is recorded at the first sync of one of your teams.</em>`
-  : link.conflict
-    ? html`Your Pulumi login <code>${link.login}</code> clashes with another person's (<strong>login_conflict</strong>): neither of you is synced until an admin resolves it.`
-    : html`Your Pulumi login: <code>${link.login}</code>, linked ${link.since.toISOString().slice(0, 10)}. It changes only with an admin's approval.`}</p>
+<p id="pulumi-login">${
+        link === undefined
+          ? html`<em>No Pulumi login is linked to you yet: it is recorded at the first sync of one of your teams.</em>`
+          : link.conflict
+            ? html`Your Pulumi login <code>${link.login}</code> clashes with another person's (<strong>login_conflict</strong>): neither of you is synced until an admin resolves it.`
+            : html`Your Pulumi login: <code>${link.login}</code>, linked ${link.since.toISOString().slice(0, 10)}. It changes only with an admin's approval.`
+      }</p>
 <h2>My groups</h2>
 ${groups.length ? html`<ul id="groups">${groups.map((g) => html`<li>${g}</li>`)}</ul>` : html`<p id="groups"><em>You are in no SCIM group.</em></p>`}
 <h2>My teams</h2>
-${teams === undefined
-  ? unavailable('The team and grant view', 'policy')
-  : teams.length === 0
-    ? html`<p id="teams"><em>No policy rule maps your groups to a Pulumi team.</em></p>`
-    : html`<table id="teams"><thead><tr><th>Pulumi team</th><th>through group</th><th>stack grants (policy)</th></tr></thead><tbody>
-${teams.map((t) => html`<tr><td class="team">${t.team}</td><td>${t.group}</td><td>${t.grants.length
-  ? html`<ul>${t.grants.map((g) => html`<li><code>${g.project}/${g.stack}</code>: ${g.permission}</li>`)}</ul>`
-  : html`<em>membership only</em>`}</td></tr>`)}
-</tbody></table><p>Stack patterns are resolved against the organization's stacks at each reconcile.</p>`}`,
+${
+  teams === undefined
+    ? unavailable('The team and grant view', 'policy')
+    : teams.length === 0
+      ? html`<p id="teams"><em>No policy rule maps your groups to a Pulumi team.</em></p>`
+      : html`<table id="teams"><thead><tr><th>Pulumi team</th><th>through group</th><th>stack grants (policy)</th></tr></thead><tbody>
+${teams.map(
+  (t) =>
+    html`<tr><td class="team">${t.team}</td><td>${t.group}</td><td>${
+      t.grants.length
+        ? html`<ul>${t.grants.map((g) => html`<li><code>${g.project}/${g.stack}</code>: ${g.permission}</li>`)}</ul>`
+        : html`<em>membership only</em>`
+    }</td></tr>`,
+)}
+</tbody></table><p>Stack patterns are resolved against the organization's stacks at each reconcile.</p>`
+}`,
     );
   });
 
@@ -110,25 +125,35 @@ ${teams.map((t) => html`<tr><td class="team">${t.team}</td><td>${t.group}</td><t
       'My tokens',
       html`<h2>Issue a token</h2>
 <form method="post" action="/console/tokens" id="issue-token">${csrfField(res)}
-<label>Team ${teamNames.length
-  ? html`<select name="team" required>${teamNames.map((t) => html`<option>${t}</option>`)}</select>`
-  : html`<input name="team" required maxlength="100">`}</label>
+<label>Team ${
+        teamNames.length
+          ? html`<select name="team" required>${teamNames.map((t) => html`<option>${t}</option>`)}</select>`
+          : html`<input name="team" required maxlength="100">`
+      }</label>
 <label>Description <input name="description" maxlength="500" size="50"></label>
 <label>Scope (optional; one <code>project/stack</code> or <code>project/stack:read</code> per line — empty means the whole team)<br>
 <textarea name="scope" rows="3" cols="50"></textarea></label>
 <label>Expires on (optional) <input type="date" name="expiresOn"></label>
 <button type="submit">Issue token</button></form>
 <h2>Tokens</h2>
-${tokens.length === 0
-  ? html`<p id="tokens"><em>You have no tokens.</em></p>`
-  : html`<table id="tokens"><thead><tr><th>team</th><th>description</th><th>scope</th><th>state</th><th>created</th><th>expires</th><th></th></tr></thead><tbody>
-${tokens.map((t) => html`<tr data-token-id="${t.id}"><td>${t.team}${t.pulumiTeam !== t.team ? html` <small>(${t.pulumiTeam})</small>` : ''}</td><td class="description">${t.description}</td>
+${
+  tokens.length === 0
+    ? html`<p id="tokens"><em>You have no tokens.</em></p>`
+    : html`<table id="tokens"><thead><tr><th>team</th><th>description</th><th>scope</th><th>state</th><th>created</th><th>expires</th><th></th></tr></thead><tbody>
+${tokens.map(
+  (
+    t,
+  ) => html`<tr data-token-id="${t.id}"><td>${t.team}${t.pulumiTeam !== t.team ? html` <small>(${t.pulumiTeam})</small>` : ''}</td><td class="description">${t.description}</td>
 <td>${t.scope ? t.scope.map((s) => html`<code>${s.project}/${s.stack}${s.permission ? `:${s.permission}` : ''}</code> `) : html`<em>whole team</em>`}</td>
 <td class="state">${t.state}${t.revokeReason ? html`<br><small>${t.revokeReason}</small>` : ''}</td><td>${t.createdAt}</td><td>${t.expiresAt ?? '—'}</td>
-<td>${t.revokedAt === null && t.state !== 'revoked'
-  ? html`<form method="post" action="/console/tokens/${t.id}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke</button></form>`
-  : ''}</td></tr>`)}
-</tbody></table>`}`,
+<td>${
+    t.revokedAt === null && t.state !== 'revoked'
+      ? html`<form method="post" action="/console/tokens/${t.id}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke</button></form>`
+      : ''
+  }</td></tr>`,
+)}
+</tbody></table>`
+}`,
     );
   });
 

@@ -103,7 +103,10 @@ describe('createApp error edge', () => {
 
   it('answers unreadable and oversized bodies as bad requests', async () => {
     expect(await postJson('{"team":')).toEqual({ status: 400, body: { error: 'invalid_request', message: 'request body is not valid JSON' } });
-    expect(await postJson(JSON.stringify({ pad: 'x'.repeat(2048) }))).toEqual({ status: 413, body: { error: 'invalid_request', message: 'request body is too large' } });
+    expect(await postJson(JSON.stringify({ pad: 'x'.repeat(2048) }))).toEqual({
+      status: 413,
+      body: { error: 'invalid_request', message: 'request body is too large' },
+    });
   });
 
   it('answers a fault of its own with 500 and nothing from inside the process', async () => {

@@ -5,10 +5,10 @@ import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { createWebRouter, WebDeps } from '../../src/web';
-import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { createWebRouter, type WebDeps } from '../../src/web';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
-import { createIdpKeys, encodeResponse, IdpKeys, requestIdFromRedirect, ResponseOptions, signedResponse } from './test-idp';
+import { createIdpKeys, encodeResponse, type IdpKeys, requestIdFromRedirect, type ResponseOptions, signedResponse } from './test-idp';
 
 /**
  * The daemon's real HTTP stack (createApp + createWebRouter) on a free port, with its own
@@ -161,7 +161,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const begun = await beginLogin();
       const acs = await postAcsAs(begun.relayState, encodeResponse(signedResponse(harness.responseOptions(begun.requestId, userName), keys)));
       const done = await completeAs(begun.cookie, acs);
-      if (done.status !== 303 || done.location !== '/console/' || !done.cookie) throw new Error(`sign-in as ${userName} answered ${done.status}: ${done.text.slice(0, 300)}`);
+      if (done.status !== 303 || done.location !== '/console/' || !done.cookie)
+        throw new Error(`sign-in as ${userName} answered ${done.status}: ${done.text.slice(0, 300)}`);
       return done.cookie;
     },
     async close() {
@@ -191,13 +192,20 @@ export async function provisionUser(
   userName: string,
   options: { active?: boolean; externalId?: string; groups?: GroupSpec[] } = {},
 ): Promise<string> {
-  const [user] = await tdb.db('users').insert({ user_name: userName, external_id: options.externalId ?? null, active: options.active ?? true }).returning('id');
+  const [user] = await tdb
+    .db('users')
+    .insert({ user_name: userName, external_id: options.externalId ?? null, active: options.active ?? true })
+    .returning('id');
   for (const spec of options.groups ?? []) {
     const { displayName, externalId } = typeof spec === 'string' ? { displayName: spec, externalId: undefined } : spec;
     let group = externalId
       ? await tdb.db('groups').where({ external_id: externalId }).first('id')
       : await tdb.db('groups').whereRaw('lower(display_name) = lower(?)', [displayName]).whereNull('external_id').first('id');
-    if (!group) [group] = await tdb.db('groups').insert({ display_name: displayName, external_id: externalId ?? null }).returning('id');
+    if (!group)
+      [group] = await tdb
+        .db('groups')
+        .insert({ display_name: displayName, external_id: externalId ?? null })
+        .returning('id');
     await tdb.db('group_members').insert({ group_id: group.id, user_id: user.id });
   }
   return user.id as string;

@@ -1,19 +1,19 @@
 import { deflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 import { REQUEST_ID_TTL_MS } from '../../src/auth/saml';
-import { ADMIN_GROUP, Harness, IDP_ISSUER, provisionUser, reasonOf, startHarness } from './harness';
+import { ADMIN_GROUP, type Harness, IDP_ISSUER, provisionUser, reasonOf, startHarness } from './harness';
 import {
   buildAssertionXml,
   createIdpKeys,
   encodeResponse,
-  IdpKeys,
+  type IdpKeys,
   newId,
-  ResponseOptions,
+  type ResponseOptions,
   requestIdFromRedirect,
   signAssertion,
   signedResponse,
   signResponse,
-  SignOptions,
+  type SignOptions,
   wrapInResponse,
 } from './test-idp';
 
@@ -52,7 +52,11 @@ async function login(on: Harness = h, nameId = ALICE): Promise<ResponseOptions> 
   return on.responseOptions(await on.startLogin(), nameId);
 }
 
-const rejectionsOf = (on: Harness) => on.logs().filter((l) => l.message === 'saml response rejected').map((l) => String(l.reason));
+const rejectionsOf = (on: Harness) =>
+  on
+    .logs()
+    .filter((l) => l.message === 'saml response rejected')
+    .map((l) => String(l.reason));
 
 async function expectRejected(xml: string, reason: string, on: Harness = h): Promise<void> {
   const before = rejectionsOf(on).length;
@@ -95,7 +99,7 @@ describe('what must be signed, and by whom', () => {
     await expectRejected(signAssertion(unsignedResponse(o), attacker), 'assertion_signature_invalid', lenient);
   });
 
-  it("refuses a response signature whose Reference names the assertion instead of the response it sits in", async () => {
+  it('refuses a response signature whose Reference names the assertion instead of the response it sits in', async () => {
     // The IdP's valid signature over the assertion, moved up to be the Response's signature.
     const signed = signAssertion(unsignedResponse(await login()), h.keys);
     const signature = signatureIn(signed);
@@ -135,15 +139,27 @@ describe('signature algorithms', () => {
 
   it('refuses a SHA-1 assertion signature inside an unsigned response when only the assertion must be signed', async () => {
     const o = await login(lenient);
-    await expectRejected(signAssertion(unsignedResponse(o), lenient.keys, { signatureAlgorithm: RSA_SHA1, digestAlgorithm: SHA1 }), 'weak_signature_algorithm', lenient);
+    await expectRejected(
+      signAssertion(unsignedResponse(o), lenient.keys, { signatureAlgorithm: RSA_SHA1, digestAlgorithm: SHA1 }),
+      'weak_signature_algorithm',
+      lenient,
+    );
   });
 
   it("refuses an HMAC-SHA1 signature keyed with the IdP's public certificate (GHSA-c27r-x354-4m68)", async () => {
     const o = { ...(await login()), nameId: FORGED };
     const hmacSign = (xml: string, xpath: string) => {
-      const sig = new SignedXml({ privateKey: h.keys.cert, signatureAlgorithm: HMAC_SHA1, canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#' });
+      const sig = new SignedXml({
+        privateKey: h.keys.cert,
+        signatureAlgorithm: HMAC_SHA1,
+        canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+      });
       sig.enableHMAC();
-      sig.addReference({ xpath, digestAlgorithm: SHA1, transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'] });
+      sig.addReference({
+        xpath,
+        digestAlgorithm: SHA1,
+        transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
+      });
       sig.computeSignature(xml, { prefix: 'ds', location: { reference: `${xpath}/*[local-name(.)='Issuer']`, action: 'after' } });
       return sig.getSignedXml();
     };
@@ -234,7 +250,10 @@ describe('addressing and InResponseTo', () => {
     const o = await login();
     const other = await h.startLogin();
     const requestId = o.inResponseTo!;
-    const xml = unsignedResponse(o).replace(`<saml:SubjectConfirmationData InResponseTo="${requestId}"`, `<saml:SubjectConfirmationData InResponseTo="${other}"`);
+    const xml = unsignedResponse(o).replace(
+      `<saml:SubjectConfirmationData InResponseTo="${requestId}"`,
+      `<saml:SubjectConfirmationData InResponseTo="${other}"`,
+    );
     expect(xml).toContain(other);
     await expectRejected(signResponse(signAssertion(xml, h.keys), h.keys), 'in_response_to_mismatch');
   });
@@ -378,10 +397,12 @@ describe('logs', () => {
   it('never contain a NameID, an attribute value or a SAMLResponse, whatever was refused', async () => {
     // An IdP error response whose StatusMessage names the person, as some IdPs write it.
     const o = await login();
-    const failed = unsignedResponse(o).replace(
-      '<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>',
-      `<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/><samlp:StatusMessage>user ${FORGED} is not assigned to this application</samlp:StatusMessage>`,
-    ).replace(/<saml:Assertion [\s\S]*<\/saml:Assertion>/, '');
+    const failed = unsignedResponse(o)
+      .replace(
+        '<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>',
+        `<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"/><samlp:StatusMessage>user ${FORGED} is not assigned to this application</samlp:StatusMessage>`,
+      )
+      .replace(/<saml:Assertion [\s\S]*<\/saml:Assertion>/, '');
     expect(failed).not.toContain('<saml:Assertion');
     await expectRejected(signResponse(failed, h.keys), 'idp_reported_error');
     // Unparseable XML around a NameID.

@@ -1,5 +1,17 @@
-import { createIdpKeys, IdpKeys, buildAssertionXml, encodeResponse, MANY_TRANSFORMS, newId, signAssertion, signedResponse, signResponse, wrapInResponse, ResponseOptions } from './test-idp';
-import { Harness, provisionUser, reasonOf, startHarness } from './harness';
+import {
+  createIdpKeys,
+  type IdpKeys,
+  buildAssertionXml,
+  encodeResponse,
+  MANY_TRANSFORMS,
+  newId,
+  signAssertion,
+  signedResponse,
+  signResponse,
+  wrapInResponse,
+  type ResponseOptions,
+} from './test-idp';
+import { type Harness, provisionUser, reasonOf, startHarness } from './harness';
 
 /**
  * SAML sign-in against real signed responses (docs/reliability.md, "Attack list the tests cover"): each attack is a
@@ -26,7 +38,10 @@ async function login(nameId = ALICE): Promise<{ requestId: string; o: ResponseOp
 }
 
 function rejectionsLogged(): string[] {
-  return h.logs().filter((l) => l.message === 'saml response rejected').map((l) => String(l.reason));
+  return h
+    .logs()
+    .filter((l) => l.message === 'saml response rejected')
+    .map((l) => String(l.reason));
 }
 
 async function expectRejected(xml: string, reason: string): Promise<void> {
@@ -115,7 +130,13 @@ describe('signature wrapping when only the assertion must be signed (SAML_ALLOW_
   async function lenientRejects(xml: string, reason: string): Promise<void> {
     const res = await lenient.postAcs(encodeResponse(xml));
     expect({ status: res.status >= 400, reason: reasonOf(res.text), cookie: res.cookie }).toEqual({ status: true, reason, cookie: undefined });
-    expect(lenient.logs().filter((l) => l.message === 'saml response rejected').map((l) => l.reason).at(-1)).toBe(reason);
+    expect(
+      lenient
+        .logs()
+        .filter((l) => l.message === 'saml response rejected')
+        .map((l) => l.reason)
+        .at(-1),
+    ).toBe(reason);
   }
   const evil = (o: ResponseOptions) => buildAssertionXml({ ...o, nameId: 'admin@example.com', assertionId: newId() });
 
@@ -179,9 +200,7 @@ describe('signature wrapping when only the assertion must be signed (SAML_ALLOW_
     const o = await lenientLogin();
     const xml = signAssertion(wrapInResponse(buildAssertionXml(o), o), lenient.keys);
     const signedAssertion = xml.slice(xml.indexOf('<saml:Assertion '), xml.indexOf('</samlp:Response>'));
-    const moved = xml
-      .replace(signedAssertion, evil(o))
-      .replace('</samlp:Status>', `</samlp:Status><samlp:Extensions>${signedAssertion}</samlp:Extensions>`);
+    const moved = xml.replace(signedAssertion, evil(o)).replace('</samlp:Status>', `</samlp:Status><samlp:Extensions>${signedAssertion}</samlp:Extensions>`);
     await lenientRejects(moved, 'assertion_signature_invalid');
   });
 });
@@ -296,7 +315,10 @@ describe('conditions, addressing and freshness', () => {
     const { o } = await login();
     const past = new Date(Date.now() - 60 * 60_000);
     await expectRejected(
-      signedResponse({ ...o, notBefore: past, notOnOrAfter: new Date(past.getTime() + 5 * 60_000), subjectNotOnOrAfter: new Date(Date.now() + 5 * 60_000) }, h.keys),
+      signedResponse(
+        { ...o, notBefore: past, notOnOrAfter: new Date(past.getTime() + 5 * 60_000), subjectNotOnOrAfter: new Date(Date.now() + 5 * 60_000) },
+        h.keys,
+      ),
       'assertion_expired',
     );
   });
@@ -375,8 +397,17 @@ describe('the sign-in belongs to the browser that started it (login CSRF)', () =
     expect(acs.status).toBe(303);
     const before = h.logs().length;
     const done = await h.complete(acs);
-    expect({ status: done.status, reason: reasonOf(done.text), cookie: done.cookie }).toEqual({ status: 403, reason: 'relay_state_mismatch', cookie: undefined });
-    expect(h.logs().slice(before).map((l) => l.reason)).toEqual(['relay_state_mismatch']);
+    expect({ status: done.status, reason: reasonOf(done.text), cookie: done.cookie }).toEqual({
+      status: 403,
+      reason: 'relay_state_mismatch',
+      cookie: undefined,
+    });
+    expect(
+      h
+        .logs()
+        .slice(before)
+        .map((l) => l.reason),
+    ).toEqual(['relay_state_mismatch']);
   });
 
   it('refuses a completion from a browser with no sign-in in progress', async () => {

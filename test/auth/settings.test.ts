@@ -75,6 +75,8 @@ describe('SAML settings, read with the rest of the configuration', () => {
     expect(s).toMatchObject({ userIdAttribute: 'userId', nameIdMatch: 'userName', allowEmailNameId: true });
     expect(problemsOf({ ...withCert(), SAML_NAMEID_MATCH: 'email' })).toMatch(/^SAML_NAMEID_MATCH: /);
     expect(problemsOf({ ...withCert(), SAML_ALLOW_EMAIL_NAMEID: 'yes' })).toMatch(/^SAML_ALLOW_EMAIL_NAMEID: /);
-    expect(problemsOf({ ...withCert(), SAML_USER_ID_ATTRIBUTE: 'userId', SAML_LOGIN_ATTRIBUTE: 'login' })).toMatch(/^SAML_USER_ID_ATTRIBUTE \/ SAML_LOGIN_ATTRIBUTE: /);
+    expect(problemsOf({ ...withCert(), SAML_USER_ID_ATTRIBUTE: 'userId', SAML_LOGIN_ATTRIBUTE: 'login' })).toMatch(
+      /^SAML_USER_ID_ATTRIBUTE \/ SAML_LOGIN_ATTRIBUTE: /,
+    );
   });
 });

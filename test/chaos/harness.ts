@@ -20,7 +20,7 @@ export function desiredWithout(shape: DirectoryShape, gone: Set<number>): Map<st
 
 export function teamOfUser(shape: DirectoryShape): Map<number, string> {
   const teams = new Map<number, string>();
-  membershipPlan(shape).forEach((users, g) => users.forEach((u) => teams.has(u) || teams.set(u, teamName(g))));
+  for (const [g, users] of membershipPlan(shape).entries()) for (const u of users) if (!teams.has(u)) teams.set(u, teamName(g));
   return teams;
 }
 
@@ -66,19 +66,24 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
 }
 
 export async function expectConverged(stack: Stack, desired: Map<string, Set<string>>, timeoutMs: number): Promise<void> {
-  await eventually('emulator converged to the desired state', () => converged(stack.emulator.state, desired), timeoutMs, () => {
-    const lines: string[] = [];
-    for (const [team, logins] of desired) {
-      const actual = stack.emulator.state.teams.find((t) => t.name === team);
-      const have = new Set(actual?.members.map((m) => m.login) ?? []);
-      const missing = [...logins].filter((l) => !have.has(l));
-      const extra = [...have].filter((l) => !logins.has(l));
-      if (!actual || missing.length || extra.length || actual.stacks.length === 0) {
-        lines.push(`${team}: ${actual ? '' : 'absent '}missing ${missing.length} extra ${extra.length} grants ${actual?.stacks.length ?? 0}`);
+  await eventually(
+    'emulator converged to the desired state',
+    () => converged(stack.emulator.state, desired),
+    timeoutMs,
+    () => {
+      const lines: string[] = [];
+      for (const [team, logins] of desired) {
+        const actual = stack.emulator.state.teams.find((t) => t.name === team);
+        const have = new Set(actual?.members.map((m) => m.login) ?? []);
+        const missing = [...logins].filter((l) => !have.has(l));
+        const extra = [...have].filter((l) => !logins.has(l));
+        if (!actual || missing.length || extra.length || actual.stacks.length === 0) {
+          lines.push(`${team}: ${actual ? '' : 'absent '}missing ${missing.length} extra ${extra.length} grants ${actual?.stacks.length ?? 0}`);
+        }
       }
-    }
-    return lines.slice(0, 10).join('\n');
-  });
+      return lines.slice(0, 10).join('\n');
+    },
+  );
 }
 
 /** Successful DELETEs per token id, as the Pulumi side saw them. */

@@ -45,10 +45,7 @@ interface OutboxRow {
 }
 
 async function deactivationRow(userId: string): Promise<OutboxRow | undefined> {
-  return database.db('outbox')
-    .where('kind', 'user.deactivated')
-    .whereRaw(`payload->>'userId' = ?`, [userId])
-    .first('kind', 'published_at', 'attempts');
+  return database.db('outbox').where('kind', 'user.deactivated').whereRaw(`payload->>'userId' = ?`, [userId]).first('kind', 'published_at', 'attempts');
 }
 
 interface Daemon {
@@ -61,15 +58,20 @@ interface Daemon {
 
 /** `npm start` from source, its Redis the private one (down until a test starts it). */
 function startDaemon(port: number): Daemon {
-  const proc = startNodeProcess('src/main.js', {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
-    DATA_DIR: dataDir,
-    SCIM_BEARER_TOKEN: SCIM_TOKEN,
-    LOG_LEVEL: 'info',
-  }, 'redis-down-at-boot', 'source');
+  const proc = startNodeProcess(
+    'src/main.js',
+    {
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url,
+      DATA_DIR: dataDir,
+      SCIM_BEARER_TOKEN: SCIM_TOKEN,
+      LOG_LEVEL: 'info',
+    },
+    'redis-down-at-boot',
+    'source',
+  );
   let output = '';
   proc.child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   proc.child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -134,8 +136,9 @@ it('starts, serves SCIM and keeps the outbox while Redis is down; publishes once
     const revoke = new Queue('revoke', { connection });
     const reconcile = new Queue('reconcile', { connection });
     try {
-      await daemon.until('the token sweep and drift schedules are set', async () =>
-        (await revoke.getJobScheduler('tokens-sweep')) !== undefined && (await reconcile.getJobScheduler(DRIFT_SCHEDULER_ID)) !== undefined,
+      await daemon.until(
+        'the token sweep and drift schedules are set',
+        async () => (await revoke.getJobScheduler('tokens-sweep')) !== undefined && (await reconcile.getJobScheduler(DRIFT_SCHEDULER_ID)) !== undefined,
       );
     } finally {
       await revoke.close();

@@ -58,14 +58,19 @@ interface Run {
 
 /** Starts an entry from source with this test's Postgres and Redis, collecting stdout and stderr. */
 function run(entry: 'src/main.js' | 'workers/main.js', env: Record<string, string>): Run {
-  const proc = startNodeProcess(entry, {
-    HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
-    ...env,
-  }, `eviction-${path.basename(path.dirname(entry))}`, 'source');
+  const proc = startNodeProcess(
+    entry,
+    {
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    `eviction-${path.basename(path.dirname(entry))}`,
+    'source',
+  );
   let output = '';
   proc.child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   proc.child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -112,7 +117,10 @@ describe('the daemon at boot, on a Redis with maxmemory-policy allkeys-lru', () 
     let code: Awaited<ReturnType<Run['exitCode']>> = 'still running';
     const deadline = Date.now() + 40_000;
     while (code === 'still running' && Date.now() < deadline) {
-      served ||= await fetch(`http://127.0.0.1:${port}/readyz`).then(() => true, () => false);
+      served ||= await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        () => true,
+        () => false,
+      );
       code = await daemon.exitCode(100);
     }
     expect(code).toBe(2);

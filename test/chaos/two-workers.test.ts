@@ -17,7 +17,15 @@ const taps: PulumiTap[] = [];
 const workers: NodeProcess[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ label: 'twoworkers', seed: seedFor(SHAPE), policy: benchPolicy(), pulumiLatencyMs: 15, workers: 0, mode: 'source', env: { RUN_WORKERS: 'false' } });
+  stack = await startStack({
+    label: 'twoworkers',
+    seed: seedFor(SHAPE),
+    policy: benchPolicy(),
+    pulumiLatencyMs: 15,
+    workers: 0,
+    mode: 'source',
+    env: { RUN_WORKERS: 'false' },
+  });
   for (const name of ['a', 'b']) {
     const tap = await startPulumiTap(stack.emulator.url);
     taps.push(tap);
@@ -81,9 +89,10 @@ it('reconciles each team on one worker at a time, with both workers sharing the 
   for (const [team, calls] of byTeam) {
     const a = calls.filter((c) => c.worker === 0);
     const b = calls.filter((c) => c.worker === 1);
-    for (const x of a) for (const y of b) {
-      if (x.startedAt < y.answeredAt && y.startedAt < x.answeredAt) overlaps.push(`${team}: ${x.method} ${x.path} with ${y.method} ${y.path}`);
-    }
+    for (const x of a)
+      for (const y of b) {
+        if (x.startedAt < y.answeredAt && y.startedAt < x.answeredAt) overlaps.push(`${team}: ${x.method} ${x.path} with ${y.method} ${y.path}`);
+      }
   }
   expect(overlaps).toEqual([]);
   const teamsPerWorker = [0, 1].map((w) => [...byTeam.values()].filter((calls) => calls.some((c) => c.worker === w)).length);

@@ -97,6 +97,9 @@ describe('cli holds', () => {
     expect((await holds('approve')).code).toBe(2);
     expect((await holds('frobnicate')).code).toBe(2);
     expect((await holds('list', '--colour')).code).toBe(2);
-    expect(await holds('approve', '00000000-0000-4000-8000-000000000000')).toMatchObject({ code: 1, stderr: 'no hold with id 00000000-0000-4000-8000-000000000000\n' });
+    expect(await holds('approve', '00000000-0000-4000-8000-000000000000')).toMatchObject({
+      code: 1,
+      stderr: 'no hold with id 00000000-0000-4000-8000-000000000000\n',
+    });
   });
 });

@@ -51,7 +51,7 @@ describe('cli plan', () => {
     expect(res.stdout).toContain('  create team "Platform Engineers"');
     expect(res.stdout).toContain('  add member bob');
     expect(res.stdout).toContain('  grant admin on infra/prod');
-    expect(res.stdout).toMatch(/team legacy-ops \(not managed\): in sync\n  note: a team of this name exists in Pulumi/);
+    expect(res.stdout).toMatch(/team legacy-ops \(not managed\): in sync\n {2}note: a team of this name exists in Pulumi/);
     expect(res.stdout).toMatch(/nothing was applied\n$/);
     expect(h.emu.calls.writes).toBe(writes);
   });

@@ -71,9 +71,7 @@ describe('config', () => {
   });
 
   it('never shows secret values when described for the log', () => {
-    const described = describeConfig(
-      loadConfig({ PULUMI_ACCESS_TOKEN: 'pul-abcdef', ADMIN_API_TOKEN: 'admin-secret-0123456789' }),
-    );
+    const described = describeConfig(loadConfig({ PULUMI_ACCESS_TOKEN: 'pul-abcdef', ADMIN_API_TOKEN: 'admin-secret-0123456789' }));
     expect(JSON.stringify(described)).not.toContain('pul-abcdef');
     expect(JSON.stringify(described)).not.toContain('admin-secret');
     expect(described.PULUMI_ACCESS_TOKEN).toBe('set');
@@ -85,7 +83,11 @@ describe('emulator settings', () => {
   it('default to 127.0.0.1:8090 and the demo org; EMULATOR_PORT wins over PORT, empty counts as unset', () => {
     expect(loadEmulatorSettings({})).toEqual({ port: 8090, host: '127.0.0.1', seedFile: undefined, org: undefined, accessToken: undefined });
     expect(loadEmulatorSettings({ PORT: '9000' }).port).toBe(9000);
-    expect(loadEmulatorSettings({ EMULATOR_PORT: '9100', PORT: '9000', EMULATOR_HOST: '', EMULATOR_ORG: 'acme' })).toMatchObject({ port: 9100, host: '127.0.0.1', org: 'acme' });
+    expect(loadEmulatorSettings({ EMULATOR_PORT: '9100', PORT: '9000', EMULATOR_HOST: '', EMULATOR_ORG: 'acme' })).toMatchObject({
+      port: 9100,
+      host: '127.0.0.1',
+      org: 'acme',
+    });
   });
 
   it('name a bad port', () => {
@@ -155,8 +157,11 @@ describe('entry points with a bad environment', () => {
         SAML_IDP_CERT_FILE: '',
       };
       const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = execFile(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', entry, 'scim-token', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: SPAWN_TIMEOUT_MS }, (_err, _stdout, stderr) =>
-          resolve({ code: child.exitCode, stderr }),
+        const child = execFile(
+          process.execPath,
+          ['-r', './test/helpers/stack/register-ts.cjs', entry, 'scim-token', 'list'],
+          { env: { ...process.env, ...env }, encoding: 'utf8', timeout: SPAWN_TIMEOUT_MS },
+          (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
         );
       });
       expect(result.code).toBe(2);

@@ -1,4 +1,4 @@
-import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 describe('migrations', () => {
   let t: TestDatabase;

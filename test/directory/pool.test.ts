@@ -1,5 +1,5 @@
 import { createDb } from '../../src/directory/db';
-import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /** The pool keeps warm connections through a quiet spell, and drops only the extra ones. */
 describe('database pool', () => {
@@ -24,10 +24,7 @@ describe('database pool', () => {
       expect(before.size).toBe(4);
       // tarn reaps idle connections once a second.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      const open = await t.db.raw(
-        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY(?::int[])',
-        [[...before]],
-      );
+      const open = await t.db.raw('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY(?::int[])', [[...before]]);
       expect(open.rows[0].n).toBe(2);
       const after = await backendPids(db, 2);
       expect([...after].every((pid) => before.has(pid))).toBe(true);

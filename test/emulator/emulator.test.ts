@@ -1,4 +1,4 @@
-import { startEmulator, Emulator, EmulatorSeed, SeedError, demoSeed } from '../../src/emulator';
+import { startEmulator, type Emulator, type EmulatorSeed, SeedError, demoSeed } from '../../src/emulator';
 
 /**
  * The emulator's edge behaviour, checked with raw HTTP so the exact statuses and bodies of
@@ -120,7 +120,10 @@ describe('teams', () => {
     expect(res.json).toMatchObject({
       name: 'platform',
       kind: 'pulumi',
-      members: [{ githubLogin: 'alice', name: 'Alice', role: 'member' }, { githubLogin: 'bob', role: 'member' }],
+      members: [
+        { githubLogin: 'alice', name: 'Alice', role: 'member' },
+        { githubLogin: 'bob', role: 'member' },
+      ],
       stacks: [{ projectName: 'infra', stackName: 'dev', permission: 102 }],
     });
   });
@@ -240,7 +243,10 @@ describe('tokens', () => {
     const listed = await api('GET', '/api/orgs/acme/teams/platform/tokens');
     expect(listed.text).not.toContain(res.json.tokenValue);
     expect(JSON.stringify(emu.state)).not.toContain(res.json.tokenValue);
-    const all = [...listed.json.tokens, ...(await api('GET', `/api/orgs/acme/teams/platform/tokens?continuationToken=${listed.json.continuationToken ?? ''}`)).json.tokens];
+    const all = [
+      ...listed.json.tokens,
+      ...(await api('GET', `/api/orgs/acme/teams/platform/tokens?continuationToken=${listed.json.continuationToken ?? ''}`)).json.tokens,
+    ];
     expect(all.find((t: { id: string }) => t.id === res.json.id)).toMatchObject({ name: 'deploy', createdBy: 'bot', type: 'team' });
   });
 
@@ -319,7 +325,10 @@ describe('pagination', () => {
   });
 
   test('stack filters: project and tag', async () => {
-    expect((await api('GET', '/api/user/stacks?organization=acme&project=web')).json.stacks.map((s: { stackName: string }) => s.stackName)).toEqual(['dev', 'prod']);
+    expect((await api('GET', '/api/user/stacks?organization=acme&project=web')).json.stacks.map((s: { stackName: string }) => s.stackName)).toEqual([
+      'dev',
+      'prod',
+    ]);
     expect((await api('GET', '/api/user/stacks?organization=acme&tagName=tier&tagValue=gold')).json.stacks).toHaveLength(1);
     expect((await api('GET', '/api/user/stacks?organization=elsewhere')).json.stacks).toEqual([]);
   });
@@ -376,7 +385,12 @@ describe('faults and the call log', () => {
     expect((await api('GET', '/api/user/stacks')).status).toBe(200);
     emu.faults.add({ method: 'GET', path: '/api/orgs/acme/**', kind: 'drop' });
     await expect(api('GET', '/api/orgs/acme/teams/platform')).rejects.toThrow();
-    expect(emu.calls.entries.map((e) => [e.status, e.fault])).toEqual([[503, 'status'], [200, undefined], [200, undefined], [0, 'drop']]);
+    expect(emu.calls.entries.map((e) => [e.status, e.fault])).toEqual([
+      [503, 'status'],
+      [200, undefined],
+      [200, undefined],
+      [0, 'drop'],
+    ]);
   });
 
   test('counters: writes by route template; reset', async () => {
@@ -446,8 +460,7 @@ describe('control API over HTTP', () => {
 
 describe('seeds', () => {
   test('a bad seed names every problem', () => {
-    expect(() => emu.seed({ teams: [{ name: 'x', members: ['ghost'] }], tokens: [{ team: 'nope', name: 't', createdBy: 'a' }] }))
-      .toThrow(SeedError);
+    expect(() => emu.seed({ teams: [{ name: 'x', members: ['ghost'] }], tokens: [{ team: 'nope', name: 't', createdBy: 'a' }] })).toThrow(SeedError);
     expect(() => emu.seed({ stacks: ['no-slash'] })).toThrow(/stacks\.0: must be "project\/stack"/);
   });
 

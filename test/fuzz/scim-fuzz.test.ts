@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { createApp, createHttpServer } from '../../src/app';
@@ -60,7 +60,8 @@ function violation(answer: Answer): string | undefined {
   if (answer.status >= 500) return `answered ${answer.status}: ${answer.text.slice(0, 300)}`;
   if (answer.status < 400) return undefined;
   const body = answer.body as { schemas?: unknown; status?: unknown; detail?: unknown } | undefined;
-  if (!body || !Array.isArray(body.schemas) || !body.schemas.includes(ERROR_URN)) return `rejection ${answer.status} without a SCIM error body: ${answer.text.slice(0, 300)}`;
+  if (!body || !Array.isArray(body.schemas) || !body.schemas.includes(ERROR_URN))
+    return `rejection ${answer.status} without a SCIM error body: ${answer.text.slice(0, 300)}`;
   if (body.status !== String(answer.status)) return `error body status ${JSON.stringify(body.status)} for HTTP ${answer.status}`;
   if (/\n\s+at /.test(answer.text)) return 'a stack trace on the wire';
   return undefined;
@@ -85,7 +86,11 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/scim/v2`;
   const user = await send('POST', '/Users', JSON.stringify({ schemas: [USER_URN], userName: 'fuzz.target@example.test', active: true }));
   userId = (user.body as { id: string }).id;
-  const group = await send('POST', '/Groups', JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'fuzz group', members: [{ value: userId }] }));
+  const group = await send(
+    'POST',
+    '/Groups',
+    JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'fuzz group', members: [{ value: userId }] }),
+  );
   groupId = (group.body as { id: string }).id;
   expect(user.status).toBe(201);
   expect(group.status).toBe(201);
@@ -102,9 +107,26 @@ afterAll(async () => {
 // ---- filters -----------------------------------------------------------------------------
 
 const attribute = fc.constantFrom(
-  'userName', 'displayName', 'externalId', 'id', 'active', 'emails', 'emails.value', 'emails[type eq "work"].value',
-  'name.givenName', 'name.familyName', 'meta.lastModified', 'meta.created', 'members', 'members.value', 'title',
-  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber', 'nosuch', 'USERNAME', 'a.b.c.d', '',
+  'userName',
+  'displayName',
+  'externalId',
+  'id',
+  'active',
+  'emails',
+  'emails.value',
+  'emails[type eq "work"].value',
+  'name.givenName',
+  'name.familyName',
+  'meta.lastModified',
+  'meta.created',
+  'members',
+  'members.value',
+  'title',
+  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber',
+  'nosuch',
+  'USERNAME',
+  'a.b.c.d',
+  '',
 );
 const operator = fc.constantFrom('eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'pr', 'EQ', 'Eq', 'xx', '');
 const literal = fc.oneof(
@@ -137,7 +159,12 @@ describe('SCIM filters', () => {
   });
 
   it('arbitrary strings as filter, startIndex, count, sortBy and attributes never get a 5xx', async () => {
-    const param = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.integer().map(String), fc.constantFrom('', '0', '-1', '1e400', 'NaN', '99999999999999999999'));
+    const param = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.integer().map(String),
+      fc.constantFrom('', '0', '-1', '1e400', 'NaN', '99999999999999999999'),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('filter', 'startIndex', 'count', 'sortBy', 'sortOrder', 'attributes', 'excludedAttributes'),
@@ -158,10 +185,26 @@ describe('SCIM filters', () => {
 
 const patchPath = fc.oneof(
   fc.constantFrom(
-    'active', 'userName', 'displayName', 'name.givenName', 'emails', 'emails[type eq "work"].value', 'members',
-    'members[value eq "00000000-0000-0000-0000-000000000000"]', 'members[value eq "USER"]', 'externalId', 'id',
-    'meta', 'meta.version', 'schemas', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value',
-    'urn:ietf:params:scim:schemas:core:2.0:User:active', 'members[', '[]', '', 'nosuch.attr',
+    'active',
+    'userName',
+    'displayName',
+    'name.givenName',
+    'emails',
+    'emails[type eq "work"].value',
+    'members',
+    'members[value eq "00000000-0000-0000-0000-000000000000"]',
+    'members[value eq "USER"]',
+    'externalId',
+    'id',
+    'meta',
+    'meta.version',
+    'schemas',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value',
+    'urn:ietf:params:scim:schemas:core:2.0:User:active',
+    'members[',
+    '[]',
+    '',
+    'nosuch.attr',
   ),
   fc.string({ maxLength: 40 }),
 );
@@ -169,7 +212,9 @@ const jsonValue = fc.oneof(
   { depthSize: 'small' },
   fc.jsonValue({ maxDepth: 3 }),
   fc.constantFrom('True', 'False', 'true', 'false', 1, 0, null),
-  fc.array(fc.record({ value: fc.oneof(fc.string(), fc.constant('USER'), fc.constant(null), fc.integer()), display: fc.option(fc.string()) }), { maxLength: 4 }),
+  fc.array(fc.record({ value: fc.oneof(fc.string(), fc.constant('USER'), fc.constant(null), fc.integer()), display: fc.option(fc.string()) }), {
+    maxLength: 4,
+  }),
   fc.dictionary(fc.constantFrom('active', 'displayName', 'name.givenName', 'userName', 'emails', 'id', 'members', 'externalId'), fc.jsonValue({ maxDepth: 2 })),
 );
 const operation = fc.record(
@@ -217,7 +262,12 @@ const userish = fc.record(
     userName: fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 1 })),
     active: fc.oneof(fc.boolean(), fc.constantFrom('True', 'False', 'yes'), fc.jsonValue({ maxDepth: 1 })),
     name: fc.oneof(fc.record({ givenName: fc.string(), familyName: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }), fc.jsonValue({ maxDepth: 2 })),
-    emails: fc.oneof(fc.array(fc.record({ value: fc.jsonValue({ maxDepth: 1 }), primary: fc.jsonValue({ maxDepth: 0 }), type: fc.string() }, { requiredKeys: [] }), { maxLength: 3 }), fc.jsonValue({ maxDepth: 2 })),
+    emails: fc.oneof(
+      fc.array(fc.record({ value: fc.jsonValue({ maxDepth: 1 }), primary: fc.jsonValue({ maxDepth: 0 }), type: fc.string() }, { requiredKeys: [] }), {
+        maxLength: 3,
+      }),
+      fc.jsonValue({ maxDepth: 2 }),
+    ),
     externalId: fc.jsonValue({ maxDepth: 1 }),
     id: fc.jsonValue({ maxDepth: 1 }),
     meta: fc.jsonValue({ maxDepth: 2 }),

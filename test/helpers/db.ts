@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createDb, Db } from '../../src/directory/db';
+import { createDb, type Db } from '../../src/directory/db';
 import { templateDatabase, withDatabase } from './pg-urls';
 
 /**

@@ -1,4 +1,4 @@
-import { createDb, Db, migrateLatest } from '../../src/directory/db';
+import { createDb, type Db, migrateLatest } from '../../src/directory/db';
 import { startEmbeddedPostgres } from '../../src/directory/embedded-postgres';
 import { withDatabase } from './pg-urls';
 

@@ -11,8 +11,6 @@ export default async function globalTeardown(): Promise<void> {
       await admin.destroy();
     }
   }
-  const pg = (globalThis as Record<string, unknown>).__EMBEDDED_PG__ as
-    | { stop(): Promise<void> }
-    | undefined;
+  const pg = (globalThis as Record<string, unknown>).__EMBEDDED_PG__ as { stop(): Promise<void> } | undefined;
   if (pg) await pg.stop();
 }

@@ -39,7 +39,15 @@ describe('log levels', () => {
     const { logger, lines } = capture();
     let reads = 0;
     // Object.assign copies meta shallowly, so only a format walking the message reaches `field`.
-    const meta = (n: number) => ({ requestId: `r-${n}`, detail: { get field() { reads++; return 'x'; } } });
+    const meta = (n: number) => ({
+      requestId: `r-${n}`,
+      detail: {
+        get field() {
+          reads++;
+          return 'x';
+        },
+      },
+    });
     for (let i = 0; i < 3; i++) logger.http('scim request', meta(i));
     logger.debug('debug line', meta(3));
     logger.info('info line', meta(4));

@@ -34,7 +34,8 @@ let emulator: Emulator;
 let daemon: Daemon;
 const captured: string[] = [];
 
-async function scim(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function scim(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(`${daemon.url}/scim/v2${route}`, {
     method,
     headers: { authorization: `Bearer ${SCIM_TOKEN}`, 'content-type': 'application/scim+json' },
@@ -44,7 +45,8 @@ async function scim(method: string, route: string, body?: unknown): Promise<{ st
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function admin(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function admin(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(`${daemon.url}${route}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -108,7 +110,10 @@ it('logs a full SCIM → Pulumi → token lifecycle without personal data or sec
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
     userName: USER_NAME,
     name: { givenName: GIVEN, familyName: FAMILY },
-    emails: [{ value: USER_NAME, primary: true, type: 'work' }, { value: EMAIL_ALT, type: 'home' }],
+    emails: [
+      { value: USER_NAME, primary: true, type: 'work' },
+      { value: EMAIL_ALT, type: 'home' },
+    ],
     title: BODY_MARKER,
     active: true,
   });
@@ -125,11 +130,14 @@ it('logs a full SCIM → Pulumi → token lifecycle without personal data or sec
     Operations: [{ op: 'add', path: 'members', value: [{ value: userId, display: USER_NAME }] }],
   });
   expect([200, 204]).toContain(added.status);
-  await eventually('team reconciled into Pulumi', () =>
-    emulator.state.teams.some((t) => t.name === 'logteam' && t.members.some((m) => m.login === LOGIN)),
-  );
+  await eventually('team reconciled into Pulumi', () => emulator.state.teams.some((t) => t.name === 'logteam' && t.members.some((m) => m.login === LOGIN)));
 
-  const issued = await admin('POST', '/api/v1/tokens', { team: 'logteam', owner: USER_NAME, description: 'log capture', scope: [{ project: 'infra', stack: 'dev' }] });
+  const issued = await admin('POST', '/api/v1/tokens', {
+    team: 'logteam',
+    owner: USER_NAME,
+    description: 'log capture',
+    scope: [{ project: 'infra', stack: 'dev' }],
+  });
   expect(issued.status).toBeLessThan(300);
   const tokenValue: string = issued.body.tokenValue;
   expect(typeof tokenValue).toBe('string');
@@ -146,8 +154,9 @@ it('logs a full SCIM → Pulumi → token lifecycle without personal data or sec
   expect([200, 204]).toContain(deactivated.status);
   const teamTokens = () => emulator.state.tokens.filter((t) => t.type === 'team');
   expect(teamTokens().length).toBeGreaterThan(0);
-  await eventually('member removed and scoped token revoked', () =>
-    !emulator.state.teams.some((t) => t.name === 'logteam' && t.members.some((m) => m.login === LOGIN)) && teamTokens().every((t) => t.deleted),
+  await eventually(
+    'member removed and scoped token revoked',
+    () => !emulator.state.teams.some((t) => t.name === 'logteam' && t.members.some((m) => m.login === LOGIN)) && teamTokens().every((t) => t.deleted),
   );
   // Wrong credentials are logged as failures, never with the presented value.
   const wrong = await fetch(`${daemon.url}/scim/v2/Users`, { headers: { authorization: 'Bearer not-the-token-c0ffee-1234567890' } });

@@ -1,16 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  attributeAt,
-  loadPolicy,
-  loginFor,
-  parsePolicy,
-  PolicyError,
-  PolicyStore,
-  resolveGrants,
-  teamsForGroup,
-} from '../../src/policy';
+import { attributeAt, loadPolicy, loginFor, parsePolicy, PolicyError, PolicyStore, resolveGrants, teamsForGroup } from '../../src/policy';
 
 const FILE = 'sync.yaml';
 
@@ -19,7 +10,10 @@ function problemsOf(text: string): string[] {
     parsePolicy(text, FILE);
   } catch (err) {
     expect(err).toBeInstanceOf(PolicyError);
-    return (err as PolicyError).message.split('\n').slice(1).map((l) => l.trim());
+    return (err as PolicyError).message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim());
   }
   throw new Error('expected a PolicyError');
 }
@@ -47,7 +41,14 @@ describe('policy file', () => {
   });
 
   it('names file, line and key of a bad permission', () => {
-    const text = ['organization: acme', 'teams:', '  - group: Ops', '    team: ops', '    stacks:', '      - { project: infra, stack: "*", permission: owner }'].join('\n');
+    const text = [
+      'organization: acme',
+      'teams:',
+      '  - group: Ops',
+      '    team: ops',
+      '    stacks:',
+      '      - { project: infra, stack: "*", permission: owner }',
+    ].join('\n');
     const [problem] = problemsOf(text);
     expect(problem).toMatch(/^sync\.yaml:6 teams\.0\.stacks\.0\.permission: /);
   });
@@ -117,8 +118,15 @@ describe('policy file', () => {
   });
 
   it('takes a cron pattern for the drift schedule', () => {
-    expect(parsePolicy('organization: acme\nreconcile:\n  cron: "*/15 * * * *"\n', FILE).reconcile).toEqual({ every: '15m', everyMs: 900_000, mode: 'enforce', cron: '*/15 * * * *' });
-    expect(problemsOf('organization: acme\nreconcile:\n  cron: hourly\n')).toEqual([expect.stringMatching(/^sync\.yaml:3 reconcile\.cron: must be a cron pattern/)]);
+    expect(parsePolicy('organization: acme\nreconcile:\n  cron: "*/15 * * * *"\n', FILE).reconcile).toEqual({
+      every: '15m',
+      everyMs: 900_000,
+      mode: 'enforce',
+      cron: '*/15 * * * *',
+    });
+    expect(problemsOf('organization: acme\nreconcile:\n  cron: hourly\n')).toEqual([
+      expect.stringMatching(/^sync\.yaml:3 reconcile\.cron: must be a cron pattern/),
+    ]);
   });
 
   it('reports an unreadable file by name', () => {
@@ -172,7 +180,12 @@ describe('login mapping', () => {
   });
 
   it('prefers the primary email over the work email', () => {
-    const resource = { emails: [{ value: 'w@x', type: 'work' }, { value: 'p@x', primary: true }] };
+    const resource = {
+      emails: [
+        { value: 'w@x', type: 'work' },
+        { value: 'p@x', primary: true },
+      ],
+    };
     expect(loginFor('email', { userName: 'u', resource })).toBe('p@x');
   });
 

@@ -1,4 +1,4 @@
-import { startEmulator, Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../src/emulator';
 import {
   BadRequestError,
   ConflictError,
@@ -6,8 +6,8 @@ import {
   ForbiddenError,
   NetworkError,
   NotFoundError,
-  PulumiCall,
-  PulumiClientOptions,
+  type PulumiCall,
+  type PulumiClientOptions,
   RateLimitedError,
   ServerError,
   UnauthorizedError,
@@ -130,7 +130,9 @@ describe('error classes', () => {
 
   test('400 → BadRequestError, not retried', async () => {
     const { c } = client();
-    await expect(c.addStackPermission('acme', 'platform', { projectName: 'infra', stackName: 'dev', permission: 100 as 101 })).rejects.toBeInstanceOf(BadRequestError);
+    await expect(c.addStackPermission('acme', 'platform', { projectName: 'infra', stackName: 'dev', permission: 100 as 101 })).rejects.toBeInstanceOf(
+      BadRequestError,
+    );
     // The one other call is the GET that checks whether the grant is already there.
     expect(emu.calls.entries.map((e) => e.method)).toEqual(['PATCH', 'GET']);
   });
@@ -141,7 +143,11 @@ describe('retries', () => {
     emu.faults.add({ path: '/api/orgs/acme/teams/platform', kind: 'status', status: 503, times: 2 });
     const { c, calls } = client();
     await expect(c.getTeam('acme', 'platform')).resolves.toMatchObject({ name: 'platform' });
-    expect(calls.map((x) => [x.attempt, x.status])).toEqual([[1, 503], [2, 503], [3, 200]]);
+    expect(calls.map((x) => [x.attempt, x.status])).toEqual([
+      [1, 503],
+      [2, 503],
+      [3, 200],
+    ]);
   });
 
   test('attempts are bounded by maxAttempts', async () => {
@@ -296,7 +302,13 @@ describe('onCall hook', () => {
   });
 
   test('a throwing hook does not break the call', async () => {
-    const c = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken, onCall: () => { throw new Error('boom'); } });
+    const c = createPulumiClient({
+      baseUrl: emu.url,
+      accessToken: emu.accessToken,
+      onCall: () => {
+        throw new Error('boom');
+      },
+    });
     await expect(c.getTeam('acme', 'platform')).resolves.toMatchObject({ name: 'platform' });
   });
 });

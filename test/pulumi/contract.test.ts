@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { startEmulator, Emulator } from '../../src/emulator';
-import {
-  BadRequestError,
-  ConflictError,
-  createPulumiClient,
-  PulumiClient,
-  PulumiError,
-  UnauthorizedError,
-} from '../../src/pulumi';
+import { startEmulator, type Emulator } from '../../src/emulator';
+import { BadRequestError, ConflictError, createPulumiClient, type PulumiClient, PulumiError, UnauthorizedError } from '../../src/pulumi';
 
 /**
  * The client's contract with the Pulumi Service, every method over HTTP. It always runs against
@@ -111,9 +104,7 @@ function contractCases(setup: () => Promise<Target>, teardown: () => Promise<voi
       expect((await client.getTeam(org, name))?.stacks).toEqual([expect.objectContaining({ ...t.stack, permission: 102 })]);
       await client.editStackPermission(org, name, { ...t.stack, permission: 103 });
       expect((await client.getTeam(org, name))?.stacks).toEqual([expect.objectContaining({ ...t.stack, permission: 103 })]);
-      await expect(
-        client.addStackPermission(org, name, { ...t.stack, permission: 104 as 103 }),
-      ).rejects.toBeInstanceOf(BadRequestError);
+      await expect(client.addStackPermission(org, name, { ...t.stack, permission: 104 as 103 })).rejects.toBeInstanceOf(BadRequestError);
       await client.removeStackPermission(org, name, t.stack);
       await client.removeStackPermission(org, name, t.stack);
       expect((await client.getTeam(org, name))?.stacks ?? []).toEqual([]);

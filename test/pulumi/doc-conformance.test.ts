@@ -1,11 +1,5 @@
-import { DEFAULT_EMULATOR_CONFIG, Emulator, startEmulator } from '../../src/emulator';
-import {
-  BadRequestError,
-  ConflictError,
-  createPulumiClient,
-  PulumiClient,
-  PulumiClientOptions,
-} from '../../src/pulumi';
+import { DEFAULT_EMULATOR_CONFIG, type Emulator, startEmulator } from '../../src/emulator';
+import { BadRequestError, ConflictError, createPulumiClient, type PulumiClient, type PulumiClientOptions } from '../../src/pulumi';
 import { plan } from '../../src/reconcile/plan';
 import type { PlanInput } from '../../src/reconcile/types';
 
@@ -96,7 +90,10 @@ describe('§3.3/§7.2 grant on a stack the team already holds: overwrite, 409 or
     emu.faults.add({ method: 'PATCH', path: TEAM_PATH, kind: 'latency', latencyMs: 250, times: 1 });
     const retrying = clientWith({ timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1000, maxDelayMs: 1000 } });
     await expect(retrying.addStackPermission(ORG, TEAM, { ...stack, permission: 101 })).resolves.toBeUndefined();
-    expect(teamGrants()).toEqual([{ ...STACK, permission: 102 }, { ...stack, permission: 101 }]);
+    expect(teamGrants()).toEqual([
+      { ...STACK, permission: 102 },
+      { ...stack, permission: 101 },
+    ]);
     expect(emu.calls.entries.filter((c) => c.method === 'PATCH').map((c) => c.status)).toEqual([204, 409]);
   });
 });
@@ -160,7 +157,10 @@ describe('§2 stack level 104 (creator) has admin access', () => {
         name: TEAM,
         ...names,
         groups: [],
-        members: new Map([['alice', { login: 'alice', userId: 'u-a' }], ['bob', { login: 'bob', userId: 'u-b' }]]),
+        members: new Map([
+          ['alice', { login: 'alice', userId: 'u-a' }],
+          ['bob', { login: 'bob', userId: 'u-b' }],
+        ]),
         grants: new Map([['infra/prod', { ...STACK, permission: 102 }]]),
         unmappedUsers: 0,
       },

@@ -15,7 +15,11 @@ import {
  * is not retried ten times by one and given up by the other.
  */
 it.each([
-  ['429 waits without spending an attempt', new RateLimitedError('slow down', undefined, 'GET /x', undefined, 1500), { kind: 'rate-limited', retryAfterMs: 1500 }],
+  [
+    '429 waits without spending an attempt',
+    new RateLimitedError('slow down', undefined, 'GET /x', undefined, 1500),
+    { kind: 'rate-limited', retryAfterMs: 1500 },
+  ],
   ['5xx is retried', new ServerError('boom', 503, undefined, 'GET /x'), { kind: 'transient' }],
   ['no answer is retried', new NetworkError('reset', 'GET /x', false), { kind: 'transient' }],
   ['an error not from Pulumi is retried', new Error('database went away'), { kind: 'transient' }],

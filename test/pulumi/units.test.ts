@@ -34,9 +34,14 @@ describe('backoffDelayMs', () => {
 
 describe('parseErrorBody', () => {
   test('the JSON error shape, errors[] described in the message', () => {
-    const { body, message } = parseErrorBody(409, JSON.stringify({
-      code: 409, message: 'Conflict', errors: [{ resource: 'team', attribute: 'name', errorType: 'already_exists' }],
-    }));
+    const { body, message } = parseErrorBody(
+      409,
+      JSON.stringify({
+        code: 409,
+        message: 'Conflict',
+        errors: [{ resource: 'team', attribute: 'name', errorType: 'already_exists' }],
+      }),
+    );
     expect(body).toMatchObject({ code: 409, message: 'Conflict' });
     expect(message).toBe('Conflict (team name already_exists)');
   });
@@ -53,8 +58,9 @@ describe('parseErrorBody', () => {
 
 describe('buildUrl', () => {
   test('escapes every path segment and drops empty query values', () => {
-    expect(buildUrl('https://api.example', '/api/orgs/{org}/members/{login}', { org: 'a b', login: 'x/y?z' }, { type: 'frontend', continuationToken: undefined }))
-      .toBe('https://api.example/api/orgs/a%20b/members/x%2Fy%3Fz?type=frontend');
+    expect(
+      buildUrl('https://api.example', '/api/orgs/{org}/members/{login}', { org: 'a b', login: 'x/y?z' }, { type: 'frontend', continuationToken: undefined }),
+    ).toBe('https://api.example/api/orgs/a%20b/members/x%2Fy%3Fz?type=frontend');
   });
   test('a missing parameter is a programming error, not a request to a wrong URL', () => {
     expect(() => buildUrl('https://api.example', '/api/orgs/{org}/teams/{team}', { org: 'acme', team: '' }, undefined)).toThrow(TypeError);
@@ -73,7 +79,11 @@ describe('OrgLimiter', () => {
     const limiter = new OrgLimiter({ maxConcurrency: 2, maxRps: 1000 });
     const started: number[] = [];
     const releases: Array<() => void> = [];
-    for (let i = 0; i < 4; i += 1) void limiter.acquire().then((release) => { started.push(i); releases.push(release); });
+    for (let i = 0; i < 4; i += 1)
+      void limiter.acquire().then((release) => {
+        started.push(i);
+        releases.push(release);
+      });
     await flush();
     expect(started).toEqual([0, 1]);
     releases[0]();
@@ -85,7 +95,11 @@ describe('OrgLimiter', () => {
   test('spreads request starts to maxRps after the burst', async () => {
     const limiter = new OrgLimiter({ maxConcurrency: 100, maxRps: 2 });
     let started = 0;
-    for (let i = 0; i < 5; i += 1) void limiter.acquire().then((release) => { started += 1; release(); });
+    for (let i = 0; i < 5; i += 1)
+      void limiter.acquire().then((release) => {
+        started += 1;
+        release();
+      });
     await flush();
     expect(started).toBe(2);
     await jest.advanceTimersByTimeAsync(500);
@@ -98,7 +112,9 @@ describe('OrgLimiter', () => {
     const limiter = new OrgLimiter({ maxConcurrency: 10, maxRps: 1000 });
     limiter.pauseUntil(3000);
     let started = 0;
-    void limiter.acquire().then(() => { started += 1; });
+    void limiter.acquire().then(() => {
+      started += 1;
+    });
     await jest.advanceTimersByTimeAsync(2999);
     expect(started).toBe(0);
     await jest.advanceTimersByTimeAsync(2);

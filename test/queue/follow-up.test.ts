@@ -1,7 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import { QUEUE } from '../../src/queue';
 import { createDirectoryRelay } from '../../src/runtime';
-import { type OutboxRelay } from '../../src/outbox';
+import type { OutboxRelay } from '../../src/outbox';
 import { emuTeam, okta, startHarness, type Harness } from '../reconcile/harness';
 
 /**
@@ -24,7 +24,15 @@ beforeAll(async () => {
   h = await startHarness();
   // No coalescing window: a job runs as soon as it is enqueued, so the follow-up is the only
   // thing that can pick up a change made while the first job runs.
-  relay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, coalesceMs: 0, busyCoalesceMs: 0 });
+  relay = createDirectoryRelay({
+    db: h.scim.db,
+    policy: h.policy,
+    queues: h.queues,
+    revokeLane: h.revokeLane,
+    logger: h.logger,
+    coalesceMs: 0,
+    busyCoalesceMs: 0,
+  });
   worker = h.startWorker({
     afterOp: async (op) => {
       const current = hold;

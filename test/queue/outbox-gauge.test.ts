@@ -25,7 +25,9 @@ async function scraped(name: string): Promise<number> {
 it('reports the depth and the age of the oldest unpublished row while the relay runs', async () => {
   await h.scim.db.transaction(async (trx) => {
     for (const minutesAgo of [20, 5]) {
-      const [g] = await trx('groups').insert({ display_name: `gauge-${minutesAgo}` }).returning('id');
+      const [g] = await trx('groups')
+        .insert({ display_name: `gauge-${minutesAgo}` })
+        .returning('id');
       await appendOutbox(trx, { kind: 'group.created', groupId: g.id }, `req-gauge-${minutesAgo}`);
       // Waiting on a backoff, as while Redis is down: the relay leaves them where they are.
       await trx('outbox')
@@ -35,7 +37,9 @@ it('reports the depth and the age of the oldest unpublished row while the relay 
     // An old row already published says nothing about the backlog.
     const [g] = await trx('groups').insert({ display_name: 'gauge-published' }).returning('id');
     await appendOutbox(trx, { kind: 'group.created', groupId: g.id }, 'req-gauge-published');
-    await trx('outbox').where('request_id', 'req-gauge-published').update({ created_at: trx.raw("now() - interval '2 hours'"), published_at: trx.fn.now() });
+    await trx('outbox')
+      .where('request_id', 'req-gauge-published')
+      .update({ created_at: trx.raw("now() - interval '2 hours'"), published_at: trx.fn.now() });
   });
 
   const relay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger });

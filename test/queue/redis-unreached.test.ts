@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
 import { createLogger } from '../../src/log';

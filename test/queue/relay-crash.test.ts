@@ -1,7 +1,7 @@
 import { appendOutbox } from '../../src/outbox';
 import { QUEUE, type RevokeLane } from '../../src/queue';
 import { createDirectoryRelay } from '../../src/runtime';
-import { type OutboxRelay } from '../../src/outbox';
+import type { OutboxRelay } from '../../src/outbox';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from '../reconcile/harness';
 
 /**

@@ -39,7 +39,14 @@ describe('outbox relay', () => {
   it('while Redis is unreachable SCIM writes succeed, rows wait with a backoff, and nothing is lost once it is back', async () => {
     const logger = h.logger;
     const deadQueues = createQueueFactory({ redisUrl: 'redis://127.0.0.1:1', prefix: 'unreachable', logger });
-    const deadRelay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: deadQueues, revokeLane: createRevokeLane(deadQueues), logger, enqueueTimeoutMs: 500 });
+    const deadRelay = createDirectoryRelay({
+      db: h.scim.db,
+      policy: h.policy,
+      queues: deadQueues,
+      revokeLane: createRevokeLane(deadQueues),
+      logger,
+      enqueueTimeoutMs: 500,
+    });
     try {
       h.emu.state.accounts.push({ login: 'outage', name: 'Outage' });
       const userId = await okta.createUser(h, 'outage@acme.example');
@@ -88,7 +95,16 @@ describe('outbox relay', () => {
     // reconciles is 1 + (burst duration / busyCoalesceMs) plus at most one follow-up. The window
     // is set above the burst's duration (3–4 s here, more on a loaded CI machine) so the count
     // cannot depend on machine speed; with the 5 s default this burst gave 2 reconciles.
-    const relay = createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane: h.revokeLane, logger: h.logger, pollMs: 50, coalesceMs: 1000, busyCoalesceMs: 10_000 });
+    const relay = createDirectoryRelay({
+      db: h.scim.db,
+      policy: h.policy,
+      queues: h.queues,
+      revokeLane: h.revokeLane,
+      logger: h.logger,
+      pollMs: 50,
+      coalesceMs: 1000,
+      busyCoalesceMs: 10_000,
+    });
     relay.start();
     const worker = h.startWorker();
     let reconciles = 0;
@@ -131,7 +147,9 @@ describe('outbox relay, shared table', () => {
     const groupIds: string[] = [];
     for (let i = 0; i < 300; i++) {
       await h.scim.db.transaction(async (trx) => {
-        const [g] = await trx('groups').insert({ display_name: `shared-${i}` }).returning('id');
+        const [g] = await trx('groups')
+          .insert({ display_name: `shared-${i}` })
+          .returning('id');
         groupIds.push(g.id);
         await appendOutbox(trx, { kind: 'group.created', groupId: g.id }, `shared-${i}`);
       });
@@ -147,7 +165,10 @@ describe('outbox relay, shared table', () => {
     expect(a + b).toBe(300);
     expect(await outboxPending()).toBe(0);
 
-    await h.scim.db('outbox').whereNotNull('published_at').update({ published_at: h.scim.db.raw(`now() - interval '8 days'`) });
+    await h.scim
+      .db('outbox')
+      .whereNotNull('published_at')
+      .update({ published_at: h.scim.db.raw(`now() - interval '8 days'`) });
     expect(await first.prune()).toBeGreaterThanOrEqual(300);
     expect(Number((await h.scim.db('outbox').count({ n: '*' }).first())?.n)).toBe(0);
   });

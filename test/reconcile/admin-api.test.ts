@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
 import { QUEUE } from '../../src/queue';
@@ -14,9 +14,24 @@ let base: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  const router = createAdminApiRouter({ adminToken: TOKEN, db: h.scim.db, logger: h.logger, policy: h.policy, reconciler: h.reconciler, queues: h.queues, tokens: h.tokens });
+  const router = createAdminApiRouter({
+    adminToken: TOKEN,
+    db: h.scim.db,
+    logger: h.logger,
+    policy: h.policy,
+    reconciler: h.reconciler,
+    queues: h.queues,
+    tokens: h.tokens,
+  });
   const disabled = createAdminApiRouter({ adminToken: undefined, db: h.scim.db, logger: h.logger });
-  const app = createApp({ logger: h.logger, readiness: {}, mounts: [{ path: '/api/v1', router }, { path: '/off/api/v1', router: disabled }] });
+  const app = createApp({
+    logger: h.logger,
+    readiness: {},
+    mounts: [
+      { path: '/api/v1', router },
+      { path: '/off/api/v1', router: disabled },
+    ],
+  });
   server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -86,7 +101,12 @@ describe('admin API', () => {
     expect(status.body.queues[QUEUE.reconcile]).toMatchObject({ wait: 0, active: 0 });
     expect(status.body.outbox).toMatchObject({ depth: 0 });
     expect(status.body.redis).toMatchObject({ evictionPolicy: expect.any(String), ok: expect.any(Boolean) });
-    expect(status.body.teams.find((t: { team: string }) => t.team === 'platform')).toMatchObject({ owned: true, lastOutcome: 'success', degraded: false, lastReconcileAt: expect.any(String) });
+    expect(status.body.teams.find((t: { team: string }) => t.team === 'platform')).toMatchObject({
+      owned: true,
+      lastOutcome: 'success',
+      degraded: false,
+      lastReconcileAt: expect.any(String),
+    });
   });
 
   it('audit filters and pages', async () => {
@@ -102,7 +122,7 @@ describe('admin API', () => {
     expect(grants.body.entries.every((e: { op: string }) => e.op === 'addGrant')).toBe(true);
   });
 
-  it('audits the manual reconcile with the admin token\'s label and channel api', async () => {
+  it("audits the manual reconcile with the admin token's label and channel api", async () => {
     const res = await call('GET', '/api/v1/audit?category=admin&op=reconcile');
     expect(res.body.entries).toEqual([
       expect.objectContaining({ category: 'admin', op: 'reconcile', team: 'platform', actor: 'admin-api-token', channel: 'api', requestId: 'req-admin-1' }),
@@ -116,8 +136,20 @@ describe('admin API', () => {
     const res = await call('GET', '/api/v1/audit?category=admin&team=platform');
     const tokenEntries = res.body.entries.filter((e: { op: string }) => e.op.startsWith('token.'));
     expect(tokenEntries).toEqual([
-      expect.objectContaining({ op: 'token.revoke', subject: issued.body.id, actor: 'admin-api-token', channel: 'api', detail: expect.objectContaining({ owner: 'alice@acme.example' }) }),
-      expect.objectContaining({ op: 'token.issue', subject: issued.body.id, actor: 'admin-api-token', channel: 'api', detail: expect.objectContaining({ owner: 'alice@acme.example' }) }),
+      expect.objectContaining({
+        op: 'token.revoke',
+        subject: issued.body.id,
+        actor: 'admin-api-token',
+        channel: 'api',
+        detail: expect.objectContaining({ owner: 'alice@acme.example' }),
+      }),
+      expect.objectContaining({
+        op: 'token.issue',
+        subject: issued.body.id,
+        actor: 'admin-api-token',
+        channel: 'api',
+        detail: expect.objectContaining({ owner: 'alice@acme.example' }),
+      }),
     ]);
     // The tokens part's own entries are still written.
     expect((await call('GET', '/api/v1/audit?category=tokens')).body.entries.map((e: { op: string }) => e.op)).toEqual(['token.revoked', 'token.issued']);

@@ -11,7 +11,7 @@ import { createQueueFactory, createRevokeLane, QUEUE, type QueueFactory, type Qu
 import { createReconcileWorker, Reconciler, type ReconcileRequest, type ReconcileWorkerOptions, type TeamReconcileOutcome } from '../../src/reconcile';
 import { createDirectoryRelay, createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from '../../src/runtime';
 import { createTokensController, startRevokeLaneWorker, type RevokeLaneOptions, type RevokeLaneWorker, type TokenDeps } from '../../src/tokens';
-import { type OutboxRelay } from '../../src/outbox';
+import type { OutboxRelay } from '../../src/outbox';
 import { startScimServer, type TestScimServer } from '../scim/server';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
@@ -65,11 +65,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { policyYaml?: string; seed?: EmulatorSeed; coalesceMs?: number; pulumiMaxRps?: number; pulumiMaxConcurrency?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { policyYaml?: string; seed?: EmulatorSeed; coalesceMs?: number; pulumiMaxRps?: number; pulumiMaxConcurrency?: number } = {},
+): Promise<Harness> {
   const logger = createLogger({ silent: true });
   const scim = await startScimServer({ logger });
   const emu = await startEmulator({ seed: options.seed ?? demoSeed });
-  const client = createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 0 }, maxRps: options.pulumiMaxRps, maxConcurrency: options.pulumiMaxConcurrency });
+  const client = createPulumiClient({
+    baseUrl: emu.url,
+    accessToken: emu.accessToken,
+    retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 0 },
+    maxRps: options.pulumiMaxRps,
+    maxConcurrency: options.pulumiMaxConcurrency,
+  });
   // The policy lives in a file of its own, so a test can change it and reload as SIGHUP does.
   const policyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pis-policy-'));
   const policyFile = path.join(policyDir, 'sync.yaml');
@@ -232,5 +240,8 @@ export function seedTeamToken(emu: Emulator, team: string, createdBy: string, id
 }
 
 export function liveTokenIds(emu: Emulator, team: string): string[] {
-  return emu.state.tokens.filter((t) => t.team === team && !t.deleted).map((t) => t.id).sort();
+  return emu.state.tokens
+    .filter((t) => t.team === team && !t.deleted)
+    .map((t) => t.id)
+    .sort();
 }

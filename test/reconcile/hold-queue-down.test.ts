@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
 import { createLogger } from '../../src/log';
@@ -36,10 +36,22 @@ afterAll(async () => {
 
 it('approving answers 503 queue_unavailable and keeps the decision and its audit entry', async () => {
   const ops = [{ kind: 'removeMember', team: 'platform', login: 'bob' }];
-  const [{ id }] = await t.db('holds').insert({ team: 'platform', reason: 'test', removals: 1, ops: JSON.stringify(ops) }).returning('id');
+  const [{ id }] = await t
+    .db('holds')
+    .insert({ team: 'platform', reason: 'test', removals: 1, ops: JSON.stringify(ops) })
+    .returning('id');
   const res = await fetch(`${base}/api/v1/holds/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
   expect(res.status).toBe(503);
-  expect(await res.json()).toEqual({ error: 'queue_unavailable', message: expect.stringContaining('the hold is approved, but the reconcile that acts on it could not be enqueued') });
-  expect(await t.db('holds').where({ id }).first('status', 'decided_by', 'decided_channel')).toEqual({ status: 'approved', decided_by: 'admin-api-token', decided_channel: 'api' });
-  expect(await t.db('audit_log').where({ category: 'admin', subject: id }).select('op', 'actor', 'channel')).toEqual([{ op: 'hold.approve', actor: 'admin-api-token', channel: 'api' }]);
+  expect(await res.json()).toEqual({
+    error: 'queue_unavailable',
+    message: expect.stringContaining('the hold is approved, but the reconcile that acts on it could not be enqueued'),
+  });
+  expect(await t.db('holds').where({ id }).first('status', 'decided_by', 'decided_channel')).toEqual({
+    status: 'approved',
+    decided_by: 'admin-api-token',
+    decided_channel: 'api',
+  });
+  expect(await t.db('audit_log').where({ category: 'admin', subject: id }).select('op', 'actor', 'channel')).toEqual([
+    { op: 'hold.approve', actor: 'admin-api-token', channel: 'api' },
+  ]);
 });

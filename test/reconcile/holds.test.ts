@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
 import { enqueueFullReconcile, QUEUE } from '../../src/queue';
@@ -27,7 +27,15 @@ const groupIds = new Map<string, string>();
 
 beforeAll(async () => {
   h = await startHarness({ seed: { org: 'acme', members: Object.values(SCENARIOS).flat(), stacks: ['infra/dev'] } });
-  const router = createAdminApiRouter({ adminToken: TOKEN, adminTokenLabel: LABEL, db: h.scim.db, logger: h.logger, policy: h.policy, reconciler: h.reconciler, queues: h.queues });
+  const router = createAdminApiRouter({
+    adminToken: TOKEN,
+    adminTokenLabel: LABEL,
+    db: h.scim.db,
+    logger: h.logger,
+    policy: h.policy,
+    reconciler: h.reconciler,
+    queues: h.queues,
+  });
   const app = createApp({ logger: h.logger, readiness: {}, mounts: [{ path: '/api/v1', router }] });
   server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -74,7 +82,15 @@ async function removeTwelve(team: keyof typeof SCENARIOS): Promise<void> {
 async function pendingHolds(team: string) {
   const res = await call('GET', '/api/v1/holds');
   expect(res.status).toBe(200);
-  return (res.body.holds as Array<{ id: string; team: string; removals: number; revocations: number; ops: Array<{ kind: string; login: string; description: string }> }>).filter((x) => x.team === team);
+  return (
+    res.body.holds as Array<{
+      id: string;
+      team: string;
+      removals: number;
+      revocations: number;
+      ops: Array<{ kind: string; login: string; description: string }>;
+    }>
+  ).filter((x) => x.team === team);
 }
 
 describe('a mass removal from a mapped group', () => {

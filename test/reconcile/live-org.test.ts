@@ -91,7 +91,10 @@ describe('org lifecycle', () => {
     expect(h.emu.state.members.map((m) => m.login)).toContain('zed');
     await okta.deactivate(h, zed);
     while ((await h.relay.drainOnce()) > 0);
-    await eventually('zed removed from the org, audited', async () => (await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed' })).length > 0);
+    await eventually(
+      'zed removed from the org, audited',
+      async () => (await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed' })).length > 0,
+    );
     expect(h.emu.state.members.map((m) => m.login)).not.toContain('zed');
     const [entry] = await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed' });
     expect(entry).toMatchObject({ outcome: 'applied', reason: 'identity-loss' });
@@ -116,7 +119,8 @@ describe('org lifecycle', () => {
 });
 
 describe('observe mode', () => {
-  const POLICY = 'organization: acme\nidentity:\n  login: userNameLocalPart\nteams:\n  - group: Platform Engineers\n    team: platform\n    stacks:\n      - { project: infra, stack: "*", permission: write }\n';
+  const POLICY =
+    'organization: acme\nidentity:\n  login: userNameLocalPart\nteams:\n  - group: Platform Engineers\n    team: platform\n    stacks:\n      - { project: infra, stack: "*", permission: write }\n';
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ policyYaml: `${POLICY}reconcile:\n  mode: observe\n`, seed: { members: ['alice', 'bob'], stacks: ['infra/dev', 'infra/prod'] } });
@@ -184,7 +188,8 @@ describe('groups anchored on their ids', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
-      policyYaml: 'organization: acme\nidentity:\n  login: userNameLocalPart\nteams:\n  - group: Platform Engineers\n    team: platform\n    stacks:\n      - { project: infra, stack: dev, permission: write }\n',
+      policyYaml:
+        'organization: acme\nidentity:\n  login: userNameLocalPart\nteams:\n  - group: Platform Engineers\n    team: platform\n    stacks:\n      - { project: infra, stack: dev, permission: write }\n',
       seed: { members: ['alice', 'bob'], stacks: ['infra/dev'] },
     });
     h.startWorker();

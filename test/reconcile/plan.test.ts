@@ -44,9 +44,7 @@ function actual(members: string[], grants: Record<string, number>, extra: Partia
 }
 
 function input(over: Partial<PlanInput>): PlanInput {
-  const identities = new Map<string, IdentityRecord>(
-    ['alice', 'bob', 'carol', 'dave'].map((l) => [l, { userId: `u-${l}`, state: 'active' as const }]),
-  );
+  const identities = new Map<string, IdentityRecord>(['alice', 'bob', 'carol', 'dave'].map((l) => [l, { userId: `u-${l}`, state: 'active' as const }]));
   return {
     team: 'platform',
     desired: null,
@@ -251,11 +249,7 @@ describe('plan', () => {
       }),
       ['removeMember alice', 'addOrgMember alice2', 'addMember alice2'],
     ],
-    [
-      'logins compare case-insensitively',
-      input({ desired: desired(['Alice'], {}), actual: actual(['alice'], {}) }),
-      [],
-    ],
+    ['logins compare case-insensitively', input({ desired: desired(['Alice'], {}), actual: actual(['alice'], {}) }), []],
     [
       'the highest permission already resolved is what the plan compares (104 creator is replaced)',
       input({ desired: desired([], { 'web/dev': 103 }), actual: actual([], { 'web/dev': 104 }) }),
@@ -264,7 +258,11 @@ describe('plan', () => {
     [
       'a renamed group changes the display name',
       input({
-        desired: desired(['alice', 'bob'], { 'infra/dev': 103, 'infra/prod': 101 }, { displayName: 'Platform Team', description: 'Synced from SCIM group "Platform Team"' }),
+        desired: desired(
+          ['alice', 'bob'],
+          { 'infra/dev': 103, 'infra/prod': 101 },
+          { displayName: 'Platform Team', description: 'Synced from SCIM group "Platform Team"' },
+        ),
         actual: inSync.actual,
       }),
       ['updateTeam'],
@@ -303,7 +301,9 @@ describe('plan', () => {
   it('reports unowned teams, grants-only teams, unknown creators and unmapped users', () => {
     expect(plan(input({ owned: false, desired: desired([], {}), actual: actual([], {}) })).notes.map((n) => n.kind)).toEqual(['unownedTeam']);
     expect(plan(input({ desired: desired([], {}), actual: actual([], {}, { kind: 'scim' }) })).notes.map((n) => n.kind)).toEqual(['grantsOnly']);
-    const notes = plan(input({ desired: desired(['alice'], {}, { unmappedUsers: 2 }), actual: actual(['alice'], {}, { tokens: [token('t3', 'ci-bot')] }) })).notes;
+    const notes = plan(
+      input({ desired: desired(['alice'], {}, { unmappedUsers: 2 }), actual: actual(['alice'], {}, { tokens: [token('t3', 'ci-bot')] }) }),
+    ).notes;
     expect(notes).toEqual([
       { kind: 'unmappedUsers', team: 'platform', count: 2 },
       { kind: 'unknownCreatorToken', team: 'platform', tokenId: 't3', tokenName: 'tok-t3', createdBy: 'ci-bot' },
@@ -329,7 +329,8 @@ function simulate(team: ActualTeam, ops: Op[]): ActualTeam {
   for (const op of ops) {
     if (op.kind === 'addMember') members.add(op.login);
     if (op.kind === 'removeMember') members.delete(op.login);
-    if (op.kind === 'addGrant') grants.set(`${op.projectName}/${op.stackName}`, { projectName: op.projectName, stackName: op.stackName, permission: op.permission });
+    if (op.kind === 'addGrant')
+      grants.set(`${op.projectName}/${op.stackName}`, { projectName: op.projectName, stackName: op.stackName, permission: op.permission });
     if (op.kind === 'narrowGrant' || op.kind === 'widenGrant') grants.get(`${op.projectName}/${op.stackName}`)!.permission = op.to;
     if (op.kind === 'removeGrant') grants.delete(`${op.projectName}/${op.stackName}`);
   }

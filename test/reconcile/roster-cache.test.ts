@@ -40,7 +40,13 @@ it('reads the roster once for many team reconciles and remembers the members it 
   expect(calls(MEMBER_LIST)).toBe(pagesOfOneListing); // however many teams were reconciled
   // erin joined the org during the first team's reconcile, and only then.
   expect(calls(ORG_ADD)).toBe(1);
-  for (const team of teams) expect(h.emu.state.teams.find((t) => t.name === team)?.members.map((m) => m.login).sort()).toEqual(['alice', 'erin']);
+  for (const team of teams)
+    expect(
+      h.emu.state.teams
+        .find((t) => t.name === team)
+        ?.members.map((m) => m.login)
+        .sort(),
+    ).toEqual(['alice', 'erin']);
 
   // With the roster expired, a reconcile goes on with the roster it has and refreshes it behind.
   const expiring = new Reconciler({ db: h.scim.db, client: h.client, policy: h.policy, logger: h.logger, cacheTtlMs: 0 });
@@ -52,6 +58,12 @@ it('reads the roster once for many team reconciles and remembers the members it 
   await expiring.reconcileTeam({ team: 'six', reason: 'test' });
   await h.emu.calls.idle();
   expect(h.emu.calls.snapshot().byRoute[MEMBER_LIST] ?? 0).toBeGreaterThan(mark); // refreshed behind
-  for (const team of ['five', 'six']) expect(h.emu.state.teams.find((t) => t.name === team)?.members.map((m) => m.login).sort()).toEqual(['alice', 'erin']);
+  for (const team of ['five', 'six'])
+    expect(
+      h.emu.state.teams
+        .find((t) => t.name === team)
+        ?.members.map((m) => m.login)
+        .sort(),
+    ).toEqual(['alice', 'erin']);
   expect((h.emu.calls.snapshot().byRoute[ORG_ADD] ?? 0) - (before[ORG_ADD] ?? 0)).toBe(1);
 });

@@ -19,7 +19,12 @@ describe('guardRemovals', () => {
   it.each([
     ['at the limit, everything runs', active.slice(0, 2), {}, { apply: 2, held: 0 }],
     ['over the limit, the removals wait and the adds still run', [...active, add], {}, { apply: 1, held: 3 }],
-    ['people who left are never held, however many', ['gone', 'deleted', 'gone2'].map(removeMember).slice(0, 2).concat(active.slice(0, 2)), {}, { apply: 4, held: 0 }],
+    [
+      'people who left are never held, however many',
+      ['gone', 'deleted', 'gone2'].map(removeMember).slice(0, 2).concat(active.slice(0, 2)),
+      {},
+      { apply: 4, held: 0 },
+    ],
     ['the org-wide window counts what was applied before', active.slice(0, 1), { recentRemovals: 2 }, { apply: 0, held: 1 }],
     ['approved removals run whatever the count', active, { approved: new Set(active.map(opKey)) }, { apply: 3, held: 0 }],
     ['rejected removals stay out and open no new hold', active, { rejected: new Set(active.map(opKey)) }, { apply: 0, held: 0 }],
@@ -72,7 +77,9 @@ describe('planOrgRemovals', () => {
     expect(planOrgRemovals({ org: 'acme', departed, roster, added, rule }).map((op) => (op as { login: string }).login)).toEqual(logins);
   });
   it('says why in the op', () => {
-    expect(planOrgRemovals({ org: 'acme', departed, roster, added, rule: 'added' })).toEqual([{ kind: 'removeOrgMember', login: 'zed', userId: 'u1', why: 'deactivated' }]);
+    expect(planOrgRemovals({ org: 'acme', departed, roster, added, rule: 'added' })).toEqual([
+      { kind: 'removeOrgMember', login: 'zed', userId: 'u1', why: 'deactivated' },
+    ]);
   });
 });
 

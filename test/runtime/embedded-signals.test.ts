@@ -30,7 +30,10 @@ async function readyAt(url: string, proc: NodeProcess, timeoutMs = 90_000): Prom
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`daemon exited during start-up:\n${tailLog(proc.logFile)}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -226,7 +226,7 @@ function jsonSchemaErrors(schema: Doc, value: unknown, at = '$'): string[] {
       return errors;
     case 'array':
       if (!Array.isArray(value)) return [...errors, `${at}: not an array`];
-      value.forEach((item, i) => errors.push(...jsonSchemaErrors(schema.items ?? {}, item, `${at}[${i}]`)));
+      for (const [i, item] of value.entries()) errors.push(...jsonSchemaErrors(schema.items ?? {}, item, `${at}[${i}]`));
       return errors;
     case 'string':
       return typeof value === 'string' ? errors : [...errors, `${at}: not a string`];
@@ -357,7 +357,11 @@ describe('scim2-tester: attributes and excludedAttributes (checkers/resource_que
       expect(res.status).toBe(200);
       expect(find(res)).toEqual({ schemas: expect.any(Array), id: created.id, externalId: created.externalId });
     }
-    for (const res of [await byId(`excludedAttributes=${excluded}`), await list(`excludedAttributes=${excluded}`), await search('excludedAttributes', excluded)]) {
+    for (const res of [
+      await byId(`excludedAttributes=${excluded}`),
+      await list(`excludedAttributes=${excluded}`),
+      await search('excludedAttributes', excluded),
+    ]) {
       expect(res.status).toBe(200);
       expect(find(res)).not.toHaveProperty(excluded);
       expect(find(res).externalId).toBe(created.externalId);
@@ -507,14 +511,21 @@ describe('suvera: discovery as SchemaFetcher validates it (biz/SchemaFetcher.jav
     for (const feature of ['patch', 'changePassword', 'sort', 'etag']) expect(typeof spc[feature].supported).toBe('boolean');
     expect(spc.bulk).toEqual({ supported: expect.any(Boolean), maxOperations: expect.any(Number), maxPayloadSize: expect.any(Number) });
     expect(Number.isInteger(spc.filter.maxResults)).toBe(true);
-    for (const scheme of spc.authenticationSchemes) expect(scheme).toMatchObject({ type: expect.any(String), name: expect.any(String), description: expect.any(String) });
+    for (const scheme of spc.authenticationSchemes)
+      expect(scheme).toMatchObject({ type: expect.any(String), name: expect.any(String), description: expect.any(String) });
   });
 
   it('serves ResourceTypes whose entries, followed to meta.location, are whole ResourceTypes', async () => {
     const res = await scim.request('GET', '/ResourceTypes');
     expectSuveraHeaders(res, [200]);
     for (const type of res.body.Resources) {
-      expect(type).toMatchObject({ schemas: [RESOURCE_TYPE_URN], meta: expect.any(Object), name: expect.any(String), endpoint: expect.any(String), schema: expect.any(String) });
+      expect(type).toMatchObject({
+        schemas: [RESOURCE_TYPE_URN],
+        meta: expect.any(Object),
+        name: expect.any(String),
+        endpoint: expect.any(String),
+        schema: expect.any(String),
+      });
       for (const extension of type.schemaExtensions ?? []) expect(extension).toEqual({ schema: expect.any(String), required: expect.any(Boolean) });
       const followed = await scim.request('GET', type.meta.location);
       expectSuveraHeaders(followed, [200]);
@@ -531,7 +542,8 @@ describe('suvera: discovery as SchemaFetcher validates it (biz/SchemaFetcher.jav
       for (const key of ['name', 'type', 'multiValued', 'description', 'required', 'mutability', 'returned'] as const) {
         if ((attr as unknown as Doc)[key] === undefined) problems.push(`${at}: no ${key}`);
       }
-      if (!['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'complex', 'binary'].includes(attr.type)) problems.push(`${at}: type ${attr.type}`);
+      if (!['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'complex', 'binary'].includes(attr.type))
+        problems.push(`${at}: type ${attr.type}`);
       if (attr.type === 'string' && typeof attr.caseExact !== 'boolean') problems.push(`${at}: a string without caseExact`);
       // JsonSchemaBuilder turns canonicalValues into an `enum`; an empty one admits no value.
       if (attr.canonicalValues && attr.canonicalValues.length === 0) problems.push(`${at}: empty canonicalValues`);
@@ -572,7 +584,13 @@ describe('suvera: users (tests/user/UserCrudTests.java)', () => {
     // createTest
     const body = suveraFakeUser('Stark');
     const create = await suveraCall('POST', '/Users', body, [201], userSchema);
-    expect(create.body).toMatchObject({ userName: body.userName, name: body.name, [ENTERPRISE]: body[ENTERPRISE], phoneNumbers: body.phoneNumbers, addresses: body.addresses });
+    expect(create.body).toMatchObject({
+      userName: body.userName,
+      name: body.name,
+      [ENTERPRISE]: body[ENTERPRISE],
+      phoneNumbers: body.phoneNumbers,
+      addresses: body.addresses,
+    });
     expect(create.text).not.toContain(body.password);
     const location = create.body.meta.location;
     const other = await suveraCall('POST', '/Users', suveraFakeUser('Rogers'), [201], userSchema);
@@ -580,7 +598,13 @@ describe('suvera: users (tests/user/UserCrudTests.java)', () => {
     // readTest, then listTest without and with the filter `name.familyName co "Stark"`
     await suveraCall('GET', location, undefined, [200], userSchema);
     await suveraCall('GET', '/Users?startIndex=1&count=10', undefined, [200], listSchema);
-    const filtered = await suveraCall('GET', `/Users?filter=${encodeURIComponent('name.familyName co "Stark"')}&startIndex=1&count=10`, undefined, [200], listSchema);
+    const filtered = await suveraCall(
+      'GET',
+      `/Users?filter=${encodeURIComponent('name.familyName co "Stark"')}&startIndex=1&count=10`,
+      undefined,
+      [200],
+      listSchema,
+    );
     const ids = filtered.body.Resources.map((r: Doc) => r.id);
     expect(ids).toContain(create.body.id);
     expect(ids).not.toContain(other.body.id);
@@ -616,14 +640,26 @@ describe('suvera: groups (tests/group/GroupCrudTests.java)', () => {
     // listTest: startIndex=0 is read as 1 (RFC 7644 §3.4.2.4)
     const list = await suveraCall('GET', '/Groups?startIndex=0&count=10', undefined, [200], listSchema);
     expect(list.body.startIndex).toBe(1);
-    const filtered = await suveraCall('GET', `/Groups?filter=${encodeURIComponent('displayName co "Stark"')}&startIndex=0&count=10`, undefined, [200], listSchema);
+    const filtered = await suveraCall(
+      'GET',
+      `/Groups?filter=${encodeURIComponent('displayName co "Stark"')}&startIndex=0&count=10`,
+      undefined,
+      [200],
+      listSchema,
+    );
     expect(filtered.body.Resources.map((g: Doc) => g.id)).toContain(create.body.id);
 
     // updateTest: PUT the create response back
     await suveraCall('PUT', location, create.text, [200], groupSchema);
 
     // patchTest, then a re-read to see the member
-    await suveraCall('PATCH', location, patchBody({ op: 'add', path: 'members', value: [{ value: user.id, type: 'User', $ref: user.meta.location }] }), [200, 204], groupSchema);
+    await suveraCall(
+      'PATCH',
+      location,
+      patchBody({ op: 'add', path: 'members', value: [{ value: user.id, type: 'User', $ref: user.meta.location }] }),
+      [200, 204],
+      groupSchema,
+    );
     const after = await suveraCall('GET', location, undefined, [200], groupSchema);
     expect(after.body.members).toEqual([{ value: user.id, type: 'User', $ref: user.meta.location, display: user.displayName }]);
 
@@ -636,7 +672,8 @@ describe('suvera: groups (tests/group/GroupCrudTests.java)', () => {
 describe('suvera: /Me, /.search and /Bulk (tests/misc/MeTests.java, SearchTests.java, BulkTests.java)', () => {
   it('answers /Me with 501: tokens here belong to IdP clients, not to a person (RFC 7644 §3.11)', async () => {
     // MeTests accepts 501, 308, 200 or 201.
-    for (const method of ['GET', 'PUT', 'PATCH', 'DELETE', 'POST']) expectScimError(await scim.request(method, '/Me', method === 'GET' || method === 'DELETE' ? undefined : {}), 501);
+    for (const method of ['GET', 'PUT', 'PATCH', 'DELETE', 'POST'])
+      expectScimError(await scim.request(method, '/Me', method === 'GET' || method === 'DELETE' ? undefined : {}), 501);
   });
 
   it('searches /Users/.search and /Groups/.search, and answers a root /.search with 501', async () => {
@@ -717,7 +754,7 @@ describe('wso2: list, filter, pagination and sort (tests/ListTest.java, FilterTe
     const users = await scim.request('GET', '/Users?filter=userName+eq+AbrTkAA31', undefined, json);
     expect(users.status).toBe(200);
     expect(users.body.Resources.map((u: Doc) => u.userName)).toEqual(['AbrTkAA31']);
-    users.body.Resources.forEach((u: Doc) => expectValidResource(u, USER_URN));
+    for (const u of users.body.Resources as Doc[]) expectValidResource(u, USER_URN);
     const groups = await scim.request('GET', '/Groups?filter=displayName+eq+EYtXcD31', undefined, json);
     expect(groups.body.Resources.map((g: Doc) => g.displayName)).toEqual(['EYtXcD31']);
     await cleanUp(seeded);
@@ -749,15 +786,33 @@ describe('wso2: list, filter, pagination and sort (tests/ListTest.java, FilterTe
   });
 
   it('runs the user life cycle with its defined instances (UserTest, ComplianceConstants.DefinedInstances)', async () => {
-    const created = await scim.request('POST', '/Users', '{"password": "7019asd84","userName": "bjensenexamplecom","emails":[{"value": "bjensen@example.com","type": "work","primary": true },{"value": "babs@jensen.org","type": "home"}]}', json);
+    const created = await scim.request(
+      'POST',
+      '/Users',
+      '{"password": "7019asd84","userName": "bjensenexamplecom","emails":[{"value": "bjensen@example.com","type": "work","primary": true },{"value": "babs@jensen.org","type": "home"}]}',
+      json,
+    );
     expect(created.status).toBe(201);
     expectValidResource(created.body, USER_URN);
     const url = `/Users/${created.body.id}`;
     expectValidResource((await scim.request('GET', url, undefined, json)).body, USER_URN);
-    const updated = await scim.request('PUT', url, '{"password": "7019asd84","userName": "bjensenexamplecom","emails": [{"value": "bjensen@wso2.com","type": "work","primary": true},{"value": "babs@wso2.org","type": "home"}]}', json);
+    const updated = await scim.request(
+      'PUT',
+      url,
+      '{"password": "7019asd84","userName": "bjensenexamplecom","emails": [{"value": "bjensen@wso2.com","type": "work","primary": true},{"value": "babs@wso2.org","type": "home"}]}',
+      json,
+    );
     expect(updated.status).toBe(200);
-    expect(updated.body.emails).toEqual([{ value: 'bjensen@wso2.com', type: 'work', primary: true }, { value: 'babs@wso2.org', type: 'home' }]);
-    const patched = await scim.request('PATCH', url, '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"nickName":"shaggy"}}]}', json);
+    expect(updated.body.emails).toEqual([
+      { value: 'bjensen@wso2.com', type: 'work', primary: true },
+      { value: 'babs@wso2.org', type: 'home' },
+    ]);
+    const patched = await scim.request(
+      'PATCH',
+      url,
+      '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"nickName":"shaggy"}}]}',
+      json,
+    );
     expect(patched.status).toBe(200);
     expect(patched.body.nickName).toBe('shaggy');
     expectValidResource(patched.body, USER_URN);
@@ -798,9 +853,17 @@ describe('ServiceProviderConfig: what it claims works, what it disclaims is a SC
     const tag = unique('sortmv');
     const a = await createUser({ title: tag, emails: [{ value: 'zz@example.com' }, { value: 'bb@example.com', primary: true }] });
     const b = await createUser({ title: tag, emails: [{ value: 'cc@example.com' }] });
-    const c = await createUser({ title: tag, emails: [{ value: 'aa@example.com', type: 'home' }, { value: 'dd@example.com', type: 'work' }] });
+    const c = await createUser({
+      title: tag,
+      emails: [
+        { value: 'aa@example.com', type: 'home' },
+        { value: 'dd@example.com', type: 'work' },
+      ],
+    });
     const order = async (sortBy: string, sortOrder = 'ascending') =>
-      (await scim.request('GET', `/Users?filter=${encodeURIComponent(`title eq "${tag}"`)}&sortBy=${sortBy}&sortOrder=${sortOrder}`)).body.Resources.map((r: Doc) => r.id);
+      (await scim.request('GET', `/Users?filter=${encodeURIComponent(`title eq "${tag}"`)}&sortBy=${sortBy}&sortOrder=${sortOrder}`)).body.Resources.map(
+        (r: Doc) => r.id,
+      );
     expect(await order('emails')).toEqual([c.id, a.id, b.id]);
     expect(await order('emails.value', 'descending')).toEqual([b.id, a.id, c.id]);
     // a's and b's elements have no type: they sort last, in creation order
@@ -816,7 +879,9 @@ describe('ServiceProviderConfig: what it claims works, what it disclaims is a SC
     expectScimError(await scim.request('GET', '/Groups?sortBy=members.value'), 400);
     const tag = unique('sortg');
     for (const letter of ['b', 'C', 'a']) await scim.request('POST', '/Groups', { displayName: `${tag}${letter}` });
-    const names = (await scim.request('GET', `/Groups?filter=${encodeURIComponent(`displayName sw "${tag}"`)}&sortBy=displayName&sortOrder=Descending`)).body.Resources.map((g: Doc) => g.displayName);
+    const names = (
+      await scim.request('GET', `/Groups?filter=${encodeURIComponent(`displayName sw "${tag}"`)}&sortBy=displayName&sortOrder=Descending`)
+    ).body.Resources.map((g: Doc) => g.displayName);
     expect(names).toEqual([`${tag}C`, `${tag}b`, `${tag}a`]);
   });
 

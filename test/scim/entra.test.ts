@@ -186,7 +186,10 @@ describe('Entra users', () => {
     expect(add.status).toBe(200);
     expect(add.body[ENTERPRISE].manager).toEqual({ value: boss.id });
     expect((await scim.request('GET', `/Users/${user.id}`)).body[ENTERPRISE].manager).toEqual({ value: boss.id });
-    const legacy = await patch(`/Users/${user.id}`, [{ op: 'Add', path: 'manager', value: [{ $ref: `../Users/${other.id}`, value: other.id }] }].map((o) => ({ ...o, path: `${ENTERPRISE}:manager` })));
+    const legacy = await patch(
+      `/Users/${user.id}`,
+      [{ op: 'Add', path: 'manager', value: [{ $ref: `../Users/${other.id}`, value: other.id }] }].map((o) => ({ ...o, path: `${ENTERPRISE}:manager` })),
+    );
     expect(legacy.body[ENTERPRISE].manager).toEqual({ value: other.id, $ref: `../Users/${other.id}` });
     // The tutorial's legacy manager check compares the complex manager as a whole (its value).
     const managerCheck = async (managerId: string) =>
@@ -291,12 +294,22 @@ describe('Entra groups', () => {
   it('renames with Replace displayName (204), adds several members in one PATCH, removes only the listed ones', async () => {
     const [a, b, c] = [await entraUser(), await entraUser(), await entraUser()];
     const group = (await scim.request('POST', '/Groups', { schemas: [GROUP_URN, MS_GROUP_URN], displayName: 'Entra Team' })).body;
-    const rename = await patch(`/Groups/${group.id}`, [{ op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName' }]);
+    const rename = await patch(`/Groups/${group.id}`, [
+      { op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName' },
+    ]);
     expect(rename.status).toBe(204);
     expect(rename.text).toBe('');
 
     const add = await patch(`/Groups/${group.id}`, [
-      { op: 'Add', path: 'members', value: [{ $ref: null, value: a.id }, { $ref: null, value: b.id }, { $ref: null, value: c.id }] },
+      {
+        op: 'Add',
+        path: 'members',
+        value: [
+          { $ref: null, value: a.id },
+          { $ref: null, value: b.id },
+          { $ref: null, value: c.id },
+        ],
+      },
     ]);
     expect(add.status).toBe(204);
 

@@ -65,9 +65,29 @@ describe('filters over HTTP', () => {
   beforeAll(async () => {
     scim = await startScimServer();
     const users = [
-      { userName: 'alice@example.com', name: { familyName: 'Employee', givenName: 'Alice' }, title: 'Engineer', emails: [{ type: 'work', value: 'alice@example.com' }, { type: 'home', value: 'alice@home.org' }], [ENTERPRISE]: { employeeNumber: '100', department: 'R&D' } },
-      { userName: 'bob@example.org', name: { familyName: 'Employee', givenName: 'Bob' }, emails: [{ type: 'work', value: 'bob@example.org' }], active: false, [ENTERPRISE]: { employeeNumber: '200' } },
-      { userName: 'Oscar', name: { familyName: 'Other', givenName: 'Oscar' }, title: 'Manager "quoted"', emails: [{ type: 'home', value: 'oscar@example.net' }] },
+      {
+        userName: 'alice@example.com',
+        name: { familyName: 'Employee', givenName: 'Alice' },
+        title: 'Engineer',
+        emails: [
+          { type: 'work', value: 'alice@example.com' },
+          { type: 'home', value: 'alice@home.org' },
+        ],
+        [ENTERPRISE]: { employeeNumber: '100', department: 'R&D' },
+      },
+      {
+        userName: 'bob@example.org',
+        name: { familyName: 'Employee', givenName: 'Bob' },
+        emails: [{ type: 'work', value: 'bob@example.org' }],
+        active: false,
+        [ENTERPRISE]: { employeeNumber: '200' },
+      },
+      {
+        userName: 'Oscar',
+        name: { familyName: 'Other', givenName: 'Oscar' },
+        title: 'Manager "quoted"',
+        emails: [{ type: 'home', value: 'oscar@example.net' }],
+      },
       { userName: 'zed_100%', name: { familyName: 'Zed' } },
     ];
     for (const u of users) {

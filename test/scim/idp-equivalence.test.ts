@@ -332,9 +332,7 @@ function expectedScimView() {
       displayName: p.displayName,
       emails: [{ primary: true, type: 'work', value: p.email }],
       active: p.active,
-      groups: groups
-        .filter((g) => g.members.includes(keyOf(p)))
-        .map((g) => ({ value: g.displayName, display: g.displayName, $ref: 'self', type: 'direct' })),
+      groups: groups.filter((g) => g.members.includes(keyOf(p))).map((g) => ({ value: g.displayName, display: g.displayName, $ref: 'self', type: 'direct' })),
     })),
     groups: groups.map((g) => ({
       schemas: [GROUP_URN],
@@ -435,22 +433,28 @@ describe('Okta and Entra traffic for one life-cycle give the same directory and 
     model.groups.platform = { displayName: 'Platform Engineers', members: [] };
     model.groups.data = { displayName: 'pulumi-data', members: [] };
     model.groups.observers = { displayName: 'Observers', members: [] };
-    await step(async (d) => {
-      await d.createGroup('platform', 'Platform Engineers');
-      await d.createGroup('data', 'pulumi-data');
-      await d.createGroup('observers', 'Observers');
-    }, { platform: 'platform', data: 'data' });
+    await step(
+      async (d) => {
+        await d.createGroup('platform', 'Platform Engineers');
+        await d.createGroup('data', 'pulumi-data');
+        await d.createGroup('observers', 'Observers');
+      },
+      { platform: 'platform', data: 'data' },
+    );
   });
 
   it('adds several members per PATCH', async () => {
     model.groups.platform!.members = ['alice', 'bob', 'carol'];
     model.groups.data!.members = ['carol', 'dave'];
     model.groups.observers!.members = ['dave'];
-    await step(async (d) => {
-      await d.addMembers('platform', ['alice', 'bob', 'carol']);
-      await d.addMembers('data', ['carol', 'dave']);
-      await d.addMembers('observers', ['dave']);
-    }, { platform: 'platform', data: 'data' });
+    await step(
+      async (d) => {
+        await d.addMembers('platform', ['alice', 'bob', 'carol']);
+        await d.addMembers('data', ['carol', 'dave']);
+        await d.addMembers('observers', ['dave']);
+      },
+      { platform: 'platform', data: 'data' },
+    );
   });
 
   it('removes one member: Okta by members[value eq], Entra by path "members" with a value array', async () => {

@@ -47,7 +47,12 @@ const CASES: Case[] = [
   { name: 'removes a duplicated id once', members: ['a', 'b'], operations: [remove('a', 'a'), removeOne('a')], expected: { added: [], removed: ['a'] } },
   { name: 'removes non-members: no change', members: ['a'], operations: [remove('b', 'ghost')], expected: { added: [], removed: [] } },
   { name: 'mixed: adds members and non-members', members: ['a'], operations: [add('a', 'b'), add('c')], expected: { added: ['b', 'c'], removed: [] } },
-  { name: 'mixed: removes members and non-members', members: ['a', 'c'], operations: [remove('b', 'c', 'ghost'), removeOne('a')], expected: { added: [], removed: ['c', 'a'] } },
+  {
+    name: 'mixed: removes members and non-members',
+    members: ['a', 'c'],
+    operations: [remove('b', 'c', 'ghost'), removeOne('a')],
+    expected: { added: [], removed: ['c', 'a'] },
+  },
 ];
 
 let database: TestDatabase;
@@ -75,7 +80,11 @@ const patchBody = (operations: Operation[]) => ({
 /** One PATCH on a fresh group through one path, and everything it left behind. */
 async function run(path: 'general' | 'fast', c: Case) {
   const { db } = database;
-  const group = await commands.createGroup(db, { schemas: [GROUP_URN], displayName: `delta ${++seq}`, members: c.members.map((n) => ({ value: ids[n] })) }, 'setup');
+  const group = await commands.createGroup(
+    db,
+    { schemas: [GROUP_URN], displayName: `delta ${++seq}`, members: c.members.map((n) => ({ value: ids[n] })) },
+    'setup',
+  );
   const { last } = (await db('outbox').max('id as last').first()) as { last: string };
   const body = patchBody(c.operations);
   let returnedVersion: string | undefined;
@@ -125,7 +134,10 @@ describe.each(CASES)('member delta: $name', (c) => {
       expect(Number(outcome.version)).toBe(Number(outcome.versionBefore) + (changed ? 1 : 0));
       expect(outcome.returnedVersion).toBe(outcome.version);
     }
-    const relative = ({ groupId: _g, ...rest }: typeof general) => ({ ...rest, outbox: rest.outbox.map((r) => ({ ...r, payload: { ...r.payload, groupId: undefined } })) });
+    const relative = ({ groupId: _g, ...rest }: typeof general) => ({
+      ...rest,
+      outbox: rest.outbox.map((r) => ({ ...r, payload: { ...r.payload, groupId: undefined } })),
+    });
     expect(relative(fast)).toEqual(relative(general));
   });
 });

@@ -19,17 +19,37 @@ describe('membershipPatch (which requests take the one-round-trip path)', () => 
   it.each<[string, unknown, ReturnType<typeof membershipPatch>]>([
     ['Okta add', patchOf({ op: 'add', path: 'members', value: [{ value: A, display: 'a' }] }), { op: 'add', ids: [A] }],
     ['Entra Add, capitalised, with a Microsoft extra', patchOf({ op: 'Add', path: 'members', value: [{ $ref: null, value: A }] }), { op: 'add', ids: [A] }],
-    ['add of two, duplicates and case folded', patchOf({ op: 'add', path: 'members', value: [{ value: A }, { value: B.toUpperCase() }, { value: A }] }), { op: 'add', ids: [A, B] }],
-    ['two add operations', patchOf({ op: 'add', path: 'members', value: [{ value: A }] }, { op: 'add', path: 'members', value: [{ value: B }] }), { op: 'add', ids: [A, B] }],
+    [
+      'add of two, duplicates and case folded',
+      patchOf({ op: 'add', path: 'members', value: [{ value: A }, { value: B.toUpperCase() }, { value: A }] }),
+      { op: 'add', ids: [A, B] },
+    ],
+    [
+      'two add operations',
+      patchOf({ op: 'add', path: 'members', value: [{ value: A }] }, { op: 'add', path: 'members', value: [{ value: B }] }),
+      { op: 'add', ids: [A, B] },
+    ],
     ['URN-qualified path', patchOf({ op: 'add', path: `${GROUP_URN}:members`, value: [{ value: A }] }), { op: 'add', ids: [A] }],
     ['Okta remove by filter', patchOf({ op: 'remove', path: `members[value eq "${A}"]` }), { op: 'remove', ids: [A] }],
     ['Entra Remove with a value array', patchOf({ op: 'Remove', path: 'members', value: [{ value: A }, { value: B }] }), { op: 'remove', ids: [A, B] }],
-    ['filter remove and array remove together', patchOf({ op: 'remove', path: `members[value eq "${A}"]` }, { op: 'remove', path: 'members', value: [{ value: B }] }), { op: 'remove', ids: [A, B] }],
-    ['add mixed with remove (order matters)', patchOf({ op: 'add', path: 'members', value: [{ value: A }] }, { op: 'remove', path: `members[value eq "${A}"]` }), undefined],
+    [
+      'filter remove and array remove together',
+      patchOf({ op: 'remove', path: `members[value eq "${A}"]` }, { op: 'remove', path: 'members', value: [{ value: B }] }),
+      { op: 'remove', ids: [A, B] },
+    ],
+    [
+      'add mixed with remove (order matters)',
+      patchOf({ op: 'add', path: 'members', value: [{ value: A }] }, { op: 'remove', path: `members[value eq "${A}"]` }),
+      undefined,
+    ],
     ['remove of every member (no value)', patchOf({ op: 'remove', path: 'members' }), undefined],
     ['replace of the member list', patchOf({ op: 'replace', path: 'members', value: [{ value: A }] }), undefined],
     ['a rename', patchOf({ op: 'replace', path: 'displayName', value: 'x' }), undefined],
-    ['a rename beside a member add', patchOf({ op: 'replace', path: 'displayName', value: 'x' }, { op: 'add', path: 'members', value: [{ value: A }] }), undefined],
+    [
+      'a rename beside a member add',
+      patchOf({ op: 'replace', path: 'displayName', value: 'x' }, { op: 'add', path: 'members', value: [{ value: A }] }),
+      undefined,
+    ],
     ['path-less add of members', patchOf({ op: 'add', value: { members: [{ value: A }] } }), undefined],
     ['a filter other than value eq', patchOf({ op: 'remove', path: 'members[display eq "a"]' }), undefined],
     ['value eq a non-id', patchOf({ op: 'remove', path: 'members[value eq "nope"]' }), undefined],
@@ -69,7 +89,12 @@ describe('one-round-trip membership PATCH against the general path', () => {
         const res = await scim.request('PATCH', `/Groups/${groupId}`, body, headers);
         responses.push({ status: res.status, etag: res.headers.get('etag'), body: res.body });
       }
-      return { responses, members: await membersOf(groupId), events: await eventsOf(groupId), version: (await scim.request('GET', `/Groups/${groupId}`)).body.meta.version };
+      return {
+        responses,
+        members: await membersOf(groupId),
+        events: await eventsOf(groupId),
+        version: (await scim.request('GET', `/Groups/${groupId}`)).body.meta.version,
+      };
     };
     return { fast: await outcome({}), general: await outcome({ 'if-match': '*' }) };
   }

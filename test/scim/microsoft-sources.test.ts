@@ -475,7 +475,6 @@ describe('AzureAD/SCIMReferenceCode PostmanCollection.json, in collection order'
 describe('Microsoft Learn: the SCIM tutorial and the SCIM 2.0 compliance page', () => {
   const scim = serverForBlock();
 
-
   // use-scim-to-provision-users-and-groups.md, "User Operations", requests 1-6, 14 and their responses.
   it('replays the tutorial user operations in order and gets the documented responses', async () => {
     const userName = 'Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee';
@@ -540,7 +539,11 @@ describe('Microsoft Learn: the SCIM tutorial and the SCIM 2.0 compliance page', 
       emails: [{ value: 'updatedEmail@microsoft.com', type: 'work', primary: true }],
     });
 
-    const single = await scim.request('PATCH', `/Users/${id}`, patchOp([{ op: 'Replace', path: 'userName', value: '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com' }]));
+    const single = await scim.request(
+      'PATCH',
+      `/Users/${id}`,
+      patchOp([{ op: 'Replace', path: 'userName', value: '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com' }]),
+    );
     expectScim(single, 200);
     expect(single.body).toMatchObject({ id, userName: '5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com', active: true });
 
@@ -557,9 +560,7 @@ describe('Microsoft Learn: the SCIM tutorial and the SCIM 2.0 compliance page', 
 
   // use-scim-to-provision-users-and-groups.md, "Group Operations", requests 7-13.
   it('replays the tutorial group operations in order and gets the documented responses', async () => {
-    const member = (
-      await scim.request('POST', '/Users', { schemas: [USER_URN], userName: 'group.member@testuser.com' })
-    ).body.id as string;
+    const member = (await scim.request('POST', '/Users', { schemas: [USER_URN], userName: 'group.member@testuser.com' })).body.id as string;
 
     const create = await scim.request('POST', '/Groups', {
       schemas: [GROUP_URN, 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
@@ -589,7 +590,11 @@ describe('Microsoft Learn: the SCIM tutorial and the SCIM 2.0 compliance page', 
     expect(byName.body.Resources[0]).not.toHaveProperty('members');
 
     expectNoContent(
-      await scim.request('PATCH', `/Groups/${id}`, patchOp([{ op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName' }])),
+      await scim.request(
+        'PATCH',
+        `/Groups/${id}`,
+        patchOp([{ op: 'Replace', path: 'displayName', value: '1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName' }]),
+      ),
     );
     expectNoContent(await scim.request('PATCH', `/Groups/${id}`, patchOp([{ op: 'Add', path: 'members', value: [{ $ref: null, value: member }] }])));
     const withMember = (await scim.request('GET', `/Groups/${id}`)).body;
@@ -611,8 +616,21 @@ describe('Microsoft Learn: the SCIM tutorial and the SCIM 2.0 compliance page', 
     expect(byId.get(USER_URN)).toMatchObject({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'], name: 'User', description: 'User Account' });
     expect(byId.get(GROUP_URN)).toMatchObject({ name: 'Group', description: 'Group' });
     expect(byId.get(ENTERPRISE)).toMatchObject({ name: 'EnterpriseUser', description: 'Enterprise User' });
-    expect(attribute(GROUP_URN, 'displayName')).toMatchObject({ type: 'string', multiValued: false, caseExact: false, mutability: 'readWrite', returned: 'default' });
-    expect(attribute(ENTERPRISE, 'employeeNumber')).toMatchObject({ type: 'string', multiValued: false, caseExact: false, mutability: 'readWrite', returned: 'default', uniqueness: 'none' });
+    expect(attribute(GROUP_URN, 'displayName')).toMatchObject({
+      type: 'string',
+      multiValued: false,
+      caseExact: false,
+      mutability: 'readWrite',
+      returned: 'default',
+    });
+    expect(attribute(ENTERPRISE, 'employeeNumber')).toMatchObject({
+      type: 'string',
+      multiValued: false,
+      caseExact: false,
+      mutability: 'readWrite',
+      returned: 'default',
+      uniqueness: 'none',
+    });
     for (const schema of byId.values()) expect(schema.meta).toMatchObject({ resourceType: 'Schema', location: expect.stringMatching(/\/Schemas\/urn:/) });
   });
 
@@ -753,7 +771,11 @@ describe('Microsoft Learn: the SCIM tutorial and the SCIM 2.0 compliance page', 
       ['with the flag', (id: string) => ({ op: 'remove', path: `members[value eq "${id}"]` })],
     ])('removes one group member %s and keeps the others', async (_flag, removal) => {
       const [leaving, staying] = [await workUser(), await workUser()];
-      const group = await scim.request('POST', '/Groups', { schemas: [GROUP_URN], displayName: `compat-group-${seq}`, members: [{ value: leaving.id }, { value: staying.id }] });
+      const group = await scim.request('POST', '/Groups', {
+        schemas: [GROUP_URN],
+        displayName: `compat-group-${seq}`,
+        members: [{ value: leaving.id }, { value: staying.id }],
+      });
       expect(group.status).toBe(201);
       expectNoContent(await scim.request('PATCH', `/Groups/${group.body.id}`, patchOp([removal(leaving.id)])));
       const members = (await scim.request('GET', `/Groups/${group.body.id}`)).body.members.map((m: { value: string }) => m.value);

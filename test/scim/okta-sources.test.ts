@@ -291,8 +291,7 @@ describe('OKTA-REF: every request of "Okta and SCIM Version 2.0", in the order O
         }]
     }]
 }`;
-    const membersOf = async () =>
-      (await send('GET', `/scim/v2/Groups/${groupId}`, OKTA_CLIENT)).body.members.map((m: { value: string }) => m.value).sort();
+    const membersOf = async () => (await send('GET', `/scim/v2/Groups/${groupId}`, OKTA_CLIENT)).body.members.map((m: { value: string }) => m.value).sort();
 
     // The user to remove is not a member yet: removing nobody is not an error.
     const first = await send('PATCH', `/scim/v2/Groups/${groupId}`, { ...OKTA_CLIENT, ...OKTA_BODY }, withIds(membership, ids));
@@ -509,13 +508,11 @@ describe('OKTA-SPEC: the "Okta SCIM 2.0 SPEC Test" Runscope export', () => {
 
   /** `Resources[0].name.familyName` → the value at that path of a JSON document. */
   function at(doc: unknown, property: string): unknown {
-    return property
-      .split(/\.|(?=\[)/)
-      .reduce<unknown>((value, key) => {
-        if (value === null || value === undefined) return undefined;
-        const index = /^\[(\d+)\]$/.exec(key);
-        return index ? (value as unknown[])[Number(index[1])] : (value as Record<string, unknown>)[key];
-      }, doc);
+    return property.split(/\.|(?=\[)/).reduce<unknown>((value, key) => {
+      if (value === null || value === undefined) return undefined;
+      const index = /^\[(\d+)\]$/.exec(key);
+      return index ? (value as unknown[])[Number(index[1])] : (value as Record<string, unknown>)[key];
+    }, doc);
   }
 
   const isEmpty = (v: unknown) =>
@@ -528,18 +525,23 @@ describe('OKTA-SPEC: the "Okta SCIM 2.0 SPEC Test" Runscope export', () => {
     const label = `${note}: ${a.comparison} ${a.property ?? 'status'} ${expected ?? ''} (got ${JSON.stringify(actual)})`;
     const pass = (() => {
       switch (a.comparison) {
-        case 'equal_number': return typeof actual === 'number' || typeof actual === 'string' ? Number(actual) === Number(expected) : false;
-        case 'equal': return actual !== undefined && actual !== null && String(actual) === expected;
-        case 'not_empty': return !isEmpty(actual);
-        case 'is_a_number': return typeof actual === 'number';
+        case 'equal_number':
+          return typeof actual === 'number' || typeof actual === 'string' ? Number(actual) === Number(expected) : false;
+        case 'equal':
+          return actual !== undefined && actual !== null && String(actual) === expected;
+        case 'not_empty':
+          return !isEmpty(actual);
+        case 'is_a_number':
+          return typeof actual === 'number';
         case 'has_value':
-        case 'contains': return Array.isArray(actual) ? actual.includes(expected) : typeof actual === 'string' && actual.includes(expected!);
+        case 'contains':
+          return Array.isArray(actual) ? actual.includes(expected) : typeof actual === 'string' && actual.includes(expected!);
       }
     })();
     return pass ? undefined : label;
   }
 
-  it('passes every step against a server holding one user (the suite\'s precondition)', async () => {
+  it("passes every step against a server holding one user (the suite's precondition)", async () => {
     const seeded = await exchange(`${server().base}/Users`, 'POST', { ...OKTA_CLIENT, ...OKTA_BODY }, OKTA_CREATE);
     expect(seeded.status).toBe(201);
     const vars: Record<string, string> = {

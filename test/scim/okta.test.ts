@@ -162,7 +162,14 @@ describe('Okta group push', () => {
       schemas: [PATCH_URN],
       Operations: [
         { op: 'replace', value: { id: gid, displayName: 'Test SCIMv2 renamed' } },
-        { op: 'add', path: 'members', value: [{ value: alice.id, display: 'alice@okta.local' }, { value: bob.id, display: 'bob@okta.local' }] },
+        {
+          op: 'add',
+          path: 'members',
+          value: [
+            { value: alice.id, display: 'alice@okta.local' },
+            { value: bob.id, display: 'bob@okta.local' },
+          ],
+        },
       ],
     });
     expect(add.status).toBe(204);

@@ -70,7 +70,11 @@ describe('errors', () => {
     ['a bad boolean', { Operations: [{ op: 'replace', path: 'active', value: 'maybe' }] }, 'invalidValue'],
     ['removing userName', { Operations: [{ op: 'remove', path: 'userName' }] }, 'invalidValue'],
     ['a path-less value that is not an object', { Operations: [{ op: 'replace', value: 'x' }] }, 'invalidValue'],
-    ['more operations than allowed', { Operations: Array.from({ length: MAX_PATCH_OPERATIONS + 1 }, () => ({ op: 'replace', path: 'title', value: 'x' })) }, 'tooMany'],
+    [
+      'more operations than allowed',
+      { Operations: Array.from({ length: MAX_PATCH_OPERATIONS + 1 }, () => ({ op: 'replace', path: 'title', value: 'x' })) },
+      'tooMany',
+    ],
   ])('answers a PATCH with %s with 400 %s', async (_name, body, scimType) => {
     const user = await newUser();
     const res = await scim.request('PATCH', `/Users/${user.id}`, body);
@@ -85,7 +89,7 @@ describe('errors', () => {
     expect(res.body.scimType).toBe('mutability');
   });
 
-  it('answers 409 when a rename takes another user\'s userName', async () => {
+  it("answers 409 when a rename takes another user's userName", async () => {
     const a = await newUser();
     const b = await newUser();
     const res = await scim.request('PATCH', `/Users/${b.id}`, { Operations: [{ op: 'replace', path: 'userName', value: a.userName.toUpperCase() }] });
@@ -141,7 +145,10 @@ describe('authentication', () => {
     expect((await list({ authorization: `Bearer ${second.token}` })).status).toBe(200);
     expect((await list({ authorization: `Bearer ${third.token}` })).status).toBe(200);
 
-    await scim.db('scim_tokens').where({ id: second.tokenId }).update({ expires_at: scim.db.raw("now() - interval '1 second'") });
+    await scim
+      .db('scim_tokens')
+      .where({ id: second.tokenId })
+      .update({ expires_at: scim.db.raw("now() - interval '1 second'") });
     expect((await list({ authorization: `Bearer ${second.token}` })).status).toBe(401);
 
     await revokeScimClient(scim.db, 'okta');
@@ -207,7 +214,12 @@ describe('ETags', () => {
     const ok = await scim.request('PATCH', `/Users/${user.id}`, patch, { 'if-match': 'W/"1"' });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('etag')).toBe('W/"2"');
-    const stale = await scim.request('PATCH', `/Users/${user.id}`, { ...patch, Operations: [{ op: 'replace', path: 'title', value: 'v3' }] }, { 'if-match': 'W/"1"' });
+    const stale = await scim.request(
+      'PATCH',
+      `/Users/${user.id}`,
+      { ...patch, Operations: [{ op: 'replace', path: 'title', value: 'v3' }] },
+      { 'if-match': 'W/"1"' },
+    );
     expect(stale.status).toBe(412);
     expect(stale.body).toMatchObject({ schemas: [ERROR_URN], status: '412' });
     expect((await scim.request('GET', `/Users/${user.id}`, undefined, { 'if-none-match': 'W/"1"' })).status).toBe(200);
@@ -229,7 +241,9 @@ describe('concurrency', () => {
     const users = await Promise.all(Array.from({ length: 20 }, () => newUser()));
     const group = (await scim.request('POST', '/Groups', { displayName: 'Concurrent' })).body;
     const results = await Promise.all(
-      users.map((u) => scim.request('PATCH', `/Groups/${group.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'members', value: [{ value: u.id }] }] })),
+      users.map((u) =>
+        scim.request('PATCH', `/Groups/${group.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'members', value: [{ value: u.id }] }] }),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(204));
     const members = (await scim.request('GET', `/Groups/${group.id}`)).body.members.map((m: { value: string }) => m.value);
@@ -241,11 +255,15 @@ describe('concurrency', () => {
 
   it('answers concurrent creates of one userName with exactly one 201 and 409s', async () => {
     const body = { schemas: [USER_URN], userName: 'racer@example.com' };
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => scim.request('POST', '/Users', { ...body, userName: i % 2 ? 'RACER@example.com' : body.userName })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => scim.request('POST', '/Users', { ...body, userName: i % 2 ? 'RACER@example.com' : body.userName })),
+    );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array(9).fill(409)]);
     expect(await scim.db('users').whereRaw('lower(user_name) = ?', ['racer@example.com']).count('* as n')).toEqual([{ n: '1' }]);
-    expect((await scim.outbox()).filter((r) => r.kind === 'user.created' && r.payload.userId === results.find((x) => x.status === 201)!.body.id)).toHaveLength(1);
+    expect((await scim.outbox()).filter((r) => r.kind === 'user.created' && r.payload.userId === results.find((x) => x.status === 201)!.body.id)).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -254,7 +272,10 @@ describe('transactions', () => {
     const group = (await scim.request('POST', '/Groups', { displayName: 'Before' })).body;
     await withFailingCommit(scim.db, group.id, 'group.updated', async () => {
       const before = (await scim.outbox()).length;
-      const res = await scim.request('PATCH', `/Groups/${group.id}`, { schemas: [PATCH_URN], Operations: [{ op: 'replace', path: 'displayName', value: 'After' }] });
+      const res = await scim.request('PATCH', `/Groups/${group.id}`, {
+        schemas: [PATCH_URN],
+        Operations: [{ op: 'replace', path: 'displayName', value: 'After' }],
+      });
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ schemas: [ERROR_URN], status: '500', detail: 'internal server error' });
       expect((await scim.outbox()).length).toBe(before);
@@ -274,7 +295,11 @@ describe('transactions', () => {
 describe('logging', () => {
   it('writes no email, name, token or body during a create/patch/delete flow', async () => {
     logText = '';
-    const user = await newUser({ name: { givenName: 'Secretgiven', familyName: 'Secretfamily' }, emails: [{ value: 'private.mail@example.com', type: 'work' }], password: 'Passw0rd!x' });
+    const user = await newUser({
+      name: { givenName: 'Secretgiven', familyName: 'Secretfamily' },
+      emails: [{ value: 'private.mail@example.com', type: 'work' }],
+      password: 'Passw0rd!x',
+    });
     await scim.request('PATCH', `/Users/${user.id}`, { Operations: [{ op: 'replace', path: 'displayName', value: 'Hidden Display' }] });
     const group = (await scim.request('POST', '/Groups', { displayName: 'Secret Group Name', members: [{ value: user.id }] })).body;
     await scim.request('DELETE', `/Groups/${group.id}`);

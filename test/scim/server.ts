@@ -35,9 +35,7 @@ export interface TestScimServer {
  * `tokenCacheMs` defaults to 0 here, so each request checks the database and revocation tests
  * see its effect at once; the cache has its own test.
  */
-export async function startScimServer(
-  options: { logger?: Logger; rateLimit?: RateLimit | false; tokenCacheMs?: number } = {},
-): Promise<TestScimServer> {
+export async function startScimServer(options: { logger?: Logger; rateLimit?: RateLimit | false; tokenCacheMs?: number } = {}): Promise<TestScimServer> {
   const database: TestDatabase = await createTestDatabase();
   const logger = options.logger ?? createLogger({ silent: true });
   const router = createScimRouter({

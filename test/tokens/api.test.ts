@@ -1,12 +1,12 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
-import { startEmulator, Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../src/emulator';
 import { createLogger } from '../../src/log';
 import { createPulumiClient } from '../../src/pulumi';
 import type { TeamAccessView, TokenDeps } from '../../src/tokens';
 import { tokensRouter } from '../../src/web/api/tokens';
-import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { emptyAcmePolicy } from '../helpers/policy';
 
 /** The `/api/v1/tokens` routes over HTTP: status codes, bodies, and that no value leaks. */
@@ -19,7 +19,10 @@ let alice: string;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  [{ id: alice }] = await tdb.db('users').insert([{ user_name: 'alice@example.com' }]).returning('id');
+  [{ id: alice }] = await tdb
+    .db('users')
+    .insert([{ user_name: 'alice@example.com' }])
+    .returning('id');
   emu = await startEmulator({
     seed: {
       members: ['alice'],
@@ -58,7 +61,9 @@ afterAll(async () => {
 const post = (body: string) => fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 it('issues a scoped token: 201 with the value once, no-store; later reads never show it', async () => {
-  const res = await post(JSON.stringify({ team: 'platform', owner: 'alice@example.com', description: 'ci', scope: [{ project: 'infra', stack: 'dev', permission: 'read' }] }));
+  const res = await post(
+    JSON.stringify({ team: 'platform', owner: 'alice@example.com', description: 'ci', scope: [{ project: 'infra', stack: 'dev', permission: 'read' }] }),
+  );
   expect(res.status).toBe(201);
   expect(res.headers.get('cache-control')).toBe('no-store');
   const issued = (await res.json()) as { id: string; tokenValue: string; pulumiTeam: string };
@@ -69,7 +74,12 @@ it('issues a scoped token: 201 with the value once, no-store; later reads never 
   expect(list.status).toBe(200);
   expect(listText).not.toContain(issued.tokenValue);
   expect(JSON.parse(listText).tokens).toEqual([
-    expect.objectContaining({ id: issued.id, team: 'platform', pulumiTeam: issued.pulumiTeam, grants: [{ project: 'infra', stack: 'dev', permission: 'read' }] }),
+    expect.objectContaining({
+      id: issued.id,
+      team: 'platform',
+      pulumiTeam: issued.pulumiTeam,
+      grants: [{ project: 'infra', stack: 'dev', permission: 'read' }],
+    }),
   ]);
 
   const del = await fetch(`${base}/${issued.id}`, { method: 'DELETE' });
@@ -104,7 +114,8 @@ it('lists by the person, not the userName: after a rename the userName’s next 
   const res = await post(JSON.stringify({ team: 'platform', owner: alice, description: 'before the rename' }));
   expect(res.status).toBe(201);
   const { id } = (await res.json()) as { id: string };
-  const ids = async (owner: string) => ((await (await fetch(`${base}?owner=${encodeURIComponent(owner)}`)).json()) as { tokens: Array<{ id: string }> }).tokens.map((t) => t.id);
+  const ids = async (owner: string) =>
+    ((await (await fetch(`${base}?owner=${encodeURIComponent(owner)}`)).json()) as { tokens: Array<{ id: string }> }).tokens.map((t) => t.id);
   expect(await ids('ALICE@example.com')).toEqual([id]);
 
   await tdb.db('users').where({ id: alice }).update({ user_name: 'alice.roe@example.com' });

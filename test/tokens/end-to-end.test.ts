@@ -2,7 +2,7 @@ import { deprovisionToRevokeSeconds } from '../../src/metrics';
 import { QUEUE } from '../../src/queue';
 import { getToken } from '../../src/tokens/ledger';
 import { issueToken, sweepTokens } from '../../src/tokens';
-import { emuTeam, Harness, liveTokenIds, okta, seedTeamToken, startHarness } from '../reconcile/harness';
+import { emuTeam, type Harness, liveTokenIds, okta, seedTeamToken, startHarness } from '../reconcile/harness';
 
 /**
  * Dependent tokens end to end on real infrastructure: SCIM server on Postgres, outbox relay,
@@ -93,7 +93,10 @@ beforeAll(async () => {
     team: 'platform',
     owner: 'bob@example.com',
     description: '',
-    scope: [{ project: 'infra', stack: 'dev' }, { project: 'app', stack: 'dev' }],
+    scope: [
+      { project: 'infra', stack: 'dev' },
+      { project: 'app', stack: 'dev' },
+    ],
   });
   bobAppOnly = await issueToken(h.tokens, { team: 'platform', owner: 'bob@example.com', description: '', scope: [{ project: 'app', stack: 'dev' }] });
   // Each team reconcile refreshes the token cache the fast lane reads.
@@ -109,7 +112,10 @@ it('creator removed from the group: their tokens on that team are revoked by the
   const observedBefore = await revokeObservations();
 
   await okta.removeMember(h, ids['Platform Engineers'], ids.alice);
-  await eventually('alice’s platform tokens revoked', async () => !liveTokenIds(h.emu, 'platform').includes('tok-alice-platform') && (await getToken(h.scim.db, aliceScoped))!.state === 'revoked');
+  await eventually(
+    'alice’s platform tokens revoked',
+    async () => !liveTokenIds(h.emu, 'platform').includes('tok-alice-platform') && (await getToken(h.scim.db, aliceScoped))!.state === 'revoked',
+  );
   await eventually('revoke lane idle', revokeLaneIdle);
 
   expect(liveTokenIds(h.emu, 'platform')).toEqual(['tok-bob-platform', 'tok-ghost-platform']);
@@ -161,7 +167,10 @@ it('grant downgraded from write to read: the scoped token’s private team is do
 it('last granted stack of a scope removed: the token is revoked and its private team deleted', async () => {
   await okta.deleteGroup(h, ids['Platform App']);
   await h.settle();
-  expect(await getToken(h.scim.db, bobAppOnly.id)).toMatchObject({ state: 'revoked', revokeReason: "team platform no longer holds any stack in the token's scope" });
+  expect(await getToken(h.scim.db, bobAppOnly.id)).toMatchObject({
+    state: 'revoked',
+    revokeReason: "team platform no longer holds any stack in the token's scope",
+  });
   expect(emuTeam(h.emu, bobAppOnly.pulumiTeam)).toBeUndefined();
   expect(emuTeam(h.emu, bobBoth.pulumiTeam)!.grants).toEqual({ 'infra/dev': 101 });
   expect((await getToken(h.scim.db, bobBoth.id))!.state).toBe('active');

@@ -1,9 +1,9 @@
 import { createLogger } from '../../src/log';
-import { startEmulator, Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../src/emulator';
 import { createPulumiClient } from '../../src/pulumi';
-import { issueToken, sweepTokens, TokenAuditEntry, TokenDeps } from '../../src/tokens';
+import { issueToken, sweepTokens, type TokenAuditEntry, type TokenDeps } from '../../src/tokens';
 import { STALE_ISSUANCE_MS } from '../../src/tokens/sweep';
-import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { emptyAcmePolicy } from '../helpers/policy';
 
 /**
@@ -21,7 +21,12 @@ let owner: string;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  [owner] = (await tdb.db('users').insert([{ user_name: 'bob@example.com' }]).returning('id')).map((r: { id: string }) => r.id);
+  [owner] = (
+    await tdb
+      .db('users')
+      .insert([{ user_name: 'bob@example.com' }])
+      .returning('id')
+  ).map((r: { id: string }) => r.id);
   emu = await startEmulator();
 });
 afterAll(async () => {
@@ -31,7 +36,11 @@ afterAll(async () => {
 beforeEach(async () => {
   emu.faults.clear();
   await emu.calls.idle();
-  emu.seed({ members: ['bob'], stacks: ['infra/dev'], teams: [{ name: 'platform', members: ['bob'], stacks: [{ projectName: 'infra', stackName: 'dev', permission: 102 }] }] });
+  emu.seed({
+    members: ['bob'],
+    stacks: ['infra/dev'],
+    teams: [{ name: 'platform', members: ['bob'], stacks: [{ projectName: 'infra', stackName: 'dev', permission: 102 }] }],
+  });
   await tdb.db('token_ledger').delete();
   audit = [];
   deps = {

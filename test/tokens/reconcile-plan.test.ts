@@ -41,7 +41,12 @@ it('never revokes a ledger-issued token, whoever Pulumi says created it', () => 
       description: '',
       members: ['alice'],
       grants: [],
-      tokens: [token('t-ledger', ledgerName, 'idp-sync-bot'), token('t-bob', 'by-hand', 'bob'), token('t-bot', 'ci', 'some-bot'), token('t-ada', tokenName(randomUUID(), 2), 'ada')],
+      tokens: [
+        token('t-ledger', ledgerName, 'idp-sync-bot'),
+        token('t-bob', 'by-hand', 'bob'),
+        token('t-bot', 'ci', 'some-bot'),
+        token('t-ada', tokenName(randomUUID(), 2), 'ada'),
+      ],
     },
     owned: true,
     orgMembers: new Set(['alice']),
@@ -52,5 +57,10 @@ it('never revokes a ledger-issued token, whoever Pulumi says created it', () => 
     ]),
     policy: { adoptExistingTeams: false, deleteTeamWhenGroupGone: false, revokeWhenCreatorLeaves: true, revokeUnknownCreators: true },
   }).ops;
-  expect(ops.filter((op) => op.kind === 'revokeToken').map((op) => (op as { tokenId: string }).tokenId).sort()).toEqual(['t-bob', 't-bot']);
+  expect(
+    ops
+      .filter((op) => op.kind === 'revokeToken')
+      .map((op) => (op as { tokenId: string }).tokenId)
+      .sort(),
+  ).toEqual(['t-bob', 't-bot']);
 });

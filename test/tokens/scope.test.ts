@@ -1,13 +1,5 @@
 import fc from 'fast-check';
-import {
-  desiredPrivateGrants,
-  intersectScope,
-  lowerLevel,
-  normaliseLevel,
-  planPrivateTeam,
-  ScopeEntry,
-  StackGrant,
-} from '../../src/tokens/scope';
+import { desiredPrivateGrants, intersectScope, lowerLevel, normaliseLevel, planPrivateTeam, type ScopeEntry, type StackGrant } from '../../src/tokens/scope';
 
 const g = (project: string, stack: string, permission: 101 | 102 | 103): StackGrant => ({ project, stack, permission });
 
@@ -24,7 +16,10 @@ describe('intersectScope (scope ∩ parent grants)', () => {
     ['* matches every stack of the project', [{ project: 'infra', stack: '*', permission: 'write' }], [g('infra', 'dev', 102), g('infra', 'prod', 102)]],
     [
       'overlapping entries: the most generous cap wins',
-      [{ project: 'infra', stack: '*', permission: 'read' }, { project: 'infra', stack: 'prod', permission: 'write' }],
+      [
+        { project: 'infra', stack: '*', permission: 'read' },
+        { project: 'infra', stack: 'prod', permission: 'write' },
+      ],
       [g('infra', 'dev', 101), g('infra', 'prod', 102)],
     ],
     ['an empty scope grants nothing', [], []],
@@ -56,22 +51,23 @@ describe('intersectScope (scope ∩ parent grants)', () => {
 });
 
 describe('desiredPrivateGrants', () => {
-  const scope: ScopeEntry[] = [{ project: 'infra', stack: 'dev' }, { project: 'infra', stack: 'prod' }];
+  const scope: ScopeEntry[] = [
+    { project: 'infra', stack: 'dev' },
+    { project: 'infra', stack: 'prod' },
+  ];
   const issued = [g('infra', 'dev', 102), g('infra', 'prod', 101)];
 
   it('follows a parent downgrade', () => {
-    expect(desiredPrivateGrants(scope, issued, [g('infra', 'dev', 101), g('infra', 'prod', 101)])).toEqual([
-      g('infra', 'dev', 101),
-      g('infra', 'prod', 101),
-    ]);
+    expect(desiredPrivateGrants(scope, issued, [g('infra', 'dev', 101), g('infra', 'prod', 101)])).toEqual([g('infra', 'dev', 101), g('infra', 'prod', 101)]);
   });
   it('drops a stack the parent lost', () => {
     expect(desiredPrivateGrants(scope, issued, [g('infra', 'dev', 102)])).toEqual([g('infra', 'dev', 102)]);
   });
   it('does not widen when the parent gains a level or a stack the token was not issued with', () => {
-    expect(
-      desiredPrivateGrants([{ project: 'infra', stack: '*' }], issued, [g('infra', 'dev', 103), g('infra', 'prod', 103), g('infra', 'qa', 103)]),
-    ).toEqual([g('infra', 'dev', 102), g('infra', 'prod', 101)]);
+    expect(desiredPrivateGrants([{ project: 'infra', stack: '*' }], issued, [g('infra', 'dev', 103), g('infra', 'prod', 103), g('infra', 'qa', 103)])).toEqual([
+      g('infra', 'dev', 102),
+      g('infra', 'prod', 101),
+    ]);
   });
   it('is empty when the parent holds nothing in scope', () => {
     expect(desiredPrivateGrants(scope, issued, [g('app', 'dev', 103)])).toEqual([]);
@@ -80,10 +76,7 @@ describe('desiredPrivateGrants', () => {
 
 describe('planPrivateTeam', () => {
   it('orders removals, then level changes, then additions', () => {
-    const ops = planPrivateTeam(
-      [g('a', 'x', 101), g('c', 'z', 102)],
-      [g('a', 'x', 102), g('b', 'y', 101)],
-    );
+    const ops = planPrivateTeam([g('a', 'x', 101), g('c', 'z', 102)], [g('a', 'x', 102), g('b', 'y', 101)]);
     expect(ops).toEqual([
       { kind: 'removeStack', project: 'b', stack: 'y' },
       { kind: 'editStack', project: 'a', stack: 'x', permission: 101 },

@@ -1,5 +1,5 @@
 import { createLogger } from '../../src/log';
-import { startEmulator, Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../src/emulator';
 import { createPulumiClient } from '../../src/pulumi';
 import {
   issueToken,
@@ -8,15 +8,15 @@ import {
   revokeForIdentityLoss,
   revokeToken,
   sweepTokens,
-  TeamAccessView,
+  type TeamAccessView,
   type PersonState,
-  TokenAuditEntry,
-  TokenDeps,
+  type TokenAuditEntry,
+  type TokenDeps,
   TokenError,
 } from '../../src/tokens';
 import { getToken, markRevoking, replaceTeamTokenCache } from '../../src/tokens/ledger';
 import type { StackGrant } from '../../src/tokens/scope';
-import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { emptyAcmePolicy } from '../helpers/policy';
 
 /**
@@ -45,7 +45,10 @@ class TableAccess implements TeamAccessView {
     return !user ? 'deleted' : user.active ? 'active' : 'deactivated';
   }
   async ownedTeams(teams: readonly string[]) {
-    return tdb.db('owned_teams').whereIn('name', [...teams]).pluck('name');
+    return tdb
+      .db('owned_teams')
+      .whereIn('name', [...teams])
+      .pluck('name');
   }
 }
 
@@ -62,7 +65,10 @@ const policy = emptyAcmePolicy();
 beforeAll(async () => {
   tdb = await createTestDatabase();
   [alice, bob] = (
-    await tdb.db('users').insert([{ user_name: 'alice@example.com' }, { user_name: 'bob@example.com' }]).returning('id')
+    await tdb
+      .db('users')
+      .insert([{ user_name: 'alice@example.com' }, { user_name: 'bob@example.com' }])
+      .returning('id')
   ).map((r: { id: string }) => r.id);
 });
 
@@ -120,7 +126,11 @@ describe('issuing a scoped token', () => {
       team: 'platform',
       owner: 'Alice@Example.com',
       description: 'ci for infra',
-      scope: [{ project: 'infra', stack: 'dev' }, { project: 'infra', stack: 'prod', permission: 'read' }, { project: 'web', stack: 'dev' }],
+      scope: [
+        { project: 'infra', stack: 'dev' },
+        { project: 'infra', stack: 'prod', permission: 'read' },
+        { project: 'web', stack: 'dev' },
+      ],
     });
 
     expect(issued.pulumiTeam).toMatch(/^pis-tok-[0-9a-f]{32}$/);
@@ -197,14 +207,42 @@ describe('bad issuance requests', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
     ['a missing team', { owner: 'alice@example.com', description: '' }, 'invalid_request', /team/],
     ['an unknown field', { team: 'platform', owner: 'alice@example.com', description: '', admin: true }, 'invalid_request', /admin/],
-    ['a bad permission', { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'a', stack: 'b', permission: 'owner' }] }, 'invalid_request', /permission/],
+    [
+      'a bad permission',
+      { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'a', stack: 'b', permission: 'owner' }] },
+      'invalid_request',
+      /permission/,
+    ],
     ['an empty scope list', { team: 'platform', owner: 'alice@example.com', description: '', scope: [] }, 'invalid_request', /scope/],
-    ['a duplicate scope entry', { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'a', stack: 'b' }, { project: 'a', stack: 'b' }] }, 'invalid_request', /twice/],
-    ['an expiry in the past', { team: 'platform', owner: 'alice@example.com', description: '', expiresAt: '2020-01-01T00:00:00Z' }, 'invalid_request', /future/],
+    [
+      'a duplicate scope entry',
+      {
+        team: 'platform',
+        owner: 'alice@example.com',
+        description: '',
+        scope: [
+          { project: 'a', stack: 'b' },
+          { project: 'a', stack: 'b' },
+        ],
+      },
+      'invalid_request',
+      /twice/,
+    ],
+    [
+      'an expiry in the past',
+      { team: 'platform', owner: 'alice@example.com', description: '', expiresAt: '2020-01-01T00:00:00Z' },
+      'invalid_request',
+      /future/,
+    ],
     ['a malformed expiry', { team: 'platform', owner: 'alice@example.com', description: '', expiresAt: 'tomorrow' }, 'invalid_request', /ISO-8601/],
     ['an unknown owner', { team: 'platform', owner: 'carol@example.com', description: '' }, 'unknown_owner', /carol/],
     ['an unknown team', { team: 'nope', owner: 'alice@example.com', description: '' }, 'unknown_team', /nope/],
-    ['a scope the team holds nothing of', { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'web', stack: 'prod' }] }, 'empty_scope', /none of the stacks/],
+    [
+      'a scope the team holds nothing of',
+      { team: 'platform', owner: 'alice@example.com', description: '', scope: [{ project: 'web', stack: 'prod' }] },
+      'empty_scope',
+      /none of the stacks/,
+    ],
   ];
   it.each(cases)('rejects %s', async (_name, body, code, message) => {
     const err = await issueToken(deps, body).catch((e: unknown) => e);
@@ -225,7 +263,10 @@ describe('narrowing and revocation after the parent team changes', () => {
       team: 'platform',
       owner: 'alice@example.com',
       description: '',
-      scope: [{ project: 'infra', stack: 'dev' }, { project: 'app', stack: 'dev' }],
+      scope: [
+        { project: 'infra', stack: 'dev' },
+        { project: 'app', stack: 'dev' },
+      ],
     });
   }
 
@@ -317,10 +358,18 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     access.members.set('platform', new Set([bob]));
 
     const calls = emu.calls.entries.length;
-    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({ ledgerRevoked: 1, creatorBoundRevoked: 1 });
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({
+      ledgerRevoked: 1,
+      creatorBoundRevoked: 1,
+    });
     // The DELETEs, and one read of the teams Pulumi still lists alice on (none here that the
     // daemon owns, so no token list is read).
-    expect(emu.calls.entries.slice(calls).map((c) => `${c.method} ${c.route}`).sort()).toEqual([
+    expect(
+      emu.calls.entries
+        .slice(calls)
+        .map((c) => `${c.method} ${c.route}`)
+        .sort(),
+    ).toEqual([
       'DELETE /api/orgs/{org}/teams/{team}',
       'DELETE /api/orgs/{org}/teams/{team}/tokens/{tokenId}',
       'DELETE /api/orgs/{org}/teams/{team}/tokens/{tokenId}',
@@ -329,13 +378,21 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     expect(liveTokensOn('platform').map((t) => t.id)).toEqual([bobsHand]);
     expect(liveTokensOn('platform').map((t) => t.id)).not.toContain(alicesHand);
     expect(team(alicesScoped.pulumiTeam)).toBeUndefined();
-    expect(audit.filter((a) => a.action === 'token.revoked').map((a) => [a.requestId, a.reason]).sort()).toEqual([
+    expect(
+      audit
+        .filter((a) => a.action === 'token.revoked')
+        .map((a) => [a.requestId, a.reason])
+        .sort(),
+    ).toEqual([
       ['req-fast', 'creator is no longer a member of team platform'],
       ['req-fast', 'owner is no longer a member of team platform'],
     ]);
 
     // A repeat (a redelivered job) finds nothing left to do.
-    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-fast', requestedAt: new Date() })).toEqual({
+      ledgerRevoked: 0,
+      creatorBoundRevoked: 0,
+    });
     expect(audit.filter((a) => a.action === 'token.revoked')).toHaveLength(2);
   });
 
@@ -353,11 +410,17 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     access.members.set('platform', new Set([bob]));
 
     // Not a team the daemon owns: the live path leaves it alone (as the reconciler would).
-    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-live', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 0 });
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-live', requestedAt: new Date() })).toEqual({
+      ledgerRevoked: 0,
+      creatorBoundRevoked: 0,
+    });
     expect(liveTokensOn('platform').map((t) => t.id)).toContain(fresh);
 
     await tdb.db('owned_teams').insert({ name: 'platform' }).onConflict('name').ignore();
-    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-live', requestedAt: new Date() })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 1 });
+    expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-live', requestedAt: new Date() })).toEqual({
+      ledgerRevoked: 0,
+      creatorBoundRevoked: 1,
+    });
     expect(liveTokensOn('platform').map((t) => t.id)).not.toContain(fresh);
     expect(audit.filter((a) => a.action === 'token.revoked').map((a) => a.requestId)).toEqual(['req-live']);
   });

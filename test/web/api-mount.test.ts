@@ -1,4 +1,4 @@
-import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
+import { ADMIN_GROUP, type Harness, provisionUser, startHarness } from '../auth/harness';
 
 /** The web router carries the admin JSON API at /api/v1, behind ADMIN_API_TOKEN, apart from console sessions. */
 

@@ -3,10 +3,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, BrowserContext, Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { escapeHtml } from '../../src/web';
 import { encodeResponse, requestIdFromRedirect, signedResponse } from '../auth/test-idp';
-import { startWorld, World } from './world';
+import { startWorld, type World } from './world';
 
 /**
  * The console driven by headless Debian Chromium: sign in through a test IdP page that posts a
@@ -74,10 +74,11 @@ function startTestIdp(world: () => World): Promise<{ url: string; close(): Promi
     server.listen(0, '127.0.0.1', () =>
       resolve({
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       }),
     ),
   );

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { createSessionMiddleware } from '../../src/auth';
 import { provisionUser, reasonOf } from '../auth/harness';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
-import { startWorld, World } from './world';
+import { startWorld, type World } from './world';
 
 /**
  * The console over HTTP with its real data sources: what each person sees, CSRF on every form,

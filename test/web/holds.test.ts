@@ -58,7 +58,10 @@ async function csrf(cookie: string): Promise<string> {
 /** A pending hold as a reconcile leaves it: two active people out of the team. */
 async function seedHold(team: string): Promise<string> {
   const ops = ['bob', 'carol'].map((login) => ({ kind: 'removeMember', team, login }));
-  const [{ id }] = await h.tdb.db('holds').insert({ team, reason: '2 removals in one reconcile, more than safety.maxRemovals (1)', removals: 2, ops: JSON.stringify(ops) }).returning('id');
+  const [{ id }] = await h.tdb
+    .db('holds')
+    .insert({ team, reason: '2 removals in one reconcile, more than safety.maxRemovals (1)', removals: 2, ops: JSON.stringify(ops) })
+    .returning('id');
   return id;
 }
 
@@ -83,7 +86,9 @@ describe('the Holds page', () => {
   it('lists a pending hold in words; approving records it, audits the person and enqueues the team', async () => {
     const id = await seedHold('platform');
     const page = (await get('/console/admin/holds', ada)).text;
-    expect(page).toContain(`<tr id="hold-${id}"><td class="team">platform</td><td>2 removals in one reconcile, more than safety.maxRemovals (1)</td><td>2</td><td>0</td>`);
+    expect(page).toContain(
+      `<tr id="hold-${id}"><td class="team">platform</td><td>2 removals in one reconcile, more than safety.maxRemovals (1)</td><td>2</td><td>0</td>`,
+    );
     expect(page).toContain('<li>remove member bob</li><li>remove member carol</li>');
     expect(page).toContain(`action="/console/admin/holds/${id}/approve"`);
     expect(page).toContain(`action="/console/admin/holds/${id}/reject"`);
@@ -93,10 +98,22 @@ describe('the Holds page', () => {
 
     const approved = await post(`/console/admin/holds/${id}/approve`, ada, { _csrf: await csrf(ada) });
     expect({ status: approved.status, location: approved.location }).toEqual({ status: 303, location: '/console/admin/holds' });
-    expect(await h.tdb.db('holds').where({ id }).first('status', 'decided_by', 'decided_channel')).toEqual({ status: 'approved', decided_by: 'ada@example.com', decided_channel: 'console' });
+    expect(await h.tdb.db('holds').where({ id }).first('status', 'decided_by', 'decided_channel')).toEqual({
+      status: 'approved',
+      decided_by: 'ada@example.com',
+      decided_channel: 'console',
+    });
     expect(await queuedTeams()).toEqual(['platform']);
     const { entries } = await queryAudit(h.tdb.db, { category: 'admin', op: 'hold.approve' });
-    expect(entries).toEqual([expect.objectContaining({ team: 'platform', subject: id, actor: 'ada@example.com', channel: 'console', detail: expect.objectContaining({ personId: adaId }) })]);
+    expect(entries).toEqual([
+      expect.objectContaining({
+        team: 'platform',
+        subject: id,
+        actor: 'ada@example.com',
+        channel: 'console',
+        detail: expect.objectContaining({ personId: adaId }),
+      }),
+    ]);
     expect((await get('/console/admin/holds', ada)).text).not.toContain(`hold-${id}`);
 
     const again = await post(`/console/admin/holds/${id}/reject`, ada, { _csrf: await csrf(ada) });
@@ -123,7 +140,9 @@ describe('SCIM clients in the console', () => {
     expect((await post('/console/admin/scim-clients/entra-prod/rotate', ada, { _csrf: token })).status).toBe(201);
     expect((await post('/console/admin/scim-clients/entra-prod/revoke', ada, { _csrf: token })).status).toBe(303);
     const { entries } = await queryAudit(h.tdb.db, { category: 'admin' });
-    expect(entries.filter((e) => e.subject === 'entra-prod').map(({ op, actor, channel, detail }) => ({ op, actor, channel, personId: detail.personId }))).toEqual([
+    expect(
+      entries.filter((e) => e.subject === 'entra-prod').map(({ op, actor, channel, detail }) => ({ op, actor, channel, personId: detail.personId })),
+    ).toEqual([
       { op: 'scim-client.revoke', actor: 'ada@example.com', channel: 'console', personId: adaId },
       { op: 'scim-client.rotate', actor: 'ada@example.com', channel: 'console', personId: adaId },
       { op: 'scim-client.create', actor: 'ada@example.com', channel: 'console', personId: adaId },

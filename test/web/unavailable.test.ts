@@ -1,4 +1,4 @@
-import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
+import { ADMIN_GROUP, type Harness, provisionUser, startHarness } from '../auth/harness';
 
 /**
  * A process that has none of the console's data sources (no policy, tokens, reconciler, SCIM
@@ -17,16 +17,21 @@ afterAll(async () => {
   await h.close();
 });
 
-it.each(['/console/', '/console/tokens', '/console/admin/status', '/console/admin/plan', '/console/admin/audit', '/console/admin/scim-clients', '/console/admin/queues'])(
-  '%s says its data source is not wired',
-  async (path) => {
-    const res = await fetch(`${h.url}${path}`, { headers: { cookie: admin }, redirect: 'manual' });
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    expect(text).toContain('id="unavailable"');
-    expect(text).toContain('not wired into the daemon yet');
-  },
-);
+it.each([
+  '/console/',
+  '/console/tokens',
+  '/console/admin/status',
+  '/console/admin/plan',
+  '/console/admin/audit',
+  '/console/admin/scim-clients',
+  '/console/admin/queues',
+])('%s says its data source is not wired', async (path) => {
+  const res = await fetch(`${h.url}${path}`, { headers: { cookie: admin }, redirect: 'manual' });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toContain('id="unavailable"');
+  expect(text).toContain('not wired into the daemon yet');
+});
 
 it('refuses to issue a token rather than pretend to', async () => {
   const page = await (await fetch(`${h.url}/console/`, { headers: { cookie: admin } })).text();

@@ -1,11 +1,11 @@
-import { startEmulator, Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../src/emulator';
 import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient } from '../../src/pulumi';
-import { createQueueFactory, QueueFactory } from '../../src/queue';
+import { createQueueFactory, type QueueFactory } from '../../src/queue';
 import { Reconciler } from '../../src/reconcile';
 import { createTokenDeps } from '../../src/runtime';
-import { ADMIN_GROUP, Harness, provisionUser, startHarness } from '../auth/harness';
+import { ADMIN_GROUP, type Harness, provisionUser, startHarness } from '../auth/harness';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 /**

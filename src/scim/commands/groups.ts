@@ -66,12 +66,7 @@ export async function deleteGroup(db: directory.Db, id: string, context: WriteCo
 }
 
 /** Locks the group row, then writes the attributes if they changed and the member delta. */
-async function writeGroup(
-  db: directory.Db,
-  id: string,
-  context: WriteContext,
-  next: (before: directory.GroupRow) => PatchResult,
-): Promise<directory.GroupRow> {
+async function writeGroup(db: directory.Db, id: string, context: WriteContext, next: (before: directory.GroupRow) => PatchResult): Promise<directory.GroupRow> {
   return db.transaction(async (trx) => {
     const before = await directory.lockGroup(trx, id);
     if (!before) throw notFound(`Group ${id} not found`);

@@ -41,12 +41,7 @@ export async function deleteUser(db: directory.Db, id: string, context: WriteCon
 }
 
 /** Locks the user, computes its new document, and writes it only if it changed. */
-async function writeUser(
-  db: directory.Db,
-  id: string,
-  context: WriteContext,
-  next: (before: directory.UserRow) => Doc,
-): Promise<directory.UserRow> {
+async function writeUser(db: directory.Db, id: string, context: WriteContext, next: (before: directory.UserRow) => Doc): Promise<directory.UserRow> {
   return db.transaction(async (trx) => {
     const before = await directory.lockUser(trx, id);
     if (!before) throw notFound(`User ${id} not found`);

@@ -1,13 +1,13 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import express, { NextFunction, Request, Response, Router } from 'express';
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { HttpError, jsonErrorEdge } from '../../app';
 import type { Db } from '../../directory/db';
 import type { Logger } from '../../log';
 import type { Policy } from '../../policy';
-import { enqueueFullReconcile, enqueueTeamReconcile, QueueFactory } from '../../queue';
+import { enqueueFullReconcile, enqueueTeamReconcile, type QueueFactory } from '../../queue';
 import { QueueUnavailableError } from '../../queue';
-import { describeOp, listHolds, queryAudit, readStatus, recordAdminAction, Reconciler, writeCallsOf, type Hold } from '../../reconcile';
+import { describeOp, listHolds, queryAudit, readStatus, recordAdminAction, type Reconciler, writeCallsOf, type Hold } from '../../reconcile';
 import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
 import { decideHoldAndReconcile } from '../hold-decisions';
@@ -49,17 +49,19 @@ export interface AdminApiDeps {
 }
 
 const TEAM = z.string().min(1).max(100);
-const auditQuery = z
-  .strictObject({
-    team: TEAM.optional(),
-    category: z.enum(['reconcile', 'drift', 'tokens', 'admin']).optional(),
-    op: z.string().min(1).max(50).optional(),
-    requestId: z.string().min(1).max(128).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
-    before: z.string().regex(/^\d{1,19}$/, 'must be the "next" value of a previous page').optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-  });
+const auditQuery = z.strictObject({
+  team: TEAM.optional(),
+  category: z.enum(['reconcile', 'drift', 'tokens', 'admin']).optional(),
+  op: z.string().min(1).max(50).optional(),
+  requestId: z.string().min(1).max(128).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,19}$/, 'must be the "next" value of a previous page')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 const reconcileBody = z.strictObject({ team: TEAM.optional() });
 /** How long POST /reconcile waits for Redis before answering 503. */
 const ENQUEUE_TIMEOUT_MS = 2000;
@@ -97,7 +99,14 @@ function auditingAdmin(tokens: TokenDeps, actor: string): TokenAuditWriter {
     const ledgerId = entry.detail.ledgerId;
     if (!op || typeof ledgerId !== 'string') return;
     const token = await getTokenView(tokens, ledgerId);
-    await recordAdminAction(tokens.db, { op, team: token.team, subject: ledgerId, actor, channel: 'api', detail: { owner: token.owner, pulumiTeam: entry.team } });
+    await recordAdminAction(tokens.db, {
+      op,
+      team: token.team,
+      subject: ledgerId,
+      actor,
+      channel: 'api',
+      detail: { owner: token.owner, pulumiTeam: entry.team },
+    });
   };
 }
 
@@ -115,7 +124,10 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   router.get('/status', async (_req, res) => {
     const status = await readStatus(db, deps.queues);
     const policy = deps.policy?.current;
-    res.json({ policy: policy ? { file: policy.file, digest: policy.digest, organization: policy.organization, reconcileEvery: policy.reconcile.every } : null, ...status });
+    res.json({
+      policy: policy ? { file: policy.file, digest: policy.digest, organization: policy.organization, reconcileEvery: policy.reconcile.every } : null,
+      ...status,
+    });
   });
 
   router.get('/plan', async (req, res) => {
@@ -134,7 +146,9 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     try {
       // Bounded: BullMQ holds the add until Redis has been reachable once (enableOfflineQueue
       // fails fast only after that). An add that lands after the 503 is one extra reconcile.
-      const enqueued = team ? enqueueTeamReconcile(deps.queues, { team, reason: 'manual', requestId }) : enqueueFullReconcile(deps.queues, { reason: 'manual', requestId });
+      const enqueued = team
+        ? enqueueTeamReconcile(deps.queues, { team, reason: 'manual', requestId })
+        : enqueueFullReconcile(deps.queues, { reason: 'manual', requestId });
       await withTimeout(enqueued, ENQUEUE_TIMEOUT_MS, `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`);
     } catch (err) {
       throw new QueueUnavailableError(`cannot enqueue: ${(err as Error).message}`);
@@ -152,7 +166,10 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     res.json({ holds: (await listHolds(db)).map(holdView) });
   });
 
-  for (const [action, decision] of [['approve', 'approved'], ['reject', 'rejected']] as const) {
+  for (const [action, decision] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
     router.post(`/holds/:id/${action}`, async (req, res) => {
       const requestId = requestIdOf(req);
       const hold = await decideHoldAndReconcile({ db, queues: deps.queues }, String(req.params.id), decision, { name: actor, channel: 'api' }, requestId);

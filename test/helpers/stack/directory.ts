@@ -56,22 +56,33 @@ export async function pushDirectory(scim: ScimClient, shape: DirectoryShape, con
     requests += 1;
     if (at > lastWriteAt) lastWriteAt = at;
   };
-  await pool(Array.from({ length: shape.users }, (_, i) => i), concurrency, async (i) => {
-    const answer = await scim.createUser(oktaUser(i));
-    userIds[i] = answer.body.id;
-    note(answer.at);
-  });
-  await pool(Array.from({ length: shape.groups }, (_, g) => g), concurrency, async (g) => {
-    const answer = await scim.createGroup(groupName(g));
-    groupIds[g] = answer.body.id;
-    note(answer.at);
-  });
+  await pool(
+    Array.from({ length: shape.users }, (_, i) => i),
+    concurrency,
+    async (i) => {
+      const answer = await scim.createUser(oktaUser(i));
+      userIds[i] = answer.body.id;
+      note(answer.at);
+    },
+  );
+  await pool(
+    Array.from({ length: shape.groups }, (_, g) => g),
+    concurrency,
+    async (g) => {
+      const answer = await scim.createGroup(groupName(g));
+      groupIds[g] = answer.body.id;
+      note(answer.at);
+    },
+  );
   const patches: Array<{ g: number; users: number[] }> = [];
   membershipPlan(shape).forEach((users, g) => {
     for (let i = 0; i < users.length; i += batch) patches.push({ g, users: users.slice(i, i + batch) });
   });
   await pool(patches, concurrency, async ({ g, users }) => {
-    const answer = await scim.addMembers(groupIds[g], users.map((u) => ({ value: userIds[u], display: `user${u}@example.test` })));
+    const answer = await scim.addMembers(
+      groupIds[g],
+      users.map((u) => ({ value: userIds[u], display: `user${u}@example.test` })),
+    );
     note(answer.at);
   });
   return { userIds, groupIds, firstWriteAt, lastWriteAt, requests };

@@ -19,7 +19,13 @@ export function repoRoot(): string {
 }
 
 /** Compiled entry points the benchmarks and chaos tests run as child processes. */
-export type DistEntry = 'src/main.js' | 'workers/main.js' | 'src/emulator/main.js' | 'bench/lib/peer-server.js' | 'bench/lib/limit-server.js' | 'test/helpers/stack/private-postgres.js';
+export type DistEntry =
+  | 'src/main.js'
+  | 'workers/main.js'
+  | 'src/emulator/main.js'
+  | 'bench/lib/peer-server.js'
+  | 'bench/lib/limit-server.js'
+  | 'test/helpers/stack/private-postgres.js';
 
 export function distEntry(relative: DistEntry): string {
   return path.join(repoRoot(), 'dist', relative);

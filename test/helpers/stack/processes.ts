@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -60,10 +60,14 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
     probe.on('error', () => undefined);
     try {
-      await waitFor('private redis', async () => {
-        if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
-        return (await probe.ping()) === 'PONG';
-      }, 10_000);
+      await waitFor(
+        'private redis',
+        async () => {
+          if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
+          return (await probe.ping()) === 'PONG';
+        },
+        10_000,
+      );
     } finally {
       probe.disconnect();
     }
@@ -201,7 +205,13 @@ export async function startPrivatePostgres(mode: 'dist' | 'source' = 'source'): 
   let current: NodeProcess | undefined;
   let url = '';
   const start = async () => {
-    const started = await startAnnouncingProcess<{ url: string }>('test/helpers/stack/private-postgres.js', { PRIVATE_PG_DIR: dir, PRIVATE_PG_PORT: String(port) }, 'private-pg', 120_000, mode);
+    const started = await startAnnouncingProcess<{ url: string }>(
+      'test/helpers/stack/private-postgres.js',
+      { PRIVATE_PG_DIR: dir, PRIVATE_PG_PORT: String(port) },
+      'private-pg',
+      120_000,
+      mode,
+    );
     current = started.process;
     url = started.announced.url;
   };

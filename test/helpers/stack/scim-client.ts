@@ -44,7 +44,7 @@ export class ScimClient {
     });
     const text = await res.text();
     const at = performance.now();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     if (text) {
       try {
         parsed = JSON.parse(text);

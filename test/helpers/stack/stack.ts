@@ -113,7 +113,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stopping = true;
     });
     void daemon.exited.then((how) => {
-      if (!stopping) process.stderr.write(`${new Date().toISOString()} daemon exited unexpectedly (${how}); log: ${daemon.logFile}\n${tailLog(daemon.logFile)}\n`);
+      if (!stopping)
+        process.stderr.write(`${new Date().toISOString()} daemon exited unexpectedly (${how}); log: ${daemon.logFile}\n${tailLog(daemon.logFile)}\n`);
     });
     await Promise.race([
       waitFor('daemon /healthz', async () => (await fetch(`${daemonUrl}/healthz`)).ok, 60_000, 100),
