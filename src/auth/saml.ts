@@ -11,7 +11,7 @@ import { type LoginSubject, subjectOf } from './subject';
 
 /**
  * SAML 2.0 Web SSO for people, on `@node-saml/passport-saml` (node-saml ≥ 5.1.0 does the XML
- * signature work). What we add around it, per docs/reliability.md, "SAML": DOCTYPE refused before any
+ * signature work). What we add around it, per docs/robustness.md, "SAML": DOCTYPE refused before any
  * XML parsing, SHA-1 signatures refused, Recipient / Destination / Issuer checks node-saml
  * leaves to the caller, a replay cache of assertion IDs, a Redis InResponseTo cache, and one
  * reason code per failure. Identity is read only from the profile node-saml builds from the

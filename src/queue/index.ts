@@ -64,7 +64,7 @@ export interface RevokeLaneJob {
 }
 
 /**
- * BullMQ ids must not contain ':' nor be all digits (docs/reliability.md, "Job ids and deduplication"); team names can be
+ * BullMQ ids must not contain ':' nor be all digits (docs/robustness.md, "Job ids and deduplication"); team names can be
  * neither, but the prefix keeps the id space of teams apart from anything else.
  */
 export function teamDedupId(team: string): string {
@@ -78,7 +78,7 @@ export function revokeDedupId(userId: string): string {
 /**
  * Retries with exponential backoff and jitter; completed jobs are kept briefly for the
  * dashboard. Deduplication (not jobId) keys the jobs, so retention never swallows a new
- * job (docs/reliability.md, "Job ids and deduplication").
+ * job (docs/robustness.md, "Job ids and deduplication").
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
@@ -133,7 +133,7 @@ export interface QueueFactory {
   /**
    * Runs a queue call start-up needs (a scheduler upsert) without holding start-up: BullMQ
    * holds a command until Redis is ready, so awaiting one at boot with Redis down would keep
-   * the daemon from listening (docs/reliability.md, "Redis down at boot"). A rejection (say the connection
+   * the daemon from listening (docs/robustness.md, "Redis down at boot"). A rejection (say the connection
    * dropped mid-command) is logged and the call retried with backoff; `close()` abandons it.
    * Resolves true once the call succeeded, false when abandoned; never rejects.
    */

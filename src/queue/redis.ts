@@ -82,7 +82,7 @@ export class EvictionPolicyError extends Error {
 }
 
 /**
- * The start-up check (docs/reliability.md, "noeviction"): a readable policy other than noeviction
+ * The start-up check (docs/robustness.md, "noeviction"): a readable policy other than noeviction
  * throws EvictionPolicyError under `refuse`, is logged as a warning under `warn`. A policy that
  * cannot be read (CONFIG and INFO refused, Redis unreachable) is logged at info and passes:
  * the daemon must start with Redis down ("Redis down at boot").

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * Dependency guard (docs/reliability.md, "Library versions"): the SAML stack resolves versions at or above
+ * Dependency guard (docs/robustness.md, "Library versions"): the SAML stack resolves versions at or above
  * the fixes for CVE-2025-54419 / -54369 (node-saml 5.1.0), CVE-2025-29774 / -29775 (xml-crypto
  * 6.1.2 line) and the xmldom doctype bypass (0.8.15). Read from node_modules as Node resolves
  * them *from the package that uses them*, not from the top level.

@@ -18,7 +18,7 @@ import {
 } from './test-idp';
 
 /**
- * The SAML attacks and rules of docs/reliability.md, "SAML", that saml.test.ts leaves
+ * The SAML attacks and rules of docs/robustness.md, "SAML", that saml.test.ts leaves
  * out, each a forged or mutated response signed at test time: signatures placed over another
  * element, SHA-1 and HMAC signatures, the maximum assertion age and clock skew, addressing and
  * InResponseTo corner cases, identity split by CDATA or comments in an attribute, and the

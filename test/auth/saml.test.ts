@@ -14,7 +14,7 @@ import {
 import { type Harness, provisionUser, reasonOf, startHarness } from './harness';
 
 /**
- * SAML sign-in against real signed responses (docs/reliability.md, "Attack list the tests cover"): each attack is a
+ * SAML sign-in against real signed responses (docs/robustness.md, "Attack list the tests cover"): each attack is a
  * mutation of what the test IdP signs, and each must be refused with its own logged reason.
  */
 

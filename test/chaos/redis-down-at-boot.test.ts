@@ -10,7 +10,7 @@ import { DRIFT_SCHEDULER_ID } from '../../src/reconcile';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
- * docs/reliability.md, "Redis down at boot": Redis down when the daemon starts. The daemon (run
+ * docs/robustness.md, "Redis down at boot": Redis down when the daemon starts. The daemon (run
  * from source as a real process, built-in emulator) listens, answers /healthz, reports Redis
  * not ready on /readyz, and acknowledges SCIM writes — their outbox rows wait in Postgres.
  * Once the private redis-server comes up on that port, the relay publishes the rows and the

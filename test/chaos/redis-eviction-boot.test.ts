@@ -8,7 +8,7 @@ import { demoSeed, startEmulator, type Emulator } from '../../src/emulator';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
- * docs/reliability.md, "noeviction": the daemon (`npm start`) and a worker (`npm run worker`), run from
+ * docs/robustness.md, "noeviction": the daemon (`npm start`) and a worker (`npm run worker`), run from
  * source as real processes against a private redis-server set to `allkeys-lru`, refuse to start
  * with one line naming the setting and the fix; with REDIS_EVICTION_CHECK=warn the same
  * environment starts; with Redis down at boot the daemon is not refused. CONFIG and INFO refused

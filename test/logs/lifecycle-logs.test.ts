@@ -10,7 +10,7 @@ import { startDaemon, type Daemon } from '../../src/runtime';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
- * Log capture over a whole lifecycle (docs/reliability.md, "Logging rules"): the daemon, at
+ * Log capture over a whole lifecycle (docs/robustness.md, "Logging rules"): the daemon, at
  * debug level, provisions a user through SCIM, puts them in a mapped group, reconciles the
  * team into the emulator, issues a scoped token through the admin API, updates the user, and
  * deactivates them so the token is revoked. Nothing personal or secret may reach the logs:

@@ -5,7 +5,7 @@ import type { OutboxRelay } from '../../src/outbox';
 import { emuTeam, okta, startHarness, type Harness } from '../reconcile/harness';
 
 /**
- * Team jobs are deduplicated per team (docs/reliability.md, "Job ids and deduplication"), and deduplication must never drop a
+ * Team jobs are deduplicated per team (docs/robustness.md, "Job ids and deduplication"), and deduplication must never drop a
  * change: a change committed while its team's reconcile is already past reading state gets one
  * follow-up reconcile (keepLastIfActive), however many changes arrive meanwhile; and a finished
  * job that BullMQ still retains never absorbs the next change (the trap of deduplicating by

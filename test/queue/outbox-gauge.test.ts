@@ -4,7 +4,7 @@ import { createDirectoryRelay } from '../../src/runtime';
 import { startHarness, type Harness } from '../reconcile/harness';
 
 /**
- * docs/reliability.md, "Outbox and relay": "alert on the age of the oldest unpublished row". The gauges a running
+ * docs/robustness.md, "Outbox and relay": "alert on the age of the oldest unpublished row". The gauges a running
  * relay reports at scrape time, read from the real outbox table: rows not yet due count, rows
  * already published do not.
  */

@@ -9,9 +9,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
  * HTTP paths that touch the queue while Redis has been unreachable since start-up (the daemon
- * serves SCIM in that state, docs/reliability.md, "Redis down at boot"). BullMQ holds every command until its
+ * serves SCIM in that state, docs/robustness.md, "Redis down at boot"). BullMQ holds every command until its
  * connection has been ready once — `enableOfflineQueue: false` only fails fast after that — so
- * each such path needs its own bound (docs/reliability.md, "Producers fail fast in HTTP paths").
+ * each such path needs its own bound (docs/robustness.md, "Producers fail fast in HTTP paths").
  * Without one, POST /api/v1/reconcile never answered and a Prometheus scrape never finished,
  * losing the outbox-age alert exactly while the outbox fills up.
  */

@@ -5,7 +5,7 @@ import type { OutboxRelay } from '../../src/outbox';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from '../reconcile/harness';
 
 /**
- * The relay's at-least-once edge (docs/reliability.md, "Outbox and relay") on real Postgres and
+ * The relay's at-least-once edge (docs/robustness.md, "Outbox and relay") on real Postgres and
  * Redis: a relay that dies after `queue.add` but before its `published_at` update commits
  * leaves the rows unpublished, so they are published again. The second publish is absorbed by
  * deduplication while the first job waits, and when the first jobs already ran, the repeated

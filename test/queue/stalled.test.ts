@@ -5,7 +5,7 @@ import { createQueueFactory, QUEUE, type QueueFactory } from '../../src/queue';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 /**
- * Stall recovery on real Redis (docs/reliability.md, "Stall recovery"): a worker dies mid-job without
+ * Stall recovery on real Redis (docs/robustness.md, "Stall recovery"): a worker dies mid-job without
  * releasing it; once its lock expires another worker's stall check puts the job back, and
  * `idp_sync_jobs_stalled_total` counts it. The factory's 1 s lock (WORKER_LOCK_DURATION_MS)
  * keeps the wait short.

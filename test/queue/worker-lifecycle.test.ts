@@ -8,7 +8,7 @@ import { createQueueFactory, QUEUE, type QueueFactory } from '../../src/queue';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 /**
- * The queue factory's workers through the two events docs/reliability.md, "Redis down at boot", names besides
+ * The queue factory's workers through the two events docs/robustness.md, "Redis down at boot", names besides
  * Redis being down at boot (test/chaos/redis-down-at-boot.test.ts): shutdown while a job
  * outlives the deadline — `close()` forces the worker closed instead of waiting forever, and
  * stall recovery gives the job to another worker — and Redis dropping every connection while a

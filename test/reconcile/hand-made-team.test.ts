@@ -2,7 +2,7 @@ import { QUEUE } from '../../src/queue';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from './harness';
 
 /**
- * docs/reliability.md, "Deleted user, hand-made team": a SCIM user deleted → removed from the teams the daemon owns, and
+ * docs/robustness.md, "Deleted user, hand-made team": a SCIM user deleted → removed from the teams the daemon owns, and
  * only from those. The hand-made `legacy-ops` team of the demo seed is mapped by policy (group
  * "Legacy Ops") but not owned: neither the team reconciles nor the fast revoke lane may touch
  * it — not its members, not the tokens the deleted person made on it.

@@ -3,7 +3,7 @@ import { readStatus } from '../../src/reconcile';
 import { emuTeam, okta, startHarness, type Harness } from './harness';
 
 /**
- * docs/reliability.md, "Testing reconcilers" (requeue on error): the counterpart of the terminal case in
+ * docs/robustness.md, "Testing reconcilers" (requeue on error): the counterpart of the terminal case in
  * faults.integration.test.ts. A transient Pulumi failure the client does not retry itself (a
  * 503 on team creation, which is not idempotent) fails one attempt; BullMQ retries the job
  * with backoff, the retry converges, and the team is never marked degraded.

@@ -4,7 +4,7 @@ import { POLICY_YAML } from '../reconcile/harness';
 import { startScimServer, type ScimResponse, type TestScimServer } from './server';
 
 /**
- * docs/reliability.md, "Okta and Entra equivalence": Okta- and Entra-shaped traffic yields the same desired state.
+ * docs/robustness.md, "Okta and Entra equivalence": Okta- and Entra-shaped traffic yields the same desired state.
  *
  * Two fresh directories (each its own database and HTTP server) go through one logical
  * life-cycle, one with Okta's request bodies (docs/idp-behaviour.md, "Okta"), one with Entra's ("Microsoft Entra ID").
