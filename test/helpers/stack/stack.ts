@@ -59,6 +59,9 @@ export function benchPolicy(extra: Record<string, unknown> = {}): Record<string,
     teams: [{ groupPattern: '^pulumi-(?<team>[a-z0-9-]+)$', stacks: [{ project: '*', stack: 'dev', permission: 'write' }] }],
     tokens: { revokeWhenCreatorLeaves: true },
     reconcile: { every: '1h' },
+    // The scenarios measure the pipeline under bulk churn; the guard against mass change, which
+    // would hold that churn for an admin, has tests of its own (test/reconcile/holds.test.ts).
+    safety: { maxRemovals: 1_000_000 },
     ...extra,
   };
 }
