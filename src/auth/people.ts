@@ -1,4 +1,14 @@
-import type { Db } from '../directory/db';
+import {
+  type Db,
+  groupIdsByExternalId,
+  groupNamesOf,
+  isGroupMember,
+  isMemberOfGroupNamed,
+  peopleByExternalId,
+  peopleByUserName,
+  personById,
+  type PersonRef,
+} from '../directory';
 import type { AdminGroupRef } from './settings';
 import type { LoginSubject } from './subject';
 
@@ -16,7 +26,7 @@ export interface Person {
   isAdmin: boolean;
 }
 
-type UserRow = { id: string; user_name: string; active: boolean };
+type UserRow = PersonRef;
 
 /**
  * By externalId: members of the one group carrying it (none when several groups do, since
@@ -26,16 +36,10 @@ type UserRow = { id: string; user_name: string; active: boolean };
 async function isMemberOf(db: Db, userId: string, adminGroup: AdminGroupRef | undefined): Promise<boolean> {
   if (!adminGroup) return false;
   if ('externalId' in adminGroup) {
-    const groupIds: string[] = await db('groups').where('external_id', adminGroup.externalId).limit(2).pluck('id');
-    if (groupIds.length !== 1) return false;
-    return (await db('group_members').where({ group_id: groupIds[0], user_id: userId }).first('user_id')) !== undefined;
+    const groupIds = await groupIdsByExternalId(db, adminGroup.externalId);
+    return groupIds.length === 1 && isGroupMember(db, groupIds[0], userId);
   }
-  const row = await db('group_members as gm')
-    .join('groups as g', 'g.id', 'gm.group_id')
-    .where('gm.user_id', userId)
-    .whereRaw('lower(g.display_name) = lower(?)', [adminGroup.displayName])
-    .first('gm.user_id');
-  return row !== undefined;
+  return isMemberOfGroupNamed(db, userId, adminGroup.displayName);
 }
 
 async function toPerson(db: Db, row: UserRow, adminGroup: AdminGroupRef | undefined): Promise<Person> {
@@ -47,24 +51,16 @@ async function toPerson(db: Db, row: UserRow, adminGroup: AdminGroupRef | undefi
  * two, which the caller must refuse rather than pick from.
  */
 export async function findPeopleBySubject(db: Db, subject: LoginSubject, adminGroup: AdminGroupRef | undefined): Promise<Person[]> {
-  const rows: UserRow[] =
-    'externalId' in subject
-      ? await db('users').where('external_id', subject.externalId).limit(2).select('id', 'user_name', 'active')
-      : await db('users').whereRaw('lower(user_name) = lower(?)', [subject.userName]).limit(2).select('id', 'user_name', 'active');
+  const rows = 'externalId' in subject ? await peopleByExternalId(db, subject.externalId) : await peopleByUserName(db, subject.userName);
   return Promise.all(rows.map((row) => toPerson(db, row, adminGroup)));
 }
 
 export async function findPersonById(db: Db, id: string, adminGroup: AdminGroupRef | undefined): Promise<Person | undefined> {
-  const row: UserRow | undefined = await db('users').where({ id }).first('id', 'user_name', 'active');
+  const row = await personById(db, id);
   return row ? toPerson(db, row, adminGroup) : undefined;
 }
 
 /** The SCIM groups a person belongs to, by display name. */
-export async function groupsOf(db: Db, userId: string): Promise<string[]> {
-  const rows: Array<{ display_name: string }> = await db('group_members as gm')
-    .join('groups as g', 'g.id', 'gm.group_id')
-    .where('gm.user_id', userId)
-    .orderByRaw('lower(g.display_name)')
-    .select('g.display_name');
-  return rows.map((r) => r.display_name);
+export function groupsOf(db: Db, userId: string): Promise<string[]> {
+  return groupNamesOf(db, userId);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { peopleByUserName, personById, type PersonRef } from '../directory';
 import { BadRequestError, ConflictError, PulumiError } from '../pulumi';
 import { TokenError } from './errors';
 import {
@@ -126,27 +127,15 @@ function parseIssueRequest(input: unknown, now: Date): z.output<typeof issueRequ
   return { ...parsed.data, expires };
 }
 
-type OwnerRow = { id: string; user_name: string; active: boolean };
+type OwnerRow = PersonRef;
 
 /**
  * The SCIM user `owner` names: by id when it is one (an id is never reused, unlike a userName
  * after a rename), else by userName case-insensitively.
  */
 async function findPerson(deps: Pick<TokenDeps, 'db'>, owner: string): Promise<OwnerRow | undefined> {
-  const columns = ['id', 'user_name', 'active'] as const;
-  const byId = z.uuid().safeParse(owner).success
-    ? ((await deps
-        .db('users')
-        .where({ id: owner })
-        .first(...columns)) as OwnerRow | undefined)
-    : undefined;
-  return (
-    byId ??
-    ((await deps
-      .db('users')
-      .whereRaw('lower(user_name) = lower(?)', [owner])
-      .first(...columns)) as OwnerRow | undefined)
-  );
+  const byId = z.uuid().safeParse(owner).success ? await personById(deps.db, owner) : undefined;
+  return byId ?? (await peopleByUserName(deps.db, owner, 1))[0];
 }
 
 async function findOwner(deps: TokenDeps, owner: string): Promise<{ id: string; userName: string; active: boolean }> {
