@@ -1,25 +1,16 @@
 import os from 'node:os';
-import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli';
+import { outputSink } from '../helpers/cli-output';
 import { holdsCommand } from '../../src/cli/holds';
 import { loadConfig } from '../../src/config';
 import { queryAudit } from '../../src/reconcile';
 import { emuTeam, okta, startHarness, type Harness } from '../reconcile/harness';
+import { POLICY as WORLD_POLICY } from '../web/world';
 
 /** `npm run cli -- holds ...`, run in-process against a hold a real reconcile made. */
 
-const POLICY = `
-organization: acme
-identity:
-  login: userNameLocalPart
-teams:
-  - group: Platform Engineers
-    team: platform
-    stacks:
-      - { project: infra, stack: "*", permission: write }
-safety:
-  maxRemovals: 1
-`;
+// The console world's policy, with a guard that holds two removals.
+const POLICY = `${WORLD_POLICY}safety:\n  maxRemovals: 1\n`;
 
 let h: Harness;
 
@@ -44,20 +35,9 @@ afterAll(async () => {
   await h.close();
 });
 
-function sink() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function holds(...args: string[]) {
-  const out = sink();
-  const err = sink();
+  const out = outputSink();
+  const err = outputSink();
   const code = await runCli([holdsCommand], ['holds', ...args], {
     config: loadConfig({}),
     stdout: out.stream,

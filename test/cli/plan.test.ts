@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { runCli } from '../../src/cli';
+import { outputSink } from '../helpers/cli-output';
 import { loadConfig } from '../../src/config';
 import { planCommand } from '../../src/cli/plan';
 import { okta, POLICY_YAML, startHarness, type Harness } from '../reconcile/harness';
@@ -23,20 +23,9 @@ afterAll(async () => {
   await h.close();
 });
 
-function sink() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      text += String(chunk);
-      cb();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function plan(args: string[], env: Record<string, string> = {}) {
-  const out = sink();
-  const err = sink();
+  const out = outputSink();
+  const err = outputSink();
   const config = loadConfig({ PULUMI_ACCESS_TOKEN: h.emu.accessToken, PULUMI_BACKEND_URL: h.emu.url, SYNC_CONFIG: policyFile, ...env });
   const code = await runCli([planCommand], ['plan', ...args], { config, stdout: out.stream, stderr: err.stream, db: async () => h.scim.db });
   return { code, stdout: out.text(), stderr: err.text() };
@@ -70,8 +59,8 @@ describe('cli plan', () => {
   });
 
   it('without a Pulumi token or an admin token it explains what to set', async () => {
-    const out = sink();
-    const err = sink();
+    const out = outputSink();
+    const err = outputSink();
     const code = await runCli([planCommand], ['plan'], { config: loadConfig({ SYNC_CONFIG: policyFile }), stdout: out.stream, stderr: err.stream });
     expect(code).toBe(2);
     expect(err.text()).toContain('Set one of the two');

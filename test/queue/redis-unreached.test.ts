@@ -1,11 +1,5 @@
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp, createHttpServer } from '../../src/app';
-import { createLogger } from '../../src/log';
+import { ADMIN_TOKEN, startAdminApiWithRedisUnreached, type UnreachedAdminApi } from '../helpers/unreached-admin-api';
 import { metricsCollectorErrors, registry } from '../../src/metrics';
-import { createQueueFactory, type QueueFactory } from '../../src/queue';
-import { createAdminApiRouter } from '../../src/web/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
  * HTTP paths that touch the queue while Redis has been unreachable since start-up (the daemon
@@ -16,28 +10,16 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
  * losing the outbox-age alert exactly while the outbox fills up.
  */
 
-const TOKEN = 'admin-token-for-tests-0123456789';
-let t: TestDatabase;
-let queues: QueueFactory;
-let server: http.Server;
+const TOKEN = ADMIN_TOKEN;
+let api: UnreachedAdminApi;
 let base: string;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const logger = createLogger({ silent: true });
-  queues = createQueueFactory({ redisUrl: 'redis://127.0.0.1:1', prefix: 'unreached', logger });
-  const router = createAdminApiRouter({ adminToken: TOKEN, db: t.db, logger, queues });
-  server = createHttpServer(createApp({ logger, readiness: {}, mounts: [{ path: '/api/v1', router }] }));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  api = await startAdminApiWithRedisUnreached();
+  ({ base } = api);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queues.close(500);
-  await t.drop();
-});
+afterAll(() => api.close());
 
 async function post(path: string, body: unknown) {
   const res = await fetch(`${base}${path}`, {

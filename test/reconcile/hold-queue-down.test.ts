@@ -1,38 +1,21 @@
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp, createHttpServer } from '../../src/app';
-import { createLogger } from '../../src/log';
-import { createQueueFactory, type QueueFactory } from '../../src/queue';
-import { createAdminApiRouter } from '../../src/web/api';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { ADMIN_TOKEN, startAdminApiWithRedisUnreached, type UnreachedAdminApi } from '../helpers/unreached-admin-api';
 
 /**
  * Approving a hold while Redis is unreachable: the answer is 503, and the decision stays
  * recorded and audited, so the drift schedule applies it once the queue is back.
  */
 
-const TOKEN = 'admin-token-for-tests-0123456789';
-let t: TestDatabase;
-let queues: QueueFactory;
-let server: http.Server;
+const TOKEN = ADMIN_TOKEN;
+let api: UnreachedAdminApi;
+let t: UnreachedAdminApi['t'];
 let base: string;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const logger = createLogger({ silent: true });
-  queues = createQueueFactory({ redisUrl: 'redis://127.0.0.1:1', prefix: 'unreached', logger });
-  const router = createAdminApiRouter({ adminToken: TOKEN, db: t.db, logger, queues });
-  server = createHttpServer(createApp({ logger, readiness: {}, mounts: [{ path: '/api/v1', router }] }));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  api = await startAdminApiWithRedisUnreached();
+  ({ t, base } = api);
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queues.close(500);
-  await t.drop();
-});
+afterAll(() => api.close());
 
 it('approving answers 503 queue_unavailable and keeps the decision and its audit entry', async () => {
   const ops = [{ kind: 'removeMember', team: 'platform', login: 'bob' }];
