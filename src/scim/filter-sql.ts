@@ -53,6 +53,8 @@ interface ArrayField {
    * (RFC 7644 §3.4.2.3). Only attributes stored in `resource` have one; memberships do not.
    */
   sortValue?(sub: AttrDef): ScalarField;
+  /** `attr pr` on a complex attribute as a whole; only attributes stored in `resource` have one. */
+  present?(): SqlFragment;
 }
 
 /** Resolves an attribute of one element of a multi-valued attribute. */
@@ -71,6 +73,9 @@ const nextAlias = () => {
   aliasCounter = (aliasCounter + 1) % 1_000_000;
   return `e${aliasCounter}`;
 };
+
+/** The jsonb values `pr` treats as absent (RFC 7644 §3.4.2.2 "non-empty value"). */
+const EMPTY_JSON = `'null'::jsonb, '""'::jsonb, '[]'::jsonb, '{}'::jsonb`;
 
 function jsonScalar(def: AttrDef, source: string, path: string[]): ScalarField {
   return {
@@ -97,11 +102,27 @@ function jsonArray(def: AttrDef, source: string, path: string[]): ArrayField {
         }
         const sub = def.sub.get(subName.toLowerCase());
         if (!sub) throw invalidFilter(`'${def.name}' has no sub-attribute '${subName}'`);
-        return jsonScalar(sub, `${el}.v`, [sub.name]);
+        const field = jsonScalar(sub, `${el}.v`, [sub.name]);
+        // RFC 7643 §2.4: "If not specified, the value of 'primary' SHALL be assumed to be
+        // 'false'" — for comparisons; `pr` still asks whether it was given.
+        if (sub.name === 'primary' && sub.type === 'boolean') return { ...field, column: frag(`coalesce(${el}.v -> 'primary' = 'true'::jsonb, FALSE)`) };
+        return field;
       };
       const cond = condition(scope);
       return frag(`EXISTS (SELECT 1 FROM jsonb_array_elements(${elements}) AS ${el}(v) WHERE ${cond.sql})`, [path, path, ...cond.bindings]);
     },
+    present: def.sub
+      ? () => {
+          // RFC 7644 §3.4.2.2: a complex attribute is present when it "contains a non-empty
+          // node": some element has a sub-attribute that is not null, "", [] or {}.
+          const el = nextAlias();
+          const kv = nextAlias();
+          return frag(
+            `EXISTS (SELECT 1 FROM jsonb_array_elements(${elements}) AS ${el}(v) WHERE CASE WHEN jsonb_typeof(${el}.v) = 'object' THEN EXISTS (SELECT 1 FROM jsonb_each(${el}.v) AS ${kv}(k, v) WHERE ${kv}.v NOT IN (${EMPTY_JSON})) ELSE ${el}.v NOT IN (${EMPTY_JSON}) END)`,
+            [path, path],
+          );
+        }
+      : undefined,
     sortValue(sub) {
       const el = nextAlias();
       return {
@@ -292,6 +313,7 @@ function compileNode(node: FilterNode, field: (path: string) => Field): SqlFragm
     case 'compare': {
       const f = field(node.path);
       if (f.kind === 'array') {
+        if (node.kind === 'present' && f.present) return f.present();
         return f.exists((scope) => comparison(node, scope('value')));
       }
       // A complex attribute compared as a whole stands for its `value`, as a multi-valued one
@@ -322,7 +344,7 @@ function negate(f: SqlFragment): SqlFragment {
 
 function present(f: ScalarField): SqlFragment {
   if (f.json) {
-    return frag(`coalesce(${f.json.sql} NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb, '{}'::jsonb), FALSE)`, f.json.bindings);
+    return frag(`coalesce(${f.json.sql} NOT IN (${EMPTY_JSON}), FALSE)`, f.json.bindings);
   }
   if (!f.nullable) return TRUE;
   return frag(`(${f.text.sql} IS NOT NULL AND ${f.text.sql} <> '')`, [...f.text.bindings, ...f.text.bindings]);
@@ -335,6 +357,29 @@ function guarded(f: ScalarField, cmp: SqlFragment): SqlFragment {
 }
 
 const SQL_OPS: Record<'eq' | 'gt' | 'lt' | 'ge' | 'le', string> = { eq: '=', gt: '>', lt: '<', ge: '>=', le: '<=' };
+
+/**
+ * A dateTime compared at the millisecond precision documents show it in, so a timestamp the
+ * server returned compares equal to itself (RFC 7644 §3.4.2.2) although Postgres stores
+ * microseconds. Written as a range over the bare column, which keeps the comparison
+ * sargable: `trunc(col) = t` is `t <= col < t + 1ms`, `trunc(col) > t` is `col >= t + 1ms`.
+ */
+function atMilliseconds(left: SqlFragment, op: keyof typeof SQL_OPS, isoMillis: string): SqlFragment {
+  const at = '?::timestamptz';
+  const next = "?::timestamptz + interval '1 millisecond'";
+  switch (op) {
+    case 'eq':
+      return frag(`(${left.sql} >= ${at} AND ${left.sql} < ${next})`, [...left.bindings, isoMillis, ...left.bindings, isoMillis]);
+    case 'gt':
+      return frag(`${left.sql} >= ${next}`, [...left.bindings, isoMillis]);
+    case 'ge':
+      return frag(`${left.sql} >= ${at}`, [...left.bindings, isoMillis]);
+    case 'lt':
+      return frag(`${left.sql} < ${at}`, [...left.bindings, isoMillis]);
+    case 'le':
+      return frag(`${left.sql} < ${next}`, [...left.bindings, isoMillis]);
+  }
+}
 
 function escapeLike(value: string): string {
   return value.replace(/[!%_]/g, (c) => `!${c}`);
@@ -353,7 +398,7 @@ function compare(f: ScalarField, op: Exclude<CompareOp, 'ne'>, value: Exclude<Fi
   if (type === 'dateTime' && op !== 'co' && op !== 'sw' && op !== 'ew') {
     if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw invalidFilter(`'${path}' is a dateTime: compare it with a date string`);
     const left = f.column ?? frag(`(${f.text.sql})::timestamptz`, f.text.bindings);
-    return guarded(f, frag(`${left.sql} ${SQL_OPS[op]} ?::timestamptz`, [...left.bindings, new Date(value).toISOString()]));
+    return guarded(f, atMilliseconds(left, op, new Date(value).toISOString()));
   }
   if ((type === 'integer' || type === 'decimal') && op !== 'co' && op !== 'sw' && op !== 'ew') {
     const n = typeof value === 'number' ? value : Number(value);
@@ -362,8 +407,10 @@ function compare(f: ScalarField, op: Exclude<CompareOp, 'ne'>, value: Exclude<Fi
   }
   const text = String(value);
   if (f.column && f.def.type === 'string' && f.def.name === 'id') {
-    // ids are uuids: an `eq` on a non-uuid matches nothing instead of failing the cast.
-    if (op === 'eq') return UUID_PATTERN.test(text) ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
+    // ids are uuids: an `eq` on a non-uuid matches nothing instead of failing the cast. `id`
+    // is case-exact (RFC 7643 §3.1) and rendered in lower case, so only that spelling matches;
+    // the uuid comparison itself would ignore case.
+    if (op === 'eq') return UUID_PATTERN.test(text) && text === text.toLowerCase() ? frag(`${f.column.sql} = ?::uuid`, [...f.column.bindings, text]) : FALSE;
   }
   if (f.column && f.def.name === 'value' && op === 'eq') {
     // Membership values are uuid columns.

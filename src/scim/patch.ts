@@ -238,12 +238,27 @@ function attributeOperation(container: Doc, attr: AttrDef, op: Op, value: unknow
     const incoming = coerced as unknown[];
     const existing = op === 'add' && Array.isArray(container[name]) ? (container[name] as unknown[]) : [];
     const merged = [...existing];
+    // The elements as they stand after this write, so the one-primary rule keeps the flag on
+    // the element that is in the result, not on a copy of it.
+    const written: unknown[] = [];
     for (const item of incoming) {
       const at = merged.findIndex((el) => sameElement(attr, el, item));
-      if (at >= 0) merged[at] = isPlainObject(merged[at]) && isPlainObject(item) ? { ...merged[at], ...item } : item;
-      else merged.push(item);
+      if (at < 0) {
+        written.push(item);
+        merged.push(item);
+        continue;
+      }
+      if (isPlainObject(merged[at]) && isPlainObject(item)) {
+        // RFC 7644 §3.5.2.1: when the target already contains the value, no change SHOULD be
+        // made; sub-attributes the value adds or changes are merged in.
+        const same = Object.entries(item).every(([key, v]) => JSON.stringify((merged[at] as Doc)[key]) === JSON.stringify(v));
+        if (!same) merged[at] = { ...merged[at], ...item };
+      } else {
+        merged[at] = item;
+      }
+      written.push(merged[at]);
     }
-    container[name] = onePrimary(merged, incoming);
+    container[name] = onePrimary(merged, written);
     return;
   }
   if (attr.type === 'complex' && isPlainObject(coerced) && isPlainObject(container[name]) && attr.name !== 'manager') {
@@ -385,6 +400,8 @@ export function matchesElement(node: FilterNode, el: Doc, attr: AttrDef): boolea
       const present = !isEmpty(actual);
       if (node.kind === 'present') return present;
       if (node.value === null) return node.op === 'eq' ? !present : node.op === 'ne' ? present : false;
+      // RFC 7643 §2.4: "If not specified, the value of 'primary' SHALL be assumed to be 'false'".
+      if (!present && sub.name === 'primary' && sub.type === 'boolean') return compareValues(sub, false, node.op, node.value);
       if (!present) return node.op === 'ne';
       return compareValues(sub, actual, node.op, node.value);
     }
