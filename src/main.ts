@@ -1,9 +1,9 @@
-import { loadConfigOrExit } from './config';
+import { loadDaemonConfigOrExit } from './config';
 import { EvictionPolicyError } from './queue';
 import { startDaemon } from './runtime';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadDaemonConfigOrExit();
   const daemon = await startDaemon(config);
   let stopping = false;
   const stop = (signal: string) => {

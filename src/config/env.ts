@@ -46,6 +46,17 @@ const envSchema = z.object({
   REDIS_EVICTION_CHECK: z.preprocess(emptyAsUnset, z.enum(['refuse', 'warn']).default('refuse')),
   PULUMI_BACKEND_URL: url.transform((v) => v ?? 'https://api.pulumi.com'),
   PULUMI_ACCESS_TOKEN: optionalString,
+  /**
+   * Lets the daemon use its built-in Pulumi emulator when PULUMI_ACCESS_TOKEN is empty, or unset
+   * with NODE_ENV=production; a token, when set, still wins. @defaultValue false
+   */
+  PULUMI_EMULATOR: z.preprocess(
+    emptyAsUnset,
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+  ),
   PULUMI_ORG: optionalString,
   SYNC_CONFIG: z.string().default('config/sync.yaml'),
   SCIM_BEARER_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
@@ -170,6 +181,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
+ * Why the daemon may not put its built-in emulator in place of the Pulumi Service, or undefined
+ * when it may: a token is set, PULUMI_EMULATOR is on, or a development start left the token
+ * unset. An empty token (Compose passes one when the variable is missing) or a production start
+ * without one is a deployment that meant the real service, where deprovisioning must reach Pulumi.
+ */
+function emulatorRefusal(config: Pick<Config, 'PULUMI_ACCESS_TOKEN' | 'PULUMI_EMULATOR'>, env: NodeJS.ProcessEnv): string | undefined {
+  if (config.PULUMI_ACCESS_TOKEN !== undefined || config.PULUMI_EMULATOR) return undefined;
+  const remedy = 'set the token, or PULUMI_EMULATOR=1 to use the built-in Pulumi emulator (a demo org; nothing reaches Pulumi)';
+  if (env.PULUMI_ACCESS_TOKEN !== undefined) return `PULUMI_ACCESS_TOKEN: is empty; ${remedy}`;
+  if (env.NODE_ENV === 'production') return `PULUMI_ACCESS_TOKEN: unset with NODE_ENV=production; ${remedy}`;
+  return undefined;
+}
+
+/**
+ * The daemon's configuration: loadConfig, and a refusal (ConfigError) when it would fall back to
+ * the built-in emulator unasked (`emulatorRefusal`). The worker and CLI never start the emulator.
+ */
+export function loadDaemonConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = loadConfig(env);
+  const refusal = emulatorRefusal(config, env);
+  if (refusal !== undefined) throw new ConfigError([refusal]);
+  return config;
+}
+
+/**
  * For entry points (`npm start`, `npm run worker`, `npm run cli`, `npm run emulator`): the
  * settings `load` reads, or the list of bad variables on stderr and exit code 2 — never a
  * stack trace.
@@ -186,6 +222,10 @@ export function orExit<T>(load: () => T): T {
 
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   return orExit(() => loadConfig(env));
+}
+
+export function loadDaemonConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  return orExit(() => loadDaemonConfig(env));
 }
 
 /** Name of the database the embedded Postgres holds. */

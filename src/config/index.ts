@@ -1,12 +1,15 @@
 /**
  * Configuration, read from the environment and checked whole before anything starts: the
- * daemon's, worker's and CLI's (`loadConfig`, SAML settings included) and the standalone
+ * daemon's, worker's and CLI's (`loadConfig`, SAML settings included; `loadDaemonConfig` also
+ * refuses the built-in Pulumi emulator unless asked) and the standalone
  * emulator's (`loadEmulatorSettings`). The `…OrExit` forms are for entry points: a bad
  * variable is one line on stderr and exit code 2.
  */
 export {
   loadConfig,
   loadConfigOrExit,
+  loadDaemonConfig,
+  loadDaemonConfigOrExit,
   ConfigError,
   scimRateLimit,
   describeConfig,

@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 /**
@@ -86,6 +87,23 @@ export const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 
 const duration = z.string().regex(DURATION, 'must be a duration such as 30s, 15m, 1h or 1d');
 
+/**
+ * Parsed here with the parser the BullMQ scheduler uses, so a pattern it would reject (`61 * * * *`,
+ * `0 0 30 2 *`) fails at load with its line instead of failing every scheduling attempt. The field
+ * count is checked first: the parser also takes shorter patterns and fills in the rest.
+ */
+const cronPattern = z.string().superRefine((pattern, ctx) => {
+  if (!/^\S+(\s+\S+){4,5}$/.test(pattern)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"' });
+    return;
+  }
+  try {
+    CronExpressionParser.parse(pattern, { tz: 'UTC' });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `is not a valid cron pattern: ${(err as Error).message}` });
+  }
+});
+
 export const policySchema = z.strictObject({
   organization: z.string().min(1, 'must not be empty'),
   identity: z
@@ -126,10 +144,7 @@ export const policySchema = z.strictObject({
       /** Full drift reconcile interval. @defaultValue 15m */
       every: duration.default('15m'),
       /** Instead of `every`: a cron pattern, evaluated in UTC, e.g. "0 * * * *". */
-      cron: z
-        .string()
-        .regex(/^\S+(\s+\S+){4,5}$/, 'must be a cron pattern of 5 or 6 fields, e.g. "*/15 * * * *"')
-        .optional(),
+      cron: cronPattern.optional(),
       /**
        * `observe` plans and records every change and makes no Pulumi write at all; `enforce`
        * applies them. @defaultValue enforce

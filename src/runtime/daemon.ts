@@ -73,7 +73,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     shutdown.push({ name: 'pulumi emulator', run: emulator.stop });
     pulumi = { baseUrl: emulator.url, accessToken: emulator.accessToken, org: emulator.state.org, emulated: true };
     logger.warn(
-      '!!! PULUMI_ACCESS_TOKEN is unset: talking to the BUILT-IN PULUMI EMULATOR with a demo org, NOT the Pulumi Service. Nothing done here reaches a real org. !!!',
+      '!!! PULUMI_ACCESS_TOKEN is unset or empty: talking to the BUILT-IN PULUMI EMULATOR with a demo org, NOT the Pulumi Service. Nothing done here reaches a real org. !!!',
       { emulatorUrl: emulator.url, org: pulumi.org },
     );
   }

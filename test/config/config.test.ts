@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, describeConfig, embeddedDatabaseUrl, loadConfig, loadEmulatorSettings, scimRateLimit } from '../../src/config';
+import { ConfigError, describeConfig, embeddedDatabaseUrl, loadConfig, loadDaemonConfig, loadEmulatorSettings, scimRateLimit } from '../../src/config';
+import { createTestDatabase } from '../helpers/db';
+import { freePort, startNodeProcess, startPrivateRedis, tailLog, waitFor } from '../helpers/stack/processes';
 
 describe('config', () => {
   it('applies the zero-config defaults when nothing is set', () => {
@@ -79,6 +81,43 @@ describe('config', () => {
   });
 });
 
+describe('the daemon and the built-in Pulumi emulator', () => {
+  const refusal = (env: NodeJS.ProcessEnv): string[] => {
+    try {
+      loadDaemonConfig(env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return err.problems;
+    }
+    return [];
+  };
+
+  it('a development start without a token uses the emulator, as the two-command start needs', () => {
+    expect(refusal({})).toEqual([]);
+    expect(refusal({ NODE_ENV: 'development' })).toEqual([]);
+  });
+
+  it('refuses an empty token and a production start without one, naming PULUMI_ACCESS_TOKEN on one line', () => {
+    expect(refusal({ PULUMI_ACCESS_TOKEN: '' })).toEqual([expect.stringMatching(/^PULUMI_ACCESS_TOKEN: is empty; set the token, or PULUMI_EMULATOR=1 /)]);
+    expect(refusal({ PULUMI_ACCESS_TOKEN: ' ', NODE_ENV: 'development' })).toEqual([expect.stringMatching(/^PULUMI_ACCESS_TOKEN: is empty; /)]);
+    expect(refusal({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^PULUMI_ACCESS_TOKEN: unset with NODE_ENV=production; set the token, or PULUMI_EMULATOR=1 /),
+    ]);
+    for (const problem of [...refusal({ PULUMI_ACCESS_TOKEN: '' }), ...refusal({ NODE_ENV: 'production' })]) expect(problem).not.toContain('\n');
+  });
+
+  it('PULUMI_EMULATOR=1 allows the emulator; a token needs no permission', () => {
+    expect(refusal({ NODE_ENV: 'production', PULUMI_EMULATOR: '1' })).toEqual([]);
+    expect(refusal({ PULUMI_ACCESS_TOKEN: '', PULUMI_EMULATOR: 'true' })).toEqual([]);
+    expect(refusal({ NODE_ENV: 'production', PULUMI_ACCESS_TOKEN: 'pul-test-token' })).toEqual([]);
+    expect(refusal({ NODE_ENV: 'production', PULUMI_EMULATOR: 'yes' })).toEqual([expect.stringMatching(/^PULUMI_EMULATOR: /)]);
+  });
+
+  it('the worker and CLI configuration does not refuse: they never start the emulator', () => {
+    expect(loadConfig({ NODE_ENV: 'production', PULUMI_ACCESS_TOKEN: '' }).PULUMI_EMULATOR).toBe(false);
+  });
+});
+
 describe('emulator settings', () => {
   it('default to 127.0.0.1:8090 and the demo org; EMULATOR_PORT wins over PORT, empty counts as unset', () => {
     expect(loadEmulatorSettings({})).toEqual({ port: 8090, host: '127.0.0.1', seedFile: undefined, org: undefined, accessToken: undefined });
@@ -117,6 +156,26 @@ describe('entry points with a bad environment', () => {
     expect(result.stderr).toMatch(/^ {2}PORT:/m);
     expect(result.stderr).toMatch(/^ {2}LOG_LEVEL:/m);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('src/main.ts with NODE_ENV=production and no Pulumi token exits 2 with one line naming PULUMI_ACCESS_TOKEN', () => {
+    const { PULUMI_ACCESS_TOKEN: _token, PULUMI_EMULATOR: _emulator, ...inherited } = process.env;
+    const result = spawnSync(process.execPath, ['-r', './test/helpers/stack/register-ts.cjs', 'src/main.ts'], {
+      env: { ...inherited, NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: SPAWN_TIMEOUT_MS,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('  '))).toEqual([
+      expect.stringMatching(/^ {2}PULUMI_ACCESS_TOKEN: unset with NODE_ENV=production; set the token, or PULUMI_EMULATOR=1 /),
+    ]);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('src/main.ts exits 2 on an empty Pulumi token, as Compose passes when the variable is missing', () => {
+    const result = run('src/main.ts', { PULUMI_ACCESS_TOKEN: '', PULUMI_EMULATOR: '' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^ {2}PULUMI_ACCESS_TOKEN: is empty; /m);
   });
 
   it('src/emulator/main.ts exits 2 naming the variable', () => {
@@ -171,5 +230,38 @@ describe('entry points with a bad environment', () => {
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(connections).toBe(0);
     });
+  });
+});
+
+describe('a production daemon asked for the emulator', () => {
+  it('starts with NODE_ENV=production, an empty token and PULUMI_EMULATOR=1, and stops cleanly', async () => {
+    const database = await createTestDatabase();
+    const redis = await startPrivateRedis();
+    const port = await freePort();
+    const daemon = startNodeProcess(
+      'src/main.js',
+      {
+        NODE_ENV: 'production',
+        PULUMI_ACCESS_TOKEN: '',
+        PULUMI_EMULATOR: '1',
+        DATABASE_URL: database.url,
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      },
+      'emulator-asked',
+      'source',
+    );
+    try {
+      const exitedEarly = daemon.exited.then((code) => {
+        throw new Error(`daemon exited ${code} before it was ready:\n${tailLog(daemon.logFile)}`);
+      });
+      await Promise.race([waitFor('daemon /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, SPAWN_TIMEOUT_MS), exitedEarly]);
+      expect(await daemon.stop()).toBe(0);
+    } finally {
+      await daemon.kill();
+      await redis.stop();
+      await database.drop();
+    }
   });
 });

@@ -129,6 +129,15 @@ describe('policy file', () => {
     ]);
   });
 
+  it('rejects a cron pattern the scheduler could not parse, with its line', () => {
+    expect(problemsOf('organization: acme\nreconcile:\n  every: 1h\n  cron: "61 * * * *"\n')).toEqual([
+      'sync.yaml:4 reconcile.cron: is not a valid cron pattern: Constraint error, got value 61 expected range 0-59',
+    ]);
+    expect(problemsOf('organization: acme\nreconcile:\n  cron: "0 0 30 2 *"\n')).toEqual([
+      expect.stringMatching(/^sync\.yaml:3 reconcile\.cron: is not a valid cron pattern: /),
+    ]);
+  });
+
   it('reports an unreadable file by name', () => {
     expect(() => loadPolicy('/nonexistent/sync.yaml')).toThrow('/nonexistent/sync.yaml: cannot read: ENOENT');
   });
