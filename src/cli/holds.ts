@@ -13,9 +13,11 @@ import { cliActor, UsageError, type CliCommand } from './index';
  */
 
 const USAGE = `usage:
-  npm run cli -- holds list [--json]      pending holds and the changes each one keeps waiting
-  npm run cli -- holds approve <id>       apply what is still planned of the hold, now
-  npm run cli -- holds reject <id>        keep its changes out while their cause is unchanged`;
+  npm run cli -- holds list [--json]             pending holds and the changes each one keeps waiting
+  npm run cli -- holds approve <id> [--json]     apply what is still planned of the hold, now
+  npm run cli -- holds reject <id> [--json]      keep its changes out while their cause is unchanged
+
+  --json    print the result as one JSON object on stdout`;
 
 /** How long a decision waits for Redis to take the team's reconcile. */
 const ENQUEUE_TIMEOUT_MS = 2000;
@@ -34,17 +36,13 @@ export const holdsCommand: CliCommand = {
   summary: 'list, approve or reject removals held for an admin',
   usage: USAGE,
   async run(args, ctx) {
-    let parsed: { values: { json?: boolean; help?: boolean }; positionals: string[] };
+    let parsed: { values: { json?: boolean }; positionals: string[] };
     try {
-      parsed = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+      parsed = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: true });
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
     const { values, positionals } = parsed;
-    if (values.help) {
-      ctx.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
     const [action, id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
     switch (action) {
@@ -62,14 +60,14 @@ export const holdsCommand: CliCommand = {
       case 'approve':
       case 'reject':
         if (!id) throw new UsageError(`holds ${action} needs the hold's id`);
-        return decide(id, action === 'approve' ? 'approved' : 'rejected', ctx);
+        return decide(id, action === 'approve' ? 'approved' : 'rejected', ctx, values.json === true);
       default:
         throw new UsageError(action ? `unknown action '${action}'` : 'holds needs an action');
     }
   },
 };
 
-async function decide(id: string, decision: 'approved' | 'rejected', ctx: Parameters<CliCommand['run']>[1]): Promise<number> {
+async function decide(id: string, decision: 'approved' | 'rejected', ctx: Parameters<CliCommand['run']>[1], json: boolean): Promise<number> {
   const db = await ctx.db();
   if (!z.uuid().safeParse(id).success || !(await getHold(db, id))) {
     ctx.stderr.write(`no hold with id ${id}\n`);
@@ -84,16 +82,18 @@ async function decide(id: string, decision: 'approved' | 'rejected', ctx: Parame
     return 1;
   }
   ctx.stderr.write(`hold ${hold.id} of team ${hold.team} ${decision}\n`);
+  let reconcileQueued = true;
   try {
     await withTimeout(
       enqueueTeamReconcile(await ctx.queues(), { team: hold.team, reason: `hold-${decision}` }),
       ENQUEUE_TIMEOUT_MS,
       `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`,
     );
+    ctx.stderr.write(`team ${hold.team} is queued for a reconcile\n`);
   } catch (err) {
+    reconcileQueued = false;
     ctx.stderr.write(`the reconcile that acts on it could not be enqueued (${(err as Error).message}); the next drift reconcile applies it\n`);
-    return 1;
   }
-  ctx.stderr.write(`team ${hold.team} is queued for a reconcile\n`);
-  return 0;
+  if (json) ctx.stdout.write(`${JSON.stringify({ hold: { id: hold.id, team: hold.team, status: hold.status }, reconcileQueued }, null, 2)}\n`);
+  return reconcileQueued ? 0 : 1;
 }

@@ -29,18 +29,30 @@ export interface CliCommand {
   name: string;
   /** One line for `cli help`. */
   summary: string;
-  /** Usage text shown on a usage error. */
+  /** Usage text, printed on stdout for `--help` and on stderr after a usage error. */
   usage: string;
   /** Returns the process exit code. */
   run(args: string[], ctx: CliContext): Promise<number>;
 }
 
-/** A mistake on the command line: printed with the command's usage, exit code 2. */
+/**
+ * A mistake on the command line: printed with the command's usage. Exit code 2, unless the
+ * command promised another meaning for 2 (plan --detailed-exitcode: changes pending).
+ */
 export class UsageError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** `--help` or `-h` anywhere among a command's options (before a `--` that ends them). */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 export async function runCli(commands: CliCommand[], argv: string[], ctx: Pick<CliContext, 'stdout' | 'stderr'> & Partial<CliContext>): Promise<number> {
@@ -48,23 +60,34 @@ export async function runCli(commands: CliCommand[], argv: string[], ctx: Pick<C
   const help = () => {
     ctx.stdout.write(`usage: npm run cli -- <command> [options]\n\ncommands:\n`);
     for (const c of commands) ctx.stdout.write(`  ${c.name.padEnd(14)} ${c.summary}\n`);
+    ctx.stdout.write(`\nnpm run cli -- <command> --help shows a command's options\n`);
   };
+  const find = (commandName: string | undefined) => commands.find((c) => c.name === commandName);
+  const helpTopic = name === 'help' ? find(args[0]) : undefined;
+  if (helpTopic) {
+    ctx.stdout.write(`${helpTopic.usage}\n`);
+    return 0;
+  }
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     help();
     return name ? 0 : 2;
   }
-  const command = commands.find((c) => c.name === name);
+  const command = find(name);
   if (!command) {
     ctx.stderr.write(`unknown command '${name}'\n`);
     help();
     return 2;
+  }
+  if (asksForHelp(args)) {
+    ctx.stdout.write(`${command.usage}\n`);
+    return 0;
   }
   try {
     return await command.run(args, ctx as CliContext);
   } catch (err) {
     if (err instanceof UsageError) {
       ctx.stderr.write(`${err.message}\n\n${command.usage}\n`);
-      return 2;
+      return err.exitCode;
     }
     throw err;
   }

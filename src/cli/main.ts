@@ -41,7 +41,7 @@ async function main(): Promise<number> {
         return db;
       },
       async queues() {
-        queues ??= createQueueFactory({ redisUrl: config.REDIS_URL ?? DEFAULT_REDIS_URL, logger: createLogger({ silent: true }) });
+        queues ??= createQueueFactory({ redisUrl: config.REDIS_URL ?? DEFAULT_REDIS_URL, prefix: config.QUEUE_PREFIX, logger: createLogger({ silent: true }) });
         return queues;
       },
     });

@@ -6,32 +6,43 @@ import { describeOp, Reconciler, writeCallsOf, type Plan } from '../reconcile';
 import { UsageError, type CliCommand } from './index';
 
 /**
- * `npm run cli -- plan [--team <name>] [--json] [--daemon <url>]`: the ops a reconcile would
- * apply now, applying nothing. With PULUMI_ACCESS_TOKEN it reads Pulumi itself; without one
- * the Pulumi side is the running daemon's built-in emulator, so it asks that daemon's admin
- * API (`GET /api/v1/plan`, ADMIN_API_TOKEN) instead.
+ * `npm run cli -- plan [--team <name>] [--json] [--daemon <url>] [--detailed-exitcode]`: the
+ * ops a reconcile would apply now, applying nothing. With PULUMI_ACCESS_TOKEN it reads Pulumi
+ * itself; without one the Pulumi side is the running daemon's built-in emulator, so it asks that
+ * daemon's admin API (`GET /api/v1/plan`, ADMIN_API_TOKEN) instead.
  */
 
 const USAGE = `usage:
-  npm run cli -- plan [--team <name>] [--json]          plan against the Pulumi org (PULUMI_ACCESS_TOKEN)
-  npm run cli -- plan --daemon <url> [--team <name>]    ask a running daemon (ADMIN_API_TOKEN)`;
+  npm run cli -- plan [--team <name>] [--json] [--detailed-exitcode]
+        plan against the Pulumi org (PULUMI_ACCESS_TOKEN)
+  npm run cli -- plan --daemon <url> [--team <name>] [--json] [--detailed-exitcode]
+        ask a running daemon (ADMIN_API_TOKEN)
+
+  --json                print the plans as one JSON object on stdout
+  --detailed-exitcode   exit 0 when nothing would change, 2 when changes are pending, 1 on any error`;
+
+/** Exit codes of --detailed-exitcode, Terraform's convention: CI tells drift from failure. */
+const DETAILED_EXIT = { inSync: 0, failed: 1, changesPending: 2 } as const;
 
 export const planCommand: CliCommand = {
   name: 'plan',
   summary: 'dry run: print the Pulumi changes a reconcile would make now',
   usage: USAGE,
   async run(args, ctx) {
-    let values: { team?: string; json?: boolean; daemon?: string };
+    let values: { team?: string; json?: boolean; daemon?: string; 'detailed-exitcode'?: boolean };
     try {
       ({ values } = parseArgs({
         args,
-        options: { team: { type: 'string' }, json: { type: 'boolean' }, daemon: { type: 'string' } },
+        options: { team: { type: 'string' }, json: { type: 'boolean' }, daemon: { type: 'string' }, 'detailed-exitcode': { type: 'boolean' } },
         strict: true,
         allowPositionals: false,
       }));
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw new UsageError((err as Error).message, args.includes('--detailed-exitcode') ? DETAILED_EXIT.failed : 2);
     }
+    const detailed = values['detailed-exitcode'] === true;
+    // Under --detailed-exitcode, 2 means changes pending: a setup mistake must not read as one.
+    const setupError = detailed ? DETAILED_EXIT.failed : 2;
     const { config } = ctx;
     let plans: Plan[];
     if (values.daemon || !config.PULUMI_ACCESS_TOKEN) {
@@ -41,7 +52,7 @@ export const planCommand: CliCommand = {
           'plan: PULUMI_ACCESS_TOKEN is unset, so the Pulumi side is a running daemon (its emulator);\n' +
             `asking ${daemon} needs ADMIN_API_TOKEN. Set one of the two.\n`,
         );
-        return 2;
+        return setupError;
       }
       const res = await fetch(`${daemon}/api/v1/plan${values.team ? `?team=${encodeURIComponent(values.team)}` : ''}`, {
         headers: { authorization: `Bearer ${config.ADMIN_API_TOKEN}` },
@@ -61,7 +72,7 @@ export const planCommand: CliCommand = {
       } catch (err) {
         if (err instanceof PolicyError) {
           ctx.stderr.write(`${err.message}\n`);
-          return 2;
+          return setupError;
         }
         throw err;
       }
@@ -73,12 +84,10 @@ export const planCommand: CliCommand = {
       });
       plans = values.team ? [await reconciler.planTeam(values.team)] : await reconciler.planAll();
     }
-    if (values.json) {
-      ctx.stdout.write(`${JSON.stringify({ dryRun: true, plans }, null, 2)}\n`);
-      return 0;
-    }
-    ctx.stdout.write(renderPlans(plans));
-    return 0;
+    if (values.json) ctx.stdout.write(`${JSON.stringify({ dryRun: true, plans }, null, 2)}\n`);
+    else ctx.stdout.write(renderPlans(plans));
+    if (!detailed) return 0;
+    return plans.some((p) => p.ops.length > 0) ? DETAILED_EXIT.changesPending : DETAILED_EXIT.inSync;
   },
 };
 

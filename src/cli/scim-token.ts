@@ -5,8 +5,8 @@ import { cliActor, UsageError, type CliCommand } from './index';
 
 /**
  * `scim-token create|rotate|revoke|list`: bearer tokens of SCIM clients (one per IdP app).
- * A token is printed once, on stdout alone, so `$(npm run -s cli -- scim-token create --name
- * okta)` captures just the token; everything else goes to stderr. Each change is audited with
+ * A token is printed once, on stdout alone (or in the `--json` object), so `$(npm run -s cli --
+ * scim-token create --name okta)` captures just the token; everything else goes to stderr. Each change is audited with
  * the OS user as actor, channel `cli`.
  */
 
@@ -16,7 +16,9 @@ const USAGE = `usage:
                                                              new token; the previous one stays valid
                                                              for the grace period (default 24h)
   npm run cli -- scim-token revoke --name <client>           revokes the client and all its tokens
-  npm run cli -- scim-token list                             clients and token metadata (never tokens)`;
+  npm run cli -- scim-token list                             clients and token metadata (never tokens)
+
+  --json    print the result as one JSON object on stdout (create and rotate: with the token)`;
 
 /** `90s`, `15m`, `24h`, `7d` → seconds. */
 export function parseDuration(text: string): number {
@@ -31,9 +33,9 @@ export const scimTokenCommand: CliCommand = {
   usage: USAGE,
   async run(args, ctx) {
     const [action, ...rest] = args;
-    let values: { name?: string; grace?: string };
+    let values: { name?: string; grace?: string; json?: boolean };
     try {
-      ({ values } = parseArgs({ args: rest, options: { name: { type: 'string' }, grace: { type: 'string' } }, strict: true }));
+      ({ values } = parseArgs({ args: rest, options: { name: { type: 'string' }, grace: { type: 'string' }, json: { type: 'boolean' } }, strict: true }));
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
@@ -41,6 +43,7 @@ export const scimTokenCommand: CliCommand = {
       if (!values.name) throw new UsageError(`scim-token ${action} needs --name`);
       return values.name;
     };
+    const printJson = (data: unknown) => ctx.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
     const db = await ctx.db();
     try {
       switch (action) {
@@ -48,7 +51,8 @@ export const scimTokenCommand: CliCommand = {
           const issued = await createScimClient(db, needName());
           await recordAdminAction(db, { op: 'scim-client.create', subject: issued.clientName, ...cliActor() });
           ctx.stderr.write(`created SCIM client '${issued.clientName}'; its token (shown once, store it in the IdP now):\n`);
-          ctx.stdout.write(`${issued.token}\n`);
+          if (values.json) printJson({ client: issued.clientName, token: issued.token });
+          else ctx.stdout.write(`${issued.token}\n`);
           return 0;
         }
         case 'rotate': {
@@ -65,17 +69,24 @@ export const scimTokenCommand: CliCommand = {
               (issued.previousValidUntil ? `; the previous token stays valid until ${issued.previousValidUntil.toISOString()}` : '') +
               ':\n',
           );
-          ctx.stdout.write(`${issued.token}\n`);
+          if (values.json) printJson({ client: issued.clientName, token: issued.token, previousValidUntil: issued.previousValidUntil ?? null });
+          else ctx.stdout.write(`${issued.token}\n`);
           return 0;
         }
         case 'revoke': {
           await revokeScimClient(db, needName());
           await recordAdminAction(db, { op: 'scim-client.revoke', subject: values.name, ...cliActor() });
           ctx.stderr.write(`revoked SCIM client '${values.name}' and all its tokens\n`);
+          if (values.json) printJson({ client: values.name, revoked: true });
           return 0;
         }
         case 'list': {
-          for (const client of await listScimClients(db)) {
+          const clients = await listScimClients(db);
+          if (values.json) {
+            printJson({ clients });
+            return 0;
+          }
+          for (const client of clients) {
             ctx.stdout.write(`${client.name}${client.revokedAt ? ' (revoked)' : ''}\n`);
             for (const t of client.tokens) {
               const state = t.revokedAt ? 'revoked' : t.expiresAt ? `valid until ${t.expiresAt.toISOString()}` : 'valid';

@@ -44,6 +44,20 @@ const envSchema = z.object({
    * process, `warn` logs and starts (BullMQ may then lose or repeat jobs). @defaultValue refuse
    */
   REDIS_EVICTION_CHECK: z.preprocess(emptyAsUnset, z.enum(['refuse', 'warn']).default('refuse')),
+  /**
+   * BullMQ key prefix of the queues: installations sharing one Redis each need their own, and
+   * every process of one installation (daemon, workers, CLI) the same. A fixed default rather
+   * than one derived from DATABASE_URL, so processes that reach one database by different URLs
+   * never split its queues. Redis Cluster needs a hash tag, e.g. `{pis}`, so that a queue's keys
+   * share a slot. No ':' (it separates the key's parts). @defaultValue pis
+   */
+  QUEUE_PREFIX: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .regex(/^(?:[A-Za-z0-9_.-]+|\{[A-Za-z0-9_.-]+\})$/, { message: "must be letters, digits, '_', '.', '-', optionally in braces ({pis}) for Redis Cluster" })
+      .default('pis'),
+  ),
   PULUMI_BACKEND_URL: url.transform((v) => v ?? 'https://api.pulumi.com'),
   PULUMI_ACCESS_TOKEN: optionalString,
   /**

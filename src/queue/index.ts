@@ -89,8 +89,8 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 
 export interface QueueFactoryOptions {
   redisUrl: string;
-  /** BullMQ key prefix; tests use a unique one per file. @defaultValue bull */
-  prefix?: string;
+  /** BullMQ key prefix (QUEUE_PREFIX); tests use a unique one per file. */
+  prefix: string;
   logger: Logger;
   /**
    * Workers' job lock duration, ms, also their stalled-check interval (BullMQ ships both
@@ -157,8 +157,7 @@ const MAX_BACKGROUND_RETRY_MS = 30_000;
 const COUNTED_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
 export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
-  const prefix = options.prefix ?? 'bull';
-  const { logger } = options;
+  const { prefix, logger } = options;
   // Producers fail fast instead of queueing commands while Redis is away: the outbox keeps
   // the work, and an admin request gets an error rather than hanging.
   const producer = createRedis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });

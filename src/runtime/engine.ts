@@ -29,6 +29,7 @@ export interface SyncEngineOptions {
     | 'WORKER_LOCK_DURATION_MS'
     | 'WORKER_CONCURRENCY'
     | 'REDIS_EVICTION_CHECK'
+    | 'QUEUE_PREFIX'
   >;
   db: Db;
   /** For the relay's LISTEN connection. */
@@ -74,6 +75,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   const client = createPulumiClient(clientOptions);
   const queues = createQueueFactory({
     redisUrl: options.redisUrl,
+    prefix: config.QUEUE_PREFIX,
     logger,
     lockDurationMs: config.WORKER_LOCK_DURATION_MS,
     evictionCheck: config.REDIS_EVICTION_CHECK,

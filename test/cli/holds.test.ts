@@ -62,8 +62,9 @@ describe('cli holds', () => {
 
   it('approve applies the hold and audits the OS user with channel cli', async () => {
     const [{ id }] = JSON.parse((await holds('list', '--json')).stdout).holds;
-    const approved = await holds('approve', id);
+    const approved = await holds('approve', id, '--json');
     expect(approved).toMatchObject({ code: 0, stderr: expect.stringContaining(`hold ${id} of team platform approved`) });
+    expect(JSON.parse(approved.stdout)).toEqual({ hold: { id, team: 'platform', status: 'approved' }, reconcileQueued: true });
     await h.settle();
     expect(emuTeam(h.emu, 'platform')?.members).toEqual(['dave']);
     expect((await holds('list')).stdout).toBe('no holds are waiting\n');
@@ -74,6 +75,8 @@ describe('cli holds', () => {
 
   it('explains usage: --help exits 0, mistakes exit 2, an unknown hold exits 1', async () => {
     expect(await holds('--help')).toMatchObject({ code: 0, stdout: expect.stringContaining('holds approve <id>') });
+    expect(await holds('approve', '--help')).toMatchObject({ code: 0, stdout: expect.stringContaining('holds approve <id>'), stderr: '' });
+    expect(await holds('list', '-h')).toMatchObject({ code: 0, stdout: expect.stringContaining('--json') });
     expect((await holds('approve')).code).toBe(2);
     expect((await holds('frobnicate')).code).toBe(2);
     expect((await holds('list', '--colour')).code).toBe(2);

@@ -71,4 +71,45 @@ describe('cli plan', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('npm run cli -- plan');
   });
+
+  it('--help prints its usage on stdout and exits 0, planning nothing', async () => {
+    const calls = h.emu.calls.total;
+    for (const args of [['--help'], ['--team', 'platform', '-h'], ['--detailed-exitcode', '--help']]) {
+      const res = await plan(args);
+      expect({ args, code: res.code, stderr: res.stderr }).toEqual({ args, code: 0, stderr: '' });
+      expect(res.stdout).toContain('--detailed-exitcode   exit 0 when nothing would change');
+    }
+    expect(h.emu.calls.total).toBe(calls);
+    const out = outputSink();
+    expect(await runCli([planCommand], ['help', 'plan'], { config: loadConfig({}), stdout: out.stream, stderr: outputSink().stream })).toBe(0);
+    expect(out.text()).toContain('npm run cli -- plan --daemon <url>');
+  });
+
+  describe('--detailed-exitcode', () => {
+    it('exits 2 when changes are pending, in words or as JSON', async () => {
+      const res = await plan(['--detailed-exitcode']);
+      expect(res.code).toBe(2);
+      expect(res.stdout).toContain('team platform (managed): 7 changes');
+      const json = await plan(['--detailed-exitcode', '--json', '--team', 'platform']);
+      expect(json.code).toBe(2);
+      expect(JSON.parse(json.stdout)).toMatchObject({ plans: [{ team: 'platform' }] });
+    });
+
+    it('exits 0 when nothing would change', async () => {
+      const res = await plan(['--detailed-exitcode', '--team', 'legacy-ops']);
+      expect(res).toMatchObject({ code: 0, stdout: expect.stringContaining('team legacy-ops (not managed): in sync') });
+    });
+
+    it('exits 1, never 2, on a usage or setup mistake', async () => {
+      expect((await plan(['--detailed-exitcode', '--colour'])).code).toBe(1);
+      const bad = path.join(path.dirname(policyFile), 'bad.yaml');
+      fs.writeFileSync(bad, 'organization: acme\nteams:\n  - group: X\n');
+      expect((await plan(['--detailed-exitcode'], { SYNC_CONFIG: bad })).code).toBe(1);
+      const out = outputSink();
+      const err = outputSink();
+      const config = loadConfig({ SYNC_CONFIG: policyFile });
+      expect(await runCli([planCommand], ['plan', '--detailed-exitcode'], { config, stdout: out.stream, stderr: err.stream })).toBe(1);
+      expect(err.text()).toContain('Set one of the two');
+    });
+  });
 });

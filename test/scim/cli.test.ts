@@ -70,6 +70,40 @@ describe('scim-token', () => {
     ]);
   });
 
+  it('--json prints each result as one JSON object, tokens only where the text prints them', async () => {
+    const created = await cli('scim-token', 'create', '--name', 'scripted', '--json');
+    expect(created.code).toBe(0);
+    const { token } = JSON.parse(created.out);
+    expect(JSON.parse(created.out)).toEqual({ client: 'scripted', token: expect.stringMatching(/^pis_scim_/) });
+    expect(await findActiveToken(database.db, hashToken(token))).toMatchObject({ clientName: 'scripted' });
+
+    const rotated = JSON.parse((await cli('scim-token', 'rotate', '--name', 'scripted', '--grace', '1h', '--json')).out);
+    expect(rotated).toEqual({ client: 'scripted', token: expect.stringMatching(/^pis_scim_/), previousValidUntil: expect.any(String) });
+    expect(Date.parse(rotated.previousValidUntil)).toBeGreaterThan(Date.now());
+
+    const listed = await cli('scim-token', 'list', '--json');
+    expect(listed.out).not.toContain(token);
+    expect(listed.out).not.toContain(rotated.token);
+    const scripted = JSON.parse(listed.out).clients.find((c: { name: string }) => c.name === 'scripted');
+    expect(scripted).toMatchObject({ revokedAt: null, tokens: [{ last4: token.slice(-4) }, { last4: rotated.token.slice(-4), revokedAt: null }] });
+
+    expect(JSON.parse((await cli('scim-token', 'revoke', '--name', 'scripted', '--json')).out)).toEqual({ client: 'scripted', revoked: true });
+  });
+
+  it('--help on the command or any action prints its usage and exits 0, changing nothing', async () => {
+    for (const argv of [
+      ['scim-token', '--help'],
+      ['scim-token', 'create', '--help'],
+      ['scim-token', 'create', '--name', 'helped', '-h'],
+      ['help', 'scim-token'],
+    ]) {
+      const res = await cli(...argv);
+      expect({ argv, code: res.code, err: res.err }).toEqual({ argv, code: 0, err: '' });
+      expect(res.out).toContain('npm run cli -- scim-token create --name <client>');
+    }
+    expect((await cli('scim-token', 'list')).out).not.toContain('helped');
+  });
+
   it('explains usage mistakes with exit code 2', async () => {
     expect((await cli('scim-token', 'create')).code).toBe(2);
     expect((await cli('scim-token', 'rotate', '--name', 'x', '--grace', 'soon')).code).toBe(2);
