@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { loadConfig } from '../src/config';
 import { createDb } from '../src/directory/db';
 import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
@@ -220,7 +221,8 @@ async function main(): Promise<void> {
  * outbox row's created_at, `timestamp` the enqueue, `processedOn`/`finishedOn` the worker run.
  */
 async function revokeJobPhases(redisUrl: string): Promise<{ relay: Summary; queueWait: Summary; run: Summary }> {
-  const queue = new Queue('revoke', { connection: { url: redisUrl } });
+  // The daemon under test runs with the default QUEUE_PREFIX.
+  const queue = new Queue('revoke', { connection: { url: redisUrl }, prefix: loadConfig({}).QUEUE_PREFIX });
   try {
     const jobs = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j.name === 'revoke' && j.processedOn && j.finishedOn);
     return {

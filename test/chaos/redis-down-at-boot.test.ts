@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, startNodeProcess, startPrivateRedis, waitFor, type PrivateRedis } from '../helpers/stack/processes';
 import { oktaUser } from '../helpers/stack/scim-client';
+import { loadConfig } from '../../src/config';
 import { DRIFT_SCHEDULER_ID } from '../../src/reconcile';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
@@ -133,8 +134,10 @@ it('starts, serves SCIM and keeps the outbox while Redis is down; publishes once
     await daemon.until('the deactivation is published', async () => (await deactivationRow(userId))?.published_at instanceof Date);
 
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const revoke = new Queue('revoke', { connection });
-    const reconcile = new Queue('reconcile', { connection });
+    // The daemon runs with the default QUEUE_PREFIX.
+    const prefix = loadConfig({}).QUEUE_PREFIX;
+    const revoke = new Queue('revoke', { connection, prefix });
+    const reconcile = new Queue('reconcile', { connection, prefix });
     try {
       await daemon.until(
         'the token sweep and drift schedules are set',
