@@ -89,14 +89,14 @@ export async function decisionsFor(conn: Conn, team: string): Promise<HoldDecisi
 /**
  * Brings the team's holds in line with this reconcile: the open hold lists exactly the ops held
  * now (made when there was none; closed as superseded when nothing is held), an approved hold
- * is marked applied, and rejected holds whose ops are no longer planned close. Returns the open
- * hold when one was made by this call.
+ * is marked applied, and rejected holds whose ops are no longer planned close. Returns the id of
+ * the team's open hold when ops are held, and the hold itself when this call opened it.
  */
 export async function syncHolds(
   conn: Conn,
   team: string,
   update: { held: readonly Op[]; reason?: string; planned: readonly Op[]; decisions: HoldDecisions },
-): Promise<Hold | undefined> {
+): Promise<{ openId?: string; opened?: Hold }> {
   const { held, decisions } = update;
   if (decisions.approvedHoldId)
     await conn('holds').where({ id: decisions.approvedHoldId, status: 'approved' }).update({ status: 'applied', updated_at: conn.fn.now() });
@@ -108,7 +108,7 @@ export async function syncHolds(
   const open = (await conn('holds').where({ team, status: 'pending' }).first()) as HoldRow | undefined;
   if (held.length === 0) {
     if (open) await conn('holds').where({ id: open.id, status: 'pending' }).update({ status: 'superseded', updated_at: conn.fn.now() });
-    return undefined;
+    return {};
   }
   const counts = {
     removals: held.filter((op) => op.kind !== 'revokeToken' && op.kind !== 'relinkLogin').length,
@@ -118,17 +118,18 @@ export async function syncHolds(
     await conn('holds')
       .where({ id: open.id })
       .update({ ops: JSON.stringify(held), reason: update.reason ?? open.reason, ...counts, updated_at: conn.fn.now() });
-    return undefined;
+    return { openId: open.id };
   }
   try {
     const [row] = (await conn('holds')
       .insert({ team, reason: update.reason ?? 'guarded removals', ops: JSON.stringify(held), ...counts })
       .returning('*')) as HoldRow[];
-    return fromRow(row);
+    return { openId: row.id, opened: fromRow(row) };
   } catch (err) {
     // Another worker opened this team's hold first (one open hold per team): it stands.
-    if ((err as { code?: string }).code === '23505') return undefined;
-    throw err;
+    if ((err as { code?: string }).code !== '23505') throw err;
+    const theirs = (await conn('holds').where({ team, status: 'pending' }).first('id')) as { id: string } | undefined;
+    return { openId: theirs?.id };
   }
 }
 

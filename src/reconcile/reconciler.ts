@@ -13,7 +13,7 @@ import { recordIdentities } from './mapping';
 import { plan as computePlan, writeCallsOf } from './plan';
 import { decisionsFor, recentGuardedRemovals, syncHolds } from './holds';
 import { planOrgRemovals, rosterOf, type DepartedPerson, type RosterEntry } from './org-members';
-import { guardRemovals, opKey } from './safety';
+import { guardRemovals, isGuardedRemoval, opKey } from './safety';
 import { recentlyPendingLogins, recordReconcileFailure, recordReconcileSuccess } from './status';
 import { withTeamLock } from './team-lock';
 import type { ActualTeam, DesiredTeam, IdentityRecord, Op, Plan, PlanInput } from './types';
@@ -139,15 +139,17 @@ export class Reconciler {
       if (policy.reconcile.mode === 'observe') return this.#observe(request, plan, desired, actual, started);
       const category: AuditCategory = request.reason === 'drift' ? 'drift' : 'reconcile';
       const decisions = await decisionsFor(db, team);
+      const identityOf = (login: string) => identities.get(login);
       const guarded = guardRemovals({
         ops: plan.ops,
-        identityOf: (login) => identities.get(login),
+        identityOf,
         maxRemovals: policy.safety.maxRemovals,
-        recentRemovals: plan.ops.length > 0 ? await recentGuardedRemovals(db, policy.safety.windowMs) : 0,
+        // The window's count is an audit-log scan: read only when this plan has guarded removals.
+        recentRemovals: plan.ops.some((op) => isGuardedRemoval(op, identityOf)) ? await recentGuardedRemovals(db, policy.safety.windowMs) : 0,
         approved: decisions.approved,
         rejected: decisions.rejected,
       });
-      const hold = await syncHolds(db, team, { held: guarded.held, reason: guarded.reason, planned: plan.ops, decisions });
+      const { openId, opened: hold } = await syncHolds(db, team, { held: guarded.held, reason: guarded.reason, planned: plan.ops, decisions });
       if (hold) {
         holdsCreated.inc();
         this.#opts.logger.warn('removals held for approval', {
@@ -159,8 +161,7 @@ export class Reconciler {
           reason: hold.reason,
         });
       }
-      const openHold = guarded.held.length > 0 ? ((await db('holds').where({ team, status: 'pending' }).first('id')) as { id: string } | undefined) : undefined;
-      if (openHold) plan.notes.push({ kind: 'held', team, holdId: openHold.id, ops: guarded.held.length });
+      if (openId) plan.notes.push({ kind: 'held', team, holdId: openId, ops: guarded.held.length });
       for (const r of decisions.rejectedHolds) {
         const left = guarded.rejected.filter((op) => r.keys.has(opKey(op))).length;
         if (left > 0) plan.notes.push({ kind: 'rejectedHold', team, holdId: r.id, ops: left });
