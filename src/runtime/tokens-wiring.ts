@@ -1,4 +1,4 @@
-import { findUser, type Db } from '../directory';
+import { personById, type Db } from '../directory';
 import type { Logger } from '../log';
 import { isManageableTeamName, type PolicyStore } from '../policy';
 import type { PulumiClient } from '../pulumi';
@@ -18,7 +18,7 @@ export function createTokenDeps(options: { db: Db; pulumi: PulumiClient; policy:
     access: {
       ...teamMembershipView(db, policy, reconciler),
       personState: async (userId): Promise<PersonState> => {
-        const user = await findUser(db, userId);
+        const user = await personById(db, userId);
         return !user ? 'deleted' : user.active ? 'active' : 'deactivated';
       },
     },
