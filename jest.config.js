@@ -39,6 +39,8 @@ if (missing.length > 0) throw new Error(`jest.config.js lists unit tests that do
 
 const shared = {
   testEnvironment: 'node',
+  // The transform cache lives with the dependencies, not in /tmp: a run leaves nothing there.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
 };

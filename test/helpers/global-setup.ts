@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createDb, type Db, migrateLatest } from '../../src/directory/db';
 import { startEmbeddedPostgres } from '../../src/directory/embedded-postgres';
 import { withDatabase } from './pg-urls';
@@ -8,6 +11,7 @@ import { withDatabase } from './pg-urls';
  * so each test file can clone the template cheaply (see ./db.ts).
  */
 export default async function globalSetup(): Promise<void> {
+  scopeLitterToThisRun();
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const pg = await startEmbeddedPostgres('.data/test', 54339);
@@ -31,6 +35,21 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env.TEST_PG_ADMIN_URL = adminUrl;
   process.env.TEST_PG_TEMPLATE = template;
+}
+
+/**
+ * Everything the suite leaves behind lives under one folder and one Redis namespace of this run,
+ * which global-teardown removes. Setting TMPDIR here reaches every jest worker and every process a
+ * test spawns (they inherit the environment), so `os.tmpdir()` callers need no change. The run id
+ * keeps concurrent runs on one machine out of each other's way.
+ */
+function scopeLitterToThisRun(): void {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'pis-test-run-'));
+  // As root, initdb runs as a 'postgres' user that must read files the embedded Postgres puts here.
+  chmodSync(runDir, 0o755);
+  process.env.TEST_RUN_DIR = runDir;
+  process.env.TEST_RUN_ID = path.basename(runDir).slice('pis-test-run-'.length);
+  process.env.TMPDIR = runDir;
 }
 
 /**

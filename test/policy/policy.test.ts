@@ -150,18 +150,22 @@ describe('policy file', () => {
 describe('PolicyStore', () => {
   it('reloads a changed file and keeps the running policy when the new one is invalid', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-'));
-    const file = path.join(dir, 'sync.yaml');
-    fs.writeFileSync(file, 'organization: acme\n');
-    const store = new PolicyStore(file);
-    const changes: string[] = [];
-    store.on('changed', (next) => changes.push(next.organization));
+    try {
+      const file = path.join(dir, 'sync.yaml');
+      fs.writeFileSync(file, 'organization: acme\n');
+      const store = new PolicyStore(file);
+      const changes: string[] = [];
+      store.on('changed', (next) => changes.push(next.organization));
 
-    fs.writeFileSync(file, 'organization: beta\n');
-    expect(store.reload().organization).toBe('beta');
-    fs.writeFileSync(file, 'organization: [\n');
-    expect(() => store.reload()).toThrow(PolicyError);
-    expect(store.current.organization).toBe('beta');
-    expect(changes).toEqual(['beta']);
+      fs.writeFileSync(file, 'organization: beta\n');
+      expect(store.reload().organization).toBe('beta');
+      fs.writeFileSync(file, 'organization: [\n');
+      expect(() => store.reload()).toThrow(PolicyError);
+      expect(store.current.organization).toBe('beta');
+      expect(changes).toEqual(['beta']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
