@@ -26,7 +26,7 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.LOG_LEVEL }).child({ process: 'worker' });
   // Without DATABASE_URL: the embedded Postgres a running daemon started (same as the CLI).
   const databaseUrl = config.DATABASE_URL ?? embeddedDatabaseUrl(config);
-  const db = createDb({ connectionString: databaseUrl });
+  const db = createDb({ connectionString: databaseUrl, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
   await migrateLatest(db);
   let engine: SyncEngine;
   try {

@@ -36,7 +36,7 @@ async function main(): Promise<number> {
             url = embedded.connectionString;
           }
         }
-        db = createDb({ connectionString: url, poolMax: 2 });
+        db = createDb({ connectionString: url, poolMax: 2, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
         await migrateLatest(db);
         return db;
       },

@@ -38,6 +38,12 @@ const envSchema = z.object({
   EMBEDDED_PG_PORT: port(54329),
   /** Where the embedded Postgres keeps its data. @defaultValue ./.data */
   DATA_DIR: z.string().default('./.data'),
+  /**
+   * Longest a single SQL statement of the daemon, the workers or the CLI may run before Postgres
+   * cancels it; 0 turns the bound off. Migrations are exempt. A SCIM request that hits it answers
+   * 400 tooMany. docs/robustness.md, "Bounded work". @defaultValue 30000
+   */
+  DB_STATEMENT_TIMEOUT_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).default(30_000)),
   REDIS_URL: url,
   /**
    * Redis reports a `maxmemory-policy` other than noeviction at start-up: `refuse` stops the

@@ -18,6 +18,8 @@ export interface DbOptions {
   poolMax?: number;
   /** How long a connection beyond the warm ones may sit idle before it is closed. @defaultValue 30 s */
   idleTimeoutMillis?: number;
+  /** Postgres cancels any statement on these connections that runs longer; 0 or unset: no bound. */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -33,7 +35,9 @@ export function createDb(options: DbOptions): Db {
   const max = options.poolMax ?? 10;
   return knex({
     client: 'pg',
-    connection: options.connectionString,
+    connection: options.statementTimeoutMs
+      ? { connectionString: options.connectionString, statement_timeout: options.statementTimeoutMs }
+      : options.connectionString,
     pool: { min: Math.min(WARM_CONNECTIONS, max), max, idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000 },
     acquireConnectionTimeout: 10_000,
   });
@@ -82,7 +86,20 @@ class FolderMigrationSource implements Knex.MigrationSource<string> {
   }
   async getMigration(file: string): Promise<Knex.Migration> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.join(MIGRATIONS_DIR, file)) as MigrationModule;
+    const migration = require(path.join(MIGRATIONS_DIR, file)) as MigrationModule;
+    // A migration may rewrite a large table: the pool's statement timeout is lifted for its own
+    // transaction only (SET LOCAL ends with it; every migration here runs in one).
+    return {
+      up: async (trx: Knex) => {
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        await migration.up(trx);
+      },
+      down: async (trx: Knex) => {
+        await trx.raw('SET LOCAL statement_timeout = 0');
+        await migration.down(trx);
+      },
+      ...(migration.config ? { config: migration.config } : {}),
+    };
   }
 }
 

@@ -5,7 +5,7 @@
  */
 export { loadPolicy, parsePolicy, PolicyError, durationMs, isManageableTeamName } from './load';
 export type { AdoptMode, Policy, PolicyProblem, TeamRule, StackRule, Permission, LoginSource, GroupMatcher, LoadPolicyOptions } from './load';
-export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf } from './resolve';
+export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf, GROUP_PATTERN_MAX_SUBJECT } from './resolve';
 export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
 export { TOKEN_TEAM_PREFIX, PERMISSIONS } from './schema';
 export { PolicyStore } from './store';

@@ -90,6 +90,13 @@ export interface RuleGroup {
   externalId?: string | null;
 }
 
+/**
+ * Pattern rules never see a group name longer than this: it bounds the matching work per name
+ * even for patterns the load-time lint lets through, and it is longer than the group names Okta
+ * and Entra allow (docs/robustness.md, "Bounded work").
+ */
+export const GROUP_PATTERN_MAX_SUBJECT = 256;
+
 /** The teams a group maps to by the rules as written: every matching rule counts, a team appears once per rule. */
 export function teamsForGroup(policy: Policy, group: RuleGroup): TeamMatch[] {
   const out: TeamMatch[] = [];
@@ -101,6 +108,7 @@ export function teamsForGroup(policy: Policy, group: RuleGroup): TeamMatch[] {
       if (hit && rule.team) out.push({ team: rule.team, ruleIndex: rule.index, ruleKey: rule.key });
       continue;
     }
+    if (group.displayName.length > GROUP_PATTERN_MAX_SUBJECT) continue;
     const team = match.re.exec(group.displayName)?.groups?.team;
     if (team && isManageableTeamName(team)) out.push({ team, ruleIndex: rule.index, ruleKey: rule.key });
   }

@@ -1,4 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
+import isSafeRegex from 'safe-regex2';
 import { z } from 'zod';
 
 /**
@@ -38,15 +39,30 @@ export const stackRuleSchema = z.strictObject({
   permission: z.enum(['read', 'write', 'admin']),
 });
 
+/**
+ * A pattern runs against every group name the IdP sends, so one that backtracks exponentially
+ * would let a crafted group name stall the daemon: nested quantifiers (star height above 1) are
+ * refused at load, and the length is capped. Names it runs against are capped too
+ * (GROUP_PATTERN_MAX_SUBJECT in resolve.ts); docs/robustness.md, "Bounded work".
+ */
+const GROUP_PATTERN_MAX_LENGTH = 200;
+
 const groupPattern = z
   .string()
   .min(1, 'must not be empty')
+  .max(GROUP_PATTERN_MAX_LENGTH, `must be at most ${GROUP_PATTERN_MAX_LENGTH} characters`)
   .superRefine((source, ctx) => {
     try {
       new RegExp(source);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `is not a valid regular expression: ${(err as Error).message}` });
       return;
+    }
+    if (!isSafeRegex(source)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'may take exponential time on some group names (a quantifier inside a quantified group, e.g. (a+)+); flatten it',
+      });
     }
     if (!/\(\?<team>/.test(source)) {
       ctx.addIssue({ code: 'custom', message: 'needs a named capture group "team", e.g. ^pulumi-(?<team>[a-z0-9-]+)$' });

@@ -54,7 +54,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     shutdown.push({ name: 'embedded postgres', run: embedded.stop });
     databaseUrl = embedded.connectionString;
   }
-  const db = createDb({ connectionString: databaseUrl });
+  const db = createDb({ connectionString: databaseUrl, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
   shutdown.push({ name: 'postgres pool', run: () => db.destroy() });
   await migrateLatest(db);
 

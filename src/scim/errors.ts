@@ -72,6 +72,7 @@ export const unknownMembers = (ids: string[]) => invalidValue(`members must be U
 
 const PG_UNIQUE_VIOLATION = '23505';
 const PG_INVALID_TEXT = '22P02';
+const PG_QUERY_CANCELED = '57014';
 const USER_NAME_INDEX = 'users_user_name_lower';
 
 /** The fields the rows below look at; any of them may be missing on what was thrown. */
@@ -102,6 +103,12 @@ const ERROR_TABLE: ReadonlyArray<{ when: (e: Thrown) => boolean; answer: (e: Thr
   },
   { when: (e) => e.code === PG_UNIQUE_VIOLATION, answer: () => uniqueness('a resource with this unique attribute already exists') },
   { when: (e) => e.code === PG_INVALID_TEXT, answer: () => invalidValue('a value has the wrong format') },
+  // The statement timeout (DB_STATEMENT_TIMEOUT_MS) cancelled a query: the request asks for more
+  // work than the server does per query; RFC 7644 §3.12 names that tooMany.
+  {
+    when: (e) => e.code === PG_QUERY_CANCELED,
+    answer: () => tooMany('the request needs more work than the server allows per query; narrow the filter or page the results'),
+  },
   // Other http-errors style client errors.
   { when: (e) => typeof e.status === 'number' && e.status >= 400 && e.status < 500, answer: (e) => new ScimError(e.status!, 'bad request') },
   // IdPs retry a 503 later (Entra next cycle, Okta's retry queue); a 500 reads as our bug.

@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { attributeAt, loadPolicy, loginFor, parsePolicy, PolicyError, PolicyStore, resolveGrants, teamsForGroup } from '../../src/policy';
+import {
+  attributeAt,
+  GROUP_PATTERN_MAX_SUBJECT,
+  loadPolicy,
+  loginFor,
+  parsePolicy,
+  PolicyError,
+  PolicyStore,
+  resolveGrants,
+  teamsForGroup,
+} from '../../src/policy';
 
 const FILE = 'sync.yaml';
 
@@ -68,6 +78,20 @@ describe('policy file', () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^sync\.yaml:3 teams\.0\.groupPattern: needs a named capture group "team"/);
     expect(problems[1]).toMatch(/^sync\.yaml:4 teams\.1\.groupPattern: is not a valid regular expression/);
+  });
+
+  it('refuses a groupPattern that can backtrack exponentially, or one too long to review, at load with file:line', () => {
+    const long = `^(?<team>${'a'.repeat(200)})$`;
+    const problems = problemsOf(`organization: acme\nteams:\n  - groupPattern: "^(?<team>(a+)+)$"\n  - groupPattern: "${long}"\n`);
+    expect(problems[0]).toMatch(/^sync\.yaml:3 teams\.0\.groupPattern: may take exponential time on some group names/);
+    expect(problems[1]).toMatch(/^sync\.yaml:4 teams\.1\.groupPattern: must be at most 200 characters/);
+  });
+
+  it('never runs a groupPattern against a group name longer than GROUP_PATTERN_MAX_SUBJECT', () => {
+    const policy = parsePolicy('organization: acme\nteams:\n  - groupPattern: "^pulumi-(?<team>[a-z]+)-x*$"\n', FILE);
+    const name = (n: number) => `pulumi-web-${'x'.repeat(n - 'pulumi-web-'.length)}`;
+    expect(teamsForGroup(policy, { displayName: name(GROUP_PATTERN_MAX_SUBJECT) })).toHaveLength(1);
+    expect(teamsForGroup(policy, { displayName: name(GROUP_PATTERN_MAX_SUBJECT + 1) })).toEqual([]);
   });
 
   it('asks for exactly one of group, groupExternalId and groupPattern, and a team for group rules', () => {
