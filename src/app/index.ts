@@ -78,5 +78,13 @@ export function createHttpServer(app: Express): http.Server {
   Object.setPrototypeOf(AppResponse.prototype, app.response);
   app.request = AppRequest.prototype as typeof app.request;
   app.response = AppResponse.prototype as typeof app.response;
-  return http.createServer({ IncomingMessage: AppRequest, ServerResponse: AppResponse }, app);
+  // An idle keep-alive socket is closed by the client, never by us: a server that closes first
+  // races a client reusing the socket (ECONNRESET on a busy machine), and load balancers keep
+  // idle connections up to 60 s by default, so the server waits longer than they do.
+  return http.createServer(
+    { IncomingMessage: AppRequest, ServerResponse: AppResponse, keepAliveTimeout: IDLE_KEEP_ALIVE_MS, headersTimeout: IDLE_KEEP_ALIVE_MS + 1000 },
+    app,
+  );
 }
+
+const IDLE_KEEP_ALIVE_MS = 65_000;

@@ -18,6 +18,8 @@ const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
+// A fixed number of runs, not a time budget: however slow the machine, each property gets them all.
+jest.setTimeout(600_000);
 
 let database: TestDatabase;
 let server: http.Server;

@@ -85,10 +85,11 @@ describe('§3.3/§7.2 grant on a stack the team already holds: overwrite, 409 or
   test('a grant whose answer was lost is retried (§6) and the repeat 409 counts as done', async () => {
     emu.config.addExistingGrant = 409;
     const stack = { projectName: 'infra', stackName: 'dev' };
-    // The first attempt times out at 100 ms and lands at 250 ms; the retry follows 500-1000 ms
-    // later and meets the grant the first attempt made.
-    emu.faults.add({ method: 'PATCH', path: TEAM_PATH, kind: 'latency', latencyMs: 250, times: 1 });
-    const retrying = clientWith({ timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1000, maxDelayMs: 1000 } });
+    // The first attempt times out at 3 s and lands at 4 s; the retry follows 6 s after the timeout
+    // and meets the grant the first attempt made. Seconds of margin on each side, so a busy
+    // machine cannot reorder them or time the retry out.
+    emu.faults.add({ method: 'PATCH', path: TEAM_PATH, kind: 'latency', latencyMs: 4000, times: 1 });
+    const retrying = clientWith({ timeoutMs: 3000, retry: { maxAttempts: 2, baseDelayMs: 6000, maxDelayMs: 6000 } });
     await expect(retrying.addStackPermission(ORG, TEAM, { ...stack, permission: 101 })).resolves.toBeUndefined();
     expect(teamGrants()).toEqual([
       { ...STACK, permission: 102 },

@@ -53,10 +53,12 @@ describe('outbox relay', () => {
       const groupId = await okta.createGroup(h, 'pulumi-outage');
       await okta.addMembers(h, groupId, [userId]);
       expect(await outboxPending()).toBe(3);
+      const attemptedAt = Date.now();
       await expect(deadRelay.drainOnce()).rejects.toBeInstanceOf(QueueUnavailableError);
       const rows = await h.scim.db('outbox').whereNull('published_at').select('attempts', 'last_error', 'available_at');
       expect(rows).toHaveLength(3);
-      expect(rows.every((r) => r.attempts === 1 && r.last_error && new Date(r.available_at).getTime() > Date.now() - 1000)).toBe(true);
+      // Each row was put off past the failed attempt (a backoff), however long the attempt took.
+      expect(rows.every((r) => r.attempts === 1 && r.last_error && new Date(r.available_at).getTime() > attemptedAt)).toBe(true);
     } finally {
       await deadRelay.stop();
       await deadQueues.close(500);
@@ -86,15 +88,15 @@ describe('outbox relay', () => {
     expect(identity).toMatchObject({ login: 'leaver', state: 'inactive' });
   });
 
-  it('a burst of 1,000 changes to one group costs at most 3 reconciles of its team', async () => {
+  it('a burst of 1,000 changes to one group costs a reconcile per busy window, not one per change', async () => {
     const groupId = await okta.createGroup(h, 'pulumi-burst');
     const users: string[] = [];
     for (let i = 0; i < 20; i++) users.push(await okta.createUser(h, `burst${i}@acme.example`));
     h.emu.state.accounts.push(...users.map((_, i) => ({ login: `burst${i}`, name: `Burst ${i}` })));
     // A team that keeps changing is reconciled about every busyCoalesceMs: the number of
-    // reconciles is 1 + (burst duration / busyCoalesceMs) plus at most one follow-up. The window
-    // is set above the burst's duration (3–4 s here, more on a loaded CI machine) so the count
-    // cannot depend on machine speed; with the 5 s default this burst gave 2 reconciles.
+    // reconciles is 1 + (burst duration / busyCoalesceMs) plus at most one follow-up. The bound
+    // below is that formula over the burst's measured duration (3–4 s on a quiet machine, a
+    // minute on a saturated one), so it holds at any machine speed.
     const relay = createDirectoryRelay({
       db: h.scim.db,
       policy: h.policy,
@@ -138,7 +140,7 @@ describe('outbox relay', () => {
     // Reported for BENCHMARKS.md; the assertion is on the count, not on time.
     process.stdout.write(`burst: 1000 changes in ${burstMs} ms → ${reconciles} reconciles\n`);
     expect(reconciles).toBeGreaterThanOrEqual(1);
-    expect(reconciles).toBeLessThanOrEqual(3);
+    expect(reconciles).toBeLessThanOrEqual(2 + Math.ceil(burstMs / 10_000));
   });
 });
 
