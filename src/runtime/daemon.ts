@@ -49,7 +49,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
 
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
-    const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, logger);
+    const embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, { logger });
     logger.warn('DATABASE_URL is unset: using the embedded Postgres', { dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT });
     shutdown.push({ name: 'embedded postgres', run: embedded.stop });
     databaseUrl = embedded.connectionString;

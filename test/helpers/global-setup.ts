@@ -14,7 +14,7 @@ export default async function globalSetup(): Promise<void> {
   scopeLitterToThisRun();
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const pg = await startEmbeddedPostgres('.data/test', 54339);
+    const pg = await startEmbeddedPostgres('.data/test', 54339, { sameProcessGroup: true });
     (globalThis as Record<string, unknown>).__EMBEDDED_PG__ = pg;
     adminUrl = pg.connectionString;
   }

@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const dir = process.env.PRIVATE_PG_DIR;
   const port = Number(process.env.PRIVATE_PG_PORT);
   if (!dir || !Number.isInteger(port)) throw new Error('PRIVATE_PG_DIR and PRIVATE_PG_PORT are required');
-  const pg = await startEmbeddedPostgres(dir, port);
+  const pg = await startEmbeddedPostgres(dir, port, { sameProcessGroup: true });
   process.stdout.write(`${JSON.stringify({ url: pg.connectionString })}\n`);
   process.on('SIGTERM', () => {
     void pg.stop().finally(() => process.exit(0));
