@@ -321,6 +321,16 @@ export function recordFullReconcileSuccess(at = new Date()): void {
 
 let openHoldsCollector: Collector<number> | undefined;
 let loginConflictsCollector: Collector<number> | undefined;
+let degradedTeamsCollector: Collector<number> | undefined;
+
+export const degradedTeams = new Gauge({
+  name: `${PREFIX}teams_degraded`,
+  help: 'Teams marked degraded: their last reconcile failed permanently (a 4xx from Pulumi) and nothing has succeeded since.',
+  registers: [registry],
+  async collect() {
+    this.set(await collectNumber(degradedTeamsCollector, 'teams_degraded', (n) => n));
+  },
+});
 
 export const openHolds = new Gauge({
   name: `${PREFIX}holds_open`,
@@ -340,13 +350,19 @@ export const loginConflicts = new Gauge({
   },
 });
 
-/** The reconciler reports open holds and login conflicts. Returns the unregister function. */
-export function registerSafetyCollectors(collectors: { openHolds: Collector<number>; loginConflicts: Collector<number> }): () => void {
+/** The reconciler reports open holds, login conflicts and degraded teams. Returns the unregister function. */
+export function registerSafetyCollectors(collectors: {
+  openHolds: Collector<number>;
+  loginConflicts: Collector<number>;
+  degradedTeams: Collector<number>;
+}): () => void {
   openHoldsCollector = collectors.openHolds;
   loginConflictsCollector = collectors.loginConflicts;
+  degradedTeamsCollector = collectors.degradedTeams;
   return () => {
     if (openHoldsCollector === collectors.openHolds) openHoldsCollector = undefined;
     if (loginConflictsCollector === collectors.loginConflicts) loginConflictsCollector = undefined;
+    if (degradedTeamsCollector === collectors.degradedTeams) degradedTeamsCollector = undefined;
   };
 }
 

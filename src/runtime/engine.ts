@@ -7,7 +7,7 @@ import type { OutboxRelay } from '../outbox';
 import { type Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient, type PulumiCall, type PulumiClient } from '../pulumi';
 import { createQueueFactory, createRevokeLane, enqueueFullReconcile, type QueueFactory } from '../queue';
-import { countLoginConflicts, countOpenHolds, countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
+import { countDegradedTeams, countLoginConflicts, countOpenHolds, countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
 import { createTokensController, startRevokeLaneWorker, type TokenDeps } from '../tokens';
 import { readBuildInfo } from './build-info';
 import { type OpsListener, startOpsListener } from './ops-listener';
@@ -109,7 +109,11 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
   const reconciler = new Reconciler({ db, lockDb, client, policy, logger });
   const unregisterPending = registerPendingUsersCollector(() => countPendingUsers(db));
-  const unregisterSafety = registerSafetyCollectors({ openHolds: () => countOpenHolds(db), loginConflicts: () => countLoginConflicts(db) });
+  const unregisterSafety = registerSafetyCollectors({
+    openHolds: () => countOpenHolds(db),
+    loginConflicts: () => countLoginConflicts(db),
+    degradedTeams: () => countDegradedTeams(db),
+  });
   const relay = createDirectoryRelay({
     db,
     databaseUrl: options.databaseUrl,
