@@ -7,7 +7,15 @@ import type { OutboxRelay } from '../outbox';
 import { type Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient, type PulumiCall, type PulumiClient } from '../pulumi';
 import { createQueueFactory, createRevokeLane, enqueueFullReconcile, type QueueFactory } from '../queue';
-import { countDegradedTeams, countLoginConflicts, countOpenHolds, countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
+import {
+  countDegradedTeams,
+  countLoginConflicts,
+  countOpenHolds,
+  countPendingUsers,
+  createReconcileWorker,
+  Reconciler,
+  upsertDriftSchedule,
+} from '../reconcile';
 import { createTokensController, startRevokeLaneWorker, type TokenDeps } from '../tokens';
 import { readBuildInfo } from './build-info';
 import { type OpsListener, startOpsListener } from './ops-listener';
