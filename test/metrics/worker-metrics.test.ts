@@ -11,7 +11,7 @@ import { type MetricFamily, parsePrometheusText, sampleValue } from './prometheu
  * the worker is ready while Postgres and Redis answer and unready once Redis does not.
  */
 
-/** Generous: two processes compiling TypeScript on a saturated machine; waiting costs nothing. */
+/** Generous (the daemon's start-up gets 180 s more): processes compiling TypeScript on a saturated machine; waiting costs nothing. */
 const WAIT_MS = 150_000;
 
 let stack: Stack;
@@ -30,7 +30,7 @@ beforeAll(async () => {
     env: { METRICS_PORT: String(metricsPort) },
   });
   await waitFor('worker /readyz', async () => (await fetch(`${workerMetrics}/readyz`)).ok, WAIT_MS, 200);
-}, WAIT_MS + 60_000);
+}, 180_000 + WAIT_MS + 60_000);
 
 afterAll(async () => {
   await stack?.stop();

@@ -74,7 +74,7 @@ beforeAll(async () => {
     env: { INTERNAL_PORT: String(internalPort) },
   });
   await waitFor('internal /readyz', async () => (await fetch(`${internal}/readyz`)).ok, WAIT_MS, 200);
-}, WAIT_MS + 60_000);
+}, 180_000 + WAIT_MS + 60_000);
 
 afterAll(async () => {
   await stack?.stop();
