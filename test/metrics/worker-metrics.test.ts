@@ -17,20 +17,23 @@ const WAIT_MS = 150_000;
 let stack: Stack;
 let workerMetrics: string;
 
-beforeAll(async () => {
-  const metricsPort = await freePort();
-  workerMetrics = `http://127.0.0.1:${metricsPort}`;
-  stack = await startStack({
-    label: 'workermetrics',
-    seed: seedFor(SMALL),
-    policy: benchPolicy(),
-    pulumiLatencyMs: 5,
-    workers: 1,
-    mode: 'source',
-    env: { METRICS_PORT: String(metricsPort) },
-  });
-  await waitFor('worker /readyz', async () => (await fetch(`${workerMetrics}/readyz`)).ok, WAIT_MS, 200);
-}, 180_000 + WAIT_MS + 60_000);
+beforeAll(
+  async () => {
+    const metricsPort = await freePort();
+    workerMetrics = `http://127.0.0.1:${metricsPort}`;
+    stack = await startStack({
+      label: 'workermetrics',
+      seed: seedFor(SMALL),
+      policy: benchPolicy(),
+      pulumiLatencyMs: 5,
+      workers: 1,
+      mode: 'source',
+      env: { METRICS_PORT: String(metricsPort) },
+    });
+    await waitFor('worker /readyz', async () => (await fetch(`${workerMetrics}/readyz`)).ok, WAIT_MS, 200);
+  },
+  180_000 + WAIT_MS + 60_000,
+);
 
 afterAll(async () => {
   await stack?.stop();

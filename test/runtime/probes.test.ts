@@ -55,26 +55,29 @@ let proxy: TcpProxy;
 let stack: Stack;
 let internal: string;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const direct = new URL(database.url);
-  proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-  const proxied = new URL(database.url);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String(proxy.port);
-  const internalPort = await freePort();
-  internal = `http://127.0.0.1:${internalPort}`;
-  stack = await startStack({
-    label: 'probes',
-    seed: seedFor({ users: 2, groups: 1, memberships: 2 }),
-    policy: benchPolicy(),
-    pulumiLatencyMs: 0,
-    mode: 'source',
-    databaseUrl: proxied.toString(),
-    env: { INTERNAL_PORT: String(internalPort) },
-  });
-  await waitFor('internal /readyz', async () => (await fetch(`${internal}/readyz`)).ok, WAIT_MS, 200);
-}, 180_000 + WAIT_MS + 60_000);
+beforeAll(
+  async () => {
+    database = await createTestDatabase();
+    const direct = new URL(database.url);
+    proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+    const proxied = new URL(database.url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const internalPort = await freePort();
+    internal = `http://127.0.0.1:${internalPort}`;
+    stack = await startStack({
+      label: 'probes',
+      seed: seedFor({ users: 2, groups: 1, memberships: 2 }),
+      policy: benchPolicy(),
+      pulumiLatencyMs: 0,
+      mode: 'source',
+      databaseUrl: proxied.toString(),
+      env: { INTERNAL_PORT: String(internalPort) },
+    });
+    await waitFor('internal /readyz', async () => (await fetch(`${internal}/readyz`)).ok, WAIT_MS, 200);
+  },
+  180_000 + WAIT_MS + 60_000,
+);
 
 afterAll(async () => {
   await stack?.stop();
