@@ -14,6 +14,7 @@ const UNIT_TESTS = [
   'test/app/app.test.ts',
   'test/auth/dependencies.test.ts',
   'test/auth/settings.test.ts',
+  'test/deploy/kit.test.ts',
   'test/directory/embedded-postgres.test.ts',
   'test/emulator/emulator.test.ts',
   'test/log/log.test.ts',

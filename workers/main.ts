@@ -38,6 +38,7 @@ async function main(): Promise<number> {
       pulumi: { baseUrl: config.PULUMI_BACKEND_URL, accessToken: config.PULUMI_ACCESS_TOKEN, org: config.PULUMI_ORG },
       logger,
       runWorkers: true,
+      metricsListener: { port: config.METRICS_PORT, host: config.HOST },
     });
   } catch (err) {
     await db.destroy();

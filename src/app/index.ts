@@ -1,30 +1,46 @@
 import http from 'node:http';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../log';
-import { withTimeout } from '../util';
 import { HttpError, jsonErrorEdge } from './http-errors';
+import { DependencyProbe, probeRoutes, type ReadinessCheck } from './probes';
 
 /**
- * The HTTP surface: health endpoints plus the routers each part contributes (SCIM, admin
- * API, console, SAML, metrics). Parts hand over ready routers; this file only mounts them.
+ * The HTTP surface: the probes (./probes.ts) plus the routers each part contributes (SCIM,
+ * admin API, console, SAML, metrics). Parts hand over ready routers; this file only mounts them.
  * The error table every surface but SCIM answers from is ./http-errors.ts.
  */
 
 export { HttpError, httpErrorAnswer, jsonErrorEdge, logHttpError } from './http-errors';
-
-export type ReadinessCheck = () => Promise<void>;
+export { DependencyProbe, type DependencyReport, type ReadinessCheck } from './probes';
 
 export interface Mount {
   path: string;
   router: Router | express.RequestHandler;
 }
 
+/**
+ * The routes one listener answers, by path prefix; every other path answers 404 as if it did
+ * not exist. With INTERNAL_PORT the daemon has two listeners, each with its scope.
+ */
+export interface ListenerScope {
+  serves: readonly string[];
+  /** Prefixes inside `serves` that this listener still does not answer. */
+  except?: readonly string[];
+}
+
 export interface AppDeps {
   logger: Logger;
-  /** Named dependencies `GET /readyz` probes: Postgres, Redis, Pulumi. */
-  readiness: Record<string, ReadinessCheck>;
+  /**
+   * What `GET /readyz` checks: a DependencyProbe, or named checks every one of which must pass.
+   * `GET /healthz` always answers while the process runs.
+   */
+  readiness: DependencyProbe | Record<string, ReadinessCheck>;
   mounts: Mount[];
+  /** Answer only these paths. @defaultValue every path */
+  scope?: ListenerScope;
 }
+
+const underPrefix = (path: string, prefix: string) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -33,25 +49,16 @@ export function createApp(deps: AppDeps): Express {
   // Entra and Okta send spaces in filters as '+' or '%20'; the simple parser decodes both.
   app.set('query parser', 'simple');
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  const { scope } = deps;
+  if (scope) {
+    app.use((req, _res, next) => {
+      const inScope = scope.serves.some((p) => underPrefix(req.path, p)) && !(scope.except ?? []).some((p) => underPrefix(req.path, p));
+      next(inScope ? undefined : new HttpError(404, 'not_found', 'no such route'));
+    });
+  }
 
-  app.get('/readyz', async (_req, res) => {
-    const results: Record<string, { ok: boolean; error?: string }> = {};
-    await Promise.all(
-      Object.entries(deps.readiness).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), 2000);
-          results[name] = { ok: true };
-        } catch (err) {
-          results[name] = { ok: false, error: (err as Error).message };
-        }
-      }),
-    );
-    const ready = Object.values(results).every((r) => r.ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: results });
-  });
+  const probe = deps.readiness instanceof DependencyProbe ? deps.readiness : new DependencyProbe({ required: deps.readiness });
+  app.use(probeRoutes(probe));
 
   for (const mount of deps.mounts) app.use(mount.path, mount.router);
 

@@ -33,6 +33,14 @@ const envSchema = z.object({
   PORT: port(8080),
   /** Bind address of the HTTP server. @defaultValue 0.0.0.0 */
   HOST: z.string().default('0.0.0.0'),
+  /**
+   * The daemon's internal listener (docs/operations.md, "What to expose"): when set, /metrics,
+   * /readyz, /api/v1 and the queue dashboard answer only here, and PORT serves only /scim/v2,
+   * /auth, /console and /healthz. Unset: everything on PORT.
+   */
+  INTERNAL_PORT: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(65535).optional()),
+  /** `npm run worker`: the port of its /metrics, /healthz and /readyz. @defaultValue 9464 */
+  METRICS_PORT: port(9464),
   DATABASE_URL: url,
   /** Port of the embedded Postgres used when DATABASE_URL is unset; off the system default. */
   EMBEDDED_PG_PORT: port(54329),

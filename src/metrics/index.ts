@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Router, type RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -31,6 +29,56 @@ const RECONCILE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 12
 
 /** Seconds; fine between 10 ms and 5 s, where the deprovision goal (p99 ≤ 300 ms) lives. */
 const REVOKE_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
+
+// ---------------------------------------------------------------------------------------------
+// The process: what runs, and whether its dependencies answer
+// ---------------------------------------------------------------------------------------------
+
+export const buildInfo = new Gauge({
+  name: `${PREFIX}build_info`,
+  help: 'Always 1; the labels say which build runs: package version, Node.js version, source commit ("unknown" when the image was built without it).',
+  labelNames: ['version', 'node_version', 'commit'] as const,
+  registers: [registry],
+});
+
+/** Records which build this process runs (once, at start-up). */
+export function recordBuildInfo(build: { version: string; commit: string | undefined }): void {
+  buildInfo.reset();
+  buildInfo.set({ version: build.version, node_version: process.version, commit: build.commit ?? 'unknown' }, 1);
+}
+
+let dependencyCollector: Collector<Record<string, boolean>> | undefined;
+
+export const dependencyUp = new Gauge({
+  name: `${PREFIX}dependency_up`,
+  help: 'Whether a dependency (postgres, redis, pulumi) answered the readiness check: 1 yes, 0 no. Only the ones readiness requires make /readyz fail.',
+  labelNames: ['dependency'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    if (!dependencyCollector) return;
+    try {
+      for (const [dependency, up] of Object.entries(await dependencyCollector())) this.set({ dependency }, Number(up));
+    } catch {
+      metricsCollectorErrors.inc({ collector: 'dependency_up' });
+    }
+  },
+});
+
+/** The process reports which of its dependencies answer (the readiness probe's checks). */
+export function registerDependencyCollector(collector: Collector<Record<string, boolean>>): () => void {
+  dependencyCollector = collector;
+  return () => {
+    if (dependencyCollector === collector) dependencyCollector = undefined;
+  };
+}
+
+export const policyReloads = new Counter({
+  name: `${PREFIX}policy_reloads_total`,
+  help: 'Policy reloads (SIGHUP): success, or failure (the file was refused and the running policy kept).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
 
 // ---------------------------------------------------------------------------------------------
 // SCIM server
@@ -247,8 +295,42 @@ export const holdsCreated = new Counter({
   registers: [registry],
 });
 
+export const holdsDecided = new Counter({
+  name: `${PREFIX}holds_decided_total`,
+  help: 'Holds an admin decided, by decision (approved, rejected).',
+  labelNames: ['decision'] as const,
+  registers: [registry],
+});
+
+export const loginConflictsDetected = new Counter({
+  name: `${PREFIX}login_conflicts_detected_total`,
+  help: 'People newly put in login_conflict (another person resolves to the same Pulumi login).',
+  registers: [registry],
+});
+
+export const fullReconcileLastSuccess = new Gauge({
+  name: `${PREFIX}full_reconcile_last_success_timestamp_seconds`,
+  help: 'Unix time this process last finished a full reconcile (every team enqueued, departures removed); 0 until it has. Take max() over processes.',
+  registers: [registry],
+});
+
+/** A full reconcile (drift schedule, policy reload, admin) finished its fan-out and org-level part. */
+export function recordFullReconcileSuccess(at = new Date()): void {
+  fullReconcileLastSuccess.set(at.getTime() / 1000);
+}
+
 let openHoldsCollector: Collector<number> | undefined;
 let loginConflictsCollector: Collector<number> | undefined;
+let degradedTeamsCollector: Collector<number> | undefined;
+
+export const degradedTeams = new Gauge({
+  name: `${PREFIX}teams_degraded`,
+  help: 'Teams marked degraded: their last reconcile failed permanently (a 4xx from Pulumi) and nothing has succeeded since.',
+  registers: [registry],
+  async collect() {
+    this.set(await collectNumber(degradedTeamsCollector, 'teams_degraded', (n) => n));
+  },
+});
 
 export const openHolds = new Gauge({
   name: `${PREFIX}holds_open`,
@@ -268,13 +350,19 @@ export const loginConflicts = new Gauge({
   },
 });
 
-/** The reconciler reports open holds and login conflicts. Returns the unregister function. */
-export function registerSafetyCollectors(collectors: { openHolds: Collector<number>; loginConflicts: Collector<number> }): () => void {
+/** The reconciler reports open holds, login conflicts and degraded teams. Returns the unregister function. */
+export function registerSafetyCollectors(collectors: {
+  openHolds: Collector<number>;
+  loginConflicts: Collector<number>;
+  degradedTeams: Collector<number>;
+}): () => void {
   openHoldsCollector = collectors.openHolds;
   loginConflictsCollector = collectors.loginConflicts;
+  degradedTeamsCollector = collectors.degradedTeams;
   return () => {
     if (openHoldsCollector === collectors.openHolds) openHoldsCollector = undefined;
     if (loginConflictsCollector === collectors.loginConflicts) loginConflictsCollector = undefined;
+    if (degradedTeamsCollector === collectors.degradedTeams) degradedTeamsCollector = undefined;
   };
 }
 
@@ -354,6 +442,22 @@ export const deprovisionToRevokeSeconds = new Histogram({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Console sign-in
+// ---------------------------------------------------------------------------------------------
+
+export const samlSignIns = new Counter({
+  name: `${PREFIX}saml_signins_total`,
+  help: 'SAML sign-ins to the console by outcome (success, refused) and reason code (ok, or why it was refused: the code the refusal page shows).',
+  labelNames: ['outcome', 'reason'] as const,
+  registers: [registry],
+});
+
+/** Counts one sign-in: `reason` is a refusal code from a fixed set (src/auth, src/web), or omitted for a success. */
+export function recordSamlSignIn(reason?: string): void {
+  samlSignIns.inc(reason === undefined ? { outcome: 'success', reason: 'ok' } : { outcome: 'refused', reason });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Exposition
 // ---------------------------------------------------------------------------------------------
 
@@ -370,34 +474,4 @@ export const metricsHandler: RequestHandler = async (_req, res, next) => {
 /** Router for `app.use('/metrics', metricsRouter())`: GET only, exact path. */
 export function metricsRouter(): Router {
   return Router().get('/', metricsHandler);
-}
-
-/**
- * A bare HTTP server answering GET /metrics, for processes with no web app of their own
- * (`npm run worker`). Port 0 picks a free one.
- */
-export async function serveMetrics(options: { port: number; host?: string }): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(body),
-      () => res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics unavailable\n'),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

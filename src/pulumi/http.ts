@@ -1,5 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
 import type { Logger } from '../log';
 import { errorForStatus, InvalidResponseError, NetworkError, type RateLimitedError, ServerError } from './errors';
 import { OrgLimiter } from './limiter';
@@ -74,8 +77,7 @@ export function createTransport(options: TransportOptions): Transport {
     }
     return limiter;
   };
-  // Connections are not capped here: the per-org limiters bound what is in flight.
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const agent = agentFor(baseUrl);
   const headers = {
     Authorization: `token ${options.accessToken}`,
     Accept: 'application/vnd.pulumi+8',
@@ -125,7 +127,7 @@ export function createTransport(options: TransportOptions): Transport {
         url,
         {
           method,
-          agent: secure ? agents.https : agents.http,
+          agent,
           headers: body === undefined ? headers : { ...headers, 'Content-Length': Buffer.byteLength(body) },
         },
         (res) => {
@@ -217,6 +219,20 @@ export function buildUrl(
   }
   const qs = search.toString();
   return `${baseUrl}${path}${qs ? `?${qs}` : ''}`;
+}
+
+/**
+ * The keep-alive agent for calls to `baseUrl`: through the proxy that HTTPS_PROXY (for https)
+ * or HTTP_PROXY names, unless NO_PROXY exempts the host (upper- or lower-case variables, as
+ * proxy-from-env reads them); direct otherwise. Through a proxy, https goes in a CONNECT tunnel
+ * and both the tunnel and the connection to the proxy are kept alive. Connections are not capped
+ * here: the per-org limiters bound what is in flight.
+ */
+function agentFor(baseUrl: string): http.Agent {
+  const secure = baseUrl.startsWith('https:');
+  const proxy = getProxyForUrl(baseUrl);
+  if (!proxy) return secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  return secure ? new HttpsProxyAgent(proxy, { keepAlive: true }) : new HttpProxyAgent(proxy, { keepAlive: true });
 }
 
 /** An attempt that outlived `timeoutMs`. */

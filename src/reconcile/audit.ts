@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../directory/db';
+import { holdsDecided } from '../metrics';
 import { decideHold, type Hold } from './holds';
 import type { Op } from './types';
 
@@ -151,7 +152,7 @@ export async function decideHoldAudited(
   decision: 'approved' | 'rejected',
   by: Pick<AdminAction, 'actor' | 'channel' | 'detail' | 'requestId'>,
 ): Promise<Hold> {
-  return db.transaction(async (trx) => {
+  const hold = await db.transaction(async (trx) => {
     const decided = await decideHold(trx, id, decision, { name: by.actor, channel: by.channel });
     await recordAdminAction(trx, {
       op: decision === 'approved' ? 'hold.approve' : 'hold.reject',
@@ -164,6 +165,8 @@ export async function decideHoldAudited(
     });
     return decided;
   });
+  holdsDecided.inc({ decision });
+  return hold;
 }
 
 export interface AuditQuery {

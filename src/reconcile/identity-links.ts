@@ -1,4 +1,5 @@
 import type { Db, Trx } from '../directory';
+import { loginConflictsDetected } from '../metrics';
 
 /**
  * Identity links (docs/live-org.md): the Pulumi login each person is synced as is recorded the
@@ -114,10 +115,13 @@ export async function resolveLogins(conn: Conn, candidates: ReadonlyMap<string, 
 export async function recordLoginResolution(conn: Conn, resolution: LoginResolution): Promise<string[]> {
   for (const stale of resolution.staleConflicts) await conn('login_conflicts').where({ login_lower: stale.loginLower, user_id: stale.userId }).delete();
   if (resolution.newConflicts.length > 0) {
-    await conn('login_conflicts')
+    // Counted as inserted: a clash another process recorded first is not new.
+    const recorded: unknown[] = await conn('login_conflicts')
       .insert(resolution.newConflicts.map((c) => ({ login_lower: c.loginLower, user_id: c.userId })))
       .onConflict(['login_lower', 'user_id'])
-      .ignore();
+      .ignore()
+      .returning('user_id');
+    loginConflictsDetected.inc(recorded.length);
   }
   const lost: string[] = [];
   for (let i = 0; i < resolution.newLinks.length; i += 1000) {

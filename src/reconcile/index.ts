@@ -32,7 +32,7 @@ export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID } from '
 export type { ReconcileWorkerOptions } from './worker';
 export { queryAudit, createTokenAuditWriter, recordAdminAction, decideHoldAudited } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext, AdminAction, AdminChannel } from './audit';
-export { readStatus, countPendingUsers } from './status';
+export { readStatus, countPendingUsers, countDegradedTeams } from './status';
 export { listHolds, getHold, decideHold, countOpenHolds, HoldNotPendingError } from './holds';
 export type { Hold, HoldStatus } from './holds';
 export { listLoginConflicts, countLoginConflicts, identityLinkOf } from './identity-links';

@@ -119,6 +119,12 @@ export async function countPendingUsers(db: Db): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/** Teams marked degraded (a permanent Pulumi failure) until their next success (for the metrics gauge). */
+export async function countDegradedTeams(db: Db): Promise<number> {
+  const row = await db('team_status').where('degraded', true).count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
+
 /** What one successful reconcile leaves in status: its outcome, the team's groups and its pending people. */
 export interface ReconcileSuccess {
   team: string;

@@ -1,6 +1,6 @@
 import { DelayedError, type Job, RateLimitError, UnrecoverableError, type Worker } from 'bullmq';
 import type { Logger } from '../log';
-import { recordReconcile } from '../metrics';
+import { recordFullReconcileSuccess, recordReconcile } from '../metrics';
 import type { Policy } from '../policy';
 import { classifyFailure } from '../pulumi';
 import { type CreateWorkerOptions, enqueueTeamReconcile, type FullReconcileJob, JOB, QUEUE, type QueueFactory, type ReconcileTeamJob } from '../queue';
@@ -46,6 +46,7 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
         logger.info('full reconcile fanned out', { category: 'reconcile', reason: data.reason, teams: teams.length, jobId: job.id });
         // The org-level part of a full reconcile: people who left and may still hold a seat.
         await reconciler.reconcileOrgDepartures({ reason: data.reason, requestId: data.requestId, jobId: job.id });
+        recordFullReconcileSuccess();
         return { teams: teams.length };
       }
       const data = job.data as ReconcileTeamJob;

@@ -1,16 +1,18 @@
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, describeConfig, scimRateLimit } from '../config';
 import { createLogger, type Logger, warnAtMostEvery } from '../log';
 import { createDb, type Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory';
 import { createRedis, resolveRedis } from '../queue';
-import { createApp, createHttpServer, type Mount } from '../app';
+import { createApp, createHttpServer, DependencyProbe, type ListenerScope, type Mount } from '../app';
 import { createScimRouter } from '../scim';
-import { metricsRouter } from '../metrics';
+import { metricsRouter, registerDependencyCollector } from '../metrics';
 import { createPulumiClient } from '../pulumi';
 import { demoSeed, startEmulator } from '../emulator';
-import { createWebRouter } from '../web';
+import { createWebRouter, QUEUE_DASHBOARD_PATH } from '../web';
 import { startSyncEngine } from './engine';
+import { dependencyStates } from './ops-listener';
 import { withTimeout } from '../util';
 
 /**
@@ -30,6 +32,8 @@ export interface PulumiEndpoint {
 
 export interface Daemon {
   url: string;
+  /** The internal listener (INTERNAL_PORT), when there is one. */
+  internalUrl: string | undefined;
   db: Db;
   logger: Logger;
   pulumi: PulumiEndpoint;
@@ -107,41 +111,41 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
       router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }),
     },
   ];
-  const app = createApp({
-    logger,
-    readiness: {
-      postgres: async () => void (await db.raw('select 1')),
-      redis: async () => void (await redis.ping()),
-      pulumi: () => pulumiProbe.ping(pulumi.org),
-    },
-    mounts,
+  // Ready means SCIM can be served: SCIM writes need Postgres only (Redis and Pulumi are reached
+  // later, from the outbox), so those two are reported and never take SCIM offline.
+  const probe = new DependencyProbe({
+    required: { postgres: async () => void (await db.raw('select 1')) },
+    reported: { redis: async () => void (await redis.ping()), pulumi: () => pulumiProbe.ping(pulumi.org) },
   });
+  const unregisterDependencies = registerDependencyCollector(() => dependencyStates(probe));
+  shutdown.push({ name: 'dependency gauge', run: async () => unregisterDependencies() });
 
-  const server = createHttpServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  shutdown.push({
-    name: 'http server',
-    // Stop accepting, let requests in flight finish (idle keep-alive sockets close now), and
-    // cut whatever is still open after HTTP_DRAIN_MS.
-    run: () =>
-      new Promise<void>((resolve) => {
-        const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS).unref();
-        server.close(() => {
-          clearTimeout(cut);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
-  });
-  logger.info('listening', { port });
+  const listen = async (name: string, port: number, scope: ListenerScope | undefined): Promise<string> => {
+    const server = createHttpServer(createApp({ logger, readiness: probe, mounts, scope }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, config.HOST, () => resolve());
+    });
+    shutdown.push({ name, run: () => drain(server) });
+    const bound = (server.address() as AddressInfo).port;
+    logger.info('listening', { listener: name, port: bound });
+    return `http://127.0.0.1:${bound}`;
+  };
+  const split = config.INTERNAL_PORT !== undefined;
+  let internalUrl: string | undefined;
+  let url: string;
+  try {
+    internalUrl = split ? await listen('internal http server', config.INTERNAL_PORT ?? 0, INTERNAL_SCOPE) : undefined;
+    url = await listen('http server', config.PORT, split ? PUBLIC_SCOPE : undefined);
+  } catch (err) {
+    // A port taken: stop what started, as a refused start-up does.
+    await runSteps(shutdown, logger);
+    throw err;
+  }
 
   return {
     url,
+    internalUrl,
     db,
     logger,
     pulumi,
@@ -150,6 +154,28 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     },
     stop: () => runSteps(shutdown, logger),
   };
+}
+
+/**
+ * What each listener answers when INTERNAL_PORT is set (docs/operations.md, "What to expose"):
+ * the IdPs and people reach the public one; probes, scrapes and operators the internal one.
+ */
+const PUBLIC_SCOPE: ListenerScope = { serves: ['/scim/v2', '/auth', '/console', '/healthz'], except: [QUEUE_DASHBOARD_PATH] };
+const INTERNAL_SCOPE: ListenerScope = { serves: ['/metrics', '/readyz', '/healthz', '/api/v1', QUEUE_DASHBOARD_PATH] };
+
+/**
+ * Stops accepting, lets requests in flight finish (idle keep-alive sockets close now), and cuts
+ * whatever is still open after HTTP_DRAIN_MS.
+ */
+function drain(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS).unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 /** Runs shutdown steps in reverse order of start-up, each bounded, a failure logged and passed. */

@@ -1,13 +1,24 @@
+import { DependencyProbe } from '../app';
 import type { Config } from '../config';
 import { createDb, type Db } from '../directory';
 import type { Logger } from '../log';
-import { recordPulumiCall, registerPendingUsersCollector, registerSafetyCollectors } from '../metrics';
+import { policyReloads, recordBuildInfo, recordPulumiCall, registerPendingUsersCollector, registerSafetyCollectors } from '../metrics';
 import type { OutboxRelay } from '../outbox';
 import { type Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient, type PulumiCall, type PulumiClient } from '../pulumi';
 import { createQueueFactory, createRevokeLane, enqueueFullReconcile, type QueueFactory } from '../queue';
-import { countLoginConflicts, countOpenHolds, countPendingUsers, createReconcileWorker, Reconciler, upsertDriftSchedule } from '../reconcile';
+import {
+  countDegradedTeams,
+  countLoginConflicts,
+  countOpenHolds,
+  countPendingUsers,
+  createReconcileWorker,
+  Reconciler,
+  upsertDriftSchedule,
+} from '../reconcile';
 import { createTokensController, startRevokeLaneWorker, type TokenDeps } from '../tokens';
+import { readBuildInfo } from './build-info';
+import { type OpsListener, startOpsListener } from './ops-listener';
 import { createDirectoryRelay } from './outbox-dispatch';
 import { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from './tokens-wiring';
 
@@ -40,6 +51,11 @@ export interface SyncEngineOptions {
   runWorkers: boolean;
   /** Team reconciles at once per process. @defaultValue config.WORKER_CONCURRENCY */
   concurrency?: number;
+  /**
+   * Serve /metrics, /healthz and /readyz (ready: Postgres and Redis answer) here: for worker
+   * processes, which have no web app; the daemon serves them on its own listeners.
+   */
+  metricsListener?: { port: number; host: string };
 }
 
 export interface SyncEngine {
@@ -59,6 +75,7 @@ export interface SyncEngine {
 export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncEngine> {
   const { config, db, logger } = options;
   const log = logger.child({ category: 'sync' });
+  recordBuildInfo(readBuildInfo());
   // The Pulumi side decides the org when it is the emulator or PULUMI_ORG is set.
   const policy = new PolicyStore(config.SYNC_CONFIG, { organization: options.pulumi.org });
   const onCall = (c: PulumiCall) =>
@@ -85,12 +102,26 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     await queues.close(0);
     throw err;
   });
+  let opsListener: OpsListener | undefined;
+  if (options.metricsListener) {
+    const probe = new DependencyProbe({
+      required: { postgres: async () => void (await db.raw('select 1')), redis: async () => void (await queues.producer.ping()) },
+    });
+    opsListener = await startOpsListener({ ...options.metricsListener, probe, logger }).catch(async (err: unknown) => {
+      await queues.close(0);
+      throw err;
+    });
+  }
   const concurrency = options.concurrency ?? config.WORKER_CONCURRENCY;
   // Each running reconcile holds its team's advisory lock on a connection: a pool of their own.
   const lockDb = createDb({ connectionString: options.databaseUrl, poolMax: concurrency + 1 });
   const reconciler = new Reconciler({ db, lockDb, client, policy, logger });
   const unregisterPending = registerPendingUsersCollector(() => countPendingUsers(db));
-  const unregisterSafety = registerSafetyCollectors({ openHolds: () => countOpenHolds(db), loginConflicts: () => countLoginConflicts(db) });
+  const unregisterSafety = registerSafetyCollectors({
+    openHolds: () => countOpenHolds(db),
+    loginConflicts: () => countLoginConflicts(db),
+    degradedTeams: () => countDegradedTeams(db),
+  });
   const relay = createDirectoryRelay({
     db,
     databaseUrl: options.databaseUrl,
@@ -139,8 +170,11 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     tokens,
     reload() {
       try {
-        return policy.reload();
+        const next = policy.reload();
+        policyReloads.inc({ outcome: 'success' });
+        return next;
       } catch (err) {
+        policyReloads.inc({ outcome: 'failure' });
         if (err instanceof PolicyError) {
           log.error('policy reload refused: the running policy stays in force', { problems: err.problems });
           return undefined;
@@ -149,6 +183,8 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
       }
     },
     async stop(deadlineMs = 10_000) {
+      // Probes and scrapes go unanswered from here on: the process is leaving.
+      await opsListener?.close();
       await queues.close(deadlineMs);
       await relay.stop();
       await lockDb.destroy();

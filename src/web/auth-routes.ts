@@ -19,6 +19,7 @@ import {
 import { HttpError } from '../app';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
+import { recordSamlSignIn } from '../metrics';
 import { html, layout } from './html';
 
 /**
@@ -121,20 +122,27 @@ and <code>PUBLIC_URL</code>.</p></div>`,
   router.get('/auth/saml/login', async (req, res) => {
     if (!saml) return res.redirect(303, '/console/login');
     const refusal = saml.unsupportedMessage(req);
-    if (refusal) return renderSamlRejection(res, refusal.reason);
+    if (refusal) {
+      recordSamlSignIn(refusal.reason);
+      return renderSamlRejection(res, refusal.reason);
+    }
     await saml.startLogin(req, res, await startLoginNonce(req));
   });
 
   router.post(ACS_PATH, readAcsBody(logger), async (req, res) => {
     if (!saml) return res.status(404).type('text').send('SAML is not configured');
     const outcome = await saml.consume(req, res);
-    if (!outcome.ok) return renderSamlRejection(res, outcome.reason);
+    if (!outcome.ok) {
+      recordSamlSignIn(outcome.reason);
+      return renderSamlRejection(res, outcome.reason);
+    }
     const people = await findPeopleBySubject(db, outcome.identity.subject, deps.adminGroup);
     const person = people.length === 1 ? people[0] : undefined;
     const refusal: PersonRefusal | undefined =
       people.length > 1 ? 'user_ambiguous' : !person ? 'user_not_provisioned' : !person.active ? 'user_inactive' : undefined;
     if (refusal || !person) {
       logger.warn('saml login refused', { reason: refusal });
+      recordSamlSignIn(refusal ?? 'user_not_provisioned');
       return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[refusal ?? 'user_not_provisioned'], refusal ?? 'user_not_provisioned');
     }
     const relayState = typeof (req.body as Record<string, unknown>).RelayState === 'string' ? String(req.body.RelayState) : '';
@@ -147,6 +155,7 @@ and <code>PUBLIC_URL</code>.</p></div>`,
     const redeemed = await deps.tickets.redeem(req, req.query.ticket);
     if ('reason' in redeemed) {
       logger.warn('saml login refused', { reason: redeemed.reason });
+      recordSamlSignIn(redeemed.reason);
       return renderRefusal(
         res,
         403,
@@ -159,10 +168,12 @@ and <code>PUBLIC_URL</code>.</p></div>`,
     if (!person?.active) {
       const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
       logger.warn('saml login refused', { reason });
+      recordSamlSignIn(reason);
       return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[reason], reason);
     }
     await signIn(req, person.id);
     logger.info('saml login', { userId: person.id, admin: person.isAdmin });
+    recordSamlSignIn();
     res.redirect(303, '/console/');
   });
 
@@ -186,10 +197,12 @@ function readAcsBody(logger: Logger): RequestHandler {
       const e = err as { type?: string; status?: number } | undefined;
       if (e?.type === 'entity.too.large' || e?.status === 413) {
         logger.warn('saml response rejected', { reason: 'body_too_large' });
+        recordSamlSignIn('body_too_large');
         return next(new HttpError(413, 'body_too_large', 'The sign-in response was larger than this service accepts.'));
       }
       if (e?.type === 'parameters.too.many' || e?.status === 400) {
         logger.warn('saml response rejected', { reason: 'malformed_response' });
+        recordSamlSignIn('malformed_response');
         return next(new HttpError(400, 'malformed_response', 'The sign-in response could not be read.'));
       }
       next(err);

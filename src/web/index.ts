@@ -58,6 +58,8 @@ export interface WebDeps {
 }
 
 export const CONSOLE_PATH = '/console';
+/** bull-board, the queue dashboard: on the internal listener when INTERNAL_PORT is set. */
+export const QUEUE_DASHBOARD_PATH = `${CONSOLE_PATH}${QUEUES_PATH}`;
 
 function securityHeaders(req: Request, res: Response, next: NextFunction): void {
   res.set({
@@ -67,7 +69,7 @@ function securityHeaders(req: Request, res: Response, next: NextFunction): void 
     'Cache-Control': 'no-store',
   });
   // bull-board ships its own scripts; every other page runs none.
-  if (!req.originalUrl.startsWith(`${CONSOLE_PATH}${QUEUES_PATH}`)) res.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  if (!req.originalUrl.startsWith(QUEUE_DASHBOARD_PATH)) res.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
   next();
 }
 

@@ -11,6 +11,7 @@ import {
   wrapInResponse,
   type ResponseOptions,
 } from './test-idp';
+import { samlSignIns } from '../../src/metrics';
 import { type Harness, provisionUser, reasonOf, startHarness } from './harness';
 
 /**
@@ -44,8 +45,12 @@ function rejectionsLogged(): string[] {
     .map((l) => String(l.reason));
 }
 
+const refusalsCounted = async (reason: string) =>
+  (await samlSignIns.get()).values.find((v) => v.labels.outcome === 'refused' && v.labels.reason === reason)?.value ?? 0;
+
 async function expectRejected(xml: string, reason: string): Promise<void> {
   const before = rejectionsLogged().length;
+  const countedBefore = await refusalsCounted(reason);
   const res = await h.postAcs(encodeResponse(xml));
   expect({ status: res.status, reason: reasonOf(res.text), cookie: res.cookie }).toEqual({
     status: expect.any(Number),
@@ -54,6 +59,7 @@ async function expectRejected(xml: string, reason: string): Promise<void> {
   });
   expect(res.status).toBeGreaterThanOrEqual(400);
   expect(rejectionsLogged().slice(before)).toEqual([reason]);
+  expect(await refusalsCounted(reason)).toBe(countedBefore + 1);
 }
 
 async function whoAmI(cookie: string): Promise<string | undefined> {
@@ -63,6 +69,8 @@ async function whoAmI(cookie: string): Promise<string | undefined> {
 
 describe('a valid sign-in', () => {
   it('accepts a signed response with a signed assertion and signs in the person its NameID names', async () => {
+    const successes = async () => (await samlSignIns.get()).values.find((v) => v.labels.outcome === 'success')?.value ?? 0;
+    const before = await successes();
     const { o } = await login();
     const acs = await h.postAcs(encodeResponse(signedResponse(o, h.keys)));
     expect(acs.status).toBe(303);
@@ -73,6 +81,7 @@ describe('a valid sign-in', () => {
     expect(done.location).toBe('/console/');
     expect(done.cookie).toMatch(/^pis\.sid=/);
     expect(await whoAmI(done.cookie!)).toBe(ALICE);
+    expect(await successes()).toBe(before + 1);
   });
 
   it('matches the NameID to the SCIM userName case-insensitively', async () => {

@@ -10,8 +10,12 @@ import {
   registerPendingUsersCollector,
   registerQueueCollector,
   registry,
-  serveMetrics,
   deprovisionToRevokeSeconds,
+  policyReloads,
+  recordBuildInfo,
+  recordFullReconcileSuccess,
+  recordSamlSignIn,
+  registerDependencyCollector,
 } from '../../src/metrics';
 
 async function scrape(url: string): Promise<{ status: number; type: string | null; body: string }> {
@@ -137,13 +141,24 @@ describe('metrics', () => {
     }
   });
 
-  it('serves /metrics standalone for worker processes and 404s anything else', async () => {
-    const standalone = await serveMetrics({ port: 0, host: '127.0.0.1' });
+  it('says which build runs, whether dependencies answer, and counts sign-ins, reloads and full reconciles', async () => {
+    recordBuildInfo({ version: '1.2.3', commit: undefined });
+    recordSamlSignIn();
+    recordSamlSignIn('assertion_replayed');
+    policyReloads.inc({ outcome: 'failure' });
+    recordFullReconcileSuccess(new Date(1_700_000_000_000));
+    const off = registerDependencyCollector(async () => ({ postgres: true, pulumi: false }));
     try {
-      expect((await scrape(standalone.url)).status).toBe(200);
-      expect((await scrape(standalone.url.replace('/metrics', '/other'))).status).toBe(404);
+      const { body } = await scrape(`${base}/metrics`);
+      expect(sample(body, 'idp_sync_build_info', { version: '1.2.3', node_version: process.version, commit: 'unknown' })).toBe(1);
+      expect(sample(body, 'idp_sync_saml_signins_total', { outcome: 'success', reason: 'ok' })).toBe(1);
+      expect(sample(body, 'idp_sync_saml_signins_total', { outcome: 'refused', reason: 'assertion_replayed' })).toBe(1);
+      expect(sample(body, 'idp_sync_policy_reloads_total', { outcome: 'failure' })).toBe(1);
+      expect(sample(body, 'idp_sync_full_reconcile_last_success_timestamp_seconds')).toBe(1_700_000_000);
+      expect(sample(body, 'idp_sync_dependency_up', { dependency: 'postgres' })).toBe(1);
+      expect(sample(body, 'idp_sync_dependency_up', { dependency: 'pulumi' })).toBe(0);
     } finally {
-      await standalone.close();
+      off();
     }
   });
 });

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from '../../src/app';
+import { holdsCreated, holdsDecided } from '../../src/metrics';
 import { enqueueFullReconcile, QUEUE } from '../../src/queue';
 import { createAdminApiRouter } from '../../src/web/api';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from './harness';
@@ -95,6 +96,11 @@ async function pendingHolds(team: string) {
 
 describe('a mass removal from a mapped group', () => {
   it('waits in one hold, Pulumi keeping all twelve, until an admin approves it', async () => {
+    const counted = async () => ({
+      opened: (await holdsCreated.get()).values[0]?.value ?? 0,
+      approved: (await holdsDecided.get()).values.find((v) => v.labels.decision === 'approved')?.value ?? 0,
+    });
+    const before = await counted();
     await removeTwelve('approve');
     const holds = await pendingHolds('approve');
     expect(holds).toHaveLength(1);
@@ -106,6 +112,7 @@ describe('a mass removal from a mapped group', () => {
 
     const approved = await call('POST', `/api/v1/holds/${hold.id}/approve`);
     expect(approved).toMatchObject({ status: 200, body: { id: hold.id, status: 'approved', decidedBy: LABEL, decidedChannel: 'api' } });
+    expect(await counted()).toEqual({ opened: before.opened + 1, approved: before.approved + 1 });
     await h.settle();
     expect(emuTeam(h.emu, 'approve')?.members).toEqual(['ap13']);
     expect(await pendingHolds('approve')).toEqual([]);

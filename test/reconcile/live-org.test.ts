@@ -1,3 +1,4 @@
+import { loginConflictsDetected } from '../../src/metrics';
 import { enqueueFullReconcile, QUEUE } from '../../src/queue';
 import { decideHold, listHolds, readStatus } from '../../src/reconcile';
 import { emuTeam, liveTokenIds, okta, seedTeamToken, startHarness, type Harness } from './harness';
@@ -28,6 +29,8 @@ describe('login links', () => {
   afterAll(() => h.close());
 
   it('two people whose userNames share a local part both wait as login_conflict; neither login joins the team', async () => {
+    const detected = async () => (await loginConflictsDetected.get()).values[0]?.value ?? 0;
+    const before = await detected();
     const group = await okta.createGroup(h, 'Platform Engineers');
     const corp = await okta.createUser(h, 'alice@corp.example');
     const contractor = await okta.createUser(h, 'alice@contractor.example');
@@ -40,6 +43,8 @@ describe('login links', () => {
     const status = await readStatus(h.scim.db);
     expect(status.loginConflicts.map((c) => c.userId).sort()).toEqual([corp, contractor].sort());
     expect(status.loginConflicts.every((c) => c.login === 'alice')).toBe(true);
+    // Each person is counted once, when first put in login_conflict, however often it is re-read.
+    expect(await detected()).toBe(before + 2);
   });
 
   it('once one of them leaves, the other gets the login, recorded as their link', async () => {

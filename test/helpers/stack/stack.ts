@@ -120,7 +120,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         process.stderr.write(`${new Date().toISOString()} daemon exited unexpectedly (${how}); log: ${daemon.logFile}\n${tailLog(daemon.logFile)}\n`);
     });
     await Promise.race([
-      waitFor('daemon /healthz', async () => (await fetch(`${daemonUrl}/healthz`)).ok, 60_000, 100),
+      // Generous: a daemon compiling its sources on a saturated machine is slow to listen, and waiting costs nothing.
+      waitFor('daemon /healthz', async () => (await fetch(`${daemonUrl}/healthz`)).ok, 180_000, 100),
       daemon.exited.then((code) => {
         throw new Error(`daemon exited (${code}) during start-up:\n${tailLog(daemon.logFile)}`);
       }),

@@ -25,3 +25,9 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
       key: {{ . }}
 {{- end }}
 {{- end -}}
+
+
+{{/* The daemon's readiness port: the internal listener when there is one (it serves /readyz then). */}}
+{{- define "pis.daemonProbePort" -}}
+{{- if .Values.daemon.internalPort -}}internal{{- else -}}http{{- end -}}
+{{- end -}}
