@@ -56,20 +56,30 @@ const tooManyOperations = (n: number) => new ScimError(413, `The number of opera
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Every bulkId named as `"bulkId:<id>"` in a value, however deep. */
+/**
+ * Every bulkId named as `"bulkId:<id>"` where a resource id stands: a `value` (members[].value,
+ * manager.value), however deep. Other text that happens to start with `bulkId:` is left alone.
+ */
 function bulkRefsIn(value: unknown, into: Set<string>): Set<string> {
-  if (typeof value === 'string') {
-    const match = BULK_REF.exec(value);
-    if (match) into.add(match[1]!);
-  } else if (Array.isArray(value)) {
+  if (Array.isArray(value)) {
     for (const item of value) bulkRefsIn(item, into);
   } else if (isPlainObject(value)) {
-    for (const item of Object.values(value)) bulkRefsIn(item, into);
+    for (const [key, item] of Object.entries(value)) {
+      const match = isReferenceKey(key) && typeof item === 'string' ? BULK_REF.exec(item) : null;
+      if (match) into.add(match[1]!);
+      else bulkRefsIn(item, into);
+    }
   }
   return into;
 }
 
-const pathSegments = (path: string) => path.split('/');
+const isReferenceKey = (key: string) => key.toLowerCase() === 'value';
+
+/** The bulkId a path names as its resource id (`/Groups/bulkId:<id>`). */
+function pathRef(path: string): string[] {
+  const match = BULK_REF.exec(path.split('/')[2] ?? '');
+  return match ? [match[1]!] : [];
+}
 
 /** Reads a bulk request body. A malformed request as a whole is a 400 (413 past maxOperations); a malformed operation only fails itself. */
 export function parseBulkRequest(body: unknown): BulkRequest {
@@ -99,7 +109,7 @@ function parseOperation(raw: unknown, i: number): BulkOperation {
   const path = typeof fields.path === 'string' ? fields.path : '';
   const bulkId = typeof fields.bulkid === 'string' && fields.bulkid !== '' ? fields.bulkid : undefined;
   const version = typeof fields.version === 'string' ? fields.version : undefined;
-  const op: BulkOperation = { method, path, bulkId, version, data: fields.data, refs: [...bulkRefsIn([pathSegments(path), fields.data], new Set())] };
+  const op: BulkOperation = { method, path, bulkId, version, data: fields.data, refs: [...bulkRefsIn(fields.data, new Set(pathRef(path)))] };
   if (!METHODS.has(method)) op.invalid = invalidValue(`operation ${i + 1}: 'method' must be POST, PUT, PATCH or DELETE`);
   else if (!path) op.invalid = invalidValue(`operation ${i + 1}: 'path' is required`);
   // RFC 7644 §3.7: bulkId is "REQUIRED when 'method' is 'POST'".
@@ -216,18 +226,22 @@ function resourceOf(path: string): string {
   return /^\/(Users|Groups)\b/i.exec(path)?.[1] ?? 'other';
 }
 
-/** Puts each created resource's id where `"bulkId:<id>"` stands; an unresolved one fails the operation. */
-function resolveRefs<T>(value: T, created: ReadonlyMap<string, string>): T {
-  if (typeof value === 'string') {
-    const match = BULK_REF.exec(value);
-    if (!match) return value;
-    const id = created.get(match[1]!);
-    if (id === undefined) throw invalidValue(`'${value}' names no resource: no POST of this request with that bulkId succeeded before it`);
-    return id as T;
-  }
-  if (Array.isArray(value)) return value.map((item) => resolveRefs(item, created)) as T;
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, created)])) as T;
-  return value;
+/** The created resource's id for a `"bulkId:<id>"` reference; a reference nothing created fails the operation. */
+function resolveRef(text: string, created: ReadonlyMap<string, string>): string {
+  const match = BULK_REF.exec(text);
+  if (!match) return text;
+  const id = created.get(match[1]!);
+  if (id === undefined) throw invalidValue(`'${text}' names no resource: no POST of this request with that bulkId succeeded before it`);
+  return id;
+}
+
+/** `value` with each reference (see bulkRefsIn) replaced by the id of what it names. */
+function resolveRefs(value: unknown, created: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveRefs(item, created));
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, isReferenceKey(key) && typeof item === 'string' ? resolveRef(item, created) : resolveRefs(item, created)]),
+  );
 }
 
 /** Bare tags of a `version`, as If-Match would carry them (weak and strong compare equal). */
@@ -241,7 +255,10 @@ async function runOperation(op: BulkOperation, created: Map<string, string>, con
   if (op.invalid) return failure(op, op.invalid);
   let location: string | undefined;
   try {
-    const path = resolveRefs(pathSegments(op.path), created).join('/');
+    const path = op.path
+      .split('/')
+      .map((segment, i) => (i === 2 ? resolveRef(segment, created) : segment))
+      .join('/');
     const endpoint = ENDPOINT.exec(path);
     if (!endpoint) throw notFound(`no SCIM endpoint ${op.method} ${op.path}`);
     const kind = endpoint[1]!.toLowerCase() === 'users' ? 'Users' : 'Groups';

@@ -376,9 +376,12 @@ describe('POST /Bulk (RFC 7644 §3.7)', () => {
         { method: 'POST', path: '/Users', bulkId: 'bad', data: { userName: '' } },
         { method: 'POST', path: '/Groups', bulkId: 'g1', data: { displayName: 'Refers to a failure', members: [{ value: 'bulkId:bad' }] } },
         { method: 'POST', path: '/Groups', bulkId: 'g2', data: { displayName: 'Refers to nothing', members: [{ value: 'bulkId:nobody' }] } },
+        // Only a `value` stands for a resource id: other text is text.
+        { method: 'POST', path: '/Users', bulkId: 'text', data: { userName: 'text@example.org', nickName: 'bulkId:bad' } },
       ],
     });
-    expect(res.body.Operations.map((o: { status: string }) => o.status)).toEqual(['400', '400', '400']);
+    expect(res.body.Operations.map((o: { status: string }) => o.status)).toEqual(['400', '400', '400', '201']);
+    expect((await userByName('text@example.org')).nickName).toBe('bulkId:bad');
     expect(res.body.Operations[1].response).toMatchObject({ scimType: 'invalidValue', detail: expect.stringContaining('bulkId:bad') });
     expect(res.body.Operations[2].response).toMatchObject({ scimType: 'invalidValue', detail: expect.stringContaining('bulkId:nobody') });
   });
