@@ -157,6 +157,17 @@ export async function replaceMembers(trx: Trx, groupId: string, userIds: string[
   return { added, removed, unknown };
 }
 
+/** How many members each of a page of groups has (0 for a group without any), without reading them. */
+export async function memberCountsOfGroups(db: Db, groupIds: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>(groupIds.map((id) => [id, 0]));
+  if (groupIds.length === 0) return out;
+  const { rows } = await preparedRaw(db, 'SELECT group_id, count(*)::int AS n FROM group_members WHERE group_id = ANY(?::uuid[]) GROUP BY group_id', [
+    groupIds,
+  ]);
+  for (const r of rows as { group_id: string; n: number }[]) out.set(r.group_id, r.n);
+  return out;
+}
+
 /** Members of a page of groups, for the `members` attribute. */
 export async function membersOfGroups(db: Db, groupIds: string[]): Promise<Map<string, MemberRef[]>> {
   const out = new Map<string, MemberRef[]>(groupIds.map((id) => [id, []]));

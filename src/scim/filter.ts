@@ -33,6 +33,11 @@ const COMPARE_OPS = new Set<string>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', '
 /** Longest filter accepted; a filter is one lookup, not a document. */
 export const MAX_FILTER_LENGTH = 4096;
 const MAX_DEPTH = 32;
+/**
+ * Most comparisons (`eq`, `co`, `pr`, ...) one filter may hold. IdPs look up by one to three
+ * terms; 4 KB of OR-ed `co` terms is about 500, each a scan of its own (docs/scim.md, "Bounds").
+ */
+export const MAX_FILTER_TERMS = 100;
 
 type Token = { t: 'word'; v: string; at: number } | { t: 'string'; v: string; at: number } | { t: '(' | ')' | '[' | ']'; at: number };
 
@@ -76,6 +81,7 @@ function tokenize(input: string, fail: (msg: string) => Error): Token[] {
 class Parser {
   private pos = 0;
   private depth = 0;
+  private terms = 0;
 
   constructor(
     private readonly tokens: Token[],
@@ -187,6 +193,7 @@ class Parser {
   }
 
   private parseComparison(path: string): FilterNode {
+    if (++this.terms > MAX_FILTER_TERMS) throw this.fail(`more than ${MAX_FILTER_TERMS} comparisons; a filter may hold at most ${MAX_FILTER_TERMS}`);
     const opTok = this.next();
     if (!opTok) throw this.fail(`expected an operator after '${path}'`);
     const op = opTok.t === 'word' ? opTok.v.toLowerCase() : '';

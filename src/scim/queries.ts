@@ -1,10 +1,21 @@
-import { countGroups, groupsOfUsers, listGroups, membersOfGroups, pageUsers, type Db, type GroupRow, type UserGroupRef, type UserRow } from '../directory';
-import { invalidValue } from './errors';
+import {
+  countGroups,
+  groupsOfUsers,
+  listGroups,
+  memberCountsOfGroups,
+  membersOfGroups,
+  pageUsers,
+  type Db,
+  type GroupRow,
+  type UserGroupRef,
+  type UserRow,
+} from '../directory';
+import { invalidValue, tooMany } from './errors';
 import { parseFilter } from './filter';
 import { compileFilter, compileSort } from './filter-sql';
 import type { Doc } from './normalize';
 import { parseProjection, project, renderGroup, renderUser, returns, type Projection } from './resource-columns';
-import { DEFAULT_COUNT, GROUP_DEF, LIST_URN, MAX_RESULTS, USER_DEF } from './schema';
+import { DEFAULT_COUNT, GROUP_DEF, LIST_URN, MAX_LISTED_MEMBERS, MAX_RESULTS, USER_DEF } from './schema';
 
 /**
  * SCIM reads: list and search (RFC 7644 §3.4.2, §3.4.3), and a resource as a response shows
@@ -60,15 +71,44 @@ export async function listResources(db: Db, kind: ResourceKind, params: ListPara
   } else {
     total = await countGroups(db, where);
     const rows = count > 0 && total >= startIndex ? await listGroups(db, where, orderBy, startIndex - 1, count) : [];
-    const members = returns(projection, 'members')
-      ? await membersOfGroups(
-          db,
-          rows.map((r) => r.id),
-        )
-      : undefined;
-    resources = rows.map((r) => project(renderGroup(r, baseUrl, members?.get(r.id)), projection));
+    let page = rows;
+    let members: Awaited<ReturnType<typeof membersOfGroups>> | undefined;
+    if (returns(projection, 'members')) {
+      page = await groupsWithinMemberBudget(db, rows);
+      members = await membersOfGroups(
+        db,
+        page.map((r) => r.id),
+      );
+    }
+    resources = page.map((r) => project(renderGroup(r, baseUrl, members?.get(r.id)), projection));
   }
   return { schemas: [LIST_URN], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+}
+
+/**
+ * The leading groups of a page whose members, all together, fit in MAX_LISTED_MEMBERS
+ * (docs/scim.md, "Group members in lists"). RFC 7644 §3.4.2.4 lets a page hold fewer results
+ * than `count` asked for, as the `filter.maxResults` cap already does; the client reads the
+ * next page from `startIndex + itemsPerPage`. A first group that alone has more members is
+ * refused with 400 tooMany (RFC 7644 §3.12: more than the server is willing to process): a
+ * group listed without some of its members would read, to an importing client, as members
+ * removed.
+ */
+async function groupsWithinMemberBudget(db: Db, rows: GroupRow[]): Promise<GroupRow[]> {
+  const counts = await memberCountsOfGroups(
+    db,
+    rows.map((r) => r.id),
+  );
+  let total = 0;
+  let fitting = 0;
+  while (fitting < rows.length && total + counts.get(rows[fitting]!.id)! <= MAX_LISTED_MEMBERS) total += counts.get(rows[fitting++]!.id)!;
+  if (fitting === 0 && rows.length > 0) {
+    throw tooMany(
+      `group ${rows[0]!.id} has ${counts.get(rows[0]!.id)} members, more than the ${MAX_LISTED_MEMBERS} a list response renders: ` +
+        "ask with excludedAttributes=members and read the group's members with GET /Groups/{id}",
+    );
+  }
+  return rows.slice(0, fitting);
 }
 
 /** `knownGroups`: the user's groups when the caller knows them (a user just created has none). */

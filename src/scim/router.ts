@@ -1,8 +1,9 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from '../config';
 import { findGroup, findUser, type Db, type GroupRow, type UserGroupRef, type UserRow } from '../directory';
 import type { Logger } from '../log';
 import { createScimAuth, type RateLimit } from './auth';
+import { bulkPayloadTooLarge, parseBulkRequest, runBulk } from './bulk';
 import * as commands from './commands';
 import { methodNotAllowed, notFound, notImplemented, ScimError, scimErrorHandler } from './errors';
 import {
@@ -20,7 +21,7 @@ import {
 } from './http';
 import { membershipPatch } from './patch';
 import { groupResource, listResources, projectionOf, userResource, type ResourceKind } from './queries';
-import { LIST_URN, resourceTypeDescriptions, schemaDescriptions, serviceProviderConfig } from './schema';
+import { LIST_URN, MAX_BULK_PAYLOAD_BYTES, resourceTypeDescriptions, schemaDescriptions, serviceProviderConfig } from './schema';
 
 /**
  * The SCIM 2.0 HTTP surface (RFC 7644) for /scim/v2: discovery endpoints, Users and Groups.
@@ -52,6 +53,8 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
   const router = express.Router();
   router.use(requestLog(logger));
   router.use(createScimAuth({ db, logger, bootstrapToken: config.SCIM_BEARER_TOKEN, rateLimit: deps.rateLimit, tokenCacheMs: deps.tokenCacheMs }));
+  // Before the general body parser: a bulk request has its own size limit (maxPayloadSize).
+  router.use(bulkRoutes({ db, baseUrlOf, logger }));
   router.use(jsonBody(config.SCIM_MAX_BODY));
   router.use(discoveryRoutes(baseUrlOf));
   router.use(userRoutes({ db, baseUrlOf }));
@@ -65,7 +68,7 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
 }
 
 /** JSON bodies of any `application/*json` type, or with no Content-Type; other bodies are left unparsed. */
-function jsonBody(limit: string) {
+function jsonBody(limit: string | number) {
   return express.json({
     limit,
     type: (req) => {
@@ -178,6 +181,34 @@ function groupRoutes(deps: RouteDeps): Router {
   return router;
 }
 
+/** POST /Bulk (RFC 7644 §3.7, bulk.ts); each operation is logged as the request it stands for would be. */
+function bulkRoutes({ db, baseUrlOf, logger }: RouteDeps & { logger: Logger }): Router {
+  const router = express.Router();
+  const parse = jsonBody(MAX_BULK_PAYLOAD_BYTES);
+  // RFC 7644 §3.7.4: a body over maxPayloadSize is a 413 that names the limit.
+  const bulkBody = (req: Request, res: Response, next: NextFunction) =>
+    parse(req, res, (err?: unknown) => next((err as { type?: string } | undefined)?.type === 'entity.too.large' ? bulkPayloadTooLarge() : err));
+  router.post('/Bulk', bulkBody, async (req, res) => {
+    const request = parseBulkRequest(req.body);
+    const requestId = requestIdOf(res);
+    const client = (res.locals.scimClient as { clientName?: string } | undefined)?.clientName;
+    const body = await runBulk(request, {
+      db,
+      baseUrl: baseUrlOf(req),
+      requestId,
+      onOperation: ({ error, ...entry }) => {
+        if (error) logger.error('scim bulk operation failed', { requestId, ...entry, err: error });
+        logger.http('scim bulk operation', { requestId, client, ...entry });
+      },
+    });
+    send(res, 200, body);
+  });
+  router.all('/Bulk', (req) => {
+    throw methodNotAllowed(`${req.method} is not supported on Bulk; send a BulkRequest with POST`);
+  });
+  return router;
+}
+
 /** Features this server does not offer (RFC 7644 §3.12: 501). */
 function unsupportedRoutes(): Router {
   const router = express.Router();
@@ -185,9 +216,6 @@ function unsupportedRoutes(): Router {
   // authenticated subject for /Me to stand for.
   router.all('/Me{/*rest}', () => {
     throw notImplemented('/Me is not supported: SCIM clients here are identity providers, not users');
-  });
-  router.all('/Bulk', () => {
-    throw notImplemented('bulk operations are not supported (see bulk.supported in /ServiceProviderConfig)');
   });
   // §3.4.2.1, §3.4.3: queries run per resource type (/Users, /Groups), not across the root.
   router.get('/', () => {

@@ -22,6 +22,11 @@ export const DEFAULT_COUNT = 100;
 /** Most operations one PATCH may carry, and most member values in one request. */
 export const MAX_PATCH_OPERATIONS = 1000;
 export const MAX_MEMBERS_PER_REQUEST = 10_000;
+/** RFC 7644 §3.7.4: the most operations, and the largest body in bytes, one bulk request may carry. */
+export const MAX_BULK_OPERATIONS = 1000;
+export const MAX_BULK_PAYLOAD_BYTES = 1_048_576;
+/** Most members one list response (GET /Groups, /Groups/.search) renders, over all its groups: what one write may carry. */
+export const MAX_LISTED_MEMBERS = MAX_MEMBERS_PER_REQUEST;
 
 export type AttrType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'binary' | 'complex';
 
@@ -67,7 +72,7 @@ function declareScimmy(): void {
   SCIMMY.Resources.declare(SCIMMY.Resources.Group);
   SCIMMY.Config.set({
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: MAX_BULK_PAYLOAD_BYTES },
     filter: { supported: true, maxResults: MAX_RESULTS },
     changePassword: { supported: false },
     sort: { supported: true },

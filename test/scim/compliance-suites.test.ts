@@ -825,16 +825,17 @@ describe('wso2: list, filter, pagination and sort (tests/ListTest.java, FilterTe
 // ---------------------------------------------------------------------------------------
 
 describe('ServiceProviderConfig: what it claims works, what it disclaims is a SCIM error', () => {
-  it('bulk is not supported: /Bulk answers 501 (RFC 7644 §3.12)', async () => {
-    expect((await scim.request('GET', '/ServiceProviderConfig')).body.bulk.supported).toBe(false);
+  it('bulk is supported: the wso2 bulk request creates its user (RFC 7644 §3.7)', async () => {
+    expect((await scim.request('GET', '/ServiceProviderConfig')).body.bulk).toEqual({ supported: true, maxOperations: 1000, maxPayloadSize: 1048576 });
     // The body of wso2's DefinedInstances.DEFINED_BULK_REQUEST
     const res = await scim.request('POST', '/Bulk', {
       failOnErrors: 1,
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
       Operations: [{ method: 'POST', path: '/Users', bulkId: 'qwerty', data: { schemas: [USER_URN], userName: 'Alice', password: 'sachini' } }],
     });
-    expectScimError(res, 501);
-    expect((await scim.request('GET', `/Users?filter=${encodeURIComponent('userName eq "Alice"')}`)).body.totalResults).toBe(0);
+    expect(res.status).toBe(200);
+    expect(res.body.Operations).toEqual([expect.objectContaining({ method: 'POST', bulkId: 'qwerty', status: '201' })]);
+    expect((await scim.request('GET', `/Users?filter=${encodeURIComponent('userName eq "Alice"')}`)).body.totalResults).toBe(1);
   });
 
   it('filter.maxResults caps every page, on GET and on .search', async () => {

@@ -374,7 +374,7 @@ describe('Entra schema discovery', () => {
     const spc = await scim.request('GET', '/ServiceProviderConfig');
     expect(spc.body).toMatchObject({
       patch: { supported: true },
-      bulk: { supported: false },
+      bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 },
       filter: { supported: true, maxResults: 200 },
       changePassword: { supported: false },
       sort: { supported: true },
