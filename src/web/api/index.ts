@@ -123,7 +123,7 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   router.use(express.json({ limit: '16kb' }));
 
   router.get('/status', async (_req, res) => {
-    const status = await readStatus(db, deps.queues);
+    const status = await readStatus(db, deps.queues, { pendingRetryMs: deps.reconciler?.pendingRetryMs });
     const policy = deps.policy?.current;
     res.json({
       policy: policy ? { file: policy.file, digest: policy.digest, organization: policy.organization, reconcileEvery: policy.reconcile.every } : null,
