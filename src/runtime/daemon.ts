@@ -8,9 +8,9 @@ import { createApp, createHttpServer, type Mount } from '../app';
 import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
-import { demoSeed, startEmulator } from '../emulator';
 import { createWebRouter } from '../web';
 import { startSyncEngine } from './engine';
+import { type EmulatedPulumi, startEmulatedPulumi } from './demo';
 import { withTimeout } from '../util';
 
 /**
@@ -66,16 +66,14 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
 
   let pulumi: PulumiEndpoint;
+  // The built-in emulator, its org kept under DATA_DIR; outside production also the demo (src/runtime/demo.ts).
+  let emulated: EmulatedPulumi | undefined;
   if (config.PULUMI_ACCESS_TOKEN) {
     pulumi = { baseUrl: config.PULUMI_BACKEND_URL, accessToken: config.PULUMI_ACCESS_TOKEN, org: config.PULUMI_ORG, emulated: false };
   } else {
-    const emulator = await startEmulator({ seed: demoSeed, org: config.PULUMI_ORG });
-    shutdown.push({ name: 'pulumi emulator', run: emulator.stop });
-    pulumi = { baseUrl: emulator.url, accessToken: emulator.accessToken, org: emulator.state.org, emulated: true };
-    logger.warn(
-      '!!! PULUMI_ACCESS_TOKEN is unset or empty: talking to the BUILT-IN PULUMI EMULATOR with a demo org, NOT the Pulumi Service. Nothing done here reaches a real org. !!!',
-      { emulatorUrl: emulator.url, org: pulumi.org },
-    );
+    emulated = await startEmulatedPulumi({ config, db, logger, production: process.env.NODE_ENV === 'production' });
+    shutdown.push({ name: 'pulumi emulator', run: emulated.stop });
+    pulumi = { baseUrl: emulated.baseUrl, accessToken: emulated.accessToken, org: emulated.org, emulated: true };
   }
   // Reconciler, relay, queues and tokens; workers too unless RUN_WORKERS=false (then they run
   // in `npm run worker` processes). Stopped after the HTTP server, before Redis and Postgres.
@@ -98,13 +96,23 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const pulumiProbe = createPulumiClient({ baseUrl: pulumi.baseUrl, accessToken: pulumi.accessToken, timeoutMs: 1500, retry: { maxAttempts: 1 } });
 
   const mounts: Mount[] = [
+    ...(emulated?.demo ? [emulated.demo.mount] : []),
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
     {
       path: '/',
-      router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }),
+      router: createWebRouter({
+        config: emulated?.demo?.config ?? config,
+        db,
+        redis,
+        logger,
+        policy: sync.policy,
+        reconciler: sync.reconciler,
+        queues: sync.queues,
+        tokens: sync.tokens,
+      }),
     },
   ];
   const app = createApp({
@@ -139,6 +147,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
       }),
   });
   logger.info('listening', { port });
+  emulated?.started({ url, queues: sync.queues, policy: sync.policy.current });
 
   return {
     url,

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
-import { startEmulator, demoSeed, type Emulator, type EmulatorSeed } from '../../src/emulator';
+import { startEmulator, type Emulator, type EmulatorSeed } from '../../src/emulator';
+import { acmeSeed } from '../helpers/acme-seed';
 import { createDb } from '../../src/directory/db';
 import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
@@ -70,7 +71,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const logger = createLogger({ silent: true });
   const scim = await startScimServer({ logger });
-  const emu = await startEmulator({ seed: options.seed ?? demoSeed });
+  const emu = await startEmulator({ seed: options.seed ?? acmeSeed });
   const client = createPulumiClient({
     baseUrl: emu.url,
     accessToken: emu.accessToken,
