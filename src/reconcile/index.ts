@@ -29,7 +29,7 @@ export { TeamBusyError } from './team-lock';
 export { readActualTeam } from './actual';
 export { teamMembershipView } from './access-view';
 export type { TeamMembershipView } from './access-view';
-export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID } from './worker';
+export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID, PENDING_RETRY_REASON } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
 export { queryAudit, createTokenAuditWriter, recordAdminAction, decideHoldAudited } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext, AdminAction, AdminChannel } from './audit';

@@ -97,10 +97,13 @@ async function schedulePendingRetry(queues: QueueFactory, team: string, at: Date
     .queue<ReconcileTeamJob>(QUEUE.reconcile)
     .add(
       JOB.team,
-      { team, reason: 'pending-retry' },
+      { team, reason: PENDING_RETRY_REASON },
       { deduplication: { id: `pending-retry-${teamDedupId(team)}`, keepLastIfActive: true }, delay: Math.max(0, at.getTime() - Date.now()) },
     );
 }
+
+/** The reason of a team job that retries the team's pending people. */
+export const PENDING_RETRY_REASON = 'pending-retry';
 
 export const DRIFT_SCHEDULER_ID = 'drift';
 

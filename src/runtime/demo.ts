@@ -163,6 +163,7 @@ export function demoBanner(at: { url: string; org: string; policy: Policy; scimT
     `  console           ${url}/console/`,
     `  Pulumi org state  ${url}/_emulator/state`,
     `  pending people    ${url}/api/v1/status   (pendingUsers; bearer the admin API token)`,
+    `  dry-run plan      ADMIN_API_TOKEN=${at.adminToken ?? '…'} npm run cli -- plan`,
     '',
     `  People the demo org knows (identity.login: userName makes their userName their Pulumi login):`,
     ...demoPeople.map((p) => `    ${p.userName.padEnd(width)}  ${`${p.givenName} ${p.familyName}`.padEnd(12)}  ${standing[p.pulumi]}`),
