@@ -100,6 +100,10 @@ it('takes the owner by SCIM userName or by id, and lists the same tokens either 
   expect(await ids(`owner=${alice}`)).toEqual([expect.objectContaining({ id, ownerUserId: alice })]);
   expect(await ids('owner=alice%40example.com')).toEqual([expect.objectContaining({ id, ownerUserId: alice })]);
   await fetch(`${base}/${id}`, { method: 'DELETE' });
+  // The Pulumi login is not a SCIM name: the answer says what owner takes.
+  const byLogin = await post(JSON.stringify({ team: 'platform', owner: 'alice', description: 'by login' }));
+  expect(byLogin.status).toBe(404);
+  expect(((await byLogin.json()) as { message: string }).message).toContain("owner is the person's SCIM id or SCIM userName, not their Pulumi login");
 });
 
 it('answers an unknown state with 400 naming the allowed values', async () => {
