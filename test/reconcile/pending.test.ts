@@ -78,11 +78,11 @@ it('counts pending people alike in the log line, status and the metric, tried no
 it('tries them again when their retry time comes, without another trigger, and shows each attempt', async () => {
   worker = createReconcileWorker({ queues: h.queues, reconciler, logger: h.logger, concurrency: 1 });
   await enqueueTeamReconcile(h.queues, { team: 'platform', reason: 'test' });
-  await until('a second attempt', async () => (await pendingOf()).every((p) => p.attempts >= 2));
+  // The job enqueued here tries them only if their retry time has already come (a slow machine);
+  // either way the later attempts are the scheduled retries' own.
   await until('a third attempt', async () => (await pendingOf()).every((p) => p.attempts >= 3));
-  const retries = reconciled().filter((l) => l.reason === 'pending-retry');
-  expect(retries.length).toBeGreaterThanOrEqual(2);
-  expect(retries[0]).toMatchObject({ pending: 2, pendingTried: 2 });
+  await until('a scheduled retry that tried them', async () => reconciled().some((l) => l.reason === 'pending-retry' && l.pendingTried === 2));
+  expect(reconciled().filter((l) => l.reason === 'pending-retry')).toContainEqual(expect.objectContaining({ pending: 2, pendingTried: 2 }));
   const [zed] = (await pendingOf()).filter((p) => p.login === 'zed');
   expect(Date.parse(zed.nextAttemptAt as string)).toBeGreaterThan(Date.parse(zed.lastAttemptAt));
   expect(await metric()).toBe(2);
