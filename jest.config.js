@@ -17,6 +17,7 @@ const UNIT_TESTS = [
   'test/deploy/kit.test.ts',
   'test/directory/embedded-postgres.test.ts',
   'test/emulator/emulator.test.ts',
+  'test/emulator/persist.test.ts',
   'test/log/log.test.ts',
   'test/metrics/metrics.test.ts',
   'test/policy/policy.test.ts',

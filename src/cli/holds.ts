@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { enqueueTeamReconcile } from '../queue';
-import { decideHoldAudited, describeOp, getHold, HoldNotPendingError, listHolds, type Hold } from '../reconcile';
+import { decideHoldAudited, describeOp, getHold, HoldNotPendingError, listHolds, presentOp, type Hold } from '../reconcile';
 import { withTimeout } from '../util';
 import { cliActor, UsageError, type CliCommand } from './index';
 
@@ -51,7 +51,7 @@ export const holdsCommand: CliCommand = {
         const holds = await listHolds(await ctx.db());
         if (values.json)
           ctx.stdout.write(
-            `${JSON.stringify({ holds: holds.map(({ id, team, reason, removals, revocations, createdAt, ops }) => ({ id, team, reason, removals, revocations, createdAt, ops })) }, null, 2)}\n`,
+            `${JSON.stringify({ holds: holds.map(({ id, team, reason, removals, revocations, createdAt, ops }) => ({ id, team, reason, removals, revocations, createdAt, ops: ops.map(presentOp) })) }, null, 2)}\n`,
           );
         else if (holds.length === 0) ctx.stdout.write('no holds are waiting\n');
         else for (const hold of holds) ctx.stdout.write(render(hold));

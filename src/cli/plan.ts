@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../log';
 import { loadPolicy, type Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient } from '../pulumi';
-import { describeOp, Reconciler, writeCallsOf, type Plan } from '../reconcile';
+import { type PlanView, presentPlan, Reconciler, writeCallsOf } from '../reconcile';
 import { UsageError, type CliCommand } from './index';
 
 /**
@@ -44,7 +44,7 @@ export const planCommand: CliCommand = {
     // Under --detailed-exitcode, 2 means changes pending: a setup mistake must not read as one.
     const setupError = detailed ? DETAILED_EXIT.failed : 2;
     const { config } = ctx;
-    let plans: Plan[];
+    let plans: PlanView[];
     if (values.daemon || !config.PULUMI_ACCESS_TOKEN) {
       const daemon = values.daemon ?? `http://127.0.0.1:${config.PORT}`;
       if (!config.ADMIN_API_TOKEN) {
@@ -59,7 +59,7 @@ export const planCommand: CliCommand = {
       }).catch((err: Error) => {
         throw new Error(`cannot reach the daemon at ${daemon}: ${err.message}`);
       });
-      const body = (await res.json().catch(() => undefined)) as { plans?: Plan[]; message?: string } | undefined;
+      const body = (await res.json().catch(() => undefined)) as { plans?: PlanView[]; message?: string } | undefined;
       if (!res.ok || !body?.plans) {
         ctx.stderr.write(`plan: the daemon answered ${res.status}: ${body?.message ?? 'no plan'}\n`);
         return 1;
@@ -82,7 +82,7 @@ export const planCommand: CliCommand = {
         policy: new PolicyStore(config.SYNC_CONFIG, {}, policy),
         logger: createLogger({ silent: true }),
       });
-      plans = values.team ? [await reconciler.planTeam(values.team)] : await reconciler.planAll();
+      plans = (values.team ? [await reconciler.planTeam(values.team)] : await reconciler.planAll()).map(presentPlan);
     }
     if (values.json) ctx.stdout.write(`${JSON.stringify({ dryRun: true, plans }, null, 2)}\n`);
     else ctx.stdout.write(renderPlans(plans));
@@ -91,14 +91,14 @@ export const planCommand: CliCommand = {
   },
 };
 
-function renderPlans(plans: Plan[]): string {
+function renderPlans(plans: PlanView[]): string {
   const lines: string[] = [];
   let total = 0;
   for (const p of plans) {
     total += p.ops.length;
     const head = `team ${p.team} (${p.management === 'none' ? 'not managed' : p.management === 'grants-only' ? 'grants only' : 'managed'})`;
     lines.push(p.ops.length === 0 ? `${head}: in sync` : `${head}: ${p.ops.length} change${p.ops.length === 1 ? '' : 's'}`);
-    for (const op of p.ops) lines.push(`  ${describeOp(op)}`);
+    for (const op of p.ops) lines.push(`  ${op.description}`);
     for (const n of p.notes) {
       if (n.kind === 'unownedTeam') lines.push(`  note: ${n.detail}`);
       if (n.kind === 'grantsOnly') lines.push(`  note: a ${n.teamKind} team: only its stack grants are managed`);

@@ -1,31 +1,47 @@
 import type { EmulatorSeed } from './state';
 
 /**
- * The small org the zero-config demo runs against: "acme" with a few members, two people who
- * have Pulumi accounts but are not members yet, one hand-made team, one team owned by Pulumi's
- * own SCIM, and projects infra/web/data each with dev/staging/prod stacks.
+ * The org the zero-config demo runs against, "acme", and the people it knows. Their Pulumi logins
+ * are their IdP userNames, as the shipped policy (config/sync.yaml, `identity.login: userName`)
+ * resolves them and as Pulumi's own SCIM names the people it provisions (docs/pulumi-api.md,
+ * "Pulumi's own SCIM"); so a realistic Okta user such as `alice.smith@example.com` lands. The start-up
+ * banner prints these people.
+ */
+
+export interface DemoPerson {
+  userName: string;
+  givenName: string;
+  familyName: string;
+  /** `member`: in the org; `account`: has a Pulumi account, not in the org (the daemon adds them); `none`: never signed in to Pulumi. */
+  pulumi: 'member' | 'account' | 'none';
+}
+
+export const demoPeople: readonly DemoPerson[] = [
+  { userName: 'alice.smith@example.com', givenName: 'Alice', familyName: 'Smith', pulumi: 'member' },
+  { userName: 'bob.jones@example.com', givenName: 'Bob', familyName: 'Jones', pulumi: 'member' },
+  { userName: 'carol.wu@example.com', givenName: 'Carol', familyName: 'Wu', pulumi: 'account' },
+  { userName: 'dave.kim@example.com', givenName: 'Dave', familyName: 'Kim', pulumi: 'none' },
+];
+
+const account = (p: DemoPerson) => ({ login: p.userName, name: `${p.givenName} ${p.familyName}`, email: p.userName });
+
+/**
+ * The demo org: the people above (Dave has no account, so he waits as `no-pulumi-account`), one
+ * team made by hand in the console, one owned by Pulumi's own SCIM, and projects infra/web/data
+ * each with dev/staging/prod stacks.
  */
 export const demoSeed: EmulatorSeed = {
   org: 'acme',
   admin: { login: 'idp-sync-bot', name: 'IdP Sync Bot' },
-  members: [
-    { login: 'alice', name: 'Alice Adams', email: 'alice@acme.example', role: 'admin' },
-    { login: 'bob', name: 'Bob Brown', email: 'bob@acme.example' },
-    { login: 'carol', name: 'Carol Chen', email: 'carol@acme.example' },
-    { login: 'dave', name: 'Dave Diaz', email: 'dave@acme.example' },
-  ],
-  accounts: [
-    { login: 'erin', name: 'Erin Evans', email: 'erin@acme.example' },
-    { login: 'frank', name: 'Frank Fischer', email: 'frank@acme.example' },
-  ],
-  idpOnly: [{ login: 'grace', name: 'Grace Green' }],
+  members: demoPeople.filter((p) => p.pulumi === 'member').map(account),
+  accounts: demoPeople.filter((p) => p.pulumi === 'account').map(account),
   stacks: ['infra', 'web', 'data'].flatMap((project) => ['dev', 'staging', 'prod'].map((stack) => `${project}/${stack}`)),
   teams: [
     {
       name: 'legacy-ops',
       displayName: 'Legacy Ops',
       description: 'Made by hand in the console; the daemon must leave it alone.',
-      members: ['alice', 'dave'],
+      members: ['alice.smith@example.com', 'bob.jones@example.com'],
       stacks: [{ projectName: 'infra', stackName: 'prod', permission: 103 }],
     },
     {
@@ -33,8 +49,8 @@ export const demoSeed: EmulatorSeed = {
       displayName: 'SSO Engineers',
       description: "Provisioned by Pulumi's own SCIM.",
       kind: 'scim',
-      members: ['bob', 'carol'],
+      members: ['bob.jones@example.com'],
     },
   ],
-  tokens: [{ team: 'legacy-ops', name: 'legacy-ops-ci', description: 'CI for infra', createdBy: 'dave' }],
+  tokens: [{ team: 'legacy-ops', name: 'legacy-ops-ci', description: 'CI for infra', createdBy: 'bob.jones@example.com' }],
 };

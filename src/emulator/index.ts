@@ -27,7 +27,9 @@ export type { FaultSpec, Fault } from './faults';
 export type { CallRecord, CallCounters } from './calls';
 export { SeedError } from './state';
 export { DEFAULT_EMULATOR_CONFIG } from './config';
-export { demoSeed } from './demo-seed';
+export { demoSeed, demoPeople } from './demo-seed';
+export type { DemoPerson } from './demo-seed';
+export { EmulatorStateFile } from './persist';
 
 export interface EmulatorOptions {
   /** 0 (default) picks a free port. */
@@ -40,6 +42,8 @@ export interface EmulatorOptions {
   /** Org name when the seed names none. @defaultValue acme */
   org?: string;
   config?: EmulatorConfigInput;
+  /** Called after each request that changed the state (REST writes, hand edits, `PUT /_emulator/state`, `POST /_emulator/seed`). */
+  onChange?: () => void;
 }
 
 export interface Emulator {
@@ -55,6 +59,8 @@ export interface Emulator {
   /** Replaces the state with one built from a seed. */
   seed(seed: EmulatorSeed): void;
   setState(state: EmulatorState): void;
+  /** The emulator's request handler, for another HTTP server to pass requests on to (paths as the emulator's own). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
   stop(): Promise<void>;
 }
 
@@ -161,6 +167,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const result = match.route.handler({ state, config, principal, params: match.params, query, body, baseUrl });
       if (result.json === undefined) res.writeHead(result.status).end();
       else sendJson(res, result.status, result.json);
+      if (method !== 'GET' && result.status < 300) options.onChange?.();
       return finish(result.status);
     } catch (err) {
       const failure = err instanceof ApiFailure ? err : new ApiFailure(500, 'emulator internal error');
@@ -196,10 +203,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (key === 'PUT /_emulator/state') {
       if (!isEmulatorState(body)) return sendJsonError(res, 400, 'not an emulator state');
       state = body;
+      options.onChange?.();
       return sendJson(res, 200, { ok: true });
     }
     if (key === 'POST /_emulator/seed') {
       state = stateFromSeed((body ?? {}) as EmulatorSeed, { org: defaultOrg });
+      options.onChange?.();
       return sendJson(res, 200, { ok: true, org: state.org });
     }
     if (key === 'GET /_emulator/config') return sendJson(res, 200, config);
@@ -225,7 +234,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return sendText(res, 404, '404 page not found\n');
   }
 
-  const server = http.createServer((req, res) => {
+  function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://emulator.invalid');
     const path = url.pathname;
     let work: Promise<unknown>;
@@ -243,7 +252,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       sendJsonError(res, 500, 'emulator internal error');
     });
-  });
+  }
+  const server = http.createServer(handle);
   server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
@@ -271,6 +281,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (!isEmulatorState(next)) throw new TypeError('not an emulator state');
       state = next;
     },
+    handle,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

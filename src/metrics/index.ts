@@ -212,7 +212,7 @@ export const queueDepth = new Gauge({
 
 export const pendingUsers = new Gauge({
   name: `${PREFIX}pending_users`,
-  help: 'Users with no Pulumi account yet (org add answered 404); retried on every reconcile.',
+  help: 'People waiting for access (no Pulumi account yet, a login Pulumi refused, or a login conflict), each counted once across teams; GET /api/v1/status lists them per team.',
   registers: [registry],
   async collect() {
     this.set(await collectNumber(pendingUsersCollector, 'pending_users', (n) => n));

@@ -47,7 +47,8 @@ export interface ReconcileTeamJob {
 }
 
 export interface FullReconcileJob {
-  reason: 'drift' | 'manual' | 'policy-reload';
+  /** `emulator-start`: a start against the built-in emulator, whose org may have been re-seeded. */
+  reason: 'drift' | 'manual' | 'policy-reload' | 'emulator-start';
   requestId?: string;
 }
 

@@ -1,7 +1,7 @@
-import type { Op } from './types';
+import type { Op, Plan } from './types';
 
-/** Pulumi's numeric stack permission levels, by name. */
-const LEVEL: Record<number, string> = { 101: 'read', 102: 'write', 103: 'admin', 104: 'creator' };
+/** Pulumi's numeric stack permission levels, by name (docs/pulumi-api.md, "Permission levels"). */
+const LEVEL: Readonly<Record<number, string>> = { 101: 'read', 102: 'write', 103: 'admin', 104: 'creator' };
 const level = (p: number) => LEVEL[p] ?? String(p);
 
 /** One op as a line a person reads: what the reconcile would do to the team. */
@@ -38,4 +38,28 @@ export function describeOp(op: Op): string {
     case 'addGrant':
       return `grant ${level(op.permission)} on ${op.projectName}/${op.stackName}`;
   }
+}
+
+/** An op's permission levels (`permission`, a grant's `from`/`to`) as names; a relink's logins stay as they are. */
+type WithLevelNames<O> = { [K in keyof O]: K extends 'permission' | 'from' | 'to' ? (O[K] extends number ? string : O[K]) : O[K] };
+
+/** An op as people and scripts read it: its fields, levels by name (`read|write|admin`), and the line `describeOp` gives. */
+export type OpView = Op extends infer O ? (O extends Op ? WithLevelNames<O> & { description: string } : never) : never;
+
+export interface PlanView extends Omit<Plan, 'ops'> {
+  ops: OpView[];
+}
+
+export function presentOp(op: Op): OpView {
+  const view: Record<string, unknown> = { ...op, description: describeOp(op) };
+  for (const key of ['permission', 'from', 'to'] as const) {
+    const value = view[key];
+    if (typeof value === 'number') view[key] = level(value);
+  }
+  return view as OpView;
+}
+
+/** A plan as the admin API, the CLI and the console show it: every op through `presentOp`. */
+export function presentPlan(plan: Plan): PlanView {
+  return { ...plan, ops: plan.ops.map(presentOp) };
 }

@@ -13,7 +13,8 @@
  * - `readStatus(db, queues)`, `queryAudit(db, query)`, `createTokenAuditWriter(db)`,
  *   `recordAdminAction(conn, action)` (who did what, through which channel).
  * - `listHolds`, `getHold`, `decideHoldAudited`: removals waiting for an admin.
- * - `describeOp(op)`: one op as a line a person reads (the CLI's `plan` prints these).
+ * - `describeOp(op)`: one op as a line a person reads; `presentPlan(plan)`: a plan as the admin API,
+ *   the CLI and the console show it (levels by name, each op with its line).
  *
  * Teams whose name starts with `pis-tok-` (scoped-token teams, owned by src/tokens) are
  * never reconciled here.
@@ -28,7 +29,7 @@ export { TeamBusyError } from './team-lock';
 export { readActualTeam } from './actual';
 export { teamMembershipView } from './access-view';
 export type { TeamMembershipView } from './access-view';
-export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID } from './worker';
+export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID, PENDING_RETRY_REASON } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
 export { queryAudit, createTokenAuditWriter, recordAdminAction, decideHoldAudited } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext, AdminAction, AdminChannel } from './audit';
@@ -41,4 +42,5 @@ export { guardRemovals, isGuardedRemoval, opKey } from './safety';
 export type { SyncStatus } from './status';
 export { recordIdentities, markIdentitiesDeleted, recordIdentityChanges, teamsByGroupId } from './mapping';
 export type * from './types';
-export { describeOp } from './describe';
+export { describeOp, presentOp, presentPlan } from './describe';
+export type { OpView, PlanView } from './describe';

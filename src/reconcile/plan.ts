@@ -176,6 +176,6 @@ function sortOps(ops: Op[]): Op[] {
 }
 
 /** Pulumi write calls a plan costs (ops that only touch our database cost none). */
-export function writeCallsOf(ops: readonly Op[]): number {
+export function writeCallsOf(ops: readonly Pick<Op, 'kind'>[]): number {
   return ops.filter((op) => !LOCAL_OPS.has(op.kind)).length;
 }

@@ -14,7 +14,7 @@ import { plan as computePlan, writeCallsOf } from './plan';
 import { decisionsFor, recentGuardedRemovals, syncHolds } from './holds';
 import { planOrgRemovals, rosterOf, type DepartedPerson, type RosterEntry } from './org-members';
 import { guardRemovals, isGuardedRemoval, opKey } from './safety';
-import { recentlyPendingLogins, recordReconcileFailure, recordReconcileSuccess } from './status';
+import { DEFAULT_PENDING_RETRY_MS, recentlyPendingLogins, recordReconcileFailure, recordReconcileSuccess } from './status';
 import { withTeamLock } from './team-lock';
 import type { ActualTeam, DesiredTeam, IdentityRecord, Op, Plan, PlanInput } from './types';
 
@@ -48,6 +48,8 @@ export interface TeamReconcileOutcome {
   observed: boolean;
   /** People whose removal from the team waits in a hold: they keep what depends on the team too. */
   heldUserIds: string[];
+  /** When a reconcile of the team should try its pending people again (null: none waits for a retry). */
+  nextPendingRetryAt: Date | null;
 }
 
 export interface ReconcilerOptions {
@@ -57,7 +59,7 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** How long the org's member list and stack list are reused. @defaultValue 30000 */
   cacheTtlMs?: number;
-  /** A user without a Pulumi account is tried again after this long. @defaultValue 300000 */
+  /** A user without a Pulumi account is tried again after this long. @defaultValue DEFAULT_PENDING_RETRY_MS (5 min) */
   pendingRetryMs?: number;
   /**
    * Where the per-team advisory locks live: each running reconcile holds one connection for
@@ -84,6 +86,10 @@ export class Reconciler {
 
   get org(): string {
     return this.#opts.policy.current.organization;
+  }
+
+  get pendingRetryMs(): number {
+    return this.#opts.pendingRetryMs ?? DEFAULT_PENDING_RETRY_MS;
   }
 
   /** Forgets cached stacks and org members (after a policy reload or on demand). */
@@ -130,6 +136,7 @@ export class Reconciler {
         tokens: [],
         observed: false,
         heldUserIds: [],
+        nextPendingRetryAt: null,
       };
     }
     return withTeamLock(this.#opts.lockDb ?? this.#opts.db, team, async () => {
@@ -180,7 +187,7 @@ export class Reconciler {
         guarded.apply,
       );
       if (category === 'drift') for (const op of guarded.apply) if (op.kind !== 'forgetTeam') driftRepairs.inc({ kind: op.kind });
-      await recordReconcileSuccess(this.#opts.db, {
+      const pending = await recordReconcileSuccess(this.#opts.db, {
         team,
         request,
         plan,
@@ -188,6 +195,7 @@ export class Reconciler {
         desired,
         // Deferred users stay pending while they are still desired members.
         deferred: [...deferred].filter((l) => desired?.members.has(l)),
+        pendingRetryMs: this.pendingRetryMs,
         durationMs: Date.now() - started,
       });
       recordReconcile('success', (Date.now() - started) / 1000);
@@ -199,7 +207,11 @@ export class Reconciler {
         jobId: request.jobId,
         ops: plan.ops.length,
         writes: writeCallsOf(plan.ops),
-        pending: result.pending.length,
+        // Everyone who still waits in this team (as status lists them), and how many of them
+        // were tried again just now; the ones whose retry time has not come were not.
+        pending: pending.count,
+        pendingTried: result.pending.length,
+        ...(pending.nextRetryAt ? { nextPendingRetryAt: pending.nextRetryAt.toISOString() } : {}),
         ms: Date.now() - started,
       });
       const applied = guarded.apply;
@@ -211,7 +223,7 @@ export class Reconciler {
         const userId = op.kind === 'removeMember' ? identities.get(op.login.toLowerCase())?.userId : undefined;
         return userId ? [userId] : [];
       });
-      return { plan, result, desired, exists, tokens, observed: false, heldUserIds };
+      return { plan, result, desired, exists, tokens, observed: false, heldUserIds, nextPendingRetryAt: pending.nextRetryAt };
     });
   }
 
@@ -243,7 +255,7 @@ export class Reconciler {
       requestId: request.requestId,
       ops: plan.ops.length,
     });
-    return { plan, result, desired, exists: actual !== null, tokens: actual?.tokens ?? [], observed: true, heldUserIds: [] };
+    return { plan, result, desired, exists: actual !== null, tokens: actual?.tokens ?? [], observed: true, heldUserIds: [], nextPendingRetryAt: null };
   }
 
   /**
@@ -320,7 +332,7 @@ export class Reconciler {
     const actual = await readActualTeam(client, this.org, team, owned);
     // Token creators, and members, whose directory state decides whether a removal is guarded.
     const identities = await identitiesFor(db, [...(actual?.tokens.map((t) => t.createdBy) ?? []), ...(actual?.members ?? [])]);
-    const deferred = await recentlyPendingLogins(db, team, this.#opts.pendingRetryMs ?? 300_000);
+    const deferred = await recentlyPendingLogins(db, team, this.pendingRetryMs);
     const needsRoster = desired !== null && [...desired.members.keys()].some((l) => !actual?.members.some((m) => m.toLowerCase() === l));
     const input: PlanInput = {
       team,

@@ -38,7 +38,12 @@ export interface SyncStatus {
   lastReconcileAt: string | null;
   teams: TeamStatus[];
   degradedTeams: string[];
-  pendingUsers: Array<{ team: string; login: string; reason: string; firstSeenAt: string; lastAttemptAt: string; attempts: number }>;
+  /**
+   * People waiting for access, counted once across teams: the `idp_sync_pending_users` metric.
+   * `pendingUsers` has a row per team each waits in; a reconcile's log line counts its team's rows.
+   */
+  pendingPeople: number;
+  pendingUsers: PendingUserStatus[];
   unknownCreatorTokens: Array<{ team: string; tokenId: string; tokenName: string; createdBy: string }>;
   unownedTeams: Array<{ team: string; detail: string }>;
   /** People not synced because another person resolves to the same login. */
@@ -52,13 +57,34 @@ export interface SyncStatus {
   openHolds: Array<{ team: string; holdId: string; ops: number }>;
 }
 
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+export interface PendingUserStatus {
+  team: string;
+  login: string;
+  reason: string;
+  firstSeenAt: string;
+  lastAttemptAt: string;
+  attempts: number;
+  /** When the next reconcile of the team tries again; null for a login conflict, which waits for the directory or an admin. */
+  nextAttemptAt: string | null;
+}
 
-export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncStatus> {
-  const [rows, owned, pending, outboxBacklog, redis] = await Promise.all([
+/** How long a person without a Pulumi account waits before the team's reconcile tries again. */
+export const DEFAULT_PENDING_RETRY_MS = 300_000;
+
+/** Why a person waits without being retried: only a change in the directory or an admin ends a login conflict. */
+const NOT_RETRIED = 'login_conflict';
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+const retryAt = (p: { reason: string; last_attempt_at: Date }, retryMs: number): Date | null =>
+  p.reason === NOT_RETRIED ? null : new Date(new Date(p.last_attempt_at).getTime() + retryMs);
+
+export async function readStatus(db: Db, queues?: QueueFactory, options: { pendingRetryMs?: number } = {}): Promise<SyncStatus> {
+  const retryMs = options.pendingRetryMs ?? DEFAULT_PENDING_RETRY_MS;
+  const [rows, owned, pending, pendingPeople, outboxBacklog, redis] = await Promise.all([
     db('team_status').orderBy('team').select('*'),
     db('owned_teams').select('name'),
     db('pending_users').orderBy(['team', 'login_lower']).select('*'),
+    countPendingUsers(db),
     readOutboxBacklog(db),
     queues ? queues.evictionPolicy() : null,
   ]);
@@ -93,13 +119,15 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
     lastReconcileAt: teams.reduce<string | null>((max, t) => (t.lastReconcileAt && (!max || t.lastReconcileAt > max) ? t.lastReconcileAt : max), null),
     teams,
     degradedTeams: teams.filter((t) => t.degraded).map((t) => t.team),
-    pendingUsers: pending.map((p: Record<string, unknown>) => ({
-      team: p.team as string,
-      login: p.login as string,
-      reason: p.reason as string,
-      firstSeenAt: iso(p.first_seen_at as Date) as string,
-      lastAttemptAt: iso(p.last_attempt_at as Date) as string,
-      attempts: p.attempts as number,
+    pendingPeople,
+    pendingUsers: pending.map((p: PendingRow) => ({
+      team: p.team,
+      login: p.login,
+      reason: p.reason,
+      firstSeenAt: iso(p.first_seen_at) as string,
+      lastAttemptAt: iso(p.last_attempt_at) as string,
+      attempts: p.attempts,
+      nextAttemptAt: iso(retryAt(p, retryMs)),
     })),
     unknownCreatorTokens: notes.flatMap((n) =>
       n.kind === 'unknownCreatorToken' ? [{ team: n.team, tokenId: n.tokenId, tokenName: n.tokenName, createdBy: n.createdBy }] : [],
@@ -113,7 +141,16 @@ export async function readStatus(db: Db, queues?: QueueFactory): Promise<SyncSta
   };
 }
 
-/** Users waiting for a Pulumi account (for the metrics gauge). */
+interface PendingRow {
+  team: string;
+  login: string;
+  reason: string;
+  first_seen_at: Date;
+  last_attempt_at: Date;
+  attempts: number;
+}
+
+/** People waiting for access, each counted once however many teams they wait in (the metrics gauge, and status). */
 export async function countPendingUsers(db: Db): Promise<number> {
   const row = await db('pending_users').countDistinct({ n: 'login_lower' }).first();
   return Number(row?.n ?? 0);
@@ -134,15 +171,25 @@ export interface ReconcileSuccess {
   desired: DesiredTeam | null;
   /** Pending logins not retried this time (their retry delay has not passed) and still desired. */
   deferred: string[];
+  /** @defaultValue DEFAULT_PENDING_RETRY_MS */
+  pendingRetryMs?: number;
   durationMs: number;
   /** `observed`: reconcile.mode observe recorded the plan without applying it. @defaultValue success */
   outcome?: 'success' | 'observed';
 }
 
-export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promise<void> {
+/** Who waits in the team once a reconcile is recorded: tried now, deferred or in conflict alike. */
+export interface TeamPending {
+  /** The team's rows in status' `pendingUsers`. */
+  count: number;
+  /** The earliest time a reconcile of the team tries one of them again; null when none is retried. */
+  nextRetryAt: Date | null;
+}
+
+export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promise<TeamPending> {
   const { team, request, plan, result, desired, deferred, durationMs } = s;
   const outcome = s.outcome ?? 'success';
-  await db.transaction(async (trx) => {
+  return db.transaction(async (trx) => {
     // The groups and the rules that bind them to the team (a renamed group stays bound). A
     // blocked team keeps its bindings as they were.
     if (desired && plan.management !== 'none' && !desired.blocked) {
@@ -190,6 +237,9 @@ export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promi
       })
       .onConflict('team')
       .merge();
+    const waiting: PendingRow[] = await trx('pending_users').where('team', team).select('*');
+    const retries = waiting.flatMap((p) => retryAt(p, s.pendingRetryMs ?? DEFAULT_PENDING_RETRY_MS) ?? []);
+    return { count: waiting.length, nextRetryAt: retries.length ? new Date(Math.min(...retries.map((d) => d.getTime()))) : null };
   });
 }
 
@@ -222,7 +272,7 @@ export async function recordReconcileFailure(
 export async function recentlyPendingLogins(db: Db, team: string, retryMs: number): Promise<Set<string>> {
   const rows: Array<{ login_lower: string }> = await db('pending_users')
     .where('team', team)
-    .whereNot('reason', 'login_conflict')
+    .whereNot('reason', NOT_RETRIED)
     .where('last_attempt_at', '>', db.raw(`now() - (? || ' milliseconds')::interval`, [String(retryMs)]))
     .select('login_lower');
   return new Set(rows.map((r) => r.login_lower));

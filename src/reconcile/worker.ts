@@ -3,11 +3,18 @@ import type { Logger } from '../log';
 import { recordFullReconcileSuccess, recordReconcile } from '../metrics';
 import type { Policy } from '../policy';
 import { classifyFailure } from '../pulumi';
-import { type CreateWorkerOptions, enqueueTeamReconcile, type FullReconcileJob, JOB, QUEUE, type QueueFactory, type ReconcileTeamJob } from '../queue';
-import type { ApplyResult } from './apply';
-import type { Reconciler, ReconcileRequest } from './reconciler';
+import {
+  type CreateWorkerOptions,
+  enqueueTeamReconcile,
+  type FullReconcileJob,
+  JOB,
+  QUEUE,
+  type QueueFactory,
+  type ReconcileTeamJob,
+  teamDedupId,
+} from '../queue';
+import type { Reconciler, ReconcileRequest, TeamReconcileOutcome } from './reconciler';
 import { TeamBusyError } from './team-lock';
-import type { Plan } from './types';
 
 /**
  * The reconcile worker: `team` jobs reconcile one team; `full` jobs (drift schedule, admin
@@ -30,7 +37,7 @@ export interface ReconcileWorkerOptions extends CreateWorkerOptions {
    * What a `team` job runs: the team reconcile and whatever must follow it in the same job
    * (src/runtime adds the tokens controller's team step). @defaultValue reconciler.reconcileTeam
    */
-  runTeam?: (request: ReconcileRequest) => Promise<{ plan: Plan; result: ApplyResult }>;
+  runTeam?: (request: ReconcileRequest) => Promise<Pick<TeamReconcileOutcome, 'plan' | 'result' | 'nextPendingRetryAt'>>;
 }
 
 export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
@@ -52,7 +59,8 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
       const data = job.data as ReconcileTeamJob;
       const started = Date.now();
       try {
-        const { plan, result } = await reconcileTeam({ ...data, jobId: job.id, afterOp });
+        const { plan, result, nextPendingRetryAt } = await reconcileTeam({ ...data, jobId: job.id, afterOp });
+        if (nextPendingRetryAt) await schedulePendingRetry(queues, data.team, nextPendingRetryAt);
         return { ops: plan.ops.length, applied: result.applied, pending: result.pending.length };
       } catch (err) {
         const ms = Date.now() - started;
@@ -79,6 +87,24 @@ export function createReconcileWorker(options: ReconcileWorkerOptions): Worker {
   );
   return worker;
 }
+
+/**
+ * A team reconcile at the time its pending people are due for another try, so they are retried
+ * then and not only at the next drift reconcile. Keyed apart from the team's own jobs: a waiting
+ * retry must not absorb a directory change meant to run now. One retry per team waits at a time.
+ */
+async function schedulePendingRetry(queues: QueueFactory, team: string, at: Date): Promise<void> {
+  await queues
+    .queue<ReconcileTeamJob>(QUEUE.reconcile)
+    .add(
+      JOB.team,
+      { team, reason: PENDING_RETRY_REASON },
+      { deduplication: { id: `pending-retry-${teamDedupId(team)}`, keepLastIfActive: true }, delay: Math.max(0, at.getTime() - Date.now()) },
+    );
+}
+
+/** The reason of a team job that retries the team's pending people. */
+export const PENDING_RETRY_REASON = 'pending-retry';
 
 export const DRIFT_SCHEDULER_ID = 'drift';
 

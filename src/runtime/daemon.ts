@@ -9,9 +9,9 @@ import { createApp, createHttpServer, DependencyProbe, type ListenerScope, type 
 import { createScimRouter } from '../scim';
 import { metricsRouter, registerDependencyCollector } from '../metrics';
 import { createPulumiClient } from '../pulumi';
-import { demoSeed, startEmulator } from '../emulator';
 import { createWebRouter, QUEUE_DASHBOARD_PATH } from '../web';
 import { startSyncEngine } from './engine';
+import { type EmulatedPulumi, startEmulatedPulumi } from './demo';
 import { dependencyStates } from './ops-listener';
 import { withTimeout } from '../util';
 
@@ -70,16 +70,14 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
 
   let pulumi: PulumiEndpoint;
+  // The built-in emulator, its org kept under DATA_DIR; outside production also the demo (src/runtime/demo.ts).
+  let emulated: EmulatedPulumi | undefined;
   if (config.PULUMI_ACCESS_TOKEN) {
     pulumi = { baseUrl: config.PULUMI_BACKEND_URL, accessToken: config.PULUMI_ACCESS_TOKEN, org: config.PULUMI_ORG, emulated: false };
   } else {
-    const emulator = await startEmulator({ seed: demoSeed, org: config.PULUMI_ORG });
-    shutdown.push({ name: 'pulumi emulator', run: emulator.stop });
-    pulumi = { baseUrl: emulator.url, accessToken: emulator.accessToken, org: emulator.state.org, emulated: true };
-    logger.warn(
-      '!!! PULUMI_ACCESS_TOKEN is unset or empty: talking to the BUILT-IN PULUMI EMULATOR with a demo org, NOT the Pulumi Service. Nothing done here reaches a real org. !!!',
-      { emulatorUrl: emulator.url, org: pulumi.org },
-    );
+    emulated = await startEmulatedPulumi({ config, db, logger, production: process.env.NODE_ENV === 'production' });
+    shutdown.push({ name: 'pulumi emulator', run: emulated.stop });
+    pulumi = { baseUrl: emulated.baseUrl, accessToken: emulated.accessToken, org: emulated.org, emulated: true };
   }
   // Reconciler, relay, queues and tokens; workers too unless RUN_WORKERS=false (then they run
   // in `npm run worker` processes). Stopped after the HTTP server, before Redis and Postgres.
@@ -104,11 +102,21 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
+    ...(emulated?.demo ? [emulated.demo.mount] : []),
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
     {
       path: '/',
-      router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }),
+      router: createWebRouter({
+        config: emulated?.demo?.config ?? config,
+        db,
+        redis,
+        logger,
+        policy: sync.policy,
+        reconciler: sync.reconciler,
+        queues: sync.queues,
+        tokens: sync.tokens,
+      }),
     },
   ];
   // Ready means SCIM can be served: SCIM writes need Postgres only (Redis and Pulumi are reached
@@ -142,6 +150,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     await runSteps(shutdown, logger);
     throw err;
   }
+  emulated?.started({ url, queues: sync.queues, policy: sync.policy.current });
 
   return {
     url,
@@ -161,7 +170,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
  * the IdPs and people reach the public one; probes, scrapes and operators the internal one.
  */
 const PUBLIC_SCOPE: ListenerScope = { serves: ['/scim/v2', '/auth', '/console', '/healthz'], except: [QUEUE_DASHBOARD_PATH] };
-const INTERNAL_SCOPE: ListenerScope = { serves: ['/metrics', '/readyz', '/healthz', '/api/v1', QUEUE_DASHBOARD_PATH] };
+const INTERNAL_SCOPE: ListenerScope = { serves: ['/metrics', '/readyz', '/healthz', '/api/v1', QUEUE_DASHBOARD_PATH, '/_emulator'] };
 
 /**
  * Stops accepting, lets requests in flight finish (idle keep-alive sockets close now), and cuts

@@ -28,6 +28,7 @@ export type { SweepResult } from './sweep';
 export { isIssuedName, privateTeamName } from './naming';
 export { intersectScope, fromTeamStacks } from './scope';
 export type { ScopeEntry, StackGrant, PermissionName } from './scope';
-export type { TokenFilter, LedgerToken } from './ledger';
+export type { TokenFilter, LedgerToken, TokenListing } from './ledger';
+export { TOKEN_LISTINGS } from './ledger';
 export { startRevokeLaneWorker, SWEEP_JOB } from './worker';
 export type { RevokeLaneOptions, RevokeLaneWorker } from './worker';

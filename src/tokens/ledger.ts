@@ -94,6 +94,19 @@ const LEDGER = 'token_ledger';
 /** States in which a token may still work on Pulumi. */
 export const LIVE_STATES: readonly TokenState[] = ['issuing', 'active', 'revoking'];
 
+/**
+ * What a listing asks for (`GET /api/v1/tokens?state=`): `active`, the tokens that may still work
+ * (being issued, working, or being revoked); `revoked`, those that no longer work (revoked, or an
+ * issuance that failed); `all`.
+ */
+export const TOKEN_LISTINGS = ['active', 'revoked', 'all'] as const;
+export type TokenListing = (typeof TOKEN_LISTINGS)[number];
+const LISTING_STATES: Readonly<Record<TokenListing, readonly TokenState[] | undefined>> = {
+  active: LIVE_STATES,
+  revoked: ['revoked', 'failed'],
+  all: undefined,
+};
+
 export interface NewLedgerToken {
   id: string;
   ownerUserId: string;
@@ -205,8 +218,8 @@ export interface TokenFilter {
   /** The owner's SCIM id; the userName recorded at issuance is not a filter, since it can pass to someone else. */
   ownerUserId?: string;
   parentTeam?: string;
-  /** Include revoked and failed rows. @defaultValue false */
-  includeInactive?: boolean;
+  /** @defaultValue active */
+  state?: TokenListing;
 }
 
 export async function listTokens(db: Knex, filter: TokenFilter = {}): Promise<LedgerToken[]> {
@@ -215,7 +228,8 @@ export async function listTokens(db: Knex, filter: TokenFilter = {}): Promise<Le
     .orderBy([{ column: 'created_at', order: 'desc' }, 'id']);
   if (filter.ownerUserId) q.where('owner_user_id', filter.ownerUserId);
   if (filter.parentTeam) q.where('parent_team', filter.parentTeam);
-  if (!filter.includeInactive) q.whereIn('state', LIVE_STATES as TokenState[]);
+  const states = LISTING_STATES[filter.state ?? 'active'];
+  if (states) q.whereIn('state', states as TokenState[]);
   return ((await q) as LedgerRow[]).map(fromRow);
 }
 

@@ -140,7 +140,12 @@ async function findPerson(deps: Pick<TokenDeps, 'db'>, owner: string): Promise<O
 
 async function findOwner(deps: TokenDeps, owner: string): Promise<{ id: string; userName: string; active: boolean }> {
   const row = await findPerson(deps, owner);
-  if (!row) throw new TokenError('unknown_owner', `no SCIM user with id or userName ${JSON.stringify(owner)}`);
+  if (!row) {
+    throw new TokenError(
+      'unknown_owner',
+      `no SCIM user with id or userName ${JSON.stringify(owner)}: owner is the person's SCIM id or SCIM userName, not their Pulumi login`,
+    );
+  }
   return { id: row.id, userName: row.user_name, active: row.active };
 }
 

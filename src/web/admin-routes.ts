@@ -62,8 +62,19 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
 
   router.get('/admin/plan', async (_req, res) => {
     if (!sources.sync?.plan) return page(res, 'Dry-run plan', unavailable('The dry-run plan', 'reconciler'));
-    const plan = await sources.sync.plan();
-    page(res, 'Dry-run plan', html`<p>What a reconcile would change now. Nothing here has been applied.</p><div id="plan">${renderValue(plan)}</div>`);
+    const plans = await sources.sync.plan();
+    const changing = plans.filter((p) => p.ops.length > 0);
+    page(
+      res,
+      'Dry-run plan',
+      html`<p>What a reconcile would change now. Nothing here has been applied. Teams in sync: ${plans.length - changing.length} of ${plans.length}.</p><div id="plan">${
+        changing.length === 0
+          ? html`<p><em>Nothing would change.</em></p>`
+          : html`<table><thead><tr><th>team</th><th>managed</th><th>change</th><th>op</th></tr></thead><tbody>
+${changing.flatMap((p) => p.ops.map((op) => html`<tr><td>${p.team}</td><td>${p.management}</td><td>${op.description}</td><td><code>${op.kind}</code></td></tr>`))}
+</tbody></table>`
+      }</div>`,
+    );
   });
 
   router.get('/admin/audit', async (req, res) => {

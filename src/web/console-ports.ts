@@ -1,8 +1,8 @@
 import type { Db } from '../directory/db';
 import { createScimClient, listScimClients, revokeScimClient, rotateScimToken } from '../directory';
 import type { Policy } from '../policy';
-import { describeOp, identityLinkOf, listHolds, queryAudit, readStatus, recordAdminAction } from '../reconcile';
-import type { AuditCategory, Hold } from '../reconcile';
+import { describeOp, identityLinkOf, listHolds, presentPlan, queryAudit, readStatus, recordAdminAction } from '../reconcile';
+import type { AuditCategory, Hold, Plan } from '../reconcile';
 import { QUEUE, type QueueFactory } from '../queue';
 import { issueToken, listTokens, revokeToken, type TokenDeps } from '../tokens';
 import { decideHoldAndReconcile } from './hold-decisions';
@@ -23,7 +23,7 @@ export interface ConsoleParts {
   /** Queues for status depths and the BullMQ dashboard. */
   queues?: QueueFactory;
   /** Dry run over every team (the reconciler's `planAll`). */
-  planAll?: () => Promise<unknown>;
+  planAll?: () => Promise<Plan[]>;
   /** How long the previous SCIM token stays valid after a rotation, seconds. @defaultValue 86400 */
   scimRotationGraceSeconds?: number;
 }
@@ -31,7 +31,7 @@ export interface ConsoleParts {
 export function tokensSource(deps: TokenDeps): ConsoleTokens {
   return {
     async listForOwner(owner) {
-      const views = await listTokens(deps, { ownerUserId: owner, includeInactive: true });
+      const views = await listTokens(deps, { ownerUserId: owner, state: 'all' });
       return views.map((t) => ({
         id: t.id,
         owner: t.owner,
@@ -54,7 +54,7 @@ export function tokensSource(deps: TokenDeps): ConsoleTokens {
   };
 }
 
-export function syncSource(db: Db, queues: QueueFactory | undefined, planAll: (() => Promise<unknown>) | undefined): ConsoleSync {
+export function syncSource(db: Db, queues: QueueFactory | undefined, planAll: (() => Promise<Plan[]>) | undefined): ConsoleSync {
   return {
     status: () => readStatus(db, queues),
     async audit(filter) {
@@ -69,7 +69,7 @@ export function syncSource(db: Db, queues: QueueFactory | undefined, planAll: ((
       });
       return entries;
     },
-    ...(planAll ? { plan: planAll } : {}),
+    ...(planAll ? { plan: async () => (await planAll()).map(presentPlan) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { HttpError } from '../app';
 import type { Policy } from '../policy';
+import type { PlanView } from '../reconcile';
 
 /**
  * What the console reads and changes, as narrow interfaces. The runtime builds them from the
@@ -56,8 +57,8 @@ export interface AuditFilter {
 export interface ConsoleSync {
   status(): Promise<object>;
   audit(filter: AuditFilter): Promise<object[]>;
-  /** Dry run over every team; absent when no reconciler runs in this process. */
-  plan?(): Promise<unknown>;
+  /** Dry run over every team, as people read it; absent when no reconciler runs in this process. */
+  plan?(): Promise<PlanView[]>;
 }
 
 /** SCIM clients are named (the name is their key); token secrets are never listed. */

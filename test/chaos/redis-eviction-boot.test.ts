@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, startNodeProcess, startPrivateRedis, waitFor, type PrivateRedis } from '../helpers/stack/processes';
-import { demoSeed, startEmulator, type Emulator } from '../../src/emulator';
+import { startEmulator, type Emulator } from '../../src/emulator';
+import { acmeSeed } from '../helpers/acme-seed';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
 /**
@@ -31,7 +32,7 @@ beforeAll(async () => {
     admin.disconnect();
   }
   database = await createTestDatabase();
-  emulator = await startEmulator({ seed: demoSeed });
+  emulator = await startEmulator({ seed: acmeSeed });
 }, 60_000);
 
 afterEach(async () => {

@@ -48,6 +48,10 @@ describe('cli plan', () => {
   it('--json --team gives one plan as JSON', async () => {
     const res = await plan(['--json', '--team', 'platform']);
     expect(JSON.parse(res.stdout)).toMatchObject({ dryRun: true, plans: [{ team: 'platform', management: 'full' }] });
+    expect(JSON.parse(res.stdout).plans[0].ops).toContainEqual(
+      expect.objectContaining({ kind: 'addGrant', permission: 'admin', description: 'grant admin on infra/prod' }),
+    );
+    expect(res.stdout).not.toMatch(/"permission": 10[1-4]/);
   });
 
   it('a bad policy file is reported with file and line, exit 2', async () => {

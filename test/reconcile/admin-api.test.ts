@@ -79,6 +79,17 @@ describe('admin API', () => {
     const platform = res.body.plans.find((p: { team: string }) => p.team === 'platform');
     expect(platform.ops.map((o: { kind: string }) => o.kind)).toEqual(['createTeam', 'addMember', 'addGrant', 'addGrant', 'addGrant', 'addGrant', 'addGrant']);
     expect(res.body.summary).toMatchObject({ teams: expect.any(Number), ops: expect.any(Number), writes: expect.any(Number) });
+    // Levels by name, as the policy file writes them, and a line a person reads for each op.
+    expect(platform.ops).toContainEqual({
+      kind: 'addGrant',
+      team: 'platform',
+      projectName: 'infra',
+      stackName: 'prod',
+      permission: 'admin',
+      description: 'grant admin on infra/prod',
+    });
+    expect(platform.ops.every((o: { description?: unknown }) => typeof o.description === 'string')).toBe(true);
+    expect(JSON.stringify(res.body.plans)).not.toMatch(/"(permission|from|to)":10[1-4]/);
     expect(h.emu.calls.writes).toBe(writes);
     expect(h.emu.state.teams.some((t) => t.name === 'platform')).toBe(false);
     expect((await call('GET', '/api/v1/plan?team=platform')).body.plans).toHaveLength(1);

@@ -2,13 +2,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
-import { startEmulator, demoSeed, type Emulator, type EmulatorSeed } from '../../src/emulator';
+import { startEmulator, type Emulator, type EmulatorSeed } from '../../src/emulator';
+import { acmeSeed } from '../helpers/acme-seed';
 import { createDb } from '../../src/directory/db';
 import { createLogger } from '../../src/log';
 import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient, type PulumiClient } from '../../src/pulumi';
 import { createQueueFactory, createRevokeLane, QUEUE, type QueueFactory, type QueueName, type RevokeLane } from '../../src/queue';
-import { createReconcileWorker, Reconciler, type ReconcileRequest, type ReconcileWorkerOptions, type TeamReconcileOutcome } from '../../src/reconcile';
+import {
+  createReconcileWorker,
+  PENDING_RETRY_REASON,
+  Reconciler,
+  type ReconcileRequest,
+  type ReconcileWorkerOptions,
+  type TeamReconcileOutcome,
+} from '../../src/reconcile';
 import { createDirectoryRelay, createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from '../../src/runtime';
 import { createTokensController, startRevokeLaneWorker, type RevokeLaneOptions, type RevokeLaneWorker, type TokenDeps } from '../../src/tokens';
 import type { OutboxRelay } from '../../src/outbox';
@@ -70,7 +78,7 @@ export async function startHarness(
 ): Promise<Harness> {
   const logger = createLogger({ silent: true });
   const scim = await startScimServer({ logger });
-  const emu = await startEmulator({ seed: options.seed ?? demoSeed });
+  const emu = await startEmulator({ seed: options.seed ?? acmeSeed });
   const client = createPulumiClient({
     baseUrl: emu.url,
     accessToken: emu.accessToken,
@@ -93,12 +101,20 @@ export async function startHarness(
   const reconcileTeam = reconcileTeamWithTokens(reconciler, createTokensController(tokens));
   const workers: Worker[] = [];
 
+  /** Jobs still to run; a team's retry of its pending people, minutes away, is not work to wait for. */
+  async function busy(name: QueueName): Promise<number> {
+    const queue = queues.queue(name);
+    const counts = await queue.getJobCounts('wait', 'active', 'prioritized');
+    const delayed = (await queue.getJobs(['delayed'])).filter((job) => (job.data as { reason?: string }).reason !== PENDING_RETRY_REASON);
+    return Object.values(counts).reduce((a, b) => a + b, 0) + delayed.length;
+  }
+
   async function idle(names: QueueName[], timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (let quiet = 0; quiet < 3; ) {
       if (Date.now() > deadline) throw new Error(`queues ${names.join(', ')} did not go idle`);
-      const counts = await Promise.all(names.map((name) => queues.queue(name).getJobCounts('wait', 'active', 'delayed', 'prioritized')));
-      quiet = counts.every((c) => Object.values(c).every((n) => n === 0)) ? quiet + 1 : 0;
+      const counts = await Promise.all(names.map(busy));
+      quiet = counts.every((n) => n === 0) ? quiet + 1 : 0;
       await new Promise((r) => setTimeout(r, 30));
     }
   }
@@ -109,9 +125,7 @@ export async function startHarness(
     while (quiet < 3) {
       if (Date.now() > deadline) throw new Error('reconcile queue did not settle');
       while ((await relay.drainOnce()) > 0);
-      const counts = await queues.queue(QUEUE.reconcile).getJobCounts('wait', 'active', 'delayed', 'prioritized');
-      const busy = Object.values(counts).reduce((a, b) => a + b, 0);
-      quiet = busy === 0 ? quiet + 1 : 0;
+      quiet = (await busy(QUEUE.reconcile)) === 0 ? quiet + 1 : 0;
       await new Promise((r) => setTimeout(r, 30));
     }
   }

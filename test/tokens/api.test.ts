@@ -87,7 +87,33 @@ it('issues a scoped token: 201 with the value once, no-store; later reads never 
   expect(await del.json()).toMatchObject({ id: issued.id, state: 'revoked' });
   const listed = async (url: string) => ((await (await fetch(url)).json()) as { tokens: unknown[] }).tokens;
   expect(await listed(base)).toEqual([]);
+  expect(await listed(`${base}?state=active`)).toEqual([]);
+  expect(await listed(`${base}?state=revoked`)).toEqual([expect.objectContaining({ id: issued.id, state: 'revoked' })]);
   expect(await listed(`${base}?state=all`)).toHaveLength(1);
+});
+
+it('takes the owner by SCIM userName or by id, and lists the same tokens either way', async () => {
+  const res = await post(JSON.stringify({ team: 'platform', owner: alice, description: 'by id' }));
+  expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  const ids = async (query: string) => ((await (await fetch(`${base}?${query}`)).json()) as { tokens: Array<{ id: string; ownerUserId: string }> }).tokens;
+  expect(await ids(`owner=${alice}`)).toEqual([expect.objectContaining({ id, ownerUserId: alice })]);
+  expect(await ids('owner=alice%40example.com')).toEqual([expect.objectContaining({ id, ownerUserId: alice })]);
+  await fetch(`${base}/${id}`, { method: 'DELETE' });
+  // The Pulumi login is not a SCIM name: the answer says what owner takes.
+  const byLogin = await post(JSON.stringify({ team: 'platform', owner: 'alice', description: 'by login' }));
+  expect(byLogin.status).toBe(404);
+  expect(((await byLogin.json()) as { message: string }).message).toContain("owner is the person's SCIM id or SCIM userName, not their Pulumi login");
+});
+
+it('answers an unknown state with 400 naming the allowed values', async () => {
+  const res = await fetch(`${base}?state=live`);
+  expect(res.status).toBe(400);
+  expect(await res.json()).toEqual({
+    error: 'invalid_request',
+    message: 'invalid request: state: must be one of active, revoked, all',
+    details: ['state: must be one of active, revoked, all'],
+  });
 });
 
 it.each([

@@ -7,7 +7,7 @@ import type { Logger } from '../../log';
 import type { Policy } from '../../policy';
 import { enqueueFullReconcile, enqueueTeamReconcile, type QueueFactory } from '../../queue';
 import { QueueUnavailableError } from '../../queue';
-import { describeOp, listHolds, queryAudit, readStatus, recordAdminAction, type Reconciler, writeCallsOf, type Hold } from '../../reconcile';
+import { listHolds, presentOp, presentPlan, queryAudit, readStatus, recordAdminAction, type Reconciler, writeCallsOf, type Hold } from '../../reconcile';
 import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
 import { decideHoldAndReconcile } from '../hold-decisions';
@@ -18,7 +18,8 @@ import { tokensRouter } from './tokens';
  *
  *   GET  /status             queue depths, outbox backlog, last reconcile per team, pending
  *                            users, degraded teams, unknown-creator tokens, unowned teams
- *   GET  /plan[?team=]       dry run: the ops a reconcile would apply now, nothing applied
+ *   GET  /plan[?team=]       dry run: the ops a reconcile would apply now, nothing applied; each op
+ *                            with its levels by name (read|write|admin) and a `description`
  *   POST /reconcile          {team?} → 202; one team, or all teams when absent
  *   GET  /audit              ?team&category&op&requestId&since&until&before&limit → {entries, next}
  *   GET  /holds              pending holds: [{id, team, reason, removals, revocations, createdAt, ops}]
@@ -80,10 +81,10 @@ export function adminAuth(adminToken: string | undefined) {
   };
 }
 
-/** A hold as the admin API shows it, each op with the line a person reads. */
+/** A hold as the admin API shows it, each op with levels by name and the line a person reads. */
 function holdView(hold: Hold) {
   const { id, team, reason, removals, revocations, createdAt, ops } = hold;
-  return { id, team, reason, removals, revocations, createdAt, ops: ops.map((op) => ({ ...op, description: describeOp(op) })) };
+  return { id, team, reason, removals, revocations, createdAt, ops: ops.map(presentOp) };
 }
 
 const ADMIN_TOKEN_OPS: Partial<Record<TokenAuditAction, string>> = { 'token.issued': 'token.issue', 'token.revoked': 'token.revoke' };
@@ -122,7 +123,7 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   router.use(express.json({ limit: '16kb' }));
 
   router.get('/status', async (_req, res) => {
-    const status = await readStatus(db, deps.queues);
+    const status = await readStatus(db, deps.queues, { pendingRetryMs: deps.reconciler?.pendingRetryMs });
     const policy = deps.policy?.current;
     res.json({
       policy: policy ? { file: policy.file, digest: policy.digest, organization: policy.organization, reconcileEvery: policy.reconcile.every } : null,
@@ -136,7 +137,11 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     if (!reconciler) throw new HttpError(503, 'no_reconciler', 'this process has no reconciler');
     const plans = team ? [await reconciler.planTeam(team)] : await reconciler.planAll();
     const ops = plans.reduce((n, p) => n + p.ops.length, 0);
-    res.json({ dryRun: true, summary: { teams: plans.length, ops, writes: plans.reduce((n, p) => n + writeCallsOf(p.ops), 0) }, plans });
+    res.json({
+      dryRun: true,
+      summary: { teams: plans.length, ops, writes: plans.reduce((n, p) => n + writeCallsOf(p.ops), 0) },
+      plans: plans.map(presentPlan),
+    });
   });
 
   router.post('/reconcile', async (req, res) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Straight from the modules, not the tokens index: the index re-exports the wiring, which
 // imports this router.
 import type { TokenDeps } from '../../tokens';
-import { getTokenView, issueToken, listTokens, ownerIdOf, revokeToken } from '../../tokens';
+import { getTokenView, issueToken, listTokens, ownerIdOf, revokeToken, TOKEN_LISTINGS } from '../../tokens';
 
 /**
  * `/api/v1/tokens` of the admin API: issue, list and revoke dependent tokens. The admin API
@@ -11,10 +11,11 @@ import { getTokenView, issueToken, listTokens, ownerIdOf, revokeToken } from '..
  * alone, the app's) answers the tokens part's errors from the table in src/app/http-errors.ts.
  *
  *   POST   /            {team, owner, description, scope?, expiresAt?} → 201 {id, tokenValue, pulumiTeam}
- *   GET    /            ?owner=<SCIM id or userName>&team=<team>&state=all → {tokens: [...]}
+ *   GET    /            ?owner=<SCIM id or userName>&team=<team>&state=active|revoked|all → {tokens: [...]}
  *
  * `owner` is the person's SCIM id or current userName; either way the tokens are found by the
  * person's id, so a userName given to someone new never shows or revokes the previous holder's.
+ * `state` defaults to `active`; any other value is a 400 naming the allowed ones.
  *   GET    /:id         → one token (never its value)
  *   DELETE /:id         → the token, now revoked
  */
@@ -23,7 +24,7 @@ const listQuery = z
   .object({
     owner: z.string().min(1).max(256).optional(),
     team: z.string().min(1).max(100).optional(),
-    state: z.enum(['live', 'all']).default('live'),
+    state: z.enum(TOKEN_LISTINGS, { error: `must be one of ${TOKEN_LISTINGS.join(', ')}` }).default('active'),
   })
   .strict();
 
@@ -41,7 +42,7 @@ export function tokensRouter(deps: TokenDeps): Router {
     const { owner, team, state } = listQuery.parse(req.query);
     const ownerUserId = owner === undefined ? undefined : await ownerIdOf(deps, owner);
     if (owner !== undefined && ownerUserId === undefined) return res.json({ tokens: [] });
-    res.json({ tokens: await listTokens(deps, { ownerUserId, parentTeam: team, includeInactive: state === 'all' }) });
+    res.json({ tokens: await listTokens(deps, { ownerUserId, parentTeam: team, state }) });
   });
 
   router.get('/:id', async (req, res) => {
