@@ -1,6 +1,9 @@
+// First: tracing starts before anything it instruments loads.
+import './tracing/register';
 import { loadDaemonConfigOrExit } from './config';
 import { EvictionPolicyError } from './queue';
 import { startDaemon } from './runtime';
+import { stopTracing } from './tracing';
 
 async function main(): Promise<void> {
   const config = loadDaemonConfigOrExit();
@@ -10,10 +13,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     daemon.logger.info('shutting down', { signal });
-    daemon.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    daemon
+      .stop()
+      .then(stopTracing)
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
