@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 /**
  * The W3C `traceparent` of the SCIM request that wrote an outbox row (null when tracing is off
  * or the row predates this column), so the relay, the jobs and the Pulumi calls continue that
- * request's trace (docs/operations.md, "Tracing").
+ * request's trace (docs/architecture.md, "Tracing").
  *
  * `patch_group_members` writes its outbox row in the database: a five-argument overload takes
  * the traceparent and stamps the row the four-argument function just inserted (`currval` of

@@ -120,7 +120,7 @@ export function createTransport(options: TransportOptions): Transport {
    * large share of the daemon's CPU per call. Redirects are answers, never followed.
    */
   function send(url: string, method: HttpMethod, body: string | undefined): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-    // The trace of the change this call serves (docs/operations.md, "Tracing"); the HTTP
+    // The trace of the change this call serves (docs/architecture.md, "Tracing"); the HTTP
     // instrumentation, when loaded, replaces it with its own client span's, in the same trace.
     const traceparent = currentTraceparent();
     const traced = traceparent ? { ...headers, traceparent } : headers;

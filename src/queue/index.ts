@@ -46,14 +46,14 @@ export interface ReconcileTeamJob {
   requestId?: string;
   /** When the directory change that caused it committed (epoch ms), if one did. */
   at?: number;
-  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/operations.md, "Tracing"). */
+  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
   traceparent?: string;
 }
 
 export interface FullReconcileJob {
   reason: 'drift' | 'manual' | 'policy-reload';
   requestId?: string;
-  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/operations.md, "Tracing"). */
+  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
   traceparent?: string;
 }
 
@@ -67,7 +67,7 @@ export interface RevokeLaneJob {
   requestId?: string;
   /** When the directory change committed (epoch ms): the start of the revoke latency. */
   at: number;
-  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/operations.md, "Tracing"). */
+  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
   traceparent?: string;
 }
 

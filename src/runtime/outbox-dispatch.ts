@@ -21,7 +21,7 @@ import { withSpan } from '../tracing';
  * Each job is enqueued in a span continuing the trace of the row that caused it, so the job
  * (which carries the enqueuing traceparent) and its Pulumi calls join the SCIM request's trace.
  * A job that several rows caused continues the last one, as its requestId does, and links the
- * others (docs/operations.md, "Tracing").
+ * others (docs/architecture.md, "Tracing").
  */
 
 export interface OutboxDispatchOptions {

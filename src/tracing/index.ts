@@ -4,7 +4,7 @@ import { setTracingEnabled } from './context';
 import type { InstallOptions, InstalledSdk } from './sdk';
 
 /**
- * OpenTelemetry tracing (docs/operations.md, "Tracing"). Off unless OTEL_EXPORTER_OTLP_ENDPOINT
+ * OpenTelemetry tracing (docs/architecture.md, "Tracing"). Off unless OTEL_EXPORTER_OTLP_ENDPOINT
  * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; then each entry point starts it before anything
  * instrumented loads (its first import is src/tracing/register.ts) and spans leave over
  * OTLP/HTTP. With tracing off the SDK is never loaded and the helpers do nothing.

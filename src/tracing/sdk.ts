@@ -18,7 +18,7 @@ import { TRACER_NAME } from './context';
 /**
  * The OpenTelemetry SDK, loaded only when tracing is on (src/tracing/index.ts requires this file
  * lazily): the provider, the AsyncLocalStorage context, the W3C propagator, the instrumentations
- * and BullMQ's telemetry adapter. docs/operations.md, "Tracing", says what each one records.
+ * and BullMQ's telemetry adapter. docs/architecture.md, "Tracing", says what each one records.
  */
 
 /** Probes and scrapes would each be a trace of their own, every few seconds, saying nothing. */
