@@ -13,8 +13,8 @@
  * commit, and only downward (this file refuses a table with a cycle).
  */
 
-/** util, log, config and metrics build on nothing else, and every part may use them. */
-const FOUNDATION = ['util', 'log', 'config', 'metrics'];
+/** util, log, config, metrics and tracing build on nothing else, and every part may use them. */
+const FOUNDATION = ['util', 'log', 'config', 'metrics', 'tracing'];
 
 /** The parts that wire everything together; no other part may import them. */
 const EDGES = ['runtime', 'web', 'cli'];
@@ -25,6 +25,7 @@ const ALLOWED_PARTS = {
   log: ['util'],
   config: ['util'],
   metrics: ['util'],
+  tracing: [],
   directory: [...FOUNDATION],
   outbox: [...FOUNDATION, 'directory', 'queue'],
   policy: [...FOUNDATION],
@@ -50,6 +51,12 @@ const ALLOWED_PARTS = {
  * so these imports can move to '../directory' at any time.
  */
 const INTERNAL_FILES_ALLOWED = ['^src/directory/db\\.ts$'];
+
+/**
+ * The entry points' first import, whose effect is the import itself: tracing starts before
+ * anything it instruments loads (src/tracing/register.ts).
+ */
+const ENTRY_FILES_ALLOWED = ['^src/tracing/register\\.ts$'];
 
 function assertAcyclic(table) {
   const state = {};
@@ -110,7 +117,7 @@ module.exports = {
       severity: 'error',
       comment: 'src/main.ts and workers/ import parts only through their index.ts.',
       from: { path: '^(src/main\\.ts$|workers/)' },
-      to: { path: '^src/[^/]+/', pathNot: ['^src/[^/]+/index\\.ts$', ...INTERNAL_FILES_ALLOWED] },
+      to: { path: '^src/[^/]+/', pathNot: ['^src/[^/]+/index\\.ts$', ...INTERNAL_FILES_ALLOWED, ...ENTRY_FILES_ALLOWED] },
     },
     {
       name: 'nothing-imports-an-entry',

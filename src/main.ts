@@ -1,7 +1,10 @@
+// First: tracing starts before anything it instruments loads.
+import './tracing/register';
 import { loadDaemonConfigOrExit } from './config';
 import { EmbeddedPostgresMissingError } from './directory';
 import { EvictionPolicyError } from './queue';
 import { type Daemon, startDaemon } from './runtime';
+import { stopTracing } from './tracing';
 
 /**
  * A SIGINT this soon after the first is the same Ctrl-C delivered twice: the terminal signals
@@ -18,10 +21,13 @@ async function main(): Promise<void> {
 
   const stop = (signal: string) => {
     daemon?.logger.info('shutting down', { signal });
-    daemon?.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    daemon
+      ?.stop()
+      .then(stopTracing)
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     if (stopRequested === undefined) {

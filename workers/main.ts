@@ -1,9 +1,12 @@
+// First: tracing starts before anything it instruments loads.
+import '../src/tracing/register';
 import { embeddedDatabaseUrl, loadConfigOrExit } from '../src/config';
 import { createDb, migrateLatest } from '../src/directory/db';
 import { createLogger } from '../src/log';
 import { PolicyError } from '../src/policy';
 import { DEFAULT_REDIS_URL, EvictionPolicyError } from '../src/queue';
 import { type SyncEngine, startSyncEngine } from '../src/runtime';
+import { stopTracing } from '../src/tracing';
 
 /**
  * `npm run worker`: a worker process for scale-out. It runs the reconcile workers, the fast
@@ -63,6 +66,7 @@ async function main(): Promise<number> {
       running
         .stop(10_000)
         .then(() => db.destroy())
+        .then(stopTracing)
         .then(
           () => resolve(0),
           (err: Error) => {

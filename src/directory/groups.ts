@@ -1,3 +1,4 @@
+import { currentTraceparent } from '../tracing';
 import { preparedRaw, type Db, type Trx } from './db';
 import { bindings, type SqlClause } from './users';
 
@@ -194,7 +195,9 @@ export type MemberPatchOutcome = { outcome: 'not_found' } | { outcome: 'unknown_
  * 20261129000000_patch_group_members), in one transaction. Same results as lockGroup +
  * addMembers/removeMembers + touchGroup + appendOutbox, which the general write path uses
  * (test/scim/member-delta-payload.test.ts holds the two paths to one payload); the caller
- * needs only the new version (the outbox row carries what changed).
+ * needs only the new version (the outbox row carries what changed). With a trace active, the
+ * five-argument overload also keeps its traceparent on the row (migration
+ * 20261202070000_outbox_traceparent); without one the call is the same as before tracing.
  */
 export async function patchGroupMembers(
   db: Db,
@@ -203,7 +206,10 @@ export async function patchGroupMembers(
   userIds: string[],
   requestId: string | undefined,
 ): Promise<MemberPatchOutcome> {
-  const { rows } = await preparedRaw(db, 'SELECT * FROM patch_group_members(?::uuid, ?, ?::uuid[], ?)', [groupId, op, userIds, requestId ?? null]);
+  const traceparent = currentTraceparent();
+  const { rows } = traceparent
+    ? await preparedRaw(db, 'SELECT * FROM patch_group_members(?::uuid, ?, ?::uuid[], ?, ?)', [groupId, op, userIds, requestId ?? null, traceparent])
+    : await preparedRaw(db, 'SELECT * FROM patch_group_members(?::uuid, ?, ?::uuid[], ?)', [groupId, op, userIds, requestId ?? null]);
   const row = rows[0] as { outcome: string; version: string; unknown: string[] };
   if (row.outcome === 'not_found') return { outcome: 'not_found' };
   if (row.outcome === 'unknown_members') return { outcome: 'unknown_members', unknown: row.unknown };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { currentTraceparent } from '../tracing';
 import { preparedRaw, type Db, type Trx } from './db';
 
 /**
@@ -47,12 +48,12 @@ export async function createUser(db: Db, fields: UserFields, requestId: string |
     `WITH created AS (
        INSERT INTO users (user_name, external_id, active, resource) VALUES (?, ?, ?, ?::jsonb) RETURNING *),
      appended AS (
-       INSERT INTO outbox (kind, payload, request_id)
-       SELECT 'user.created', jsonb_build_object('kind', 'user.created', 'userId', c.id), ? FROM created c
+       INSERT INTO outbox (kind, payload, request_id, traceparent)
+       SELECT 'user.created', jsonb_build_object('kind', 'user.created', 'userId', c.id), ?, ? FROM created c
        RETURNING id),
      notified AS (SELECT pg_notify('outbox', '') FROM appended)
      SELECT c.* FROM created c CROSS JOIN (SELECT count(*) FROM notified) n`,
-    [fields.userName, fields.externalId, fields.active, JSON.stringify(fields.resource), requestId ?? null],
+    [fields.userName, fields.externalId, fields.active, JSON.stringify(fields.resource), requestId ?? null, currentTraceparent() ?? null],
   );
   return rows[0] as UserRow;
 }

@@ -20,6 +20,8 @@ export interface CallRecord {
   authScheme?: string;
   accept?: string;
   contentType?: string;
+  /** The W3C traceparent header the call carried, if any. */
+  traceparent?: string;
   ms: number;
 }
 

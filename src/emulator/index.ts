@@ -110,6 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         authScheme: req.headers.authorization?.split(' ')[0],
         accept: req.headers.accept,
         contentType: req.headers['content-type'],
+        traceparent: req.headers.traceparent as string | undefined,
         ms: performance.now() - started,
       });
     res.setHeader('X-Pulumi-Request-ID', randomUUID());

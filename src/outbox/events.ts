@@ -1,4 +1,5 @@
 import { preparedRaw, type Trx } from '../directory';
+import { currentTraceparent } from '../tracing';
 
 /**
  * Outbox events: what a committed SCIM write changed, as ids only. The relay turns them into
@@ -29,17 +30,22 @@ export interface OutboxRow {
   kind: OutboxKind;
   payload: OutboxEvent;
   request_id: string | null;
+  /** The W3C traceparent of the request that wrote it; null when tracing was off. */
+  traceparent: string | null;
   created_at: Date;
 }
 
-/** Appends an event inside the caller's transaction: it commits or rolls back with the write. */
+/**
+ * Appends an event inside the caller's transaction: it commits or rolls back with the write. The
+ * active trace goes with it, so the work it causes continues the request's trace.
+ */
 export async function appendOutbox(trx: Trx, event: OutboxEvent, requestId?: string): Promise<void> {
   // One prepared statement: the insert, and a NOTIFY that wakes the relay at commit time
   // (polling remains the source of truth).
   await preparedRaw(
     trx,
-    `WITH appended AS (INSERT INTO outbox (kind, payload, request_id) VALUES (?, ?::jsonb, ?) RETURNING id)
+    `WITH appended AS (INSERT INTO outbox (kind, payload, request_id, traceparent) VALUES (?, ?::jsonb, ?, ?) RETURNING id)
      SELECT pg_notify('outbox', '') FROM appended`,
-    [event.kind, JSON.stringify(event), requestId ?? null],
+    [event.kind, JSON.stringify(event), requestId ?? null, currentTraceparent() ?? null],
   );
 }

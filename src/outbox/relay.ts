@@ -29,6 +29,8 @@ export interface ClaimedEvent {
   event: OutboxEvent;
   /** The SCIM request that wrote it. */
   requestId: string | undefined;
+  /** That request's W3C traceparent, when tracing was on. */
+  traceparent: string | undefined;
   /** When the write committed (the row's created_at). */
   committedAt: Date;
 }
@@ -75,6 +77,7 @@ interface ClaimedRow {
   kind: string;
   payload: OutboxEvent;
   request_id: string | null;
+  traceparent: string | null;
   attempts: number;
   created_at: Date;
 }
@@ -102,7 +105,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const outcome = await db.transaction(async (trx): Promise<{ published: number; error?: Error }> => {
       const rows: ClaimedRow[] = (
         await trx.raw(
-          `SELECT id, kind, payload, request_id, attempts, created_at FROM outbox
+          `SELECT id, kind, payload, request_id, traceparent, attempts, created_at FROM outbox
             WHERE published_at IS NULL AND available_at <= now()
             ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [batchSize],
@@ -112,7 +115,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const ids = rows.map((r) => r.id);
       const publish = await options.dispatch.prepare(
         trx,
-        rows.map((r) => ({ event: r.payload, requestId: r.request_id ?? undefined, committedAt: r.created_at })),
+        rows.map((r) => ({ event: r.payload, requestId: r.request_id ?? undefined, traceparent: r.traceparent ?? undefined, committedAt: r.created_at })),
       );
       try {
         // BullMQ waits for a connection that is not ready instead of failing: bound it, so

@@ -4,6 +4,7 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { Logger } from '../log';
+import { currentTraceparent } from '../tracing';
 import { errorForStatus, InvalidResponseError, NetworkError, type RateLimitedError, ServerError } from './errors';
 import { OrgLimiter } from './limiter';
 import { backoffDelayMs, parseRetryAfterMs, type RetryPolicy, sleep } from './retry';
@@ -121,6 +122,10 @@ export function createTransport(options: TransportOptions): Transport {
    * large share of the daemon's CPU per call. Redirects are answers, never followed.
    */
   function send(url: string, method: HttpMethod, body: string | undefined): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+    // The trace of the change this call serves (docs/architecture.md, "Tracing"); the HTTP
+    // instrumentation, when loaded, replaces it with its own client span's, in the same trace.
+    const traceparent = currentTraceparent();
+    const traced = traceparent ? { ...headers, traceparent } : headers;
     return new Promise((resolve, reject) => {
       const secure = url.startsWith('https:');
       const req = (secure ? https : http).request(
@@ -128,7 +133,7 @@ export function createTransport(options: TransportOptions): Transport {
         {
           method,
           agent,
-          headers: body === undefined ? headers : { ...headers, 'Content-Length': Buffer.byteLength(body) },
+          headers: body === undefined ? traced : { ...traced, 'Content-Length': Buffer.byteLength(body) },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { warnAtMostEvery, type Logger } from '../log';
 import { withTimeout } from '../util';
 import { jobsStalled, registerQueueCollector, registerRedisNoEvictionCollector } from '../metrics';
+import { bullmqTelemetry, currentTraceparent, withJobSpan } from '../tracing';
 import { checkEvictionPolicy, createRedis, type EvictionCheck, type EvictionPolicy, readEvictionPolicy } from './redis';
 
 /**
@@ -18,7 +19,8 @@ import { checkEvictionPolicy, createRedis, type EvictionCheck, type EvictionPoli
  *   `factory.createWorker(QUEUE.revoke, processor)`.
  *
  * Job data carries keys and ids only: never SCIM payloads, logins or token values (BullMQ
- * stores job data in clear text).
+ * stores job data in clear text). While tracing is on, each job also carries the traceparent of
+ * the context that enqueued it, and each worker runs the job in a span continuing it.
  */
 
 export { createRedis, resolveRedis, DEFAULT_REDIS_URL, EvictionPolicyError } from './redis';
@@ -44,12 +46,16 @@ export interface ReconcileTeamJob {
   requestId?: string;
   /** When the directory change that caused it committed (epoch ms), if one did. */
   at?: number;
+  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
+  traceparent?: string;
 }
 
 export interface FullReconcileJob {
   /** `emulator-start`: a start against the built-in emulator, whose org may have been re-seeded. */
   reason: 'drift' | 'manual' | 'policy-reload' | 'emulator-start';
   requestId?: string;
+  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
+  traceparent?: string;
 }
 
 export interface RevokeLaneJob {
@@ -62,6 +68,8 @@ export interface RevokeLaneJob {
   requestId?: string;
   /** When the directory change committed (epoch ms): the start of the revoke latency. */
   at: number;
+  /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
+  traceparent?: string;
 }
 
 /**
@@ -184,7 +192,7 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
   function queue<T>(name: QueueName): Queue<T> {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: producer, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      q = new Queue(name, { connection: producer, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, telemetry: bullmqTelemetry() });
       q.on('error', (err) => logger.debug('queue error', { queue: name, err: err.message }));
       queues.set(name, q);
     }
@@ -194,7 +202,14 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
   function createWorker<T, R>(name: QueueName, processor: Processor<T, R>, workerOptions: CreateWorkerOptions = {}): Worker<T, R> {
     const connection = createRedis(options.redisUrl);
     connection.on('error', (err) => logger.debug('redis worker connection error', { err: err.message }));
-    const worker = new Worker<T, R>(name, processor, {
+    const traced: Processor<T, R> = (job, token, signal) =>
+      withJobSpan(
+        job.name === name ? name : `${name} ${job.name}`,
+        (job.data as { traceparent?: string } | undefined)?.traceparent,
+        { 'bullmq.job.id': job.id ?? '', 'bullmq.job.attempts_made': job.attemptsMade },
+        () => processor(job, token, signal),
+      );
+    const worker = new Worker<T, R>(name, traced, {
       concurrency: 4,
       // `worker.rateLimit()` on a Pulumi 429 only takes effect when a limiter is set
       // (BullMQ guide/rate-limiting); the limit itself is far above what we reach.
@@ -202,6 +217,7 @@ export function createQueueFactory(options: QueueFactoryOptions): QueueFactory {
       maxStalledCount: 2,
       lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
       stalledInterval: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      telemetry: bullmqTelemetry(),
       ...workerOptions,
       connection,
       prefix,
@@ -329,7 +345,7 @@ export function createRevokeLane(factory: QueueFactory): RevokeLane {
   const q = factory.queue<RevokeLaneJob>(QUEUE.revoke);
   return {
     async enqueue(job) {
-      await q.add('revoke', job, {
+      await q.add('revoke', withTraceparent(job), {
         deduplication: { id: revokeDedupId(job.userId), keepLastIfActive: true },
         attempts: 10,
         backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
@@ -345,15 +361,21 @@ export function createRevokeLane(factory: QueueFactory): RevokeLane {
  * (keepLastIfActive, latest data wins) and gets the same delay.
  */
 export async function enqueueTeamReconcile(factory: QueueFactory, job: ReconcileTeamJob, options: { delayMs?: number } = {}): Promise<void> {
-  await factory.queue<ReconcileTeamJob>(QUEUE.reconcile).add(JOB.team, job, {
+  await factory.queue<ReconcileTeamJob>(QUEUE.reconcile).add(JOB.team, withTraceparent(job), {
     deduplication: { id: teamDedupId(job.team), keepLastIfActive: true },
     ...(options.delayMs ? { delay: options.delayMs } : {}),
   });
 }
 
 export async function enqueueFullReconcile(factory: QueueFactory, job: FullReconcileJob): Promise<void> {
-  await factory.queue<FullReconcileJob>(QUEUE.reconcile).add(JOB.full, job, {
+  await factory.queue<FullReconcileJob>(QUEUE.reconcile).add(JOB.full, withTraceparent(job), {
     deduplication: { id: 'full', keepLastIfActive: true },
     attempts: 3,
   });
+}
+
+/** The job with the active trace's traceparent, unless it names one already. */
+function withTraceparent<T extends { traceparent?: string }>(job: T): T {
+  const traceparent = job.traceparent ?? currentTraceparent();
+  return traceparent ? { ...job, traceparent } : job;
 }

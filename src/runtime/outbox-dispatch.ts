@@ -11,11 +11,17 @@ import {
 import type { PolicyStore } from '../policy';
 import { enqueueTeamReconcile, type QueueFactory, type ReconcileTeamJob, type RevokeLane, type RevokeLaneJob } from '../queue';
 import { recordIdentityChanges, teamsByGroupId } from '../reconcile';
+import { withSpan } from '../tracing';
 
 /**
  * What a batch of outbox events sets in motion (docs/architecture.md, "the pipeline"): one
  * reconcile job per affected team, and one revoke-lane job per person who lost access. Jobs
  * carry keys only; each one re-reads current state when it runs.
+ *
+ * Each job is enqueued in a span continuing the trace of the row that caused it, so the job
+ * (which carries the enqueuing traceparent) and its Pulumi calls join the SCIM request's trace.
+ * A job that several rows caused continues the last one, as its requestId does, and links the
+ * others (docs/architecture.md, "Tracing").
  */
 
 export interface OutboxDispatchOptions {
@@ -58,10 +64,20 @@ export function createOutboxDispatch(options: OutboxDispatchOptions): OutboxDisp
       );
       const teamJobs = new Map<string, ReconcileTeamJob>();
       const revokeJobs = new Map<string, RevokeLaneJob>();
-      for (const { event, requestId, committedAt } of events) {
+      /** Job key → the traceparents of the rows behind it, oldest first. */
+      const causes = new Map<string, string[]>();
+      const causedBy = (key: string, traceparent: string | undefined) => {
+        if (!traceparent) return;
+        const list = causes.get(key) ?? [];
+        causes.set(key, [...list.filter((t) => t !== traceparent), traceparent]);
+      };
+      for (const { event, requestId, traceparent, committedAt } of events) {
         const at = committedAt.getTime();
         for (const groupId of groupIdsOf(event)) {
-          for (const team of teamsOf.get(groupId) ?? []) teamJobs.set(team, { team, reason: event.kind, at, ...(requestId ? { requestId } : {}) });
+          for (const team of teamsOf.get(groupId) ?? []) {
+            teamJobs.set(team, { team, reason: event.kind, at, ...(requestId ? { requestId } : {}) });
+            causedBy(`team:${team}`, traceparent);
+          }
         }
         if (!isIdentityLoss(event)) continue;
         if (event.kind === 'group.members_changed') {
@@ -69,19 +85,29 @@ export function createOutboxDispatch(options: OutboxDispatchOptions): OutboxDisp
           // to the team reconciles, whose guard holds it for an admin (safety.maxRemovals).
           // Deactivations and deletions take the lane as their own events.
           if (event.removed.length > policy.safety.maxRemovals) continue;
-          for (const userId of event.removed) revokeJobs.set(userId, { userId, reason: event.kind, groupId: event.groupId, requestId, at });
+          for (const userId of event.removed) {
+            revokeJobs.set(userId, { userId, reason: event.kind, groupId: event.groupId, requestId, at });
+            causedBy(`revoke:${userId}`, traceparent);
+          }
         } else if ('userId' in event) {
           revokeJobs.set(event.userId, { userId: event.userId, reason: event.kind, requestId, at });
+          causedBy(`revoke:${event.userId}`, traceparent);
         }
       }
       return async () => {
         const now = Date.now();
         for (const [team, at] of lastEnqueued) if (now - at > busyWindowMs) lastEnqueued.delete(team);
+        const inTraceOf = (key: string, enqueue: () => Promise<void>) => {
+          const traceparents = causes.get(key) ?? [];
+          return withSpan(`outbox publish ${key.split(':')[0]}`, { parent: traceparents.at(-1), links: traceparents.slice(0, -1) }, enqueue);
+        };
         await Promise.all([
           ...[...teamJobs.values()].map((job) =>
-            enqueueTeamReconcile(options.queues, job, { delayMs: lastEnqueued.has(job.team) ? busyCoalesceMs : coalesceMs }),
+            inTraceOf(`team:${job.team}`, () =>
+              enqueueTeamReconcile(options.queues, job, { delayMs: lastEnqueued.has(job.team) ? busyCoalesceMs : coalesceMs }),
+            ),
           ),
-          ...[...revokeJobs.values()].map((job) => options.revokeLane.enqueue(job)),
+          ...[...revokeJobs.values()].map((job) => inTraceOf(`revoke:${job.userId}`, () => options.revokeLane.enqueue(job))),
         ]);
         for (const team of teamJobs.keys()) if (!lastEnqueued.has(team)) lastEnqueued.set(team, now);
       };
