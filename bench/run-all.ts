@@ -8,9 +8,16 @@ import path from 'node:path';
  */
 
 /** Ours, then the SCIM part's PATCH scaling and the tokens part's revoke latency. */
-const SCENARIOS = ['scim-throughput', 'scim-group-patch', 'scim-bulk', 'initial-push', 'deprovision-latency', 'revoke-latency', 'drift', 'tracing-startup'].filter((s) =>
-  existsSync(path.join(__dirname, `${s}.js`)),
-);
+const SCENARIOS = [
+  'scim-throughput',
+  'scim-group-patch',
+  'scim-bulk',
+  'initial-push',
+  'deprovision-latency',
+  'revoke-latency',
+  'drift',
+  'tracing-startup',
+].filter((s) => existsSync(path.join(__dirname, `${s}.js`)));
 const only = process.argv.slice(2);
 
 const outcomes: Array<{ scenario: string; exit: number | null }> = [];
