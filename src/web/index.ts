@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
-import { createSamlService, createSessionMiddleware, csrfProtection, LoginTickets } from '../auth';
+import { AUTH_KEY_PREFIX, createSamlService, createSessionMiddleware, csrfProtection, LoginTickets, SessionIndex } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
@@ -82,7 +82,8 @@ export function createWebRouter(deps: WebDeps): Router {
       queues: deps.queues,
       planAll: reconciler ? () => reconciler.planAll() : undefined,
     });
-  const prefix = deps.keyPrefix ?? 'pis:';
+  const prefix = deps.keyPrefix ?? AUTH_KEY_PREFIX;
+  const sessions = new SessionIndex(redis, prefix);
   const settings = config.saml;
   const saml = settings ? createSamlService({ settings, redis, logger, keyPrefix: `${prefix}saml:` }) : undefined;
   if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
@@ -100,10 +101,10 @@ export function createWebRouter(deps: WebDeps): Router {
       keyPrefix: `${prefix}sess:`,
     }),
   );
-  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`) }));
+  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`), sessions }));
 
   const consoleRouter = Router();
-  consoleRouter.use(requirePerson(db, adminGroup));
+  consoleRouter.use(requirePerson(db, adminGroup, sessions));
   consoleRouter.use('/admin', requireAdmin);
   const dashboard = createQueueDashboard(sources, CONSOLE_PATH);
   if (dashboard) consoleRouter.use(QUEUES_PATH, dashboard);
