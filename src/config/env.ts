@@ -272,7 +272,15 @@ export function scimRateLimit(config: Pick<Config, 'SCIM_RATE_LIMIT_RPS' | 'SCIM
   return config.SCIM_RATE_LIMIT_RPS > 0 ? { perSecond: config.SCIM_RATE_LIMIT_RPS, burst: config.SCIM_RATE_LIMIT_BURST } : false;
 }
 
-const SECRET_KEYS = new Set(['PULUMI_ACCESS_TOKEN', 'SCIM_BEARER_TOKEN', 'ADMIN_API_TOKEN', 'SESSION_SECRET', 'SSF_CLIENT_SECRET', 'DATABASE_URL', 'REDIS_URL']);
+const SECRET_KEYS = new Set([
+  'PULUMI_ACCESS_TOKEN',
+  'SCIM_BEARER_TOKEN',
+  'ADMIN_API_TOKEN',
+  'SESSION_SECRET',
+  'SSF_CLIENT_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
 
 /** A loggable view of the config: secrets and URLs that may carry passwords become "set"/"unset". */
 export function describeConfig(config: Config): Record<string, unknown> {

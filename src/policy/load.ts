@@ -2,7 +2,18 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type ADOPT_MODES, DURATION, type SIGNAL_ACTIONS, type SIGNAL_EVENTS, LOGIN_SOURCES, PERMISSIONS, policySchema, type PolicyFile, TEAM_NAME, TOKEN_TEAM_PREFIX } from './schema';
+import {
+  type ADOPT_MODES,
+  DURATION,
+  type SIGNAL_ACTIONS,
+  type SIGNAL_EVENTS,
+  LOGIN_SOURCES,
+  PERMISSIONS,
+  policySchema,
+  type PolicyFile,
+  TEAM_NAME,
+  TOKEN_TEAM_PREFIX,
+} from './schema';
 
 /** A problem in the policy file: `file:line key: message`, one per problem. */
 export class PolicyError extends Error {

@@ -11,6 +11,7 @@ import { createPulumiClient } from '../pulumi';
 import { demoSeed, startEmulator } from '../emulator';
 import { createWebRouter } from '../web';
 import { startSyncEngine } from './engine';
+import { startSignals } from './signals-wiring';
 import { withTimeout } from '../util';
 
 /**
@@ -95,16 +96,31 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   });
   shutdown.push({ name: 'sync engine', run: () => sync.stop(8_000) });
 
+  // The Shared Signals receiver, when SSF_TRANSMITTER_URL is set: push route, poll loop, stream management.
+  const signals = startSignals({ config, db, redis, queues: sync.queues, policy: sync.policy, logger, keyPrefix: `${config.QUEUE_PREFIX}:` });
+  if (signals) shutdown.push({ name: 'shared signals', run: signals.stop });
+
   const pulumiProbe = createPulumiClient({ baseUrl: pulumi.baseUrl, accessToken: pulumi.accessToken, timeoutMs: 1500, retry: { maxAttempts: 1 } });
 
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
+    ...(signals ? [{ path: '/ssf', router: signals.pushRouter }] : []),
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
     {
       path: '/',
-      router: createWebRouter({ config, db, redis, logger, policy: sync.policy, reconciler: sync.reconciler, queues: sync.queues, tokens: sync.tokens }),
+      router: createWebRouter({
+        config,
+        db,
+        redis,
+        logger,
+        policy: sync.policy,
+        reconciler: sync.reconciler,
+        queues: sync.queues,
+        tokens: sync.tokens,
+        signals,
+      }),
     },
   ];
   const app = createApp({

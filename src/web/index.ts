@@ -9,6 +9,7 @@ import type { QueueFactory } from '../queue';
 import type { Reconciler } from '../reconcile';
 import type { TokenDeps } from '../tokens';
 import { createAdminApiRouter } from './api';
+import type { SignalsAdmin } from './api/ssf';
 import { createAuthRoutes, requireAdmin, requirePerson } from './auth-routes';
 import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
 import { consoleSourcesFrom } from './console-ports';
@@ -40,6 +41,7 @@ export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
 export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource } from './console-ports';
 export type { ConsoleParts } from './console-ports';
+export type { SignalsAdmin } from './api/ssf';
 
 export interface WebDeps {
   config: Config;
@@ -51,6 +53,8 @@ export interface WebDeps {
   reconciler?: Reconciler;
   queues?: QueueFactory;
   tokens?: TokenDeps;
+  /** The Shared Signals receiver's stream management, when SSF_TRANSMITTER_URL is set. */
+  signals?: SignalsAdmin;
   /** Console data sources; built from the parts above when absent (tests pass their own). */
   sources?: ConsoleSources;
   /** Redis key prefix for sessions and SAML caches (tests isolate themselves with it). @defaultValue "pis:" */
@@ -123,6 +127,7 @@ export function createWebRouter(deps: WebDeps): Router {
       reconciler,
       queues: deps.queues,
       tokens: deps.tokens,
+      signals: deps.signals,
     }),
   );
 
