@@ -7,11 +7,12 @@ import { holdsCommand } from './holds';
 import { runCli, type CliCommand } from './index';
 import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';
+import { ssfCommand } from './ssf';
 
 /**
  * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
  */
-const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand];
+const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand, ssfCommand];
 
 async function main(): Promise<number> {
   const config = loadConfigOrExit();

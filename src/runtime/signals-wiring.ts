@@ -21,7 +21,8 @@ import {
   startPoller,
   StreamManager,
   StreamStore,
-  TransmitterClient,
+  transmitterClientFor,
+  receiverUrlOf,
   viewOf,
 } from '../signals';
 import { revokeEveryTokenOf, type TokenDeps } from '../tokens';
@@ -154,13 +155,9 @@ export interface SignalsOptions {
 /** The receiver, when SSF_TRANSMITTER_URL is set; undefined otherwise. */
 export function startSignals(options: SignalsOptions): SignalsRuntime | undefined {
   const { config, redis, logger } = options;
-  const issuer = config.SSF_TRANSMITTER_URL;
-  if (!issuer) return undefined;
-  const credentials =
-    config.SSF_CLIENT_ID && config.SSF_CLIENT_SECRET
-      ? { clientId: config.SSF_CLIENT_ID, clientSecret: config.SSF_CLIENT_SECRET, scopes: config.SSF_SCOPES, tokenUrl: config.SSF_TOKEN_URL }
-      : undefined;
-  const transmitter = new TransmitterClient(issuer, credentials);
+  const transmitter = transmitterClientFor(config);
+  if (!transmitter) return undefined;
+  const issuer = transmitter.issuer;
   const store = new StreamStore(redis, options.keyPrefix);
   const replay = new RedisReplayGuard(redis, options.keyPrefix);
   const verify = createSetVerifier({
@@ -179,11 +176,10 @@ export function startSignals(options: SignalsOptions): SignalsRuntime | undefine
     logger,
   });
   const poller = startPoller({ transmitter, store, intake, redis, prefix: options.keyPrefix, logger, idleMs: options.pollIdleMs });
-  const receiverUrl = config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/ssf/events` : undefined;
-  logger.info('shared signals receiver on', { transmitter: issuer, streamManagement: credentials !== undefined });
+  logger.info('shared signals receiver on', { transmitter: issuer, streamManagement: config.SSF_CLIENT_ID !== undefined });
   return {
     pushRouter: createPushReceiver({ intake, store, logger }),
-    manager: new StreamManager(transmitter, store, receiverUrl),
+    manager: new StreamManager(transmitter, store, receiverUrlOf(config)),
     intake,
     async status() {
       const record = await store.get();

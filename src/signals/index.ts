@@ -17,7 +17,7 @@ export type { StreamRecord } from './store';
 export { planSet, createSetIntake } from './intake';
 export type { SetStep, SignalPorts, SetIntake, SetIntakeDeps, IntakeResult } from './intake';
 export { createPushReceiver, MAX_SET_BYTES } from './receiver';
-export { TransmitterClient, TransmitterError, readTransmitterConfiguration, wellKnownUrl } from './transmitter';
+export { TransmitterClient, TransmitterError, readTransmitterConfiguration, wellKnownUrl, transmitterClientFor, receiverUrlOf } from './transmitter';
 export type { TransmitterConfiguration, StreamConfiguration, ClientCredentials } from './transmitter';
 export { StreamManager, StreamNotConfiguredError, viewOf } from './manage';
 export type { CreateStreamRequest, StreamView, VerificationOutcome } from './manage';

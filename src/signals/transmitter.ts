@@ -1,3 +1,4 @@
+import type { Config } from '../config';
 import { sameIssuer } from './subjects';
 
 /**
@@ -170,4 +171,21 @@ export interface PollRequest {
 export interface PollResponse {
   sets: Record<string, string>;
   moreAvailable: boolean;
+}
+
+type SsfConfig = Pick<Config, 'SSF_TRANSMITTER_URL' | 'SSF_CLIENT_ID' | 'SSF_CLIENT_SECRET' | 'SSF_TOKEN_URL' | 'SSF_SCOPES'>;
+
+/** The transmitter the SSF_* variables name; undefined while SSF_TRANSMITTER_URL is unset. */
+export function transmitterClientFor(config: SsfConfig): TransmitterClient | undefined {
+  if (!config.SSF_TRANSMITTER_URL) return undefined;
+  const credentials =
+    config.SSF_CLIENT_ID && config.SSF_CLIENT_SECRET
+      ? { clientId: config.SSF_CLIENT_ID, clientSecret: config.SSF_CLIENT_SECRET, scopes: config.SSF_SCOPES, tokenUrl: config.SSF_TOKEN_URL }
+      : undefined;
+  return new TransmitterClient(config.SSF_TRANSMITTER_URL, credentials);
+}
+
+/** Where pushes go: `${PUBLIC_URL}/ssf/events`. */
+export function receiverUrlOf(config: Pick<Config, 'PUBLIC_URL'>): string | undefined {
+  return config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, '')}/ssf/events` : undefined;
 }

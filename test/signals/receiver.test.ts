@@ -1,4 +1,8 @@
 import { SignJWT } from 'jose';
+import { runCli } from '../../src/cli';
+import { ssfCommand } from '../../src/cli/ssf';
+import { loadConfig } from '../../src/config';
+import { outputSink } from '../helpers/cli-output';
 import { QUEUE } from '../../src/queue';
 import { SSF_EVENT, unpublishedKey } from '../../src/ssf-emulator';
 import { issueToken } from '../../src/tokens';
@@ -225,5 +229,43 @@ describe('poll delivery (RFC 8936)', () => {
     // One entry per action of the one SET: processed once.
     expect(signalEntries.map((e) => e.op).sort()).toEqual(['signal.end-sessions', 'signal.revoke-tokens']);
     expect(liveTokenIds(s.h.emu, 'platform')).not.toContain(bob.pulumiTokenId);
+  });
+});
+
+describe('the CLI: ssf stream create|show|verify|delete', () => {
+  it('manages the same stream, including the verification round trip', async () => {
+    const config = loadConfig({
+      PUBLIC_URL: s.url,
+      SSF_TRANSMITTER_URL: s.ssf.issuer,
+      SSF_CLIENT_ID: s.ssf.clientId,
+      SSF_CLIENT_SECRET: s.ssf.clientSecret,
+      QUEUE_PREFIX: s.h.queues.prefix,
+    });
+    const cli = async (...argv: string[]) => {
+      const stdout = outputSink();
+      const stderr = outputSink();
+      const code = await runCli([ssfCommand], ['ssf', ...argv], {
+        config,
+        stdout: stdout.stream,
+        stderr: stderr.stream,
+        db: async () => s.h.scim.db,
+        queues: async () => s.h.queues,
+      });
+      return { code, out: stdout.text(), err: stderr.text() };
+    };
+    expect((await cli('stream', 'delete')).code).toBe(0);
+    expect(s.ssf.stream()).toBeUndefined();
+    expect(await cli('stream', 'show')).toMatchObject({ code: 1, err: expect.stringContaining('no stream') });
+
+    const created = await cli('stream', 'create', '--delivery', 'push', '--json');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({ adopted: false, stream: { delivery: 'push', streamId: s.ssf.stream()?.stream_id } });
+    expect((await cli('stream', 'show')).out).toContain('status enabled');
+    const verified = await cli('stream', 'verify', '--wait', '15', '--json');
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.out)).toMatchObject({ received: true });
+    expect(await cli('stream', 'frobnicate')).toMatchObject({ code: 2 });
+    const ops = await s.h.scim.db('audit_log').where({ category: 'admin', channel: 'cli' }).pluck('op');
+    expect(ops).toEqual(expect.arrayContaining(['ssf.stream.delete', 'ssf.stream.create', 'ssf.stream.verify']));
   });
 });
