@@ -8,7 +8,7 @@ import path from 'node:path';
  */
 
 /** Ours, then the SCIM part's PATCH scaling and the tokens part's revoke latency. */
-const SCENARIOS = ['scim-throughput', 'scim-group-patch', 'initial-push', 'deprovision-latency', 'revoke-latency', 'drift'].filter((s) =>
+const SCENARIOS = ['scim-throughput', 'scim-group-patch', 'initial-push', 'deprovision-latency', 'revoke-latency', 'signal-latency', 'drift'].filter((s) =>
   existsSync(path.join(__dirname, `${s}.js`)),
 );
 const only = process.argv.slice(2);
