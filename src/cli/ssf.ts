@@ -31,28 +31,20 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
+function parseOptions(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 export const ssfCommand: CliCommand = {
   name: 'ssf',
   summary: 'create, show, verify or delete the Shared Signals stream',
   usage: USAGE,
   async run(args, ctx) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          delivery: { type: 'string' },
-          endpoint: { type: 'string' },
-          event: { type: 'string', multiple: true },
-          wait: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        strict: true,
-        allowPositionals: true,
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parseOptions(args);
     const { values, positionals } = parsed;
     const [noun, action, ...extra] = positionals;
     if (noun !== 'stream' || !action || extra.length > 0) throw new UsageError('expected: ssf stream create|show|verify|delete');
