@@ -33,16 +33,37 @@ const ALLOWED_PARTS = {
   queue: [...FOUNDATION],
   emulator: [...FOUNDATION, 'pulumi'],
   // The HTTP foundation: its one error table knows the domain errors every surface may meet.
-  app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'reconcile', 'tokens'],
+  app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'reconcile', 'signals', 'tokens'],
   auth: [...FOUNDATION, 'directory'],
   scim: [...FOUNDATION, 'directory', 'outbox'],
   // reconcile asks tokens (fate.ts) what becomes of a creator-bound token; tokens never asks reconcile.
   reconcile: [...FOUNDATION, 'directory', 'outbox', 'policy', 'pulumi', 'queue', 'tokens'],
   tokens: [...FOUNDATION, 'directory', 'policy', 'pulumi', 'queue'],
+  // The Shared Signals receiver: the directory, sessions and tokens reach it only through ports src/runtime builds.
+  signals: [...FOUNDATION, 'policy', 'queue'],
+  // A Shared Signals transmitter for the tests and the demo.
+  'ssf-emulator': [...FOUNDATION],
   // The edges: web and cli build on every part but the edges; runtime assembles everything.
-  web: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', ...FOUNDATION],
-  cli: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', ...FOUNDATION],
-  runtime: ['app', 'auth', 'cli', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', 'web', ...FOUNDATION],
+  web: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'signals', 'tokens', ...FOUNDATION],
+  cli: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'signals', 'tokens', ...FOUNDATION],
+  runtime: [
+    'app',
+    'auth',
+    'cli',
+    'directory',
+    'emulator',
+    'outbox',
+    'policy',
+    'pulumi',
+    'queue',
+    'reconcile',
+    'scim',
+    'signals',
+    'ssf-emulator',
+    'tokens',
+    'web',
+    ...FOUNDATION,
+  ],
 };
 
 /**

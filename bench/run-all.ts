@@ -15,6 +15,7 @@ const SCENARIOS = [
   'initial-push',
   'deprovision-latency',
   'revoke-latency',
+  'signal-latency',
   'drift',
   'tracing-startup',
 ].filter((s) => existsSync(path.join(__dirname, `${s}.js`)));

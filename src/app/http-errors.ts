@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { PulumiError } from '../pulumi';
 import { QueueUnavailableError } from '../queue';
 import { HoldNotPendingError } from '../reconcile';
+import { StreamNotConfiguredError, TransmitterError } from '../signals';
 import { httpStatusOfTokenError, TokenError } from '../tokens';
 
 /**
@@ -61,6 +62,9 @@ export function httpErrorAnswer(err: unknown): HttpErrorAnswer {
   if (err instanceof QueueUnavailableError) return { status: 503, code: 'queue_unavailable', message: err.message, internal: false };
   // Decided already, applied or superseded: only a pending hold takes a decision.
   if (err instanceof HoldNotPendingError) return { status: 409, code: 'hold_not_pending', message: err.message, internal: false };
+  if (err instanceof StreamNotConfiguredError) return { status: 404, code: 'no_stream', message: err.message, internal: false };
+  // The SSF transmitter refused or failed a stream-management call; its answer is not ours to show.
+  if (err instanceof TransmitterError) return { status: 502, code: 'transmitter_error', message: err.message, internal: false };
   if (err instanceof PulumiError) {
     return { status: 502, code: 'pulumi_unavailable', message: `the Pulumi API answered ${err.status || 'nothing'}`, internal: false };
   }

@@ -17,21 +17,28 @@ export { subjectOf, NAMEID_FORMAT } from './subject';
 export type { LoginSubject } from './subject';
 export { LoginTickets, startLoginNonce, LOGIN_TICKET_TTL_MS } from './login-binding';
 export type { Person } from './people';
+export { SessionIndex, AUTH_KEY_PREFIX } from './session-index';
+import type { SessionIndex } from './session-index';
 
-/** Starts a fresh session for the person (a new session ID, so a planted one is useless). */
-export function signIn(req: Request, personId: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+/**
+ * Starts a fresh session for the person (a new session ID, so a planted one is useless) and
+ * records it in the person's session index.
+ */
+export async function signIn(req: Request, personId: string, sessions: SessionIndex): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
     req.session.regenerate((err) => {
       if (err) return reject(err);
       req.session.personId = personId;
       req.session.save((saveErr) => (saveErr ? reject(saveErr) : resolve()));
     });
   });
+  await sessions.add(personId, req.sessionID);
 }
 
-export function signOut(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!req.session) return resolve();
-    req.session.destroy((err) => (err ? reject(err) : resolve()));
-  });
+export async function signOut(req: Request, sessions: SessionIndex): Promise<void> {
+  if (!req.session) return;
+  const { personId } = req.session;
+  const sessionId = req.sessionID;
+  await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+  if (personId) await sessions.remove(personId, sessionId);
 }

@@ -8,12 +8,13 @@ import { holdsCommand } from './holds';
 import { runCli, type CliCommand } from './index';
 import { planCommand } from './plan';
 import { scimTokenCommand } from './scim-token';
+import { ssfCommand } from './ssf';
 
 /**
  * `npm run cli -- <command>`, or the `pulumi-idp-sync` bin (package.json) that runs this
  * compiled file. Parts register their commands by adding them to this list.
  */
-const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand];
+const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand, ssfCommand];
 
 async function main(): Promise<number> {
   const config = loadConfigOrExit();

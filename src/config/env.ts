@@ -7,7 +7,7 @@ import { type SamlSettings, samlSettingsOf } from './saml';
  *
  * Unset optional variables select the zero-config behaviour: embedded Postgres, local Redis,
  * the in-process Pulumi emulator.
- * Secrets (`PULUMI_ACCESS_TOKEN`, `SCIM_BEARER_TOKEN`, `ADMIN_API_TOKEN`, `SESSION_SECRET`)
+ * Secrets (`PULUMI_ACCESS_TOKEN`, `SCIM_BEARER_TOKEN`, `ADMIN_API_TOKEN`, `SESSION_SECRET`, `SSF_CLIENT_SECRET`)
  * are never logged: `describeConfig` prints only whether they are set.
  */
 
@@ -172,6 +172,20 @@ const envSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** SAML: tolerated clock difference with the IdP, ms. @defaultValue 30000 */
   SAML_CLOCK_SKEW_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).max(300_000).default(30_000)),
+  /**
+   * Shared Signals: the transmitter's issuer, the base of its `.well-known/ssf-configuration`
+   * (Okta: `https://<org>.okta.com`). The receiver is off while unset (docs/shared-signals.md).
+   */
+  SSF_TRANSMITTER_URL: url,
+  /** Shared Signals: the receiver's OAuth client (client-credentials grant) for stream management. */
+  SSF_CLIENT_ID: optionalString,
+  SSF_CLIENT_SECRET: optionalString,
+  /** Shared Signals: the token endpoint; read from the issuer's OAuth metadata when unset. */
+  SSF_TOKEN_URL: url,
+  /** Shared Signals: scopes asked for with the client credentials. @defaultValue "ssf.manage ssf.read" */
+  SSF_SCOPES: z.preprocess(emptyAsUnset, z.string().default('ssf.manage ssf.read')),
+  /** Shared Signals: the `aud` SETs must carry; the stream's `aud` when unset. */
+  SSF_AUDIENCE: optionalString,
 });
 
 export type Config = Readonly<
@@ -272,7 +286,15 @@ export function scimRateLimit(config: Pick<Config, 'SCIM_RATE_LIMIT_RPS' | 'SCIM
   return config.SCIM_RATE_LIMIT_RPS > 0 ? { perSecond: config.SCIM_RATE_LIMIT_RPS, burst: config.SCIM_RATE_LIMIT_BURST } : false;
 }
 
-const SECRET_KEYS = new Set(['PULUMI_ACCESS_TOKEN', 'SCIM_BEARER_TOKEN', 'ADMIN_API_TOKEN', 'SESSION_SECRET', 'DATABASE_URL', 'REDIS_URL']);
+const SECRET_KEYS = new Set([
+  'PULUMI_ACCESS_TOKEN',
+  'SCIM_BEARER_TOKEN',
+  'ADMIN_API_TOKEN',
+  'SESSION_SECRET',
+  'SSF_CLIENT_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
 
 /** A loggable view of the config: secrets and URLs that may carry passwords become "set"/"unset". */
 export function describeConfig(config: Config): Record<string, unknown> {

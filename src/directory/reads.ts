@@ -83,6 +83,18 @@ export async function peopleByExternalId(conn: Conn, externalId: string, limit =
     .select(...REF_COLUMNS);
 }
 
+/** By the SCIM primary email (`emails[primary eq true].value`), case-insensitively. */
+export async function peopleByPrimaryEmail(conn: Conn, email: string, limit = 2): Promise<PersonRef[]> {
+  return conn('users')
+    .whereRaw(
+      `exists (select 1 from jsonb_array_elements(case when jsonb_typeof(resource->'emails') = 'array' then resource->'emails' else '[]'::jsonb end) e
+                where (e->>'primary')::text = 'true' and lower(e->>'value') = lower(?))`,
+      [email],
+    )
+    .limit(limit)
+    .select(...REF_COLUMNS);
+}
+
 /** Groups carrying the IdP's group id, exactly. */
 export async function groupIdsByExternalId(conn: Conn, externalId: string, limit = 2): Promise<string[]> {
   return conn('groups').where('external_id', externalId).limit(limit).pluck('id');

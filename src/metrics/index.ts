@@ -458,6 +458,30 @@ export function recordSamlSignIn(reason?: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Shared Signals (src/signals)
+// ---------------------------------------------------------------------------------------------
+
+export const signalToRevokeSeconds = new Histogram({
+  name: `${PREFIX}signal_to_revoke_seconds`,
+  help: 'From a Security Event Token arriving (push request or poll answer) to the Pulumi token DELETE it caused answered.',
+  buckets: REVOKE_BUCKETS,
+  registers: [registry],
+});
+
+export const signalsReceived = new Counter({
+  name: `${PREFIX}signals_received_total`,
+  help: 'Security Event Tokens received, by outcome: accepted, or the RFC 8935 error code they were refused with.',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const signalsUnknownSubject = new Counter({
+  name: `${PREFIX}signals_unknown_subject_total`,
+  help: 'Accepted signals whose subject names no directory person (or more than one); nothing was done.',
+  registers: [registry],
+});
+
+// ---------------------------------------------------------------------------------------------
 // Exposition
 // ---------------------------------------------------------------------------------------------
 

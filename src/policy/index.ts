@@ -4,8 +4,20 @@
  * SIGHUP can swap it without dropping work: readers take `store.current` per job.
  */
 export { loadPolicy, parsePolicy, PolicyError, durationMs, isManageableTeamName } from './load';
-export type { AdoptMode, Policy, PolicyProblem, TeamRule, StackRule, Permission, LoginSource, GroupMatcher, LoadPolicyOptions } from './load';
+export type {
+  AdoptMode,
+  Policy,
+  PolicyProblem,
+  SignalAction,
+  SignalEvent,
+  TeamRule,
+  StackRule,
+  Permission,
+  LoginSource,
+  GroupMatcher,
+  LoadPolicyOptions,
+} from './load';
 export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf, GROUP_PATTERN_MAX_SUBJECT } from './resolve';
 export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
-export { TOKEN_TEAM_PREFIX, PERMISSIONS } from './schema';
+export { TOKEN_TEAM_PREFIX, PERMISSIONS, SIGNAL_ACTIONS, SIGNAL_EVENTS } from './schema';
 export { PolicyStore } from './store';

@@ -2,7 +2,18 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { type ADOPT_MODES, DURATION, LOGIN_SOURCES, PERMISSIONS, policySchema, type PolicyFile, TEAM_NAME, TOKEN_TEAM_PREFIX } from './schema';
+import {
+  type ADOPT_MODES,
+  DURATION,
+  type SIGNAL_ACTIONS,
+  type SIGNAL_EVENTS,
+  LOGIN_SOURCES,
+  PERMISSIONS,
+  policySchema,
+  type PolicyFile,
+  TEAM_NAME,
+  TOKEN_TEAM_PREFIX,
+} from './schema';
 
 /** A problem in the policy file: `file:line key: message`, one per problem. */
 export class PolicyError extends Error {
@@ -70,7 +81,12 @@ export interface Policy {
   reconcile: { every: string; everyMs: number; cron?: string; mode: 'observe' | 'enforce' };
   /** Removals of still-active access beyond `maxRemovals` (per reconcile, or org-wide per `windowMs`) are held. */
   safety: { maxRemovals: number; window: string; windowMs: number };
+  /** What each Shared Signals event does (`actions`), and the `iat` window of a SET. */
+  signals: { actions: Record<SignalEvent, SignalAction[]>; maxAge: string; maxAgeMs: number };
 }
+
+export type SignalEvent = (typeof SIGNAL_EVENTS)[number];
+export type SignalAction = (typeof SIGNAL_ACTIONS)[number];
 
 export interface LoadPolicyOptions {
   /** PULUMI_ORG: overrides `organization`. */
@@ -163,7 +179,13 @@ function compile(file: PolicyFile, source: string, digest: string, line: (path: 
       ...(file.reconcile.cron ? { cron: file.reconcile.cron } : {}),
     },
     safety: { maxRemovals: file.safety.maxRemovals, window: file.safety.window, windowMs: durationMs(file.safety.window) },
+    signals: (({ maxAge, ...actions }) => ({ actions: dedupeActions(actions), maxAge, maxAgeMs: durationMs(maxAge) }))(file.signals),
   });
+}
+
+/** `[revoke-tokens, revoke-tokens]` is one action. */
+function dedupeActions(actions: Record<SignalEvent, SignalAction[]>): Record<SignalEvent, SignalAction[]> {
+  return Object.fromEntries(Object.entries(actions).map(([event, list]) => [event, [...new Set(list)]])) as Record<SignalEvent, SignalAction[]>;
 }
 
 export function durationMs(text: string): number {

@@ -120,6 +120,42 @@ const cronPattern = z.string().superRefine((pattern, ctx) => {
   }
 });
 
+/** What a Shared Signals event may make the daemon do (docs/shared-signals.md, "Policy"). */
+export const SIGNAL_ACTIONS = ['end-sessions', 'revoke-tokens', 'deprovision'] as const;
+
+/** The CAEP and RISC events the receiver acts on, by their short names. */
+export const SIGNAL_EVENTS = ['session-revoked', 'credential-change', 'credential-compromise', 'account-disabled', 'account-purged'] as const;
+
+const signalActions = z.array(z.enum(SIGNAL_ACTIONS)).max(SIGNAL_ACTIONS.length);
+
+/** The safe defaults: a credential change never removes anyone from a team; only a disabled or purged account does. */
+export const DEFAULT_SIGNAL_ACTIONS = {
+  'session-revoked': ['end-sessions'],
+  'credential-change': ['revoke-tokens', 'end-sessions'],
+  'credential-compromise': ['revoke-tokens', 'end-sessions'],
+  'account-disabled': ['deprovision'],
+  'account-purged': ['deprovision'],
+} as const satisfies Record<(typeof SIGNAL_EVENTS)[number], ReadonlyArray<(typeof SIGNAL_ACTIONS)[number]>>;
+
+const signalsSchema = z
+  .strictObject({
+    'session-revoked': signalActions.default([...DEFAULT_SIGNAL_ACTIONS['session-revoked']]),
+    'credential-change': signalActions.default([...DEFAULT_SIGNAL_ACTIONS['credential-change']]),
+    'credential-compromise': signalActions.default([...DEFAULT_SIGNAL_ACTIONS['credential-compromise']]),
+    'account-disabled': signalActions.default([...DEFAULT_SIGNAL_ACTIONS['account-disabled']]),
+    'account-purged': signalActions.default([...DEFAULT_SIGNAL_ACTIONS['account-purged']]),
+    /** A SET whose `iat` is further from now than this (either way) is refused. @defaultValue 5m */
+    maxAge: duration.default('5m'),
+  })
+  .default({
+    'session-revoked': [...DEFAULT_SIGNAL_ACTIONS['session-revoked']],
+    'credential-change': [...DEFAULT_SIGNAL_ACTIONS['credential-change']],
+    'credential-compromise': [...DEFAULT_SIGNAL_ACTIONS['credential-compromise']],
+    'account-disabled': [...DEFAULT_SIGNAL_ACTIONS['account-disabled']],
+    'account-purged': [...DEFAULT_SIGNAL_ACTIONS['account-purged']],
+    maxAge: '5m',
+  });
+
 export const policySchema = z.strictObject({
   organization: z.string().min(1, 'must not be empty'),
   identity: z
@@ -179,6 +215,8 @@ export const policySchema = z.strictObject({
       window: duration.default('1h'),
     })
     .default({ maxRemovals: 10, window: '1h' }),
+  /** What each Shared Signals event does to the person it names (docs/shared-signals.md). */
+  signals: signalsSchema,
 });
 
 export type PolicyFile = z.infer<typeof policySchema>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Job, type JobsOptions, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { warnAtMostEvery, type Logger } from '../log';
@@ -71,6 +72,24 @@ export interface RevokeLaneJob {
   /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
   traceparent?: string;
 }
+
+/**
+ * A Shared Signals action on the revoke lane (job name `signal`): what a verified SET asked
+ * for one person. Carries ids only; the SET itself is never stored.
+ */
+export interface SignalJob {
+  /** The SCIM user the SET's subject names. */
+  userId: string;
+  actions: Array<'end-sessions' | 'revoke-tokens' | 'deprovision'>;
+  /** The SET's `jti`, `iss` and event type URI, for the audit log. */
+  jti: string;
+  issuer: string;
+  eventType: string;
+  /** When the SET arrived (epoch ms): the start of the signal-to-revoke latency. */
+  at: number;
+}
+
+export const SIGNAL_JOB = 'signal';
 
 /**
  * BullMQ ids must not contain ':' nor be all digits (docs/robustness.md, "Job ids and deduplication"); team names can be
@@ -352,6 +371,18 @@ export function createRevokeLane(factory: QueueFactory): RevokeLane {
       });
     },
   };
+}
+
+/**
+ * A signal's actions for one person, ahead of nothing else on the fast lane. The job id is
+ * derived from the SET and the person, so a SET delivered twice (poll after a crash) is one job.
+ */
+export async function enqueueSignal(factory: QueueFactory, job: SignalJob): Promise<void> {
+  await factory.queue<SignalJob>(QUEUE.revoke).add(SIGNAL_JOB, job, {
+    jobId: `signal-${createHash('sha256').update(`${job.issuer}\n${job.jti}\n${job.userId}`).digest('hex').slice(0, 40)}`,
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+  });
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Op } from './types';
 
 type Conn = Db | Trx;
 
-export type AuditCategory = 'reconcile' | 'drift' | 'tokens' | 'admin';
+export type AuditCategory = 'reconcile' | 'drift' | 'tokens' | 'admin' | 'signals';
 /** The surface an admin acted through. */
 export type AdminChannel = 'api' | 'console' | 'cli';
 export type AuditOutcome = 'applied' | 'already' | 'pending' | 'skipped' | 'failed';
@@ -139,6 +139,31 @@ export async function recordAdminAction(conn: Conn, action: AdminAction): Promis
     request_id: action.requestId ?? null,
     actor: action.actor,
     channel: action.channel,
+  });
+}
+
+/** What a Shared Signals event made the daemon do to one person (category `signals`). */
+export interface SignalAuditEntry {
+  /** `signal.end-sessions`, `signal.revoke-tokens`, `signal.deprovision`. */
+  op: string;
+  /** The SCIM user acted on. */
+  userId: string;
+  /** The SET's `jti`: also the entry's request id, so `?requestId=<jti>` finds everything it caused. */
+  jti: string;
+  issuer: string;
+  eventType: string;
+  detail?: Record<string, unknown>;
+}
+
+export async function recordSignalAction(conn: Conn, entry: SignalAuditEntry): Promise<void> {
+  await conn('audit_log').insert({
+    category: 'signals',
+    op: entry.op,
+    subject: entry.userId,
+    detail: JSON.stringify({ ...entry.detail, jti: entry.jti, issuer: entry.issuer, eventType: entry.eventType }),
+    outcome: 'applied',
+    reason: entry.eventType,
+    request_id: entry.jti,
   });
 }
 

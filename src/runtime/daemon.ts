@@ -13,6 +13,7 @@ import { createWebRouter, QUEUE_DASHBOARD_PATH } from '../web';
 import { startSyncEngine } from './engine';
 import { type EmulatedPulumi, startEmulatedPulumi } from './demo';
 import { dependencyStates } from './ops-listener';
+import { startSignals } from './signals-wiring';
 import { withTimeout } from '../util';
 
 /**
@@ -97,12 +98,17 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   });
   shutdown.push({ name: 'sync engine', run: () => sync.stop(8_000) });
 
+  // The Shared Signals receiver, when SSF_TRANSMITTER_URL is set: push route, poll loop, stream management.
+  const signals = startSignals({ config, db, redis, queues: sync.queues, policy: sync.policy, logger, keyPrefix: `${config.QUEUE_PREFIX}:` });
+  if (signals) shutdown.push({ name: 'shared signals', run: signals.stop });
+
   const pulumiProbe = createPulumiClient({ baseUrl: pulumi.baseUrl, accessToken: pulumi.accessToken, timeoutMs: 1500, retry: { maxAttempts: 1 } });
 
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
     { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
     ...(emulated?.demo ? [emulated.demo.mount] : []),
+    ...(signals ? [{ path: '/ssf', router: signals.pushRouter }] : []),
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
     {
@@ -116,6 +122,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
         reconciler: sync.reconciler,
         queues: sync.queues,
         tokens: sync.tokens,
+        signals,
       }),
     },
   ];

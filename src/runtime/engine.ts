@@ -21,6 +21,8 @@ import { readBuildInfo } from './build-info';
 import { type OpsListener, startOpsListener } from './ops-listener';
 import { createDirectoryRelay } from './outbox-dispatch';
 import { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from './tokens-wiring';
+import { createSignalActions } from './signals-wiring';
+import { SessionIndex } from '../auth';
 
 /**
  * The sync engine of one process (daemon or `npm run worker`), wired as the pipeline of
@@ -56,6 +58,8 @@ export interface SyncEngineOptions {
    * processes, which have no web app; the daemon serves them on its own listeners.
    */
   metricsListener?: { port: number; host: string };
+  /** Redis prefix of console sessions (the web router's `keyPrefix`). @defaultValue "pis:" */
+  sessionKeyPrefix?: string;
 }
 
 export interface SyncEngine {
@@ -140,7 +144,10 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     // The revoke lane gets a client (and limiter) of its own, so a revocation never waits
     // behind a large reconcile's calls.
     const laneTokens = createTokenDeps({ db, pulumi: createPulumiClient(clientOptions), policy, reconciler, logger });
-    startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(laneTokens), reconciler));
+    // Shared Signals actions ride the same lane; ending a person's console sessions needs the
+    // session index the console keeps in this Redis (docs/shared-signals.md).
+    const signal = createSignalActions({ db, tokens: laneTokens, sessions: new SessionIndex(queues.producer, options.sessionKeyPrefix), logger });
+    startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(laneTokens), reconciler), { signal });
   }
   relay.start();
   // Not awaited: with Redis down at boot BullMQ holds the command until Redis is ready, and

@@ -14,3 +14,5 @@ export type { SyncEngine, SyncEngineOptions } from './engine';
 export { createDirectoryRelay, createOutboxDispatch } from './outbox-dispatch';
 export type { DirectoryRelayOptions, OutboxDispatchOptions } from './outbox-dispatch';
 export { createTokenDeps, personStepWithOrgRemoval, reconcileTeamWithTokens } from './tokens-wiring';
+export { startSignals, createSignalActions, peopleForSubject } from './signals-wiring';
+export type { SignalsRuntime, SignalsOptions, SignalsStatus, SignalActionDeps } from './signals-wiring';

@@ -7,3 +7,5 @@
 export { createScimRouter, type ScimRouterDeps } from './router';
 export { ScimError } from './errors';
 export type { RateLimit } from './auth';
+/** A Shared Signals `deprovision` deactivates a person as an IdP's SCIM PATCH would (src/runtime). */
+export { patchUser } from './commands';

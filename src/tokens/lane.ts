@@ -89,6 +89,40 @@ export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss)
   return result;
 }
 
+/** Why every token of one person goes at once: a Shared Signals event (docs/shared-signals.md). */
+export interface EveryTokenCause {
+  userId: string;
+  /** The audit and Pulumi-side reason, e.g. "credential change signalled by the IdP". */
+  reason: string;
+  /** Names the cause in the ledger and the audit log (the SET's jti). */
+  requestId: string;
+  /** When the cause arrived: the start of the latency `observeLatency` records. */
+  requestedAt: Date;
+  observeLatency: (seconds: number) => void;
+}
+
+/**
+ * Revokes every live token the daemon issued to the person, scoped and unscoped, whatever
+ * their membership: a compromised credential may have been used to mint them. Tokens the
+ * person made themselves on a team are not the daemon's to know of here. Same path as the lane:
+ * each row `revoking` with its cause, then DELETE, then `revoked` and audited. Returns how many.
+ */
+export async function revokeEveryTokenOf(deps: TokenDeps, cause: EveryTokenCause): Promise<number> {
+  if (deps.policy.current.reconcile.mode === 'observe') return 0;
+  const tokens = await liveTokensOfOwner(deps.db, cause.userId);
+  const outcomes = await Promise.allSettled(
+    tokens.map(async (token) => {
+      const row = await markRevoking(deps.db, token.id, { reason: cause.reason, requestId: cause.requestId, requestedAt: cause.requestedAt });
+      if (!row) return 0;
+      await finishRevocation(deps, row, cause.observeLatency);
+      return 1;
+    }),
+  );
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.reduce((n, o) => n + (o.status === 'fulfilled' ? o.value : 0), 0);
+}
+
 /** DELETE, then record; true when this call was the first to record (and audit) the revocation. */
 async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken, reason: string): Promise<boolean> {
   await deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason));

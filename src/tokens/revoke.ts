@@ -23,8 +23,12 @@ export async function revokeLedgerToken(deps: TokenDeps, tokenId: string, cause:
   return 'revoked';
 }
 
-/** Steps 2 and 3 for a row already marked `revoking` (also used to resume after a crash). */
-export async function finishRevocation(deps: TokenDeps, row: LedgerToken): Promise<void> {
+/**
+ * Steps 2 and 3 for a row already marked `revoking` (also used to resume after a crash).
+ * `observeLatency` records the time from the cause to the DELETE; by default a SCIM-caused
+ * revocation's, in the deprovision histogram.
+ */
+export async function finishRevocation(deps: TokenDeps, row: LedgerToken, observeLatency?: (seconds: number) => void): Promise<void> {
   const { pulumi, org } = deps;
   const reason = row.revokeReason ?? 'revoked';
   const tokenTeam = row.kind === 'scoped' && row.privateTeam ? row.privateTeam : row.parentTeam;
@@ -39,7 +43,8 @@ export async function finishRevocation(deps: TokenDeps, row: LedgerToken): Promi
   if (row.kind === 'scoped' && row.privateTeam) await pulumi.deleteTeam(org, row.privateTeam);
 
   if (!(await markRevoked(deps.db, row.id))) return;
-  if (latencyMs !== null && row.revokeRequestId !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
+  if (latencyMs !== null && observeLatency) observeLatency(latencyMs / 1000);
+  else if (latencyMs !== null && row.revokeRequestId !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
   await deps.audit({
     action: 'token.revoked',
     team: tokenTeam,

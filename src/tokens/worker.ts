@@ -1,13 +1,13 @@
 import { type Job, RateLimitError, UnrecoverableError, type Worker } from 'bullmq';
 import { classifyFailure } from '../pulumi';
-import { QUEUE, type QueueFactory, type RevokeLaneJob } from '../queue';
+import { QUEUE, type QueueFactory, type RevokeLaneJob, SIGNAL_JOB, type SignalJob } from '../queue';
 import type { TokensController } from './controller';
 
 /**
  * The worker of the `revoke` queue — the fast lane. It is its own queue with its own worker
  * (and, in the runtime wiring, its own Pulumi client and limiter), so a revoke never waits
  * behind team reconciles, whatever their backlog. The same queue carries the scheduled token
- * sweep (`sweep` jobs), which is short and also about revoking.
+ * sweep (`sweep` jobs) and Shared Signals actions (`signal` jobs), both short and about revoking.
  */
 
 export const SWEEP_JOB = 'sweep';
@@ -18,6 +18,11 @@ export interface RevokeLaneOptions {
   concurrency?: number;
   /** How often the expiry / crash-recovery sweep runs; 0 = never (tests). @defaultValue 60000 */
   sweepEveryMs?: number;
+  /**
+   * Runs a Shared Signals job (`signal`): the actions a verified SET asked for one person, built
+   * in src/runtime (they end sessions too, which this part does not know of). Absent: such a job fails.
+   */
+  signal?: (job: SignalJob) => Promise<unknown>;
 }
 
 export interface RevokeLaneWorker {
@@ -35,6 +40,10 @@ export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensC
     async (job: Job) => {
       try {
         if (job.name === SWEEP_JOB) return await controller.sweep();
+        if (job.name === SIGNAL_JOB) {
+          if (!options.signal) throw new UnrecoverableError('this worker runs no Shared Signals actions');
+          return await options.signal(job.data as SignalJob);
+        }
         const data = job.data as RevokeLaneJob;
         return await controller.person({
           userId: data.userId,

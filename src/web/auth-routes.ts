@@ -10,6 +10,7 @@ import {
   type Person,
   type SamlRejectReason,
   type SamlService,
+  type SessionIndex,
   SESSION_COOKIE,
   signIn,
   signOut,
@@ -80,14 +81,16 @@ export interface AuthRouteDeps {
   saml: SamlService | undefined;
   /** One-time tickets carrying a verified sign-in from the ACS to /auth/saml/complete. */
   tickets: LoginTickets;
+  /** Each person's open sessions, so a Shared Signals session-revoked can end them all. */
+  sessions: SessionIndex;
   adminGroup: AdminGroupRef | undefined;
 }
 
 export const COMPLETE_PATH = '/auth/saml/complete';
 
 /** Destroys the session in Redis and tells the browser to drop its now useless cookie. */
-async function endSession(req: Request, res: Response): Promise<void> {
-  await signOut(req);
+async function endSession(req: Request, res: Response, sessions: SessionIndex): Promise<void> {
+  await signOut(req, sessions);
   res.clearCookie(SESSION_COOKIE, { path: '/' });
 }
 
@@ -171,14 +174,14 @@ and <code>PUBLIC_URL</code>.</p></div>`,
       recordSamlSignIn(reason);
       return renderRefusal(res, 403, 'Sign-in refused', REFUSAL_TEXT[reason], reason);
     }
-    await signIn(req, person.id);
+    await signIn(req, person.id, deps.sessions);
     logger.info('saml login', { userId: person.id, admin: person.isAdmin });
     recordSamlSignIn();
     res.redirect(303, '/console/');
   });
 
   router.post('/auth/logout', express.urlencoded({ extended: false, limit: '4kb' }), csrfProtection, async (req, res) => {
-    await endSession(req, res);
+    await endSession(req, res, deps.sessions);
     res.redirect(303, '/console/signed-out');
   });
 
@@ -221,13 +224,13 @@ declare module 'express-serve-static-core' {
  * deactivation or removal from the admin group takes effect at once, not at the next sign-in,
  * and a changed userName changes nothing about whose session it is.
  */
-export function requirePerson(db: Db, adminGroup: AdminGroupRef | undefined) {
+export function requirePerson(db: Db, adminGroup: AdminGroupRef | undefined, sessions: SessionIndex) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const personId = req.session.personId;
     if (!personId) return res.redirect(303, '/console/login');
     const person = await findPersonById(db, personId, adminGroup);
     if (!person?.active) {
-      await endSession(req, res);
+      await endSession(req, res, sessions);
       const reason: PersonRefusal = person ? 'user_inactive' : 'user_not_provisioned';
       return renderRefusal(res, 403, 'Signed out', REFUSAL_TEXT[reason], reason);
     }

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
-import { createSamlService, createSessionMiddleware, csrfProtection, LoginTickets } from '../auth';
+import { AUTH_KEY_PREFIX, createSamlService, createSessionMiddleware, csrfProtection, LoginTickets, SessionIndex } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
 import type { Logger } from '../log';
@@ -9,6 +9,7 @@ import type { QueueFactory } from '../queue';
 import type { Reconciler } from '../reconcile';
 import type { TokenDeps } from '../tokens';
 import { createAdminApiRouter } from './api';
+import type { SignalsAdmin } from './api/ssf';
 import { createAuthRoutes, requireAdmin, requirePerson } from './auth-routes';
 import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
 import { consoleSourcesFrom } from './console-ports';
@@ -40,6 +41,7 @@ export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
 export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource } from './console-ports';
 export type { ConsoleParts } from './console-ports';
+export type { SignalsAdmin } from './api/ssf';
 
 export interface WebDeps {
   config: Config;
@@ -51,6 +53,8 @@ export interface WebDeps {
   reconciler?: Reconciler;
   queues?: QueueFactory;
   tokens?: TokenDeps;
+  /** The Shared Signals receiver's stream management, when SSF_TRANSMITTER_URL is set. */
+  signals?: SignalsAdmin;
   /** Console data sources; built from the parts above when absent (tests pass their own). */
   sources?: ConsoleSources;
   /** Redis key prefix for sessions and SAML caches (tests isolate themselves with it). @defaultValue "pis:" */
@@ -84,7 +88,8 @@ export function createWebRouter(deps: WebDeps): Router {
       queues: deps.queues,
       planAll: reconciler ? () => reconciler.planAll() : undefined,
     });
-  const prefix = deps.keyPrefix ?? 'pis:';
+  const prefix = deps.keyPrefix ?? AUTH_KEY_PREFIX;
+  const sessions = new SessionIndex(redis, prefix);
   const settings = config.saml;
   const saml = settings ? createSamlService({ settings, redis, logger, keyPrefix: `${prefix}saml:` }) : undefined;
   if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
@@ -102,10 +107,10 @@ export function createWebRouter(deps: WebDeps): Router {
       keyPrefix: `${prefix}sess:`,
     }),
   );
-  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`) }));
+  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`), sessions }));
 
   const consoleRouter = Router();
-  consoleRouter.use(requirePerson(db, adminGroup));
+  consoleRouter.use(requirePerson(db, adminGroup, sessions));
   consoleRouter.use('/admin', requireAdmin);
   const dashboard = createQueueDashboard(sources, CONSOLE_PATH);
   if (dashboard) consoleRouter.use(QUEUES_PATH, dashboard);
@@ -124,6 +129,7 @@ export function createWebRouter(deps: WebDeps): Router {
       reconciler,
       queues: deps.queues,
       tokens: deps.tokens,
+      signals: deps.signals,
     }),
   );
 

@@ -11,6 +11,7 @@ import { listHolds, presentOp, presentPlan, queryAudit, readStatus, recordAdminA
 import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
 import { decideHoldAndReconcile } from '../hold-decisions';
+import { type SignalsAdmin, ssfRouter } from './ssf';
 import { tokensRouter } from './tokens';
 
 /**
@@ -26,6 +27,7 @@ import { tokensRouter } from './tokens';
  *   POST /holds/:id/approve  → the hold, approved; the team's reconcile applies what is still planned
  *   POST /holds/:id/reject   → the hold, rejected; its ops stay out while they stay planned
  *   /tokens                  the tokens part's router (see ./tokens.ts)
+ *   /ssf/stream              the Shared Signals stream (see ./ssf.ts)
  *
  * Every change an admin makes here (a reconcile, a hold decided, a token issued or revoked) is
  * audited, category `admin`, with the admin token's label as actor and channel `api`.
@@ -47,12 +49,14 @@ export interface AdminApiDeps {
   /** Absent: /reconcile answers 503, /status shows no queue depths. */
   queues?: QueueFactory;
   tokens?: TokenDeps;
+  /** The Shared Signals receiver; absent: /ssf answers 503 and /status shows `ssf: null`. */
+  signals?: SignalsAdmin;
 }
 
 const TEAM = z.string().min(1).max(100);
 const auditQuery = z.strictObject({
   team: TEAM.optional(),
-  category: z.enum(['reconcile', 'drift', 'tokens', 'admin']).optional(),
+  category: z.enum(['reconcile', 'drift', 'tokens', 'admin', 'signals']).optional(),
   op: z.string().min(1).max(50).optional(),
   requestId: z.string().min(1).max(128).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
@@ -128,6 +132,7 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     res.json({
       policy: policy ? { file: policy.file, digest: policy.digest, organization: policy.organization, reconcileEvery: policy.reconcile.every } : null,
       ...status,
+      ssf: deps.signals ? await deps.signals.status() : null,
     });
   });
 
@@ -183,6 +188,7 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     });
   }
 
+  router.use('/ssf', ssfRouter({ signals: deps.signals, db, logger, actor }));
   if (deps.tokens) router.use('/tokens', tokensRouter({ ...deps.tokens, audit: auditingAdmin(deps.tokens, actor) }));
 
   router.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'no such admin API route')));
