@@ -11,9 +11,14 @@ import type { Logger } from '../log';
 
 export const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
-/** RFC 7644 §3.12 `scimType` values this server emits. */
+/**
+ * RFC 7644 §3.12 `scimType` values this server emits, and `tooLarge` on a bulk request past its
+ * limits: §3.7.4 gives that 413 no type, so clients that read only the status lose nothing, and
+ * those that branch on a type get one naming the cause (docs/scim.md, "/Bulk").
+ */
 export type ScimType =
   | 'invalidFilter'
+  | 'tooLarge'
   | 'tooMany'
   | 'uniqueness'
   | 'mutability'

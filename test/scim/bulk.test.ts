@@ -450,12 +450,12 @@ describe('POST /Bulk (RFC 7644 §3.7)', () => {
     const op = (i: number) => ({ method: 'POST', path: '/Users', bulkId: `u${i}`, data: { userName: `u${i}@example.org` } });
     const tooMany = await bulk({ schemas: [BULK_REQUEST], Operations: Array.from({ length: 1001 }, (_, i) => op(i)) });
     expect(tooMany.status).toBe(413);
-    expect(tooMany.body).toEqual({ schemas: [ERROR_URN], status: '413', detail: expect.stringContaining('maxOperations (1000)') });
+    expect(tooMany.body).toEqual({ schemas: [ERROR_URN], status: '413', scimType: 'tooLarge', detail: expect.stringContaining('maxOperations (1000)') });
 
     const padding = 'x'.repeat(1_048_576);
     const tooLarge = await bulk({ schemas: [BULK_REQUEST], Operations: [{ ...op(0), data: { userName: 'big@example.org', nickName: padding } }] });
     expect(tooLarge.status).toBe(413);
-    expect(tooLarge.body).toEqual({ schemas: [ERROR_URN], status: '413', detail: expect.stringContaining('maxPayloadSize (1048576)') });
+    expect(tooLarge.body).toEqual({ schemas: [ERROR_URN], status: '413', scimType: 'tooLarge', detail: expect.stringContaining('maxPayloadSize (1048576)') });
     expect((await scim.request('GET', '/Users')).body.totalResults).toBe(0);
 
     // At the limit, and over the general body limit of other routes (64 KB here), it is accepted.
