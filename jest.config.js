@@ -22,6 +22,7 @@ const UNIT_TESTS = [
   'test/pulumi/client.test.ts',
   'test/pulumi/contract.test.ts',
   'test/pulumi/failure-class.test.ts',
+  'test/pulumi/limiter.test.ts',
   'test/pulumi/doc-conformance.test.ts',
   'test/pulumi/units.test.ts',
   'test/reconcile/plan.test.ts',

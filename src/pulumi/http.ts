@@ -2,8 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../log';
 import { errorForStatus, InvalidResponseError, NetworkError, type RateLimitedError, ServerError } from './errors';
-import { OrgLimiter } from './limiter';
+import type { PulumiBudget } from './limiter';
 import { backoffDelayMs, parseRetryAfterMs, type RetryPolicy, sleep } from './retry';
+import type { CallClass } from './scheduler';
 
 /**
  * The transport under every client method: headers, URL escaping, per-org limits, a timeout on
@@ -38,8 +39,8 @@ export interface TransportOptions {
   baseUrl: string;
   accessToken: string;
   timeoutMs: number;
-  maxConcurrency: number;
-  maxRps: number;
+  /** The per-org limits every call waits on, possibly shared with other clients. */
+  budget: PulumiBudget;
   retry: RetryPolicy;
   onCall?: (call: PulumiCall) => void;
   logger?: Logger;
@@ -56,6 +57,8 @@ export interface CallSpec {
   body?: unknown;
   /** Whose limiter the call waits on. */
   org: string;
+  /** The budget's class the call waits in. */
+  callClass: CallClass;
   retry: RetryMode;
 }
 
@@ -65,15 +68,7 @@ export interface Transport {
 
 export function createTransport(options: TransportOptions): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const limiters = new Map<string, OrgLimiter>();
-  const limiterFor = (org: string): OrgLimiter => {
-    let limiter = limiters.get(org);
-    if (!limiter) {
-      limiter = new OrgLimiter({ maxConcurrency: options.maxConcurrency, maxRps: options.maxRps });
-      limiters.set(org, limiter);
-    }
-    return limiter;
-  };
+  const limiterFor = (org: string) => options.budget.forOrg(org);
   // Connections are not capped here: the per-org limiters bound what is in flight.
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const headers = {
@@ -94,7 +89,7 @@ export function createTransport(options: TransportOptions): Transport {
 
   async function attemptOnce(spec: CallSpec, url: string, routeLabel: string, attempt: number) {
     const limiter = limiterFor(spec.org);
-    const release = await limiter.acquire();
+    const release = await limiter.acquire(spec.callClass);
     const started = performance.now();
     try {
       const answer = await send(url, spec.method, spec.body === undefined ? undefined : JSON.stringify(spec.body));
