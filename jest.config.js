@@ -29,6 +29,7 @@ const UNIT_TESTS = [
   'test/reconcile/safety.test.ts',
   'test/scim/unavailable.test.ts',
   'test/tokens/fate.test.ts',
+  'test/tokens/lane-batch.test.ts',
   'test/tokens/naming.test.ts',
   'test/tokens/reconcile-plan.test.ts',
   'test/tokens/scope.test.ts',

@@ -34,6 +34,13 @@ export interface Budget {
   reservedInFlight: number;
 }
 
+/**
+ * Added to the one-second window: calls admitted a second apart by this clock can arrive at
+ * Pulumi a few ms closer together (event-loop and network jitter), and its count is the one that
+ * matters.
+ */
+const JITTER_GUARD_MS = 20;
+
 export function budgetOf(limits: BudgetLimits): Budget {
   if (!(limits.maxConcurrency >= 1)) throw new RangeError('maxConcurrency must be at least 1');
   if (!(limits.maxRps > 0)) throw new RangeError('maxRps must be positive');
@@ -45,7 +52,7 @@ export function budgetOf(limits: BudgetLimits): Budget {
   const reserve = (total: number) => Math.min(total - 1, Math.ceil(limits.priorityShare * total));
   return {
     capacity,
-    windowMs: (capacity / limits.maxRps) * 1000,
+    windowMs: (capacity / limits.maxRps) * 1000 + JITTER_GUARD_MS,
     maxConcurrency,
     reservedStarts: reserve(capacity),
     reservedInFlight: reserve(maxConcurrency),
