@@ -73,7 +73,8 @@ export async function revokeForIdentityLosses(deps: TokenDeps, losses: readonly 
   if (deps.policy.current.reconcile.mode === 'observe') {
     return losses.map(() => ({ status: 'fulfilled', value: { ledgerRevoked: 0, creatorBoundRevoked: 0 } }));
   }
-  const people = losses.map((loss) => personFacts(deps, loss));
+  const members = memoByTeam((team) => deps.access.activeMembers(team));
+  const people = losses.map((loss) => personFacts(deps, loss, members));
   const teams = creatorBoundBatch(deps, people);
   return Promise.allSettled(
     people.map(async (person) => {
@@ -91,19 +92,26 @@ interface PersonFacts {
   state(): Promise<PersonState>;
 }
 
-function personFacts(deps: TokenDeps, loss: IdentityLoss): PersonFacts {
-  const answers = new Map<string, Promise<boolean>>();
+/** One read per team for the whole batch, made after every change of the batch committed. */
+function memoByTeam<T>(read: (team: string) => Promise<T>): (team: string) => Promise<T> {
+  const answers = new Map<string, Promise<T>>();
+  return (team) => {
+    let answer = answers.get(team);
+    if (!answer) {
+      answer = read(team);
+      answers.set(team, answer);
+    }
+    return answer;
+  };
+}
+
+function personFacts(deps: TokenDeps, loss: IdentityLoss, members: (team: string) => Promise<ReadonlySet<string>>): PersonFacts {
   let state: Promise<PersonState> | undefined;
   return {
     loss,
     cause: { requestId: loss.requestId, requestedAt: loss.requestedAt },
-    isMember(team) {
-      let answer = answers.get(team);
-      if (!answer) {
-        answer = deps.access.isActiveMember(loss.userId, team);
-        answers.set(team, answer);
-      }
-      return answer;
+    async isMember(team) {
+      return (await members(team)).has(loss.userId);
     },
     state() {
       state ??= deps.access.personState(loss.userId);

@@ -19,7 +19,7 @@ export const SWEEP_JOB = 'sweep';
 const SWEEP_SCHEDULER_ID = 'tokens-sweep';
 
 export interface RevokeLaneOptions {
-  /** Revoke jobs run at once, the largest batch. @defaultValue 500 */
+  /** Revoke jobs run at once, the largest batch. @defaultValue 1000 */
   concurrency?: number;
   /** How often the expiry / crash-recovery sweep runs; 0 = never (tests). @defaultValue 60000 */
   sweepEveryMs?: number;
@@ -60,7 +60,7 @@ export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensC
         throw err;
       }
     },
-    { concurrency: options.concurrency ?? 500 },
+    { concurrency: options.concurrency ?? 1000 },
   );
 
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;

@@ -37,6 +37,9 @@ class TableAccess implements TeamAccessView {
   async isActiveMember(userId: string, team: string) {
     return this.members.get(team)?.has(userId) ?? false;
   }
+  async activeMembers(team: string) {
+    return new Set(this.members.get(team));
+  }
   async loginsOf(userId: string) {
     return this.logins.get(userId) ?? [];
   }
