@@ -27,10 +27,10 @@ import { auditReason, finishRevocation, sinceRequest } from './revoke';
  * What it costs (docs/robustness.md, "Cheap offboarding"): the teams come from what the daemon
  * knows — the teams the directory change took the person off (`IdentityLoss.teams`), the team
  * token cache, the ledger — and Pulumi is asked which teams a person is on only while that costs
- * no more calls than the batch has teams. Tokens in the cache are deleted at once. On each team
- * the batch leaves, one token list is read after the removals, so a token made since the cache
- * was refreshed is found too (and nobody who left can make one after it); the list refreshes
- * the cache. So a departure costs about one DELETE per token plus the member removals.
+ * no more calls than the batch has teams, alongside the rest, never before it. Tokens in the cache
+ * are deleted at once. On each team the batch leaves, one token list is read alongside the
+ * removals, so a token made since the cache was refreshed is found too; the list refreshes the
+ * cache. So a departure costs about one DELETE per token plus the member removals.
  *
  * Repeating the job is harmless: ledger rows move through `revoking`, creator-bound revocations
  * are recorded once (`revoked_team_tokens`) after their DELETE, a DELETE of a gone token and the
@@ -149,54 +149,38 @@ async function creatorBoundBatch(deps: TokenDeps, people: readonly PersonFacts[]
   const allLogins = [...new Set([...loginsOf.values()].flat())];
   const cached = revokeCreators ? await cachedTokensCreatedBy(deps.db, allLogins) : [];
   const known = new Set([...people.flatMap((p) => p.loss.teams ?? []), ...cached.map((t) => t.team)]);
-  const listedOn = shouldAskMemberTeams(allLogins.length, known.size) ? await memberTeams(deps, allLogins) : undefined;
-  const candidates = [...new Set([...known, ...[...(listedOn?.values() ?? [])].flat()])].filter((team) => !isIssuedName(team));
-  const owned = new Set(await deps.access.ownedTeams(candidates));
-
-  /** Owned teams Pulumi lists the login on, or the directory change took the person off. */
-  const teamsToLeave = async (person: PersonFacts, login: string): Promise<string[]> => {
-    const teams = [...new Set([...(person.loss.teams ?? []), ...(listedOn?.get(login.toLowerCase()) ?? [])])].filter((t) => owned.has(t));
-    return (await Promise.all(teams.map(async (team) => ((await person.isMember(team)) ? null : team)))).filter((t): t is string => t !== null);
-  };
-  const removals = people.flatMap((person) =>
-    (loginsOf.get(person) ?? []).map(async (login) => {
-      const teams = await teamsToLeave(person, login);
-      return teams.map((team) => ({ person, team, done: removeMember(deps, person, team, login) }));
-    }),
-  );
-  const removalsByTeam = new Map<string, Array<Promise<void>>>();
-  const removalsOf = new Map<PersonFacts, Array<Promise<void>>>();
-  for (const removal of (await Promise.all(removals)).flat()) {
-    removalsByTeam.set(removal.team, [...(removalsByTeam.get(removal.team) ?? []), removal.done]);
-    removalsOf.set(removal.person, [...(removalsOf.get(removal.person) ?? []), removal.done]);
-    removal.done.catch(() => undefined);
-  }
-
-  // Read after the team's removals: it shows every token the people who left made on it.
-  const lists = new Map(
-    [...removalsByTeam].map(([team, done]) => {
-      const list = revokeCreators ? listAfter(deps, team, done) : Promise.resolve([]);
-      list.catch(() => undefined);
-      return [team, list] as const;
-    }),
-  );
+  // Asked alongside the work on the teams already known, never before it.
+  const listedOn = shouldAskMemberTeams(allLogins.length, known.size) ? memberTeams(deps, allLogins) : Promise.resolve(new Map<string, string[]>());
+  listedOn.catch(() => undefined);
 
   const revoked = new Set<string>();
+  const lists = memoByTeam((team) => (revokeCreators ? listAndRefresh(deps, team) : Promise.resolve([])));
+  /** Removes the person from those of `teams` the daemon owns and they left, then revokes what they made there. */
+  const leave = async (person: PersonFacts, teams: readonly string[]): Promise<number> => {
+    const logins = loginsOf.get(person) ?? [];
+    const lower = new Set(logins.map((l) => l.toLowerCase()));
+    const owned = await deps.access.ownedTeams(teams.filter((team) => !isIssuedName(team)));
+    const left = (await Promise.all(owned.map(async (team) => ((await person.isMember(team)) ? null : team)))).filter((t): t is string => t !== null);
+    const removals = left.flatMap((team) => logins.map((login) => removeMember(deps, person, team, login)));
+    // Read alongside the removals: it shows every token made before it, those made since the
+    // cache was refreshed included; one made in the moment between is the team reconcile's.
+    const fromLists = left.map(async (team) => (await lists(team)).filter((t) => lower.has(t.createdBy.toLowerCase())).map((t) => revokeOnce(person, t)));
+    const [revokedHere] = await Promise.all([settleAll((await Promise.all(fromLists)).flat()), settleAll(removals)]);
+    return revokedHere.filter(Boolean).length;
+  };
+  const revokeOnce = async (person: PersonFacts, token: CachedTeamToken): Promise<boolean> => {
+    if (revoked.has(token.tokenId)) return false;
+    revoked.add(token.tokenId);
+    return revokeIfCreatorLeft(deps, person, token);
+  };
+
   const creatorBoundRevoked = async (person: PersonFacts): Promise<number> => {
     const logins = new Set((loginsOf.get(person) ?? []).map((l) => l.toLowerCase()));
-    const mine = (tokens: readonly CachedTeamToken[]) => tokens.filter((t) => logins.has(t.createdBy.toLowerCase()));
-    const revokeOnce = async (token: CachedTeamToken): Promise<boolean> => {
-      if (revoked.has(token.tokenId)) return false;
-      revoked.add(token.tokenId);
-      return revokeIfCreatorLeft(deps, person, token);
-    };
-    const removed = removalsOf.get(person) ?? [];
-    const fromCache = mine(cached).map(revokeOnce);
-    // The lists of the teams this person leaves (other people's teams are theirs to read).
-    const teamsLeft = new Set((await Promise.all([...logins].map((l) => teamsToLeave(person, l)))).flat());
-    const fromLists = [...teamsLeft].map(async (team) => Promise.all(mine((await lists.get(team)) ?? []).map(revokeOnce)));
-    const [revokedFromCache, revokedFromLists] = await Promise.all([settleAll(fromCache), settleAll(fromLists), settleAll(removed)]);
-    return [...revokedFromCache, ...revokedFromLists.flat()].filter(Boolean).length;
+    const fromCache = cached.filter((t) => logins.has(t.createdBy.toLowerCase())).map((t) => revokeOnce(person, t));
+    const knownTeams = [...new Set([...(person.loss.teams ?? []), ...cached.filter((t) => logins.has(t.createdBy.toLowerCase())).map((t) => t.team)])];
+    const askedTeams = listedOn.then((listed) => [...new Set([...logins].flatMap((l) => listed.get(l) ?? []))].filter((t) => !knownTeams.includes(t)));
+    const counts = await Promise.all([settleAll(fromCache), leave(person, knownTeams), askedTeams.then((teams) => leave(person, teams))]);
+    return counts[0].filter(Boolean).length + counts[1] + counts[2];
   };
   return { creatorBoundRevoked };
 }
@@ -214,9 +198,8 @@ async function settleAll<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
   return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
-/** The team's tokens once `removals` are done; the list refreshes the cache the lane reads. */
-async function listAfter(deps: TokenDeps, team: string, removals: ReadonlyArray<Promise<void>>): Promise<CachedTeamToken[]> {
-  await Promise.allSettled(removals);
+/** The team's tokens now; the list refreshes the cache the lane reads. */
+async function listAndRefresh(deps: TokenDeps, team: string): Promise<CachedTeamToken[]> {
   const tokens = await deps.pulumi.listTeamTokens(deps.org, team);
   await replaceTeamTokenCache(deps.db, team, tokens);
   return tokens.map((t) => ({ team, tokenId: t.id, tokenName: t.name, createdBy: t.createdBy ?? '', expires: t.expires }));
