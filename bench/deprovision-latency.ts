@@ -4,7 +4,7 @@ import { check, printTable, writeResult } from './lib/report';
 import { loginOf, pool } from './lib/scim-client';
 import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
-import type { TappedCall } from './lib/pulumi-tap';
+import { firstCallsAfter, isMemberRemoveOf, isTokenDeleteOf } from './lib/scenario';
 
 /**
  * Deprovision latency: a user who created a team token is deactivated (Okta's
@@ -69,20 +69,14 @@ async function main(): Promise<void> {
         kind === 'deactivate'
           ? await stack.scim.setActive(push.userIds[i], false)
           : await stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
-      const isTokenDelete = (c: TappedCall) => c.method === 'DELETE' && c.path.endsWith(`/teams/${team}/tokens/${tokenIds[i]}`);
-      const isMemberRemove = (c: TappedCall) => {
-        const body = c.body as { memberAction?: string; member?: string } | undefined;
-        return c.method === 'PATCH' && c.path.endsWith(`/teams/${team}`) && body?.memberAction === 'remove' && body.member === login;
-      };
       try {
-        await until(
+        const [del, rm] = await firstCallsAfter(
+          stack,
           `trial ${i}`,
-          () => stack.tap.since(from, isTokenDelete).length > 0 && stack.tap.since(from, isMemberRemove).length > 0,
+          from,
+          [isTokenDeleteOf(team, tokenIds[i]), isMemberRemoveOf(team, login)],
           TRIAL_TIMEOUT_MS,
-          2,
         );
-        const del = stack.tap.since(from, isTokenDelete)[0];
-        const rm = stack.tap.since(from, isMemberRemove)[0];
         tokenMs.push(del.startedAt - answer.at);
         tokenDoneMs.push(del.answeredAt - answer.at);
         memberMs.push(rm.startedAt - answer.at);

@@ -107,8 +107,14 @@ const envSchema = z.object({
   SCIM_RATE_LIMIT_BURST: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(1000)),
   /** Pulumi client: simultaneous requests per org. @defaultValue 8 */
   PULUMI_MAX_CONCURRENCY: positiveInt(8),
-  /** Pulumi client: requests per second per org. @defaultValue 20 */
+  /** Pulumi client: requests per second per org, every caller of the process together. @defaultValue 20 */
   PULUMI_MAX_RPS: positiveInt(20),
+  /**
+   * Pulumi client: share of PULUMI_MAX_RPS and PULUMI_MAX_CONCURRENCY held back for revocations
+   * and removals of people who lost access; reconciles use the rest (docs/robustness.md,
+   * "One Pulumi budget per org"). @defaultValue 0.2
+   */
+  PULUMI_PRIORITY_SHARE: z.preprocess(emptyAsUnset, z.coerce.number().min(0).lt(1).default(0.2)),
   /** Pulumi client: timeout of one HTTP request, ms. @defaultValue 15000 */
   PULUMI_TIMEOUT_MS: positiveInt(15000),
   /** Run the BullMQ workers inside this process. @defaultValue true */

@@ -1,7 +1,10 @@
 import type { Logger } from '../log';
 import { BadRequestError, ConflictError, InvalidResponseError, NotFoundError, type PulumiError } from './errors';
-import { createTransport, type PulumiCall, type RetryMode, type Transport } from './http';
+import { DoneMemo } from './done-memo';
+import { type CallSpec, createTransport, type PulumiCall, type RetryMode, type Transport } from './http';
+import { PulumiBudget } from './limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
+import type { CallClass } from './scheduler';
 import type { AccessToken, CreateAccessTokenResponse, OrganizationMember, StackPermissionLevel, StackSummary, Team } from './types';
 
 /**
@@ -23,6 +26,13 @@ export interface PulumiClientOptions {
   maxConcurrency?: number;
   /** Request starts per second per org. @defaultValue 20 */
   maxRps?: number;
+  /** Share of both limits held back for the `priority` client's calls. @defaultValue 0 */
+  priorityShare?: number;
+  /**
+   * The per-org limits to wait on, shared with other clients of the process; when given,
+   * `maxConcurrency`, `maxRps` and `priorityShare` are the budget's. @defaultValue a budget of its own
+   */
+  budget?: PulumiBudget;
   retry?: Partial<RetryPolicy>;
   /** Called once per HTTP attempt (metrics). */
   onCall?: (call: PulumiCall) => void;
@@ -52,6 +62,11 @@ export interface StackRef {
 export type OrgRole = 'member' | 'admin' | 'billing-manager';
 
 export interface PulumiClient {
+  /**
+   * The same client (budget, memory of revocations) with its calls in the budget's priority
+   * class: for revoking, removing and narrowing for people who lost access.
+   */
+  readonly priority: PulumiClient;
   listTeams(org: string): Promise<Team[]>;
   /** null when the team does not exist. */
   getTeam(org: string, team: string): Promise<Team | null>;
@@ -128,14 +143,34 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     baseUrl: options.baseUrl,
     accessToken: options.accessToken,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-    maxRps: options.maxRps ?? DEFAULT_MAX_RPS,
+    budget:
+      options.budget ??
+      new PulumiBudget({
+        maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+        maxRps: options.maxRps ?? DEFAULT_MAX_RPS,
+        priorityShare: options.priorityShare ?? 0,
+      }),
     retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
     onCall: options.onCall,
     logger: options.logger,
     userAgent: 'pulumi-idp-sync/0.1',
   });
+  const memo = new DoneMemo();
+  const inClass = (callClass: CallClass): ClassTransport => ({ call: (spec) => transport.call({ ...spec, callClass }) });
+  const priority: PulumiClient = clientOver(inClass('priority'), memo, () => priority);
+  return clientOver(inClass('normal'), memo, () => priority);
+}
 
+/** The transport with every call in one class of the budget. */
+interface ClassTransport {
+  call(spec: Omit<CallSpec, 'callClass'>): Promise<unknown>;
+}
+
+/** How long a token DELETE, and a member removal, done by this process count as done. */
+const TOKEN_DELETE_MEMORY_MS = 10 * 60_000;
+const MEMBER_REMOVAL_MEMORY_MS = 60_000;
+
+function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => PulumiClient): PulumiClient {
   const get = (org: string, route: string, params: Record<string, string>, query?: Record<string, string | number | undefined>) =>
     transport.call({ method: 'GET', route, params: { org, ...params }, query, org, retry: 'idempotent' });
 
@@ -217,7 +252,13 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     reason?: string,
   ) => transport.call({ method, route, params: { org, ...params }, query: { reason }, body, org, retry });
 
+  const memberKey = (org: string, team: string, login: string) => `member ${org} ${team} ${login.toLowerCase()}`;
+
   const client: PulumiClient = {
+    get priority() {
+      return priority();
+    },
+
     async listTeams(org) {
       return arrayField<Team>(await get(org, TEAMS, {}), 'teams', `GET ${TEAMS}`);
     },
@@ -252,15 +293,18 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async addTeamMember(org, team, login) {
+      memo.forget(memberKey(org, team, login));
       await tolerate(patchTeam(org, team, { memberAction: 'add', member: login }), ConflictError);
     },
 
     async removeTeamMember(org, team, login) {
       const lower = login.toLowerCase();
-      await confirm(
-        tolerate(patchTeam(org, team, { memberAction: 'remove', member: login }), NotFoundError),
-        [BadRequestError],
-        async () => !((await client.getTeam(org, team))?.members ?? []).some((m) => m.githubLogin.toLowerCase() === lower),
+      await memo.once(memberKey(org, team, login), MEMBER_REMOVAL_MEMORY_MS, () =>
+        confirm(
+          tolerate(patchTeam(org, team, { memberAction: 'remove', member: login }), NotFoundError),
+          [BadRequestError],
+          async () => !((await client.getTeam(org, team))?.members ?? []).some((m) => m.githubLogin.toLowerCase() === lower),
+        ),
       );
     },
 
@@ -314,10 +358,12 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async deleteTeamToken(org, team, tokenId, reason) {
-      await confirm(
-        tolerate(tokenCall('DELETE', TEAM_TOKEN, { team, tokenId }, org, 'idempotent', undefined, reason), NotFoundError),
-        [BadRequestError],
-        async () => !(await tokenListed(() => client.listTeamTokens(org, team, 'all'), tokenId)),
+      await memo.once(`team-token ${org} ${team} ${tokenId}`, TOKEN_DELETE_MEMORY_MS, () =>
+        confirm(
+          tolerate(tokenCall('DELETE', TEAM_TOKEN, { team, tokenId }, org, 'idempotent', undefined, reason), NotFoundError),
+          [BadRequestError],
+          async () => !(await tokenListed(() => client.listTeamTokens(org, team, 'all'), tokenId)),
+        ),
       );
     },
 
@@ -326,10 +372,12 @@ export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
     },
 
     async deleteOrgToken(org, tokenId, reason) {
-      await confirm(
-        tolerate(tokenCall('DELETE', ORG_TOKEN, { tokenId }, org, 'idempotent', undefined, reason), NotFoundError),
-        [BadRequestError],
-        async () => !(await tokenListed(() => client.listOrgTokens(org, 'all'), tokenId)),
+      await memo.once(`org-token ${org} ${tokenId}`, TOKEN_DELETE_MEMORY_MS, () =>
+        confirm(
+          tolerate(tokenCall('DELETE', ORG_TOKEN, { tokenId }, org, 'idempotent', undefined, reason), NotFoundError),
+          [BadRequestError],
+          async () => !(await tokenListed(() => client.listOrgTokens(org, 'all'), tokenId)),
+        ),
       );
     },
 

@@ -6,8 +6,9 @@ import { getProxyForUrl } from 'proxy-from-env';
 import type { Logger } from '../log';
 import { currentTraceparent } from '../tracing';
 import { errorForStatus, InvalidResponseError, NetworkError, type RateLimitedError, ServerError } from './errors';
-import { OrgLimiter } from './limiter';
+import type { PulumiBudget } from './limiter';
 import { backoffDelayMs, parseRetryAfterMs, type RetryPolicy, sleep } from './retry';
+import type { CallClass } from './scheduler';
 
 /**
  * The transport under every client method: headers, URL escaping, per-org limits, a timeout on
@@ -42,8 +43,8 @@ export interface TransportOptions {
   baseUrl: string;
   accessToken: string;
   timeoutMs: number;
-  maxConcurrency: number;
-  maxRps: number;
+  /** The per-org limits every call waits on, possibly shared with other clients. */
+  budget: PulumiBudget;
   retry: RetryPolicy;
   onCall?: (call: PulumiCall) => void;
   logger?: Logger;
@@ -60,6 +61,8 @@ export interface CallSpec {
   body?: unknown;
   /** Whose limiter the call waits on. */
   org: string;
+  /** The budget's class the call waits in. */
+  callClass: CallClass;
   retry: RetryMode;
 }
 
@@ -69,15 +72,8 @@ export interface Transport {
 
 export function createTransport(options: TransportOptions): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const limiters = new Map<string, OrgLimiter>();
-  const limiterFor = (org: string): OrgLimiter => {
-    let limiter = limiters.get(org);
-    if (!limiter) {
-      limiter = new OrgLimiter({ maxConcurrency: options.maxConcurrency, maxRps: options.maxRps });
-      limiters.set(org, limiter);
-    }
-    return limiter;
-  };
+  const limiterFor = (org: string) => options.budget.forOrg(org);
+  // Connections are not capped here: the per-org limiters bound what is in flight.
   const agent = agentFor(baseUrl);
   const headers = {
     Authorization: `token ${options.accessToken}`,
@@ -97,7 +93,7 @@ export function createTransport(options: TransportOptions): Transport {
 
   async function attemptOnce(spec: CallSpec, url: string, routeLabel: string, attempt: number) {
     const limiter = limiterFor(spec.org);
-    const release = await limiter.acquire();
+    const release = await limiter.acquire(spec.callClass);
     const started = performance.now();
     try {
       const answer = await send(url, spec.method, spec.body === undefined ? undefined : JSON.stringify(spec.body));

@@ -12,6 +12,8 @@ export type {
   OrgRole,
 } from './client';
 export type { PulumiCall, RetryMode } from './http';
+export { PulumiBudget } from './limiter';
+export type { CallClass } from './scheduler';
 export { DEFAULT_RETRY_POLICY, parseRetryAfterMs } from './retry';
 export type { RetryPolicy } from './retry';
 export {

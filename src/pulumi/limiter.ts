@@ -1,39 +1,37 @@
+import { type Budget, type BudgetLimits, budgetOf, type CallClass, nextAdmission } from './scheduler';
+
 /**
- * Per-org admission control: at most `maxConcurrency` requests in flight, at most `maxRps`
- * request starts per second (token bucket, burst = maxRps), and a shared pause after a 429 so
- * the other requests queued for that org wait too instead of each hitting the limit.
- *
- * Waiters are served in arrival order, so a long reconcile cannot starve a revoke that queued
- * earlier.
+ * One org's Pulumi budget, shared by every client of the process that is given it: the
+ * decisions of `nextAdmission` (scheduler.ts) applied with timers, and a shared pause after a
+ * 429 so every call queued for the org waits too instead of each hitting the limit. When the
+ * pause ends, priority calls (revocations) are admitted first. Within a class, waiters are served
+ * in arrival order.
  */
-export interface LimiterOptions {
-  maxConcurrency: number;
-  maxRps: number;
-}
+export type LimiterOptions = Omit<BudgetLimits, 'priorityShare'> & Partial<Pick<BudgetLimits, 'priorityShare'>>;
 
 export class OrgLimiter {
-  private inFlight = 0;
-  private readonly waiters: Array<() => void> = [];
-  private tokens: number;
-  private lastRefill = Date.now();
+  private readonly budget: Budget;
+  private readonly waiters: Record<CallClass, Array<() => void>> = { priority: [], normal: [] };
+  private readonly inFlight: Record<CallClass, number> = { priority: 0, normal: 0 };
+  /** Start times of the last `budget.capacity` admitted calls, ascending. */
+  private readonly starts: number[] = [];
   private pausedUntil = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
+  private pumpAt = 0;
 
-  constructor(private readonly options: LimiterOptions) {
-    if (!(options.maxConcurrency >= 1)) throw new RangeError('maxConcurrency must be at least 1');
-    if (!(options.maxRps > 0)) throw new RangeError('maxRps must be positive');
-    this.tokens = options.maxRps;
+  constructor(options: LimiterOptions) {
+    this.budget = budgetOf({ ...options, priorityShare: options.priorityShare ?? 0 });
   }
 
   /** Resolves when the caller may start a request; the caller must call the returned release. */
-  acquire(): Promise<() => void> {
+  acquire(callClass: CallClass = 'normal'): Promise<() => void> {
     return new Promise((resolve) => {
-      this.waiters.push(() => {
+      this.waiters[callClass].push(() => {
         let released = false;
         resolve(() => {
           if (released) return;
           released = true;
-          this.inFlight -= 1;
+          this.inFlight[callClass] -= 1;
           this.pump();
         });
       });
@@ -46,33 +44,57 @@ export class OrgLimiter {
     if (untilMs > this.pausedUntil) this.pausedUntil = untilMs;
   }
 
-  private refill(now: number): void {
-    const elapsed = (now - this.lastRefill) / 1000;
-    this.lastRefill = now;
-    this.tokens = Math.min(this.options.maxRps, this.tokens + elapsed * this.options.maxRps);
-  }
-
   private pump(): void {
-    while (this.waiters.length > 0 && this.inFlight < this.options.maxConcurrency) {
+    for (;;) {
       const now = Date.now();
-      if (now < this.pausedUntil) return this.wakeAt(this.pausedUntil - now);
-      this.refill(now);
-      if (this.tokens < 1) return this.wakeAt(((1 - this.tokens) / this.options.maxRps) * 1000);
-      this.tokens -= 1;
-      this.inFlight += 1;
-      const start = this.waiters.shift() as () => void;
-      start();
+      const admission = nextAdmission(this.budget, {
+        now,
+        starts: this.starts,
+        inFlight: this.inFlight,
+        waiting: { priority: this.waiters.priority.length, normal: this.waiters.normal.length },
+        pausedUntil: this.pausedUntil,
+      });
+      if (admission.kind === 'wait') return this.wakeAt(now + admission.ms);
+      if (admission.kind !== 'start') return;
+      this.starts.push(now);
+      if (this.starts.length > this.budget.capacity) this.starts.shift();
+      this.inFlight[admission.callClass] += 1;
+      (this.waiters[admission.callClass].shift() as () => void)();
     }
   }
 
-  private wakeAt(delayMs: number): void {
-    if (this.pumpTimer) return;
+  private wakeAt(at: number): void {
+    // An earlier wake-up already set stays; a pump then re-decides.
+    if (this.pumpTimer && this.pumpAt <= at) return;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpAt = at;
     this.pumpTimer = setTimeout(
       () => {
         this.pumpTimer = undefined;
         this.pump();
       },
-      Math.max(1, Math.ceil(delayMs)),
+      Math.max(1, Math.ceil(at - Date.now())),
     );
+  }
+}
+
+/**
+ * The Pulumi budget of a process: one limiter per org, handed to every client the process
+ * builds (createPulumiClient's `budget`), so their calls together stay within it.
+ */
+export class PulumiBudget {
+  private readonly limiters = new Map<string, OrgLimiter>();
+
+  constructor(private readonly options: LimiterOptions) {
+    budgetOf({ ...options, priorityShare: options.priorityShare ?? 0 });
+  }
+
+  forOrg(org: string): OrgLimiter {
+    let limiter = this.limiters.get(org);
+    if (!limiter) {
+      limiter = new OrgLimiter(this.options);
+      this.limiters.set(org, limiter);
+    }
+    return limiter;
   }
 }

@@ -66,6 +66,8 @@ export interface RevokeLaneJob {
   reason: string;
   /** Set for group.members_changed: the group the user left. */
   groupId?: string;
+  /** Teams the change took the user off (their groups' teams), so the lane need not ask Pulumi. */
+  teams?: string[];
   requestId?: string;
   /** When the directory change committed (epoch ms): the start of the revoke latency. */
   at: number;

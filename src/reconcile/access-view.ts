@@ -14,16 +14,18 @@ import type { TeamAccessView } from '../tokens';
 export type TeamMembershipView = Omit<TeamAccessView, 'personState'>;
 
 export function teamMembershipView(db: Db, policy: PolicyStore, reconciler: Reconciler): TeamMembershipView {
+  const activeMembers = async (team: string): Promise<Set<string>> => {
+    const desired = (await readDirectory(db, policy.current, [], [team])).teams.get(team);
+    return new Set(desired ? [...desired.members.values()].map((m) => m.userId) : []);
+  };
   return {
     desiredGrants: async (team) => {
       if (!(await isOwnedTeam(db, team))) return null;
       const desired = (await readDirectory(db, policy.current, await reconciler.orgStacks(), [team])).teams.get(team);
       return desired ? [...desired.grants.values()].map((g) => ({ project: g.projectName, stack: g.stackName, permission: g.permission })) : [];
     },
-    isActiveMember: async (userId, team) => {
-      const desired = (await readDirectory(db, policy.current, [], [team])).teams.get(team);
-      return desired ? [...desired.members.values()].some((m) => m.userId === userId) : false;
-    },
+    isActiveMember: async (userId, team) => (await activeMembers(team)).has(userId),
+    activeMembers,
     loginsOf: async (userId) => (await db('identities').where('user_id', userId).select('login')).map((r: { login: string }) => r.login),
     ownedTeams: (teams) => ownedAmong(db, teams),
   };

@@ -105,11 +105,12 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
         .update({ login: op.to, login_lower: op.to.toLowerCase(), linked_at: db.fn.now() });
       return updated > 0 ? done : { outcome: 'skipped', extra: { why: 'login taken or link changed' } };
     }
+    // Taking access away never waits behind reconcile traffic (docs/robustness.md, "One Pulumi budget per org").
     case 'revokeToken':
-      await client.deleteTeamToken(org, op.team, op.tokenId, `pulumi-idp-sync: ${op.why}`);
+      await client.priority.deleteTeamToken(org, op.team, op.tokenId, `pulumi-idp-sync: ${op.why}`);
       return done;
     case 'removeMember':
-      await client.removeTeamMember(org, op.team, op.login);
+      await client.priority.removeTeamMember(org, op.team, op.login);
       return done;
     case 'narrowGrant':
     case 'widenGrant':
@@ -154,7 +155,7 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
     }
     case 'removeOrgMember':
       try {
-        await client.removeOrgMember(org, op.login);
+        await client.priority.removeOrgMember(org, op.login);
       } catch (err) {
         // 400: the daemon's own identity, which Pulumi never lets leave (docs/pulumi-api.md, "Org members").
         if (err instanceof BadRequestError) return { outcome: 'skipped', extra: { why: 'refused', error: err.message.slice(0, 200) } };

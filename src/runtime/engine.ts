@@ -5,7 +5,7 @@ import type { Logger } from '../log';
 import { policyReloads, recordBuildInfo, recordPulumiCall, registerPendingUsersCollector, registerSafetyCollectors } from '../metrics';
 import type { OutboxRelay } from '../outbox';
 import { type Policy, PolicyError, PolicyStore } from '../policy';
-import { createPulumiClient, type PulumiCall, type PulumiClient } from '../pulumi';
+import { createPulumiClient, PulumiBudget, type PulumiCall, type PulumiClient } from '../pulumi';
 import { createQueueFactory, createRevokeLane, enqueueFullReconcile, type QueueFactory } from '../queue';
 import {
   countDegradedTeams,
@@ -39,6 +39,7 @@ export interface SyncEngineOptions {
     | 'PULUMI_TIMEOUT_MS'
     | 'PULUMI_MAX_CONCURRENCY'
     | 'PULUMI_MAX_RPS'
+    | 'PULUMI_PRIORITY_SHARE'
     | 'WORKER_LOCK_DURATION_MS'
     | 'WORKER_CONCURRENCY'
     | 'REDIS_EVICTION_CHECK'
@@ -84,16 +85,16 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   const policy = new PolicyStore(config.SYNC_CONFIG, { organization: options.pulumi.org });
   const onCall = (c: PulumiCall) =>
     recordPulumiCall({ method: c.method, route: c.route, status: c.status === 0 ? 'network' : c.status, durationSeconds: c.ms / 1000, attempt: c.attempt });
-  const clientOptions = {
+  // One budget for every Pulumi call of the process: reconciles, issuance, the revoke lane
+  // (its priority class) and sweeps (docs/robustness.md, "One Pulumi budget per org").
+  const client = createPulumiClient({
     baseUrl: options.pulumi.baseUrl,
     accessToken: options.pulumi.accessToken,
     timeoutMs: config.PULUMI_TIMEOUT_MS,
-    maxConcurrency: config.PULUMI_MAX_CONCURRENCY,
-    maxRps: config.PULUMI_MAX_RPS,
+    budget: new PulumiBudget({ maxConcurrency: config.PULUMI_MAX_CONCURRENCY, maxRps: config.PULUMI_MAX_RPS, priorityShare: config.PULUMI_PRIORITY_SHARE }),
     onCall,
     logger,
-  };
-  const client = createPulumiClient(clientOptions);
+  });
   const queues = createQueueFactory({
     redisUrl: options.redisUrl,
     prefix: config.QUEUE_PREFIX,
@@ -141,9 +142,9 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
   const tokens = createTokenDeps({ db, pulumi: client, policy, reconciler, logger });
   if (options.runWorkers) {
     createReconcileWorker({ queues, reconciler, logger, concurrency, runTeam: reconcileTeamWithTokens(reconciler, createTokensController(tokens)) });
-    // The revoke lane gets a client (and limiter) of its own, so a revocation never waits
-    // behind a large reconcile's calls.
-    const laneTokens = createTokenDeps({ db, pulumi: createPulumiClient(clientOptions), policy, reconciler, logger });
+    // The revoke lane calls in the budget's priority class, so a revocation never waits behind
+    // a large reconcile's calls.
+    const laneTokens = createTokenDeps({ db, pulumi: client.priority, policy, reconciler, logger });
     // Shared Signals actions ride the same lane; ending a person's console sessions needs the
     // session index the console keeps in this Redis (docs/shared-signals.md).
     const signal = createSignalActions({ db, tokens: laneTokens, sessions: new SessionIndex(queues.producer, options.sessionKeyPrefix), logger });

@@ -85,12 +85,14 @@ export function createOutboxDispatch(options: OutboxDispatchOptions): OutboxDisp
           // to the team reconciles, whose guard holds it for an admin (safety.maxRemovals).
           // Deactivations and deletions take the lane as their own events.
           if (event.removed.length > policy.safety.maxRemovals) continue;
+          const teams = [...(teamsOf.get(event.groupId) ?? [])];
           for (const userId of event.removed) {
-            revokeJobs.set(userId, { userId, reason: event.kind, groupId: event.groupId, requestId, at });
+            revokeJobs.set(userId, { userId, reason: event.kind, groupId: event.groupId, teams, requestId, at });
             causedBy(`revoke:${userId}`, traceparent);
           }
         } else if ('userId' in event) {
-          revokeJobs.set(event.userId, { userId: event.userId, reason: event.kind, requestId, at });
+          const teams = [...new Set(groupIdsOf(event).flatMap((groupId) => [...(teamsOf.get(groupId) ?? [])]))];
+          revokeJobs.set(event.userId, { userId: event.userId, reason: event.kind, teams, requestId, at });
           causedBy(`revoke:${event.userId}`, traceparent);
         }
       }

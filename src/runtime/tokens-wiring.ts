@@ -62,5 +62,20 @@ export function personStepWithOrgRemoval(tokens: TokensController, reconciler: R
       await reconciler.reconcileOrgDepartures({ reason: 'identity-loss', requestId: loss.requestId ?? undefined, userId: loss.userId });
       return result;
     },
+    async people(losses) {
+      const results = await tokens.people(losses);
+      return Promise.all(
+        results.map(async (result, i) => {
+          if (result.status === 'rejected') return result;
+          const loss = losses[i];
+          try {
+            await reconciler.reconcileOrgDepartures({ reason: 'identity-loss', requestId: loss.requestId ?? undefined, userId: loss.userId });
+            return result;
+          } catch (reason) {
+            return { status: 'rejected', reason } as const;
+          }
+        }),
+      );
+    },
   };
 }

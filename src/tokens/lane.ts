@@ -1,27 +1,40 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
-import { cachedTokensCreatedBy, type CachedTeamToken, liveTokensOfOwner, recordCreatorBoundRevoked, markRevoking, type LedgerToken } from './ledger';
-import { creatorBoundFate, creatorRevokeReason, ownerLossFate } from './fate';
-import { isIssuedName } from './naming';
 import { NotFoundError } from '../pulumi';
+import { creatorBoundFate, creatorRevokeReason, ownerLossFate, type PersonState } from './fate';
+import {
+  type CachedTeamToken,
+  cachedTokensCreatedBy,
+  type LedgerToken,
+  liveTokensOfOwner,
+  markRevoking,
+  recordCreatorBoundRevoked,
+  replaceTeamTokenCache,
+} from './ledger';
+import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
 
 /**
  * The fast revoke lane: what runs when the directory says someone lost access (deactivated,
- * deleted, removed from a group), ahead of the normal team reconciles that follow.
+ * deleted, removed from a group), ahead of the team reconciles that follow. It takes a batch of
+ * people at once — 1,000 departures in a minute are one stream of work — and for each of them:
  *
- * It revokes, for that one person:
- *   - ledger tokens they own whose parent team they are no longer an active member of;
- *   - creator-bound team tokens they created on teams they are no longer an active member of
- *     (when `tokens.revokeWhenCreatorLeaves` is on), found two ways side by side: in the team
- *     token cache each team reconcile refreshes, and live, on the owned teams Pulumi still
- *     lists them on (the team reconcile has not removed them yet) — a token made since its
- *     team's last reconcile is not in the cache, and would otherwise wait for that reconcile.
+ *   - revokes the ledger tokens they own whose parent team they are no longer an active member of;
+ *   - removes them from the owned teams they no longer belong to (their own login and personal
+ *     tokens act through the team), without waiting for the team reconcile;
+ *   - revokes the creator-bound team tokens they created there (`tokens.revokeWhenCreatorLeaves`).
  *
- * All decisions are recorded first, then every token DELETE goes out at once; private teams are
- * deleted after their token. Repeating the job is harmless: ledger rows move through
- * `revoking`, creator-bound revocations are recorded once (`revoked_team_tokens`) after their
- * DELETE, and a DELETE of a gone token is done.
+ * What it costs (docs/robustness.md, "Cheap offboarding"): the teams come from what the daemon
+ * knows — the teams the directory change took the person off (`IdentityLoss.teams`), the team
+ * token cache, the ledger — and Pulumi is asked which teams a person is on only while that costs
+ * no more calls than the batch has teams, alongside the rest, never before it. Tokens in the cache
+ * are deleted at once. On each team the batch leaves, one token list is read alongside the
+ * removals, so a token made since the cache was refreshed is found too; the list refreshes the
+ * cache. So a departure costs about one DELETE per token plus the member removals.
+ *
+ * Repeating the job is harmless: ledger rows move through `revoking`, creator-bound revocations
+ * are recorded once (`revoked_team_tokens`) after their DELETE, a DELETE of a gone token and the
+ * removal of a non-member are done.
  */
 
 export interface IdentityLoss {
@@ -30,6 +43,8 @@ export interface IdentityLoss {
   requestId: string | null;
   /** When that write committed: the outbox row's created_at. */
   requestedAt: Date | null;
+  /** Teams the directory change took the person off (their groups' teams), as the dispatch saw them. */
+  teams?: readonly string[];
 }
 
 export interface IdentityLossResult {
@@ -38,55 +53,90 @@ export interface IdentityLossResult {
 }
 
 export async function revokeForIdentityLoss(deps: TokenDeps, loss: IdentityLoss): Promise<IdentityLossResult> {
-  // Observe mode writes nothing to Pulumi; the team reconciles record what enforce would do.
-  if (deps.policy.current.reconcile.mode === 'observe') return { ledgerRevoked: 0, creatorBoundRevoked: 0 };
-  const cause = { requestId: loss.requestId, requestedAt: loss.requestedAt };
-  const membership = memoMembership(deps, loss.userId);
-  // Read once, alongside the token lookups rather than after them (one round trip less before
-  // the first DELETE). A failed read is rethrown where it is awaited; if no token needs it,
-  // it must not surface as an unhandled rejection.
-  const stateRead = deps.access.personState(loss.userId);
-  stateRead.catch(() => undefined);
-  const state = () => stateRead;
-  const result: IdentityLossResult = { ledgerRevoked: 0, creatorBoundRevoked: 0 };
+  const [outcome] = await revokeForIdentityLosses(deps, [loss]);
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value;
+}
 
-  // Both kinds run side by side and each token goes to its DELETE as soon as its own decision
-  // is made: the latency from the SCIM change to the first DELETE is the point of this lane.
-  const ledger = async (): Promise<Array<Promise<void>>> =>
-    (await liveTokensOfOwner(deps.db, loss.userId)).map(async (token) => {
+/**
+ * Whether to ask Pulumi which teams each person is on (one call per login): only while that
+ * costs no more than the teams the batch already knows of (at least one call). A large batch
+ * relies on what the daemon knows; the team reconciles still catch a membership made by hand.
+ */
+export function shouldAskMemberTeams(logins: number, knownTeams: number): boolean {
+  return logins <= Math.max(1, knownTeams);
+}
+
+/** One outcome per loss, in order: a person's failure (retried by their job) leaves the others be. */
+export async function revokeForIdentityLosses(deps: TokenDeps, losses: readonly IdentityLoss[]): Promise<Array<PromiseSettledResult<IdentityLossResult>>> {
+  // Observe mode writes nothing to Pulumi; the team reconciles record what enforce would do.
+  if (deps.policy.current.reconcile.mode === 'observe') {
+    return losses.map(() => ({ status: 'fulfilled', value: { ledgerRevoked: 0, creatorBoundRevoked: 0 } }));
+  }
+  const members = memoByTeam((team) => deps.access.activeMembers(team));
+  const people = losses.map((loss) => personFacts(deps, loss, members));
+  const teams = creatorBoundBatch(deps, people);
+  return Promise.allSettled(
+    people.map(async (person) => {
+      const [ledgerRevoked, creatorBoundRevoked] = await Promise.all([revokeLedger(deps, person), teams.then((batch) => batch.creatorBoundRevoked(person))]);
+      return { ledgerRevoked, creatorBoundRevoked };
+    }),
+  );
+}
+
+/** One person's facts, each read once and only when asked. */
+interface PersonFacts {
+  loss: IdentityLoss;
+  cause: { requestId: string | null; requestedAt: Date | null };
+  isMember(team: string): Promise<boolean>;
+  state(): Promise<PersonState>;
+}
+
+/** One read per team for the whole batch, made after every change of the batch committed. */
+function memoByTeam<T>(read: (team: string) => Promise<T>): (team: string) => Promise<T> {
+  const answers = new Map<string, Promise<T>>();
+  return (team) => {
+    let answer = answers.get(team);
+    if (!answer) {
+      answer = read(team);
+      answers.set(team, answer);
+    }
+    return answer;
+  };
+}
+
+function personFacts(deps: TokenDeps, loss: IdentityLoss, members: (team: string) => Promise<ReadonlySet<string>>): PersonFacts {
+  let state: Promise<PersonState> | undefined;
+  return {
+    loss,
+    cause: { requestId: loss.requestId, requestedAt: loss.requestedAt },
+    async isMember(team) {
+      return (await members(team)).has(loss.userId);
+    },
+    state() {
+      state ??= deps.access.personState(loss.userId);
+      return state;
+    },
+  };
+}
+
+async function revokeLedger(deps: TokenDeps, person: PersonFacts): Promise<number> {
+  let revoked = 0;
+  await settleAll(
+    (await liveTokensOfOwner(deps.db, person.loss.userId)).map(async (token) => {
       let row: LedgerToken | undefined = token;
       if (token.state !== 'revoking') {
-        const ownerIsMember = await membership(token.parentTeam);
-        const fate = ownerLossFate(token, { ownerIsMember, ownerState: ownerIsMember ? 'active' : await state() });
+        const ownerIsMember = await person.isMember(token.parentTeam);
+        const fate = ownerLossFate(token, { ownerIsMember, ownerState: ownerIsMember ? 'active' : await person.state() });
         if (fate.action !== 'revoke') return;
-        row = await markRevoking(deps.db, token.id, { reason: fate.reason, ...cause });
+        row = await markRevoking(deps.db, token.id, { reason: fate.reason, ...person.cause });
         if (!row) return;
       }
       await finishRevocation(deps, row);
-      result.ledgerRevoked += 1;
-    });
-
-  const creatorBound = async (): Promise<Array<Promise<void>>> => {
-    if (!deps.policy.current.tokens.revokeWhenCreatorLeaves) return [];
-    const logins = await deps.access.loginsOf(loss.userId);
-    const [cached, live] = await Promise.all([cachedTokensCreatedBy(deps.db, logins), liveTokensCreatedBy(deps, logins, membership)]);
-    const seen = new Set<string>();
-    const found = [...cached, ...live].filter((t) => !seen.has(t.tokenId) && seen.add(t.tokenId));
-    return found.map(async (cached) => {
-      // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
-      if (isIssuedName(cached.team) || isIssuedName(cached.tokenName)) return;
-      const isMember = await membership(cached.team);
-      const creator = { state: isMember ? ('active' as const) : await state(), isMember };
-      const why = creatorBoundFate({ creator, teamMapped: true }, deps.policy.current.tokens);
-      if (why && (await revokeCreatorBound(deps, loss, cached, creatorRevokeReason(why, cached.team)))) result.creatorBoundRevoked += 1;
-    });
-  };
-
-  const revocations = (await Promise.all([ledger(), creatorBound()])).flat();
-  const failed = (await Promise.allSettled(revocations)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  // Every revocation above ran to its end or failed alone; a retry of the job repeats the rest.
-  if (failed.length > 0) throw failed[0].reason;
-  return result;
+      revoked += 1;
+    }),
+  );
+  return revoked;
 }
 
 /** Why every token of one person goes at once: a Shared Signals event (docs/shared-signals.md). */
@@ -123,15 +173,101 @@ export async function revokeEveryTokenOf(deps: TokenDeps, cause: EveryTokenCause
   return outcomes.reduce((n, o) => n + (o.status === 'fulfilled' ? o.value : 0), 0);
 }
 
-/** DELETE, then record; true when this call was the first to record (and audit) the revocation. */
-async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken, reason: string): Promise<boolean> {
-  await deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason));
+/**
+ * The batch's work on owned teams: member removals, one token list per team left, creator-bound
+ * DELETEs. Each person's count settles with their own calls, removals included.
+ */
+async function creatorBoundBatch(deps: TokenDeps, people: readonly PersonFacts[]): Promise<{ creatorBoundRevoked(person: PersonFacts): Promise<number> }> {
+  const revokeCreators = deps.policy.current.tokens.revokeWhenCreatorLeaves;
+  const loginsOf = new Map(await Promise.all(people.map(async (p) => [p, await deps.access.loginsOf(p.loss.userId)] as const)));
+  const allLogins = [...new Set([...loginsOf.values()].flat())];
+  const cached = revokeCreators ? await cachedTokensCreatedBy(deps.db, allLogins) : [];
+  const known = new Set([...people.flatMap((p) => p.loss.teams ?? []), ...cached.map((t) => t.team)]);
+  // Asked alongside the work on the teams already known, never before it.
+  const listedOn = shouldAskMemberTeams(allLogins.length, known.size) ? memberTeams(deps, allLogins) : Promise.resolve(new Map<string, string[]>());
+  listedOn.catch(() => undefined);
+
+  const revoked = new Set<string>();
+  const lists = memoByTeam((team) => (revokeCreators ? listAndRefresh(deps, team) : Promise.resolve([])));
+  /** Removes the person from those of `teams` the daemon owns and they left, then revokes what they made there. */
+  const leave = async (person: PersonFacts, teams: readonly string[]): Promise<number> => {
+    const logins = loginsOf.get(person) ?? [];
+    const lower = new Set(logins.map((l) => l.toLowerCase()));
+    const owned = await deps.access.ownedTeams(teams.filter((team) => !isIssuedName(team)));
+    const left = (await Promise.all(owned.map(async (team) => ((await person.isMember(team)) ? null : team)))).filter((t): t is string => t !== null);
+    const removals = left.flatMap((team) => logins.map((login) => removeMember(deps, person, team, login)));
+    // Read alongside the removals: it shows every token made before it, those made since the
+    // cache was refreshed included; one made in the moment between is the team reconcile's.
+    const fromLists = left.map(async (team) => (await lists(team)).filter((t) => lower.has(t.createdBy.toLowerCase())).map((t) => revokeOnce(person, t)));
+    const [revokedHere] = await Promise.all([settleAll((await Promise.all(fromLists)).flat()), settleAll(removals)]);
+    return revokedHere.filter(Boolean).length;
+  };
+  const revokeOnce = async (person: PersonFacts, token: CachedTeamToken): Promise<boolean> => {
+    if (revoked.has(token.tokenId)) return false;
+    revoked.add(token.tokenId);
+    return revokeIfCreatorLeft(deps, person, token);
+  };
+
+  const creatorBoundRevoked = async (person: PersonFacts): Promise<number> => {
+    const logins = new Set((loginsOf.get(person) ?? []).map((l) => l.toLowerCase()));
+    const fromCache = cached.filter((t) => logins.has(t.createdBy.toLowerCase())).map((t) => revokeOnce(person, t));
+    const knownTeams = [...new Set([...(person.loss.teams ?? []), ...cached.filter((t) => logins.has(t.createdBy.toLowerCase())).map((t) => t.team)])];
+    const askedTeams = listedOn.then((listed) => [...new Set([...logins].flatMap((l) => listed.get(l) ?? []))].filter((t) => !knownTeams.includes(t)));
+    const counts = await Promise.all([settleAll(fromCache), leave(person, knownTeams), askedTeams.then((teams) => leave(person, teams))]);
+    return counts[0].filter(Boolean).length + counts[1] + counts[2];
+  };
+  return { creatorBoundRevoked };
+}
+
+async function removeMember(deps: TokenDeps, person: PersonFacts, team: string, login: string): Promise<void> {
+  await deps.pulumi.removeTeamMember(deps.org, team, login);
+  deps.logger.info('member removed by the revoke lane', { team, login, requestId: person.loss.requestId, latencyMs: sinceRequest(person.loss.requestedAt) });
+}
+
+/** Settles every promise, then throws the first failure: each revocation ran to its end or failed alone. */
+async function settleAll<T>(promises: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** The team's tokens now; the list refreshes the cache the lane reads. */
+async function listAndRefresh(deps: TokenDeps, team: string): Promise<CachedTeamToken[]> {
+  const tokens = await deps.pulumi.listTeamTokens(deps.org, team);
+  await replaceTeamTokenCache(deps.db, team, tokens);
+  return tokens.map((t) => ({ team, tokenId: t.id, tokenName: t.name, createdBy: t.createdBy ?? '', expires: t.expires }));
+}
+
+/** Lower-cased login → the teams Pulumi lists it on; a login Pulumi does not know (404) has none. */
+async function memberTeams(deps: TokenDeps, logins: readonly string[]): Promise<Map<string, string[]>> {
+  const teamsOf = async (login: string): Promise<[string, string[]]> => [
+    login.toLowerCase(),
+    await deps.pulumi.listMemberTeams(deps.org, login).catch((err) => {
+      if (err instanceof NotFoundError) return [];
+      throw err;
+    }),
+  ];
+  return new Map(await Promise.all(logins.map(teamsOf)));
+}
+
+/** Asks `fate.ts`, then DELETE and record; true when this call was the first to record (and audit) it. */
+async function revokeIfCreatorLeft(deps: TokenDeps, person: PersonFacts, token: CachedTeamToken): Promise<boolean> {
+  // Tokens this part issued carry the daemon's login as createdBy: the ledger branch owns them.
+  if (isIssuedName(token.team) || isIssuedName(token.tokenName)) return false;
+  const isMember = await person.isMember(token.team);
+  const creator = { state: isMember ? ('active' as const) : await person.state(), isMember };
+  const why = creatorBoundFate({ creator, teamMapped: true }, deps.policy.current.tokens);
+  if (!why) return false;
+  const reason = creatorRevokeReason(why, token.team);
+  const { loss } = person;
+  await deps.pulumi.deleteTeamToken(deps.org, token.team, token.tokenId, auditReason(reason));
   const latencyMs = sinceRequest(loss.requestedAt);
   if (latencyMs !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
   // A repeat after a crash finds the revocation recorded and does not audit it twice.
   const first = await recordCreatorBoundRevoked(deps.db, {
-    team: cached.team,
-    tokenId: cached.tokenId,
+    team: token.team,
+    tokenId: token.tokenId,
     creatorUserId: loss.userId,
     reason,
     requestId: loss.requestId,
@@ -139,51 +275,12 @@ async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: C
   if (!first) return false;
   await deps.audit({
     action: 'token.revoked',
-    team: cached.team,
+    team: token.team,
     reason,
     requestId: loss.requestId,
     latencyMs,
-    detail: { tokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
+    detail: { tokenId: token.tokenId, tokenName: token.tokenName, creatorUserId: loss.userId, lane: 'fast' },
   });
-  deps.logger.info('creator-bound token revoked', { team: cached.team, tokenId: cached.tokenId, requestId: loss.requestId, latencyMs });
+  deps.logger.info('creator-bound token revoked', { team: token.team, tokenId: token.tokenId, requestId: loss.requestId, latencyMs });
   return true;
-}
-
-/**
- * Creator-bound tokens of `logins` on the owned teams Pulumi still lists them on and they no
- * longer belong to: one GET for the person's teams, then one token list per such team, in
- * parallel. A login Pulumi does not know (404) has no teams.
- */
-async function liveTokensCreatedBy(deps: TokenDeps, logins: readonly string[], membership: (team: string) => Promise<boolean>): Promise<CachedTeamToken[]> {
-  const wanted = new Set(logins.map((l) => l.toLowerCase()));
-  const teamsOf = async (login: string): Promise<string[]> =>
-    deps.pulumi.listMemberTeams(deps.org, login).catch((err) => {
-      if (err instanceof NotFoundError) return [];
-      throw err;
-    });
-  const candidates = [...new Set((await Promise.all(logins.map(teamsOf))).flat())].filter((team) => !isIssuedName(team));
-  if (candidates.length === 0) return [];
-  const owned = await deps.access.ownedTeams(candidates);
-  const departed = (await Promise.all(owned.map(async (team) => ((await membership(team)) ? null : team)))).filter((t): t is string => t !== null);
-  const lists = await Promise.all(
-    departed.map(async (team) =>
-      (await deps.pulumi.listTeamTokens(deps.org, team))
-        .filter((t) => wanted.has(t.createdBy.toLowerCase()))
-        .map((t) => ({ team, tokenId: t.id, tokenName: t.name, createdBy: t.createdBy, expires: t.expires })),
-    ),
-  );
-  return lists.flat();
-}
-
-/** One membership answer per team per job: a person with many tokens on one team is asked once. */
-function memoMembership(deps: TokenDeps, userId: string): (team: string) => Promise<boolean> {
-  const answers = new Map<string, Promise<boolean>>();
-  return (team) => {
-    let answer = answers.get(team);
-    if (!answer) {
-      answer = deps.access.isActiveMember(userId, team);
-      answers.set(team, answer);
-    }
-    return answer;
-  };
 }

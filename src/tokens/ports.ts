@@ -20,6 +20,8 @@ export interface TeamAccessView {
   desiredGrants(team: string): Promise<StackGrant[] | null>;
   /** Whether the SCIM user is, per directory and policy, an active member of the team now. */
   isActiveMember(userId: string, team: string): Promise<boolean>;
+  /** The SCIM user ids of the team's active members now: one read for a batch of people. */
+  activeMembers(team: string): Promise<ReadonlySet<string>>;
   /** Pulumi logins a SCIM user had (kept after a delete), for matching a token's `createdBy`. */
   loginsOf(userId: string): Promise<string[]>;
   /** What the directory says of the person now (a deleted person is no longer there). */

@@ -2,19 +2,24 @@ import { type Job, RateLimitError, UnrecoverableError, type Worker } from 'bullm
 import { classifyFailure } from '../pulumi';
 import { QUEUE, type QueueFactory, type RevokeLaneJob, SIGNAL_JOB, type SignalJob } from '../queue';
 import type { TokensController } from './controller';
+import { createGroupCommit } from './group-commit';
+import type { IdentityLoss } from './lane';
 
 /**
  * The worker of the `revoke` queue — the fast lane. It is its own queue with its own worker
- * (and, in the runtime wiring, its own Pulumi client and limiter), so a revoke never waits
- * behind team reconciles, whatever their backlog. The same queue carries the scheduled token
- * sweep (`sweep` jobs) and Shared Signals actions (`signal` jobs), both short and about revoking.
+ * (and, in the runtime wiring, the Pulumi budget's priority class), so a revoke never waits
+ * behind team reconciles, whatever their backlog. Its jobs stay one per person (retried and
+ * deduplicated per person), but the people whose jobs run at once are revoked as one batch
+ * (`TokensController.people`): a lone departure starts at once, a mass offboarding becomes a
+ * few batches. The same queue carries the scheduled token sweep (`sweep` jobs) and Shared
+ * Signals actions (`signal` jobs), both short and about revoking.
  */
 
 export const SWEEP_JOB = 'sweep';
 const SWEEP_SCHEDULER_ID = 'tokens-sweep';
 
 export interface RevokeLaneOptions {
-  /** Revoke jobs run at once. @defaultValue 8 */
+  /** Revoke jobs run at once, the largest batch. @defaultValue 1000 */
   concurrency?: number;
   /** How often the expiry / crash-recovery sweep runs; 0 = never (tests). @defaultValue 60000 */
   sweepEveryMs?: number;
@@ -35,6 +40,7 @@ export interface RevokeLaneWorker {
 }
 
 export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensController, options: RevokeLaneOptions = {}): RevokeLaneWorker {
+  const person = createGroupCommit((losses: IdentityLoss[]) => controller.people(losses));
   const worker: Worker = factory.createWorker<RevokeLaneJob | Record<string, never>>(
     QUEUE.revoke,
     async (job: Job) => {
@@ -45,10 +51,11 @@ export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensC
           return await options.signal(job.data as SignalJob);
         }
         const data = job.data as RevokeLaneJob;
-        return await controller.person({
+        return await person({
           userId: data.userId,
           requestId: data.requestId ?? null,
           requestedAt: Number.isFinite(data.at) ? new Date(data.at) : null,
+          teams: data.teams,
         });
       } catch (err) {
         // The one classification every worker uses (src/pulumi `classifyFailure`).
@@ -62,7 +69,7 @@ export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensC
         throw err;
       }
     },
-    { concurrency: options.concurrency ?? 8 },
+    { concurrency: options.concurrency ?? 1000 },
   );
 
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;

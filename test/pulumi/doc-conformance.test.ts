@@ -24,10 +24,12 @@ function clientWith(extra: Partial<PulumiClientOptions> = {}): PulumiClient {
 
 beforeAll(async () => {
   emu = await startEmulator({ org: ORG });
-  client = clientWith();
 });
 afterAll(() => emu.stop());
 beforeEach(async () => {
+  // A client per test: each seed brings back token ids and members the previous test's client
+  // removed, which a real org never does, and a client remembers what it removed.
+  client = clientWith();
   emu.faults.clear();
   await emu.calls.idle();
   emu.calls.reset();

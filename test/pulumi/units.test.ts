@@ -1,9 +1,8 @@
-import { OrgLimiter } from '../../src/pulumi/limiter';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, parseRetryAfterMs } from '../../src/pulumi/retry';
 import { parseErrorBody } from '../../src/pulumi/errors';
 import { buildUrl } from '../../src/pulumi/http';
 
-/** The client's pure parts: Retry-After parsing, backoff bounds, error-body parsing, the limiter. */
+/** The client's pure parts: Retry-After parsing, backoff bounds, error-body parsing (the limiter: limiter.test.ts). */
 
 describe('parseRetryAfterMs', () => {
   const now = Date.parse('2026-11-28T12:00:00Z');
@@ -64,60 +63,5 @@ describe('buildUrl', () => {
   });
   test('a missing parameter is a programming error, not a request to a wrong URL', () => {
     expect(() => buildUrl('https://api.example', '/api/orgs/{org}/teams/{team}', { org: 'acme', team: '' }, undefined)).toThrow(TypeError);
-  });
-});
-
-describe('OrgLimiter', () => {
-  beforeEach(() => jest.useFakeTimers({ now: 0 }));
-  afterEach(() => jest.useRealTimers());
-
-  async function flush() {
-    for (let i = 0; i < 5; i += 1) await Promise.resolve();
-  }
-
-  test('admits at most maxConcurrency, in arrival order', async () => {
-    const limiter = new OrgLimiter({ maxConcurrency: 2, maxRps: 1000 });
-    const started: number[] = [];
-    const releases: Array<() => void> = [];
-    for (let i = 0; i < 4; i += 1)
-      void limiter.acquire().then((release) => {
-        started.push(i);
-        releases.push(release);
-      });
-    await flush();
-    expect(started).toEqual([0, 1]);
-    releases[0]();
-    releases[0]();
-    await flush();
-    expect(started).toEqual([0, 1, 2]);
-  });
-
-  test('spreads request starts to maxRps after the burst', async () => {
-    const limiter = new OrgLimiter({ maxConcurrency: 100, maxRps: 2 });
-    let started = 0;
-    for (let i = 0; i < 5; i += 1)
-      void limiter.acquire().then((release) => {
-        started += 1;
-        release();
-      });
-    await flush();
-    expect(started).toBe(2);
-    await jest.advanceTimersByTimeAsync(500);
-    expect(started).toBe(3);
-    await jest.advanceTimersByTimeAsync(1000);
-    expect(started).toBe(5);
-  });
-
-  test('a pause after a 429 holds back everything queued for the org', async () => {
-    const limiter = new OrgLimiter({ maxConcurrency: 10, maxRps: 1000 });
-    limiter.pauseUntil(3000);
-    let started = 0;
-    void limiter.acquire().then(() => {
-      started += 1;
-    });
-    await jest.advanceTimersByTimeAsync(2999);
-    expect(started).toBe(0);
-    await jest.advanceTimersByTimeAsync(2);
-    expect(started).toBe(1);
   });
 });

@@ -33,6 +33,7 @@ beforeAll(async () => {
   const access: TeamAccessView = {
     desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
     isActiveMember: async (userId, team) => team === 'platform' && userId === alice,
+    activeMembers: async (team) => new Set(team === 'platform' ? [alice] : []),
     loginsOf: async () => [],
     personState: async () => 'active',
     ownedTeams: async () => [],

@@ -51,6 +51,7 @@ beforeEach(async () => {
     access: {
       desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
       isActiveMember: async (userId, team) => userId === owner && team === 'platform',
+      activeMembers: async (team) => new Set(team === 'platform' ? [owner] : []),
       loginsOf: async () => ['bob'],
       personState: async () => 'active',
       ownedTeams: async () => [],

@@ -37,6 +37,9 @@ class TableAccess implements TeamAccessView {
   async isActiveMember(userId: string, team: string) {
     return this.members.get(team)?.has(userId) ?? false;
   }
+  async activeMembers(team: string) {
+    return new Set(this.members.get(team));
+  }
   async loginsOf(userId: string) {
     return this.logins.get(userId) ?? [];
   }
@@ -117,6 +120,8 @@ afterEach(async () => {
   await emu.stop();
 });
 
+/** The client of a worker killed mid-job: another process, whose memory of its calls died with it. */
+const killedWorkersClient = () => createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken });
 const team = (name: string) => emu.state.teams.find((t) => t.name === name);
 const liveTokensOn = (teamName: string) => emu.state.tokens.filter((t) => t.team === teamName && !t.deleted);
 
@@ -429,7 +434,7 @@ describe('fast lane (revokeForIdentityLoss)', () => {
     access.logins.set(alice, ['alice']);
     const hand = await seedCreatorToken('alice');
     access.members.set('platform', new Set([bob]));
-    await deps.pulumi.deleteTeamToken('acme', 'platform', hand);
+    await killedWorkersClient().deleteTeamToken('acme', 'platform', hand);
 
     expect(await revokeForIdentityLoss(deps, { userId: alice, requestId: 'req-x', requestedAt: null })).toEqual({ ledgerRevoked: 0, creatorBoundRevoked: 1 });
     expect(emu.calls.entries.filter((c) => c.method === 'DELETE' && c.path.endsWith(`/tokens/${hand}`)).map((c) => c.status)).toEqual([204, 404]);
@@ -453,7 +458,7 @@ describe('at-least-once revocation', () => {
     const row = (await getToken(tdb.db, issued.id))!;
     // What the killed worker got done: the decision recorded, the token DELETE answered.
     await markRevoking(tdb.db, row.id, { reason: 'owner deactivated in the IdP', requestId: 'req-9', requestedAt: new Date() });
-    await deps.pulumi.deleteTeamToken('acme', issued.pulumiTeam, row.pulumiTokenId!);
+    await killedWorkersClient().deleteTeamToken('acme', issued.pulumiTeam, row.pulumiTokenId!);
     const deletesBefore = emu.calls.entries.filter((c) => c.method === 'DELETE' && c.status === 204).length;
 
     const result = await sweepTokens(deps);
