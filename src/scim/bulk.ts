@@ -51,7 +51,8 @@ export interface BulkRequest {
 }
 
 /** RFC 7644 §3.7.4: "The returned response MUST specify the limit exceeded in the body of the error response." */
-export const bulkPayloadTooLarge = () => new ScimError(413, `The size of the bulk operation exceeds the maxPayloadSize (${MAX_BULK_PAYLOAD_BYTES}).`, 'tooLarge');
+export const bulkPayloadTooLarge = () =>
+  new ScimError(413, `The size of the bulk operation exceeds the maxPayloadSize (${MAX_BULK_PAYLOAD_BYTES}).`, 'tooLarge');
 const tooManyOperations = (n: number) => new ScimError(413, `The number of operations (${n}) exceeds the maxOperations (${MAX_BULK_OPERATIONS}).`, 'tooLarge');
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
