@@ -48,9 +48,22 @@ async function killRelayTransaction(): Promise<void> {
   await h.scim.db.raw('SELECT pg_terminate_backend(?)', [pids[0]]);
 }
 
-/** Jobs run as soon as they are enqueued: no coalescing window to wait out. */
+/**
+ * Jobs run as soon as they are enqueued: no coalescing window to wait out. The enqueue bound is
+ * far above any machine's pace: on a busy machine the 5 s default would record a backoff, which
+ * is the queue-down path (relay.test.ts), not the crash this file is about.
+ */
 function relay(revokeLane: RevokeLane): OutboxRelay {
-  return createDirectoryRelay({ db: h.scim.db, policy: h.policy, queues: h.queues, revokeLane, logger: h.logger, coalesceMs: 0, busyCoalesceMs: 0 });
+  return createDirectoryRelay({
+    db: h.scim.db,
+    policy: h.policy,
+    queues: h.queues,
+    revokeLane,
+    logger: h.logger,
+    coalesceMs: 0,
+    busyCoalesceMs: 0,
+    enqueueTimeoutMs: 120_000,
+  });
 }
 
 /**
