@@ -134,7 +134,7 @@ it('prints a banner whose curl makes a team appear at the printed emulator URL',
   const userId = ((await created.json()) as { id: string }).id;
   expect((await runCurl(banner.commands[1], { USER_ID: userId })).status).toBe(201);
 
-  const platform = await until('team platform in the emulator', daemon, () => teamIn(banner, 'platform'), 60_000);
+  const platform = await until('team platform in the emulator', daemon, () => teamIn(banner, 'platform'), 150_000);
   expect(platform.members.map((m) => m.login)).toEqual(['alice.smith@example.com']);
   // The third command reads the same org state the daemon's own port serves.
   expect((await (await runCurl(banner.commands[2])).json()) as { teams: unknown[] }).toMatchObject({ teams: expect.any(Array) });
@@ -166,7 +166,7 @@ it('keeps the org across a restart on the same data dir, and rebuilds a lost one
   fs.rmSync(path.join(dataDir, 'emulator'), { recursive: true, force: true });
   const third = await startDaemon();
   const rebuilt = await readBanner(third.daemon);
-  const platform = await until('team platform rebuilt', third.daemon, () => teamIn(rebuilt, 'platform'), 60_000);
+  const platform = await until('team platform rebuilt', third.daemon, () => teamIn(rebuilt, 'platform'), 150_000);
   expect(platform.members.map((m) => m.login)).toEqual(['alice.smith@example.com']);
   await until('status after the start-up reconcile', third.daemon, async () =>
     (await statusOf(rebuilt)).teams.find((t) => t.team === 'platform')?.lastReason === 'emulator-start' ? true : undefined,
