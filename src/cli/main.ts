@@ -3,6 +3,7 @@ import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory';
 import { createLogger } from '../log';
 import { createQueueFactory, DEFAULT_REDIS_URL, type QueueFactory } from '../queue';
+import { auditCommand } from './audit';
 import { holdsCommand } from './holds';
 import { runCli, type CliCommand } from './index';
 import { planCommand } from './plan';
@@ -11,7 +12,7 @@ import { scimTokenCommand } from './scim-token';
 /**
  * `npm run cli -- <command>`. Parts register their commands by adding them to this list.
  */
-const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand];
+const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand, auditCommand];
 
 async function main(): Promise<number> {
   const config = loadConfigOrExit();
