@@ -1,5 +1,6 @@
 import { peopleByUserName, personById } from '../directory';
 import type { Db, Trx } from '../directory/db';
+import type { Logger } from '../log';
 import { chainedFieldsOf, entryHash, GENESIS_HASH } from './audit-chain';
 import { decideHold, type Hold } from './holds';
 import type { Op } from './types';
@@ -508,4 +509,22 @@ export async function anchorAuditHead(db: Db): Promise<{ headId: string; headHas
     )
   ).rows as Array<{ head_id: string; head_hash: string }>;
   return rows[0] ? { headId: String(rows[0].head_id), headHash: rows[0].head_hash } : undefined;
+}
+
+/**
+ * Anchors the head every `everyMs` and writes it to the log stream as well (`audit head
+ * anchored`), so a copy lives outside the database. A failed round is logged and retried at the next.
+ */
+export function startAuditAnchoring(db: Db, logger: Logger, everyMs: number): { stop(): void } {
+  if (everyMs <= 0) return { stop: () => undefined };
+  const round = async () => {
+    try {
+      const anchored = await anchorAuditHead(db);
+      if (anchored) logger.info('audit head anchored', { category: 'audit', ...anchored });
+    } catch (err) {
+      logger.warn('audit head not anchored', { category: 'audit', err: (err as Error).message });
+    }
+  };
+  const timer = setInterval(() => void round(), everyMs).unref();
+  return { stop: () => clearInterval(timer) };
 }

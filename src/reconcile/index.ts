@@ -12,7 +12,8 @@
  * - `createReconcileWorker(...)`, `upsertDriftSchedule(queues, policy)`: the job side.
  * - `readStatus(db, queues)`, `queryAudit(db, query)`, `createTokenAuditWriter(db)`,
  *   `recordAdminAction(conn, action)` (who did what, through which channel);
- *   `verifyAuditChain(db)` and `anchorAuditHead(db)`: the log's hash chain (docs/audit.md).
+ *   `verifyAuditChain(db)`, `anchorAuditHead(db)`, `startAuditAnchoring(...)`: the log's hash
+ *   chain (docs/audit.md).
  * - `listHolds`, `getHold`, `decideHoldAudited`: removals waiting for an admin.
  * - `describeOp(op)`: one op as a line a person reads (the CLI's `plan` prints these).
  *
@@ -31,7 +32,7 @@ export { teamMembershipView } from './access-view';
 export type { TeamMembershipView } from './access-view';
 export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
-export { queryAudit, createTokenAuditWriter, recordAdminAction, decideHoldAudited, verifyAuditChain, anchorAuditHead } from './audit';
+export { queryAudit, createTokenAuditWriter, recordAdminAction, decideHoldAudited, verifyAuditChain, anchorAuditHead, startAuditAnchoring } from './audit';
 export type { AuditEntry, AuditQuery, AuditCategory, AuditOutcome, AuditContext, AdminAction, AdminChannel, AuditVerdict } from './audit';
 export { readStatus, countPendingUsers } from './status';
 export { listHolds, getHold, decideHold, countOpenHolds, HoldNotPendingError } from './holds';

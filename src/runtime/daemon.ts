@@ -8,6 +8,7 @@ import { createApp, createHttpServer, type Mount } from '../app';
 import { createScimRouter } from '../scim';
 import { metricsRouter } from '../metrics';
 import { createPulumiClient } from '../pulumi';
+import { startAuditAnchoring } from '../reconcile';
 import { demoSeed, startEmulator } from '../emulator';
 import { createWebRouter } from '../web';
 import { startSyncEngine } from './engine';
@@ -15,7 +16,7 @@ import { withTimeout } from '../util';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
- * unset) and its migrations, Redis, then the HTTP server. Shutdown runs in reverse, each
+ * unset) and its migrations, the audit anchoring timer, Redis, then the HTTP server. Shutdown runs in reverse, each
  * step bounded by a deadline so a stuck dependency cannot hold the process.
  */
 
@@ -57,6 +58,8 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const db = createDb({ connectionString: databaseUrl });
   shutdown.push({ name: 'postgres pool', run: () => db.destroy() });
   await migrateLatest(db);
+  const anchoring = startAuditAnchoring(db, logger, config.AUDIT_ANCHOR_EVERY_MS);
+  shutdown.push({ name: 'audit anchoring', run: async () => anchoring.stop() });
 
   const redisEndpoint = await resolveRedis(config.REDIS_URL, config.DATA_DIR, logger);
   shutdown.push({ name: 'private redis', run: redisEndpoint.stop });
