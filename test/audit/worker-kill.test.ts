@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { createDb, type Db } from '../../src/directory/db';
 import { verifyAuditChain } from '../../src/reconcile';
 import { acknowledged, createHandTokens, desiredWithout, eventually, expectConverged } from '../chaos/harness';
@@ -35,6 +36,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.destroy();
   await stack?.stop();
+  // The stack leaves its processes' logs and its data directory (the policy file) behind.
+  if (stack)
+    for (const file of [stack.daemon.logFile, ...stack.workers.map((w) => w.logFile), stack.env.DATA_DIR]) rmSync(file, { recursive: true, force: true });
 });
 
 const accepted = (c: TappedCall) => c.method !== 'GET' && c.status >= 200 && c.status < 300;
