@@ -3,6 +3,7 @@ import { cachedTokensCreatedBy, type CachedTeamToken, liveTokensOfOwner, recordC
 import { creatorBoundFate, creatorRevokeReason, ownerLossFate } from './fate';
 import { isIssuedName } from './naming';
 import { NotFoundError } from '../pulumi';
+import { auditedTokenWrite } from './audited';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
 
@@ -105,7 +106,7 @@ export interface EveryTokenCause {
  * Revokes every live token the daemon issued to the person, scoped and unscoped, whatever
  * their membership: a compromised credential may have been used to mint them. Tokens the
  * person made themselves on a team are not the daemon's to know of here. Same path as the lane:
- * each row `revoking` with its cause, then DELETE, then `revoked` and audited. Returns how many.
+ * each row `revoking` with its cause, then its audit intent, DELETE, `revoked` and its outcome. Returns how many.
  */
 export async function revokeEveryTokenOf(deps: TokenDeps, cause: EveryTokenCause): Promise<number> {
   if (deps.policy.current.reconcile.mode === 'observe') return 0;
@@ -123,12 +124,19 @@ export async function revokeEveryTokenOf(deps: TokenDeps, cause: EveryTokenCause
   return outcomes.reduce((n, o) => n + (o.status === 'fulfilled' ? o.value : 0), 0);
 }
 
-/** DELETE, then record; true when this call was the first to record (and audit) the revocation. */
+/** Intent, DELETE, then record; true when this call was the first to record (and audit as applied) the revocation. */
 async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: CachedTeamToken, reason: string): Promise<boolean> {
-  await deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason));
+  const intent = {
+    action: 'token.revoked' as const,
+    team: cached.team,
+    reason,
+    requestId: loss.requestId,
+    detail: { tokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
+  };
+  const { intentId } = await auditedTokenWrite(deps, intent, () => deps.pulumi.deleteTeamToken(deps.org, cached.team, cached.tokenId, auditReason(reason)));
   const latencyMs = sinceRequest(loss.requestedAt);
   if (latencyMs !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
-  // A repeat after a crash finds the revocation recorded and does not audit it twice.
+  // A repeat after a crash finds the revocation recorded: its outcome says `already`.
   const first = await recordCreatorBoundRevoked(deps.db, {
     team: cached.team,
     tokenId: cached.tokenId,
@@ -136,15 +144,8 @@ async function revokeCreatorBound(deps: TokenDeps, loss: IdentityLoss, cached: C
     reason,
     requestId: loss.requestId,
   });
+  await deps.audit({ ...intent, latencyMs: first ? latencyMs : null, outcome: first ? 'applied' : 'already', intentId });
   if (!first) return false;
-  await deps.audit({
-    action: 'token.revoked',
-    team: cached.team,
-    reason,
-    requestId: loss.requestId,
-    latencyMs,
-    detail: { tokenId: cached.tokenId, tokenName: cached.tokenName, creatorUserId: loss.userId, lane: 'fast' },
-  });
   deps.logger.info('creator-bound token revoked', { team: cached.team, tokenId: cached.tokenId, requestId: loss.requestId, latencyMs });
   return true;
 }
