@@ -409,6 +409,8 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
     const { ids, logins, names } = await personKeys(db, q.person);
     query.where((w) => {
       w.whereIn('a.actor', names).orWhereRaw('lower(a.subject) = ANY(?)', [logins]);
+      // Signal actions and relinks name the person by user id in `subject`.
+      if (ids.length > 0) w.orWhereRaw('a.subject = ANY(?)', [ids]);
       for (const key of ['userId', 'personId', 'creatorUserId']) if (ids.length > 0) w.orWhereRaw(`a.detail->>'${key}' = ANY(?)`, [ids]);
     });
   }

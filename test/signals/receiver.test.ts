@@ -4,6 +4,7 @@ import { ssfCommand } from '../../src/cli/ssf';
 import { loadConfig } from '../../src/config';
 import { outputSink } from '../helpers/cli-output';
 import { QUEUE } from '../../src/queue';
+import { queryAudit } from '../../src/reconcile';
 import { SSF_EVENT, unpublishedKey } from '../../src/ssf-emulator';
 import { issueToken } from '../../src/tokens';
 import { getToken } from '../../src/tokens/ledger';
@@ -134,6 +135,9 @@ describe('a credential-change SET', () => {
     const signal = entries.find((e) => e.category === 'signals');
     expect(signal).toMatchObject({ op: 'signal.revoke-tokens', subject: ids.alice });
     expect(signal.detail).toMatchObject({ jti: delivery.jti, issuer: s.ssf.issuer, eventType: SSF_EVENT.credentialChange, tokensRevoked: 2 });
+    // The audit page's person filter finds the signal's entry by userName, not only by id.
+    const page = await queryAudit(s.h.scim.db, { person: 'alice@example.com', category: 'signals' });
+    expect(page.entries.map((e) => e.id)).toContain(String(signal.id));
   });
 
   it('with an unknown subject is answered 202 and does nothing', async () => {
