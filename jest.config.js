@@ -12,6 +12,7 @@ const path = require('node:path');
  */
 const UNIT_TESTS = [
   'test/app/app.test.ts',
+  'test/audit/intents.test.ts',
   'test/auth/dependencies.test.ts',
   'test/auth/settings.test.ts',
   'test/deploy/kit.test.ts',

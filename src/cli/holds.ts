@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { enqueueTeamReconcile } from '../queue';
 import { decideHoldAudited, describeOp, getHold, HoldNotPendingError, listHolds, presentOp, type Hold } from '../reconcile';
 import { withTimeout } from '../util';
-import { cliActor, UsageError, type CliCommand } from './index';
+import { cliActor, parseActionArgs, UsageError, type CliCommand } from './index';
 
 /**
  * `holds list|approve|reject`: removals of still-active access that wait for an admin. A
@@ -36,20 +35,14 @@ export const holdsCommand: CliCommand = {
   summary: 'list, approve or reject removals held for an admin',
   usage: USAGE,
   async run(args, ctx) {
-    let parsed: { values: { json?: boolean }; positionals: string[] };
-    try {
-      parsed = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: true });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const { values, positionals } = parsed;
+    const { json, positionals } = parseActionArgs(args);
     const [action, id, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
     switch (action) {
       case 'list': {
         if (id) throw new UsageError('holds list takes no id');
         const holds = await listHolds(await ctx.db());
-        if (values.json)
+        if (json)
           ctx.stdout.write(
             `${JSON.stringify({ holds: holds.map(({ id, team, reason, removals, revocations, createdAt, ops }) => ({ id, team, reason, removals, revocations, createdAt, ops: ops.map(presentOp) })) }, null, 2)}\n`,
           );
@@ -60,7 +53,7 @@ export const holdsCommand: CliCommand = {
       case 'approve':
       case 'reject':
         if (!id) throw new UsageError(`holds ${action} needs the hold's id`);
-        return decide(id, action === 'approve' ? 'approved' : 'rejected', ctx, values.json === true);
+        return decide(id, action === 'approve' ? 'approved' : 'rejected', ctx, json);
       default:
         throw new UsageError(action ? `unknown action '${action}'` : 'holds needs an action');
     }

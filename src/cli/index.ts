@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import type { Config } from '../config';
 import type { Db } from '../directory';
 import type { QueueFactory } from '../queue';
@@ -46,6 +47,16 @@ export class UsageError extends Error {
   ) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+/** `<action> [positionals] [--json]`: the shape of the commands that act on one thing; bad options are a UsageError. */
+export function parseActionArgs(args: string[]): { json: boolean; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: true });
+    return { json: values.json === true, positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
 }
 

@@ -4,6 +4,7 @@ import { createDb, migrateLatest, type Db } from '../directory';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../directory';
 import { createLogger } from '../log';
 import { createQueueFactory, DEFAULT_REDIS_URL, type QueueFactory } from '../queue';
+import { auditCommand } from './audit';
 import { holdsCommand } from './holds';
 import { runCli, type CliCommand } from './index';
 import { planCommand } from './plan';
@@ -14,7 +15,7 @@ import { ssfCommand } from './ssf';
  * `npm run cli -- <command>`, or the `pulumi-idp-sync` bin (package.json) that runs this
  * compiled file. Parts register their commands by adding them to this list.
  */
-const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand, ssfCommand];
+const commands: CliCommand[] = [scimTokenCommand, planCommand, holdsCommand, ssfCommand, auditCommand];
 
 async function main(): Promise<number> {
   const config = loadConfigOrExit();

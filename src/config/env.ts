@@ -123,6 +123,11 @@ const envSchema = z.object({
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
   /**
+   * How often the daemon copies the audit log's chain head into audit_anchors and the log
+   * stream (docs/audit.md), ms; 0 turns it off. @defaultValue 300000
+   */
+  AUDIT_ANCHOR_EVERY_MS: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).default(300_000)),
+  /**
    * Workers' BullMQ job lock, ms, also the stalled-check interval: lower recovers a crashed
    * worker's jobs sooner, but a busy event loop may then lose locks. @defaultValue 30000
    */

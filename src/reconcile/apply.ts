@@ -1,17 +1,18 @@
 import type { Db } from '../directory/db';
-import { BadRequestError, ConflictError, NotFoundError, type PulumiClient } from '../pulumi';
-import { type AuditContext, type AuditOutcome, type OpRecord, recordOps } from './audit';
+import { BadRequestError, classifyFailure, ConflictError, NotFoundError, type PulumiClient } from '../pulumi';
+import { type AuditContext, type AuditOutcome, type OpOutcome, recordIntents, recordOutcomes } from './audit';
 import { opKey } from './safety';
 import type { Op } from './types';
 
 /**
  * Executes a plan through the Pulumi client in plan order (parallel within a kind). Every op is
  * idempotent (409 on add and 404 on remove count as done, in the client or here), so a
- * re-delivered job that re-plans from current state can never double anything. The ops are
- * audited in one insert when the plan ends or stops at a failure, the failed op included: one
- * round trip per reconcile instead of one per op, which at a large initial push was a large
- * share of the daemon's CPU. A process that dies mid-plan loses that plan's rows; the ops
- * themselves are in Pulumi and the next reconcile plans from there.
+ * re-delivered job that re-plans from current state can never double anything.
+ *
+ * Audit (docs/audit.md): the ops go in chunks of up to AUDIT_CHUNK ops of one kind. A chunk's
+ * intents are appended before any of its calls, its outcomes after the last of them: two
+ * appends per chunk rather than two per op. A process that dies mid-chunk leaves intents
+ * without outcomes, which the team's next reconcile settles; no call is made unannounced.
  */
 
 export interface PendingUser {
@@ -31,6 +32,8 @@ export interface ApplyContext {
   client: PulumiClient;
   org: string;
   audit: AuditContext;
+  /** The team whose plan this is (org ops in it are settled by that team's next reconcile). */
+  planTeam?: string;
   /** Called after each op; the org-member cache learns about additions here. */
   onOrgMemberAdded?: (login: string) => void;
   /** Called after each op completes (tests stop a worker mid-apply here). */
@@ -41,34 +44,38 @@ export interface ApplyContext {
   guardedKeys?: ReadonlySet<string>;
 }
 
+/** Ops per intent/outcome append: large enough to keep appends rare, small enough to keep lanes busy. */
+const AUDIT_CHUNK = 64;
+const NOT_ATTEMPTED: OpOutcome = { outcome: 'skipped', extra: { why: 'not attempted: an earlier op of the plan failed' } };
+
 export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
   const pending = new Map<string, PendingUser>();
   let applied = 0;
   const concurrency = Math.max(1, ctx.concurrency ?? 8);
-  const records: OpRecord[] = [];
   let failure: unknown;
   // Ops of one kind are independent of each other (the plan orders kinds, not ops within a
   // kind), so a run of equal kinds goes out in parallel; the next kind starts only after
   // every op of this one succeeded, which keeps the shrink-before-grow order.
-  for (let start = 0; start < ops.length; ) {
+  for (let start = 0; start < ops.length && failure === undefined; ) {
     let end = start;
-    while (end < ops.length && ops[end].kind === ops[start].kind) end++;
-    const indices = Array.from({ length: end - start }, (_, i) => start + i);
-    const runOne = async (index: number): Promise<void> => {
-      const op = ops[index];
-      let outcome: AuditOutcome;
-      let extra: Record<string, unknown> = {};
+    while (end < ops.length && end - start < AUDIT_CHUNK && ops[end].kind === ops[start].kind) end++;
+    const chunk = ops.slice(start, end);
+    const intentIds = await recordIntents(ctx.db, ctx.audit, chunk, ctx.planTeam);
+    const outcomes: OpOutcome[] = chunk.map(() => NOT_ATTEMPTED);
+    const runOne = async (i: number): Promise<void> => {
+      const op = chunk[i];
+      let result: { outcome: AuditOutcome; extra: Record<string, unknown> };
       try {
-        ({ outcome, extra } = await applyOp(ctx, op, pending));
+        result = await applyOp(ctx, op, pending);
       } catch (err) {
-        records.push({ op, outcome: 'failed', extra: { error: (err as Error).name } });
+        outcomes[i] = { outcome: 'failed', extra: { error: (err as Error).name, class: classifyFailure(err).kind } };
         throw err;
       }
-      if (outcome === 'applied' || outcome === 'already') applied++;
-      if (ctx.guardedKeys?.has(opKey(op))) extra = { ...extra, guarded: true };
-      records.push({ op, outcome, extra });
-      await ctx.afterOp?.(op, index);
+      if (result.outcome === 'applied' || result.outcome === 'already') applied++;
+      outcomes[i] = { outcome: result.outcome, extra: ctx.guardedKeys?.has(opKey(op)) ? { ...result.extra, guarded: true } : result.extra };
+      await ctx.afterOp?.(op, start + i);
     };
+    const indices = chunk.map((_, i) => i);
     const lanes = Array.from({ length: Math.min(concurrency, indices.length) }, async () => {
       for (let next = indices.shift(); next !== undefined && failure === undefined; next = indices.shift()) {
         try {
@@ -79,10 +86,9 @@ export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<
       }
     });
     await Promise.all(lanes);
-    if (failure !== undefined) break;
+    await recordOutcomes(ctx.db, ctx.audit, chunk, intentIds, outcomes);
     start = end;
   }
-  await recordOps(ctx.db, ctx.audit, records);
   if (failure !== undefined) throw failure;
   return { applied, pending: [...pending.values()] };
 }

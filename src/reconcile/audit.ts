@@ -1,11 +1,15 @@
+import { peopleByUserName, personById } from '../directory';
 import type { Db, Trx } from '../directory/db';
+import type { Logger } from '../log';
 import { holdsDecided } from '../metrics';
+import { chainedFieldsOf, entryHash, GENESIS_HASH } from './audit-chain';
 import { decideHold, type Hold } from './holds';
 import type { Op } from './types';
 
 /**
- * The audit log: one row per applied op (and per op that failed or was deferred), with the
- * reason and the request id of the SCIM or admin call that caused it. Drift repairs are
+ * The audit log (docs/audit.md): an append-only hash chain. A Pulumi write is two entries: its
+ * intent, appended before the call, and its outcome, appended after it and pointing at the
+ * intent; a crash in between leaves an open intent, never a silent write. Drift repairs are
  * category `drift`. What an admin does (a SCIM client changed, a manual reconcile, a token
  * issued or revoked for someone, a hold decided) is category `admin`, with who did it (`actor`)
  * and through which surface (`channel`).
@@ -16,7 +20,11 @@ type Conn = Db | Trx;
 export type AuditCategory = 'reconcile' | 'drift' | 'tokens' | 'admin' | 'signals';
 /** The surface an admin acted through. */
 export type AdminChannel = 'api' | 'console' | 'cli';
+/** How an op ended; `intent` while it has no outcome entry yet. */
 export type AuditOutcome = 'applied' | 'already' | 'pending' | 'skipped' | 'failed';
+/** How a re-run settled an intent its crashed run left open. */
+export type IntentResolution = 'confirmed' | 'superseded';
+export type StoredOutcome = AuditOutcome | IntentResolution | 'intent';
 
 export interface AuditContext {
   category: AuditCategory;
@@ -28,6 +36,7 @@ export interface AuditContext {
   channel?: AdminChannel;
 }
 
+/** One op as the API shows it: its intent folded together with its latest outcome. */
 export interface AuditEntry {
   id: string;
   at: string;
@@ -36,12 +45,86 @@ export interface AuditEntry {
   team: string | null;
   subject: string | null;
   detail: Record<string, unknown>;
-  outcome: AuditOutcome;
+  outcome: StoredOutcome;
+  /** When the outcome was recorded; null while the intent is open or for a one-entry record. */
+  completedAt: string | null;
   reason: string | null;
   requestId: string | null;
   jobId: string | null;
   actor: string | null;
   channel: AdminChannel | null;
+}
+
+/** An entry to append; the chain gives it its id, time and hashes. */
+export interface NewAuditEntry {
+  category: AuditCategory;
+  op: string;
+  team?: string | null;
+  subject?: string | null;
+  detail?: Record<string, unknown>;
+  outcome: StoredOutcome;
+  reason?: string | null;
+  requestId?: string | null;
+  jobId?: string | null;
+  actor?: string | null;
+  channel?: AdminChannel | null;
+  /** For an outcome: the intent it completes. */
+  intentId?: string | null;
+}
+
+const INSERT_CHUNK = 500;
+
+/**
+ * Appends entries to the chain, in order, in one transaction (the caller's, when `conn` is
+ * one): the head row is locked FOR UPDATE, so writers take turns and id order is chain order.
+ * The lock is held for two statements; callers batch their entries to keep turns few.
+ */
+export async function appendAudit(conn: Conn, entries: readonly NewAuditEntry[]): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const run = async (trx: Trx): Promise<string[]> => {
+    const head = (await trx.raw('SELECT last_id, last_hash, clock_timestamp() AS now FROM audit_head WHERE singleton FOR UPDATE')).rows[0] as {
+      last_id: string;
+      last_hash: string;
+      now: Date;
+    };
+    const at = head.now.toISOString();
+    let prev = head.last_hash;
+    let id = BigInt(head.last_id);
+    const rows = entries.map((e) => {
+      id += 1n;
+      const row = {
+        id: String(id),
+        at,
+        category: e.category,
+        op: e.op,
+        team: e.team ?? null,
+        subject: e.subject ?? null,
+        // Through JSON once, so what is hashed is what jsonb gives back (no undefined, no Date).
+        detail: JSON.parse(JSON.stringify(e.detail ?? {})) as Record<string, unknown>,
+        outcome: e.outcome,
+        reason: e.reason ?? null,
+        request_id: e.requestId ?? null,
+        job_id: e.jobId ?? null,
+        actor: e.actor ?? null,
+        channel: e.channel ?? null,
+        intent_id: e.intentId ?? null,
+        prev_hash: prev,
+        hash: '',
+      };
+      row.hash = entryHash(prev, chainedFieldsOf(row));
+      prev = row.hash;
+      return row;
+    });
+    const stored = rows.map((r) => ({ ...r, detail: JSON.stringify(r.detail) }));
+    for (let i = 0; i + INSERT_CHUNK < stored.length; i += INSERT_CHUNK) await trx('audit_log').insert(stored.slice(i, i + INSERT_CHUNK));
+    // The last chunk and the head move in one statement: one round trip less under the lock.
+    const last = trx('audit_log')
+      .insert(stored.slice(Math.floor((stored.length - 1) / INSERT_CHUNK) * INSERT_CHUNK))
+      .toSQL();
+    await trx.raw(`WITH appended AS (${last.sql}) UPDATE audit_head SET last_id = ?, last_hash = ? WHERE singleton`, [...last.bindings, String(id), prev]);
+    return rows.map((r) => r.id);
+  };
+  return 'isTransaction' in conn && conn.isTransaction ? run(conn as Trx) : (conn as Db).transaction(run);
 }
 
 export function subjectOf(op: Op): string | undefined {
@@ -81,38 +164,120 @@ function detailOf(op: Op): Record<string, unknown> {
       return { displayName: op.displayName };
     case 'adoptTeam':
       return { teamKind: op.teamKind };
+    case 'addMember':
+    case 'addOrgMember':
+    case 'removeOrgMember':
+      // The person, so the audit page can filter by them whatever their login.
+      return { userId: op.userId };
     default:
       return {};
   }
 }
 
-export interface OpRecord {
-  op: Op;
+function opEntry(ctx: AuditContext, op: Op, outcome: StoredOutcome, detail: Record<string, unknown>, intentId?: string): NewAuditEntry {
+  return {
+    category: ctx.category,
+    op: op.kind,
+    team: 'team' in op ? op.team : null,
+    subject: subjectOf(op) ?? null,
+    detail,
+    outcome,
+    reason: ctx.reason,
+    requestId: ctx.requestId,
+    jobId: ctx.jobId,
+    actor: ctx.actor,
+    channel: ctx.channel,
+    intentId,
+  };
+}
+
+/**
+ * The intents of ops about to be applied, one append; returns their ids in op order.
+ * `planTeam` names the team whose reconcile planned an op without a team (an org member added
+ * for it), so that team's next reconcile is the one that settles it if left open.
+ */
+export function recordIntents(conn: Conn, ctx: AuditContext, ops: readonly Op[], planTeam?: string): Promise<string[]> {
+  return appendAudit(
+    conn,
+    ops.map((op) => opEntry(ctx, op, 'intent', { ...detailOf(op), ...(planTeam && !('team' in op) ? { planTeam } : {}) })),
+  );
+}
+
+export interface OpOutcome {
   outcome: AuditOutcome;
   extra?: Record<string, unknown>;
 }
 
-const AUDIT_INSERT_CHUNK = 500;
+/** The outcomes of ops whose intents are `intentIds`, one append. */
+export async function recordOutcomes(
+  conn: Conn,
+  ctx: AuditContext,
+  ops: readonly Op[],
+  intentIds: readonly string[],
+  outcomes: readonly OpOutcome[],
+): Promise<void> {
+  await appendAudit(
+    conn,
+    ops.map((op, i) => opEntry(ctx, op, outcomes[i].outcome, outcomes[i].extra ?? {}, intentIds[i])),
+  );
+}
 
-/** Several ops' rows in one INSERT per chunk of 500: a reconcile's audit is one round trip, not one per op. */
-export async function recordOps(conn: Conn, ctx: AuditContext, records: readonly OpRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += AUDIT_INSERT_CHUNK) {
-    await conn('audit_log').insert(
-      records.slice(i, i + AUDIT_INSERT_CHUNK).map(({ op, outcome, extra }) => ({
-        category: ctx.category,
-        op: op.kind,
-        team: 'team' in op ? op.team : null,
-        subject: subjectOf(op) ?? null,
-        detail: JSON.stringify({ ...detailOf(op), ...extra }),
-        outcome,
-        reason: ctx.reason ?? null,
-        request_id: ctx.requestId ?? null,
-        job_id: ctx.jobId ?? null,
-        actor: ctx.actor ?? null,
-        channel: ctx.channel ?? null,
-      })),
-    );
+/** How far back a reconcile looks for intents left open (docs/audit.md). */
+export const OPEN_INTENT_WINDOW_DAYS = 7;
+
+/** An intent whose op never reported an outcome (its process died in between). */
+export type OpenIntent = Pick<AuditEntry, 'id' | 'at' | 'category' | 'op' | 'team' | 'subject' | 'detail'>;
+
+/**
+ * Open intents of one team's reconciles (its own ops, and org ops planned for it), or, with
+ * `team: null`, of org departures. Runs under that team's lock, so none of them is in flight.
+ */
+export async function openIntents(
+  conn: Conn,
+  scope: { team: string | null; categories: readonly AuditCategory[]; ops?: readonly string[]; subjects?: readonly string[] },
+): Promise<OpenIntent[]> {
+  const q = conn('audit_log as i')
+    .where('i.outcome', 'intent')
+    // Bounded, so each reconcile's look stays cheap however long the log grows; older ones are reported, not settled.
+    .where('i.at', '>', conn.raw(`now() - interval '${OPEN_INTENT_WINDOW_DAYS} days'`))
+    .whereIn('i.category', [...scope.categories])
+    .whereNotExists(conn('audit_log as o').whereRaw('o.intent_id = i.id'))
+    .orderBy('i.id');
+  if (scope.team === null) q.whereNull('i.team').whereRaw(`i.detail->>'planTeam' IS NULL`);
+  else {
+    const team = scope.team;
+    q.where((w) => w.where('i.team', team).orWhere((o) => o.whereNull('i.team').whereRaw(`i.detail->>'planTeam' = ?`, [team])));
   }
+  if (scope.ops) q.whereIn('i.op', [...scope.ops]);
+  if (scope.subjects) q.whereIn('i.subject', [...scope.subjects]);
+  const rows = await q.select('i.id', 'i.at', 'i.category', 'i.op', 'i.team', 'i.subject', 'i.detail');
+  return rows.map((r) => ({ ...r, id: String(r.id), at: new Date(r.at).toISOString() }));
+}
+
+/**
+ * Settles open intents: `confirmed` when the state a re-run read shows the op's effect,
+ * `superseded` when it does not (the re-run's own plan decides again, with its own entries).
+ */
+export async function settleIntents(
+  conn: Conn,
+  ctx: AuditContext,
+  settled: ReadonlyArray<{ intent: OpenIntent; resolution: IntentResolution; detail?: Record<string, unknown> }>,
+): Promise<void> {
+  await appendAudit(
+    conn,
+    settled.map(({ intent, resolution, detail }) => ({
+      category: intent.category,
+      op: intent.op,
+      team: intent.team,
+      subject: intent.subject,
+      detail: { ...detail, intentAt: intent.at },
+      outcome: resolution,
+      reason: ctx.reason,
+      requestId: ctx.requestId,
+      jobId: ctx.jobId,
+      intentId: intent.id,
+    })),
+  );
 }
 
 export interface AdminAction {
@@ -127,19 +292,21 @@ export interface AdminAction {
   requestId?: string;
 }
 
-/** One admin action, category `admin`. */
+/** One admin action, category `admin`: one entry, written with (or after) what it records. */
 export async function recordAdminAction(conn: Conn, action: AdminAction): Promise<void> {
-  await conn('audit_log').insert({
-    category: 'admin',
-    op: action.op,
-    team: action.team ?? null,
-    subject: action.subject ?? null,
-    detail: JSON.stringify(action.detail ?? {}),
-    outcome: 'applied',
-    request_id: action.requestId ?? null,
-    actor: action.actor,
-    channel: action.channel,
-  });
+  await appendAudit(conn, [
+    {
+      category: 'admin',
+      op: action.op,
+      team: action.team,
+      subject: action.subject,
+      detail: action.detail,
+      outcome: 'applied',
+      requestId: action.requestId,
+      actor: action.actor,
+      channel: action.channel,
+    },
+  ]);
 }
 
 /** What a Shared Signals event made the daemon do to one person (category `signals`). */
@@ -155,16 +322,19 @@ export interface SignalAuditEntry {
   detail?: Record<string, unknown>;
 }
 
+/** One signal action: one chained entry, written after what it records. */
 export async function recordSignalAction(conn: Conn, entry: SignalAuditEntry): Promise<void> {
-  await conn('audit_log').insert({
-    category: 'signals',
-    op: entry.op,
-    subject: entry.userId,
-    detail: JSON.stringify({ ...entry.detail, jti: entry.jti, issuer: entry.issuer, eventType: entry.eventType }),
-    outcome: 'applied',
-    reason: entry.eventType,
-    request_id: entry.jti,
-  });
+  await appendAudit(conn, [
+    {
+      category: 'signals',
+      op: entry.op,
+      subject: entry.userId,
+      detail: { ...entry.detail, jti: entry.jti, issuer: entry.issuer, eventType: entry.eventType },
+      outcome: 'applied',
+      reason: entry.eventType,
+      requestId: entry.jti,
+    },
+  ]);
 }
 
 /**
@@ -196,32 +366,55 @@ export async function decideHoldAudited(
 
 export interface AuditQuery {
   team?: string;
+  /** A SCIM user id, userName or Pulumi login: entries about them, or done by them. */
+  person?: string;
   requestId?: string;
   category?: AuditCategory;
   op?: string;
   /** ISO timestamps. */
   since?: string;
   until?: string;
-  /** Return entries with id below this (the `next` of the previous page). */
-  before?: string;
+  /** The `next` of the previous page: entries below this id. */
+  cursor?: string;
   /** @defaultValue 100, at most 1000 */
   limit?: number;
 }
 
-/** Newest first, keyset-paged by id. */
+/** The user ids and lower-cased logins a person filter stands for. */
+async function personKeys(db: Db, person: string): Promise<{ ids: string[]; logins: string[]; names: string[] }> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(person);
+  const refs = isUuid ? [await personById(db, person)].filter((r) => r !== undefined) : await peopleByUserName(db, person, 10);
+  const byLogin: string[] = isUuid ? [] : await db('identities').where('login_lower', person.toLowerCase()).pluck('user_id');
+  const ids = [...new Set([...refs.map((r) => r.id), ...byLogin, ...(isUuid ? [person] : [])])];
+  const logins: string[] = ids.length > 0 ? await db('identities').whereIn('user_id', ids).pluck('login_lower') : [];
+  return { ids, logins: [...new Set([...logins, person.toLowerCase()])], names: [person, ...refs.map((r) => r.user_name)] };
+}
+
+/** Newest first, keyset-paged by id; one entry per op (intent and outcome folded together). */
 export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: AuditEntry[]; next?: string }> {
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-  const query = db('audit_log')
-    .orderBy('id', 'desc')
+  const query = db('audit_log as a')
+    .joinRaw('LEFT JOIN LATERAL (SELECT c.outcome, c.detail, c.at FROM audit_log c WHERE c.intent_id = a.id ORDER BY c.id DESC LIMIT 1) AS done ON true')
+    .whereNull('a.intent_id')
+    .orderBy('a.id', 'desc')
     .limit(limit + 1);
-  if (q.team) query.where('team', q.team);
-  if (q.requestId) query.where('request_id', q.requestId);
-  if (q.category) query.where('category', q.category);
-  if (q.op) query.where('op', q.op);
-  if (q.since) query.where('at', '>=', q.since);
-  if (q.until) query.where('at', '<', q.until);
-  if (q.before) query.where('id', '<', q.before);
-  const rows = await query.select('*');
+  if (q.team) query.where('a.team', q.team);
+  if (q.requestId) query.where('a.request_id', q.requestId);
+  if (q.category) query.where('a.category', q.category);
+  if (q.op) query.where('a.op', q.op);
+  if (q.since) query.where('a.at', '>=', q.since);
+  if (q.until) query.where('a.at', '<', q.until);
+  if (q.cursor) query.where('a.id', '<', q.cursor);
+  if (q.person) {
+    const { ids, logins, names } = await personKeys(db, q.person);
+    query.where((w) => {
+      w.whereIn('a.actor', names).orWhereRaw('lower(a.subject) = ANY(?)', [logins]);
+      // Signal actions and relinks name the person by user id in `subject`.
+      if (ids.length > 0) w.orWhereRaw('a.subject = ANY(?)', [ids]);
+      for (const key of ['userId', 'personId', 'creatorUserId']) if (ids.length > 0) w.orWhereRaw(`a.detail->>'${key}' = ANY(?)`, [ids]);
+    });
+  }
+  const rows = await query.select('a.*', 'done.outcome as done_outcome', 'done.detail as done_detail', 'done.at as done_at');
   const page = rows.slice(0, limit);
   return {
     entries: page.map((r) => ({
@@ -231,8 +424,9 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
       op: r.op,
       team: r.team,
       subject: r.subject,
-      detail: r.detail,
-      outcome: r.outcome,
+      detail: { ...r.detail, ...r.done_detail },
+      outcome: r.done_outcome ?? r.outcome,
+      completedAt: r.done_at ? new Date(r.done_at).toISOString() : null,
       reason: r.reason,
       requestId: r.request_id,
       jobId: r.job_id,
@@ -245,7 +439,8 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
 
 /**
  * The tokens part's audit writer (its `TokenAuditWriter`): entries land in the same log,
- * category `tokens`, op = the action (`token.revoked` …).
+ * category `tokens`, op = the action (`token.revoked` …); with `intentId`, the entry is the
+ * outcome of that intent.
  */
 export function createTokenAuditWriter(db: Db) {
   return async (entry: {
@@ -255,16 +450,114 @@ export function createTokenAuditWriter(db: Db) {
     requestId: string | null;
     latencyMs: number | null;
     detail: Record<string, unknown>;
-  }): Promise<void> => {
-    await db('audit_log').insert({
-      category: 'tokens',
-      op: entry.action,
-      team: entry.team,
-      subject: typeof entry.detail.tokenId === 'string' ? entry.detail.tokenId : null,
-      detail: JSON.stringify({ ...entry.detail, ...(entry.latencyMs === null ? {} : { latencyMs: entry.latencyMs }) }),
-      outcome: 'applied',
-      reason: entry.reason,
-      request_id: entry.requestId,
-    });
+    outcome?: 'intent' | 'applied' | 'already' | 'failed';
+    intentId?: string;
+  }): Promise<string> => {
+    const [id] = await appendAudit(db, [
+      {
+        category: 'tokens',
+        op: entry.action,
+        team: entry.team,
+        subject: typeof entry.detail.tokenId === 'string' ? entry.detail.tokenId : null,
+        detail: { ...entry.detail, ...(entry.latencyMs === null ? {} : { latencyMs: entry.latencyMs }) },
+        outcome: entry.outcome ?? 'applied',
+        reason: entry.reason,
+        requestId: entry.requestId,
+        intentId: entry.intentId,
+      },
+    ]);
+    return id;
   };
+}
+
+/** Where the chain stops fitting, or how much of it was checked. */
+export type AuditVerdict =
+  | { ok: true; entries: number; headId: string; headHash: string; anchorsChecked: number }
+  | { ok: false; entryId: string; problem: string; entriesChecked: number };
+
+const VERIFY_PAGE = 2000;
+
+/**
+ * Walks the chain in id order and names the first entry that does not fit: its hash is not
+ * that of its contents (changed), its `prev_hash` is not the hash of the entry before it, or
+ * ids skip (an entry before it was removed). Then the head row and every anchor must name an
+ * entry the walk met, with the same hash (a removed tail). Reads only.
+ */
+export async function verifyAuditChain(db: Db): Promise<AuditVerdict> {
+  const head = (await db('audit_head').where('singleton', true).first('last_id', 'last_hash')) as { last_id: string; last_hash: string } | undefined;
+  const anchors = (await db('audit_anchors').orderBy('head_id').select('head_id', 'head_hash', 'at')) as Array<{
+    head_id: string;
+    head_hash: string;
+    at: Date;
+  }>;
+  // What must be met on the walk: every anchor and the head row, each by id with its hash.
+  const wanted = new Map<string, Array<{ hash: string; what: string; anchor: boolean }>>();
+  const want = (id: string, hash: string, what: string, anchor: boolean) => wanted.set(id, [...(wanted.get(id) ?? []), { hash, what, anchor }]);
+  for (const a of anchors) want(String(a.head_id), a.head_hash, `the anchor taken at ${new Date(a.at).toISOString()}`, true);
+  if (head) want(String(head.last_id), head.last_hash, 'the chain head', false);
+  let prevHash = GENESIS_HASH;
+  let prevId: bigint | undefined;
+  let checked = 0;
+  let anchorsChecked = 0;
+  const fail = (entryId: string, problem: string): AuditVerdict => ({ ok: false, entryId, problem, entriesChecked: checked });
+  for (;;) {
+    const q = db('audit_log').orderBy('id').limit(VERIFY_PAGE).select('*');
+    if (prevId !== undefined) q.where('id', '>', String(prevId));
+    const rows = await q;
+    for (const row of rows) {
+      const id = String(row.id);
+      if (entryHash(row.prev_hash, chainedFieldsOf(row)) !== row.hash) return fail(id, 'its contents do not match its hash: the entry was changed');
+      if (row.prev_hash !== prevHash) return fail(id, 'its prev_hash is not the hash of the entry before it: that entry was changed or removed');
+      if (prevId !== undefined && BigInt(id) !== prevId + 1n) return fail(id, `entries ${prevId + 1n}–${BigInt(id) - 1n} before it are missing`);
+      for (const mark of wanted.get(id) ?? []) {
+        if (mark.hash !== row.hash) return fail(id, `its hash differs from the one ${mark.what} holds`);
+        if (mark.anchor) anchorsChecked += 1;
+      }
+      wanted.delete(id);
+      prevHash = row.hash;
+      prevId = BigInt(id);
+      checked += 1;
+    }
+    if (rows.length < VERIFY_PAGE) break;
+  }
+  // Appends since the head was read extend the walk; an anchor or head beyond it means a removed tail.
+  for (const [id, [mark]] of [...wanted].sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1))) {
+    if (id !== '0') return fail(id, `the entry is missing, but ${mark.what} names it: the log's tail was removed`);
+  }
+  return { ok: true, entries: checked, headId: prevId === undefined ? '0' : String(prevId), headHash: prevHash, anchorsChecked };
+}
+
+/**
+ * Copies the chain head into `audit_anchors` when it moved since the last anchor, and returns
+ * it so the caller can write it to the log stream too (a copy outside the database).
+ */
+export async function anchorAuditHead(db: Db): Promise<{ headId: string; headHash: string } | undefined> {
+  const rows = (
+    await db.raw(
+      `INSERT INTO audit_anchors (head_id, head_hash)
+       SELECT h.last_id, h.last_hash FROM audit_head h
+       WHERE h.singleton AND h.last_id > 0
+         AND NOT EXISTS (SELECT 1 FROM audit_anchors a WHERE a.head_id = h.last_id AND a.head_hash = h.last_hash)
+       RETURNING head_id, head_hash`,
+    )
+  ).rows as Array<{ head_id: string; head_hash: string }>;
+  return rows[0] ? { headId: String(rows[0].head_id), headHash: rows[0].head_hash } : undefined;
+}
+
+/**
+ * Anchors the head every `everyMs` and writes it to the log stream as well (`audit head
+ * anchored`), so a copy lives outside the database. A failed round is logged and retried at the next.
+ */
+export function startAuditAnchoring(db: Db, logger: Logger, everyMs: number): { stop(): void } {
+  if (everyMs <= 0) return { stop: () => undefined };
+  const round = async () => {
+    try {
+      const anchored = await anchorAuditHead(db);
+      if (anchored) logger.info('audit head anchored', { category: 'audit', ...anchored });
+    } catch (err) {
+      logger.warn('audit head not anchored', { category: 'audit', err: (err as Error).message });
+    }
+  };
+  const timer = setInterval(() => void round(), everyMs).unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -11,7 +11,9 @@
  * - `teamsByGroupId`, `recordIdentityChanges`: what an outbox batch means for teams and logins.
  * - `createReconcileWorker(...)`, `upsertDriftSchedule(queues, policy)`: the job side.
  * - `readStatus(db, queues)`, `queryAudit(db, query)`, `createTokenAuditWriter(db)`,
- *   `recordAdminAction(conn, action)` (who did what, through which channel).
+ *   `recordAdminAction(conn, action)` (who did what, through which channel);
+ *   `verifyAuditChain(db)`, `anchorAuditHead(db)`, `startAuditAnchoring(...)`: the log's hash
+ *   chain (docs/audit.md).
  * - `listHolds`, `getHold`, `decideHoldAudited`: removals waiting for an admin.
  * - `describeOp(op)`: one op as a line a person reads; `presentPlan(plan)`: a plan as the admin API,
  *   the CLI and the console show it (levels by name, each op with its line).
@@ -31,8 +33,27 @@ export { teamMembershipView } from './access-view';
 export type { TeamMembershipView } from './access-view';
 export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID, PENDING_RETRY_REASON } from './worker';
 export type { ReconcileWorkerOptions } from './worker';
-export { queryAudit, createTokenAuditWriter, recordAdminAction, recordSignalAction, decideHoldAudited } from './audit';
-export type { AuditEntry, AuditQuery, AuditCategory, SignalAuditEntry, AuditOutcome, AuditContext, AdminAction, AdminChannel } from './audit';
+export {
+  queryAudit,
+  createTokenAuditWriter,
+  recordAdminAction,
+  recordSignalAction,
+  decideHoldAudited,
+  verifyAuditChain,
+  anchorAuditHead,
+  startAuditAnchoring,
+} from './audit';
+export type {
+  AuditEntry,
+  AuditQuery,
+  AuditCategory,
+  SignalAuditEntry,
+  AuditOutcome,
+  AuditContext,
+  AdminAction,
+  AdminChannel,
+  AuditVerdict,
+} from './audit';
 export { readStatus, countPendingUsers, countDegradedTeams } from './status';
 export { listHolds, getHold, decideHold, countOpenHolds, HoldNotPendingError } from './holds';
 export type { Hold, HoldStatus } from './holds';

@@ -7,7 +7,8 @@ import { TtlCache } from '../util';
 import { identitiesFor, ownershipOf, readActualTeam } from './actual';
 import { recordLoginResolution } from './identity-links';
 import { applyPlan, type ApplyResult } from './apply';
-import type { AuditCategory } from './audit';
+import { type AuditCategory, type AuditContext, openIntents, settleIntents } from './audit';
+import { intentEffectVisible, type SeenState } from './intents';
 import { readDirectory } from './desired';
 import { recordIdentities } from './mapping';
 import { plan as computePlan, writeCallsOf } from './plan';
@@ -145,6 +146,8 @@ export class Reconciler {
       const { plan, desired, actual, deferred, identities } = await this.#read(team, true);
       if (policy.reconcile.mode === 'observe') return this.#observe(request, plan, desired, actual, started);
       const category: AuditCategory = request.reason === 'drift' ? 'drift' : 'reconcile';
+      const audit: AuditContext = { category, reason: request.reason, requestId: request.requestId, jobId: request.jobId };
+      await settleOpenIntents(db, audit, { team }, { actual });
       const decisions = await decisionsFor(db, team);
       const identityOf = (login: string) => identities.get(login);
       const guarded = guardRemovals({
@@ -178,7 +181,8 @@ export class Reconciler {
           db,
           client: this.#opts.client,
           org: this.org,
-          audit: { category, reason: request.reason, requestId: request.requestId, jobId: request.jobId },
+          audit,
+          planTeam: team,
           // The roster learns what this reconcile added, instead of being re-read.
           onOrgMemberAdded: (login) => this.#orgMembers.update((members) => void members.set(login.toLowerCase(), { admin: false })),
           afterOp: request.afterOp,
@@ -293,16 +297,16 @@ export class Reconciler {
     );
     const roster = policy.removeFromOrg === 'all' || candidates.some((d) => added.has(d.login.toLowerCase())) ? await this.#orgMembers.get() : undefined;
     const ops = planOrgRemovals({ org: this.org, departed: candidates, roster, added, rule: policy.removeFromOrg });
-    if (ops.length === 0 || policy.reconcile.mode === 'observe') return ops;
-    await applyPlan(
-      {
-        db,
-        client: this.#opts.client,
-        org: this.org,
-        audit: { category: request.reason === 'drift' ? 'drift' : 'reconcile', reason: request.reason, requestId: request.requestId, jobId: request.jobId },
-      },
-      ops,
-    );
+    if (policy.reconcile.mode === 'observe') return ops;
+    const audit: AuditContext = {
+      category: request.reason === 'drift' ? 'drift' : 'reconcile',
+      reason: request.reason,
+      requestId: request.requestId,
+      jobId: request.jobId,
+    };
+    await settleOpenIntents(db, audit, { team: null, ops: ['removeOrgMember'], subjects: departed.map((d) => d.login) }, { orgMembers: roster });
+    if (ops.length === 0) return ops;
+    await applyPlan({ db, client: this.#opts.client, org: this.org, audit }, ops);
     this.#orgMembers.update((members) => {
       for (const op of ops) if (op.kind === 'removeOrgMember') members.delete(op.login.toLowerCase());
     });
@@ -352,4 +356,31 @@ export class Reconciler {
     };
     return { plan: computePlan(input), desired, actual, deferred, identities };
   }
+}
+
+/**
+ * Settles the intents a crashed run of the same scope left open (one team, under its lock; or,
+ * with `team` null, the org departures of these people): `confirmed` when the state just read shows the op's
+ * effect, else `superseded` (this run's plan decides again and records its own entries).
+ */
+async function settleOpenIntents(
+  db: Db,
+  audit: AuditContext,
+  scope: { team: string | null; ops?: string[]; subjects?: string[] },
+  seen: SeenState,
+): Promise<void> {
+  const open = await openIntents(db, { ...scope, categories: ['reconcile', 'drift'] });
+  if (open.length === 0) return;
+  await settleIntents(
+    db,
+    audit,
+    open.map((intent) => {
+      const visible = intentEffectVisible(intent, seen);
+      return {
+        intent,
+        resolution: visible ? 'confirmed' : 'superseded',
+        detail: { effect: visible === undefined ? 'unknown' : visible ? 'visible' : 'absent' },
+      };
+    }),
+  );
 }

@@ -9,6 +9,7 @@ import { createApp, createHttpServer, DependencyProbe, type ListenerScope, type 
 import { createScimRouter } from '../scim';
 import { metricsRouter, registerDependencyCollector } from '../metrics';
 import { createPulumiClient } from '../pulumi';
+import { startAuditAnchoring } from '../reconcile';
 import { createWebRouter, QUEUE_DASHBOARD_PATH } from '../web';
 import { startSyncEngine } from './engine';
 import { type EmulatedPulumi, startEmulatedPulumi } from './demo';
@@ -18,7 +19,7 @@ import { withTimeout } from '../util';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
- * unset) and its migrations, Redis, then the HTTP server. Shutdown runs in reverse, each
+ * unset) and its migrations, the audit anchoring timer, Redis, then the HTTP server. Shutdown runs in reverse, each
  * step bounded by a deadline so a stuck dependency cannot hold the process.
  */
 
@@ -62,6 +63,8 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const db = createDb({ connectionString: databaseUrl, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
   shutdown.push({ name: 'postgres pool', run: () => db.destroy() });
   await migrateLatest(db);
+  const anchoring = startAuditAnchoring(db, logger, config.AUDIT_ANCHOR_EVERY_MS);
+  shutdown.push({ name: 'audit anchoring', run: async () => anchoring.stop() });
 
   const redisEndpoint = await resolveRedis(config.REDIS_URL, config.DATA_DIR, logger);
   shutdown.push({ name: 'private redis', run: redisEndpoint.stop });

@@ -11,6 +11,7 @@ import {
   replaceTeamTokenCache,
 } from './ledger';
 import { isIssuedName } from './naming';
+import { auditedTokenWrite } from './audited';
 import type { TokenDeps } from './ports';
 import { auditReason, finishRevocation, sinceRequest } from './revoke';
 
@@ -155,7 +156,7 @@ export interface EveryTokenCause {
  * Revokes every live token the daemon issued to the person, scoped and unscoped, whatever
  * their membership: a compromised credential may have been used to mint them. Tokens the
  * person made themselves on a team are not the daemon's to know of here. Same path as the lane:
- * each row `revoking` with its cause, then DELETE, then `revoked` and audited. Returns how many.
+ * each row `revoking` with its cause, then its audit intent, DELETE, `revoked` and its outcome. Returns how many.
  */
 export async function revokeEveryTokenOf(deps: TokenDeps, cause: EveryTokenCause): Promise<number> {
   if (deps.policy.current.reconcile.mode === 'observe') return 0;
@@ -219,9 +220,19 @@ async function creatorBoundBatch(deps: TokenDeps, people: readonly PersonFacts[]
   return { creatorBoundRevoked };
 }
 
+/** Intent, the removal, then its outcome: a lane write is audited as a reconcile's is (docs/audit.md). */
 async function removeMember(deps: TokenDeps, person: PersonFacts, team: string, login: string): Promise<void> {
-  await deps.pulumi.removeTeamMember(deps.org, team, login);
-  deps.logger.info('member removed by the revoke lane', { team, login, requestId: person.loss.requestId, latencyMs: sinceRequest(person.loss.requestedAt) });
+  const intent = {
+    action: 'member.removed' as const,
+    team,
+    reason: 'no longer in a group that maps to the team',
+    requestId: person.loss.requestId,
+    detail: { login, userId: person.loss.userId, lane: 'fast' },
+  };
+  const { intentId } = await auditedTokenWrite(deps, intent, () => deps.pulumi.removeTeamMember(deps.org, team, login));
+  const latencyMs = sinceRequest(person.loss.requestedAt);
+  await deps.audit({ ...intent, latencyMs, outcome: 'applied', intentId });
+  deps.logger.info('member removed by the revoke lane', { team, login, requestId: person.loss.requestId, latencyMs });
 }
 
 /** Settles every promise, then throws the first failure: each revocation ran to its end or failed alone. */
@@ -261,10 +272,17 @@ async function revokeIfCreatorLeft(deps: TokenDeps, person: PersonFacts, token: 
   if (!why) return false;
   const reason = creatorRevokeReason(why, token.team);
   const { loss } = person;
-  await deps.pulumi.deleteTeamToken(deps.org, token.team, token.tokenId, auditReason(reason));
+  const intent = {
+    action: 'token.revoked' as const,
+    team: token.team,
+    reason,
+    requestId: loss.requestId,
+    detail: { tokenId: token.tokenId, tokenName: token.tokenName, creatorUserId: loss.userId, lane: 'fast' },
+  };
+  const { intentId } = await auditedTokenWrite(deps, intent, () => deps.pulumi.deleteTeamToken(deps.org, token.team, token.tokenId, auditReason(reason)));
   const latencyMs = sinceRequest(loss.requestedAt);
   if (latencyMs !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
-  // A repeat after a crash finds the revocation recorded and does not audit it twice.
+  // A repeat after a crash finds the revocation recorded: its outcome says `already`.
   const first = await recordCreatorBoundRevoked(deps.db, {
     team: token.team,
     tokenId: token.tokenId,
@@ -272,15 +290,8 @@ async function revokeIfCreatorLeft(deps: TokenDeps, person: PersonFacts, token: 
     reason,
     requestId: loss.requestId,
   });
+  await deps.audit({ ...intent, latencyMs: first ? latencyMs : null, outcome: first ? 'applied' : 'already', intentId });
   if (!first) return false;
-  await deps.audit({
-    action: 'token.revoked',
-    team: token.team,
-    reason,
-    requestId: loss.requestId,
-    latencyMs,
-    detail: { tokenId: token.tokenId, tokenName: token.tokenName, creatorUserId: loss.userId, lane: 'fast' },
-  });
   deps.logger.info('creator-bound token revoked', { team: token.team, tokenId: token.tokenId, requestId: loss.requestId, latencyMs });
   return true;
 }

@@ -30,10 +30,17 @@ export interface TeamAccessView {
   ownedTeams(teams: readonly string[]): Promise<string[]>;
 }
 
-export type TokenAuditAction = 'token.issued' | 'token.revoked' | 'token.narrowed' | 'token.issue_failed';
+/** `member.removed`: the revoke lane took a departed person off a team (docs/audit.md). */
+export type TokenAuditAction = 'token.issued' | 'token.revoked' | 'token.narrowed' | 'token.issue_failed' | 'member.removed';
 
 export interface TokenAuditEntry {
   action: TokenAuditAction;
+  /**
+   * `intent`: appended before the Pulumi write (docs/audit.md), the writer returns its id;
+   * an outcome names that id in `intentId`. @defaultValue applied
+   */
+  outcome?: 'intent' | 'applied' | 'already' | 'failed';
+  intentId?: string;
   /** The Pulumi team the change was applied to (parent team, or the token's private team). */
   team: string;
   reason: string;
@@ -44,7 +51,8 @@ export interface TokenAuditEntry {
   detail: Record<string, unknown>;
 }
 
-export type TokenAuditWriter = (entry: TokenAuditEntry) => Promise<void>;
+/** Appends the entry; resolves with its id (an intent's id is what its outcome names). */
+export type TokenAuditWriter = (entry: TokenAuditEntry) => Promise<string | undefined>;
 
 export interface TokenDeps {
   db: Db;

@@ -8,14 +8,15 @@ import { fromTeamStacks, planPrivateTeam, type PrivateTeamOp, type StackGrant } 
  * Brings a scoped token's private team to `desired`: creates it when asked (a 409 means an
  * earlier attempt created it — the name comes from our ledger id, so it is ours to adopt),
  * removes any member (a private team has no people: the API caller may have been added as
- * its creator), then applies the pure grant plan, shrinking before growing. Answers 'missing'
+ * its creator), then applies the pure grant plan, shrinking before growing; `beforeWrites` runs
+ * once before the first of those writes (the audit's intent). Answers 'missing'
  * when the team does not exist (deleted by hand: the token went with it).
  */
 export async function syncPrivateTeamGrants(
   deps: TokenDeps,
   row: LedgerToken,
   desired: readonly StackGrant[],
-  options: { create: boolean },
+  options: { create: boolean; beforeWrites?: (ops: readonly PrivateTeamOp[]) => Promise<void> },
 ): Promise<PrivateTeamOp[] | 'missing'> {
   const { pulumi, org } = deps;
   const name = row.privateTeam;
@@ -37,9 +38,10 @@ export async function syncPrivateTeamGrants(
   team = await pulumi.getTeam(org, name);
   if (!team) return 'missing';
 
+  const ops = planPrivateTeam(desired, fromTeamStacks(team.stacks));
+  if (ops.length > 0 || (team.members ?? []).length > 0) await options.beforeWrites?.(ops);
   for (const member of team.members ?? []) await pulumi.removeTeamMember(org, name, member.githubLogin);
 
-  const ops = planPrivateTeam(desired, fromTeamStacks(team.stacks));
   for (const op of ops) {
     const stack = { projectName: op.project, stackName: op.stack };
     if (op.kind === 'removeStack') await pulumi.removeStackPermission(org, name, stack);

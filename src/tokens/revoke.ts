@@ -1,6 +1,7 @@
 import { deprovisionToRevokeSeconds } from '../metrics';
 import { NotFoundError } from '../pulumi';
 import { getToken, type LedgerToken, markRevoked, markRevoking, type RevokeCause } from './ledger';
+import { afterIntent, announceTokenWrite } from './audited';
 import type { TokenDeps } from './ports';
 
 /**
@@ -8,7 +9,7 @@ import type { TokenDeps } from './ports';
  *
  *   1. mark the row `revoking` with its cause (the decision survives a crash);
  *   2. DELETE the token (404 = already gone) and, for a scoped token, its private team;
- *   3. mark the row `revoked` — only the call that makes this transition writes the audit entry.
+ *   3. mark the row `revoked` — only the call that makes this transition audits it as applied.
  *
  * A worker killed after 2 leaves a `revoking` row; whoever runs next (a retried job, the
  * sweep) repeats 2, gets 404s, and finishes 3. Nothing is revoked twice, nothing is missed.
@@ -24,9 +25,11 @@ export async function revokeLedgerToken(deps: TokenDeps, tokenId: string, cause:
 }
 
 /**
- * Steps 2 and 3 for a row already marked `revoking` (also used to resume after a crash).
- * `observeLatency` records the time from the cause to the DELETE; by default a SCIM-caused
- * revocation's, in the deprovision histogram.
+ * Steps 2 and 3 for a row already marked `revoking` (also used to resume after a crash). The
+ * DELETEs are announced in the audit log first; the outcome is `applied` for the call that
+ * records the revocation and `already` for a repeat that finds it recorded. `observeLatency`
+ * records the time from the cause to the DELETE; by default a SCIM-caused revocation's, in the
+ * deprovision histogram.
  */
 export async function finishRevocation(deps: TokenDeps, row: LedgerToken, observeLatency?: (seconds: number) => void): Promise<void> {
   const { pulumi, org } = deps;
@@ -34,32 +37,35 @@ export async function finishRevocation(deps: TokenDeps, row: LedgerToken, observ
   const tokenTeam = row.kind === 'scoped' && row.privateTeam ? row.privateTeam : row.parentTeam;
 
   const tokenId = row.pulumiTokenId ?? (await findTokenIdByName(deps, tokenTeam, row.tokenName));
-  let latencyMs: number | null = null;
-  if (tokenId) {
-    await pulumi.deleteTeamToken(org, tokenTeam, tokenId, auditReason(reason));
-    latencyMs = sinceRequest(row.revokeRequestedAt);
-  }
-  // Deleting the private team also invalidates any token on it whose id a crash kept from us.
-  if (row.kind === 'scoped' && row.privateTeam) await pulumi.deleteTeam(org, row.privateTeam);
+  const detail = {
+    ledgerId: row.id,
+    kind: row.kind,
+    parentTeam: row.parentTeam,
+    privateTeam: row.privateTeam,
+    tokenId,
+    tokenName: row.tokenName,
+  };
+  const intent = { action: 'token.revoked' as const, team: tokenTeam, reason, requestId: row.revokeRequestId, detail };
+  const writes = tokenId !== undefined || (row.kind === 'scoped' && row.privateTeam !== null);
+  const intentId = writes ? await announceTokenWrite(deps, intent) : undefined;
+  const latencyMs = await afterIntent(deps, intent, intentId, async () => {
+    let sinceCause: number | null = null;
+    if (tokenId) {
+      await pulumi.deleteTeamToken(org, tokenTeam, tokenId, auditReason(reason));
+      sinceCause = sinceRequest(row.revokeRequestedAt);
+    }
+    // Deleting the private team also invalidates any token on it whose id a crash kept from us.
+    if (row.kind === 'scoped' && row.privateTeam) await pulumi.deleteTeam(org, row.privateTeam);
+    return sinceCause;
+  });
 
-  if (!(await markRevoked(deps.db, row.id))) return;
+  if (!(await markRevoked(deps.db, row.id))) {
+    if (intentId) await deps.audit({ ...intent, latencyMs: null, outcome: 'already', intentId });
+    return;
+  }
   if (latencyMs !== null && observeLatency) observeLatency(latencyMs / 1000);
   else if (latencyMs !== null && row.revokeRequestId !== null) deprovisionToRevokeSeconds.observe(latencyMs / 1000);
-  await deps.audit({
-    action: 'token.revoked',
-    team: tokenTeam,
-    reason,
-    requestId: row.revokeRequestId,
-    latencyMs,
-    detail: {
-      ledgerId: row.id,
-      kind: row.kind,
-      parentTeam: row.parentTeam,
-      privateTeam: row.privateTeam,
-      tokenId,
-      tokenName: row.tokenName,
-    },
-  });
+  await deps.audit({ ...intent, latencyMs, intentId });
   deps.logger.info('dependent token revoked', { ledgerId: row.id, reason, requestId: row.revokeRequestId, latencyMs });
 }
 

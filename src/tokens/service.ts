@@ -16,6 +16,7 @@ import {
 } from './ledger';
 import { MAX_TOKEN_GENERATION, privateTeamName, tokenName } from './naming';
 import type { TokenDeps } from './ports';
+import { announceTokenWrite } from './audited';
 import { revokeLedgerToken, auditReason, resumeRevocation } from './revoke';
 import { intersectScope, levelName, type PermissionName, type ScopeEntry, type StackGrant } from './scope';
 import { syncPrivateTeamGrants } from './private-team';
@@ -203,6 +204,14 @@ export async function issueToken(deps: TokenDeps, input: unknown): Promise<Issue
     expiresAt: req.expires,
   });
   const tokenTeam = row.privateTeam ?? row.parentTeam;
+  const intent = {
+    action: 'token.issued' as const,
+    team: tokenTeam,
+    reason: row.kind === 'scoped' ? 'scoped token issued' : 'team token issued',
+    requestId: null,
+    detail: { ledgerId: id, parentTeam: req.team, privateTeam: row.privateTeam, grants },
+  };
+  const intentId = await announceTokenWrite(deps, intent);
 
   try {
     if (row.privateTeam && grants) {
@@ -216,22 +225,22 @@ export async function issueToken(deps: TokenDeps, input: unknown): Promise<Issue
       // A revocation (the owner left meanwhile) claimed the row while we were creating: it
       // could not know the token's id, so finish its work with the id we now have.
       await deps.pulumi.deleteTeamToken(deps.org, tokenTeam, created.id, auditReason('owner lost access during issuance'));
+      await deps.audit({
+        ...intent,
+        latencyMs: null,
+        outcome: 'failed',
+        intentId,
+        detail: { ...intent.detail, tokenId: created.id, deleted: 'owner lost access' },
+      });
       await resumeRevocation(deps, id);
       throw new TokenError('owner_lost_access', `${owner.userName} lost access to ${req.team} while the token was being issued`);
     }
-    await deps.audit({
-      action: 'token.issued',
-      team: tokenTeam,
-      reason: row.kind === 'scoped' ? 'scoped token issued' : 'team token issued',
-      requestId: null,
-      latencyMs: null,
-      detail: { ledgerId: id, parentTeam: req.team, privateTeam: row.privateTeam, tokenId: created.id, grants },
-    });
+    await deps.audit({ ...intent, latencyMs: null, intentId, detail: { ...intent.detail, tokenId: created.id } });
     deps.logger.info('dependent token issued', { ledgerId: id, kind: row.kind });
     return { id, tokenValue: created.tokenValue, pulumiTeam: tokenTeam };
   } catch (err) {
     if (err instanceof TokenError) throw err;
-    await abandonIssuance(deps, id, err);
+    await abandonIssuance(deps, id, err, intentId);
     throw new TokenError('pulumi_unavailable', `the Pulumi Service refused or did not answer: ${describe(err)}`);
   }
 }
@@ -271,7 +280,7 @@ function isNameTaken(err: unknown): boolean {
  * no one, but the reconciler leaves `pis-tok-` tokens to this part. So that row stays `issuing`,
  * and the sweep finds the token by its recorded name once the issuance is stale, and deletes it.
  */
-async function abandonIssuance(deps: TokenDeps, id: string, cause: unknown): Promise<void> {
+async function abandonIssuance(deps: TokenDeps, id: string, cause: unknown, intentId: string | undefined): Promise<void> {
   try {
     const row = await getToken(deps.db, id);
     if (row?.privateTeam) await deps.pulumi.deleteTeam(deps.org, row.privateTeam);
@@ -279,6 +288,8 @@ async function abandonIssuance(deps: TokenDeps, id: string, cause: unknown): Pro
     if (!leftForSweep) await markFailed(deps.db, id, describe(cause));
     await deps.audit({
       action: 'token.issue_failed',
+      outcome: 'failed',
+      intentId,
       team: row?.privateTeam ?? row?.parentTeam ?? '',
       reason: describe(cause),
       requestId: null,

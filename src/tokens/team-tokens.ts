@@ -3,6 +3,7 @@ import { recordGrants, liveTokensOfParent, replaceTeamTokenCache, type LedgerTok
 import { isIssuedName } from './naming';
 import type { TokenDeps } from './ports';
 import { syncPrivateTeamGrants } from './private-team';
+import { announceTokenWrite, recordTokenWriteFailure } from './audited';
 import { finishRevocation, revokeLedgerToken, sinceRequest } from './revoke';
 import { ledgerTokenFate } from './fate';
 import { levelName, type StackGrant } from './scope';
@@ -94,33 +95,42 @@ async function vanished(deps: TokenDeps, token: LedgerToken, tokens: readonly Ac
   return fresh.some((t) => t.id === token.pulumiTokenId) ? undefined : 'token was deleted outside pulumi-idp-sync';
 }
 
-/** Applies the narrowed grants (`scope ∩ parent grants`) to the private team. */
+/** Applies the narrowed grants (`scope ∩ parent grants`) to the private team, announcing its writes first. */
 async function narrow(
   deps: TokenDeps,
   token: LedgerToken,
   desired: StackGrant[],
   cause: { requestId: string | null; requestedAt: Date | null },
 ): Promise<'narrowed' | 'unchanged' | 'missing'> {
-  const ops = await syncPrivateTeamGrants(deps, token, desired, { create: false });
+  const grants = desired.map((g) => ({ project: g.project, stack: g.stack, permission: levelName(g.permission) }));
+  const intent = {
+    action: 'token.narrowed' as const,
+    team: token.privateTeam ?? token.parentTeam,
+    reason: `grants of team ${token.parentTeam} changed`,
+    requestId: cause.requestId,
+    detail: { ledgerId: token.id, parentTeam: token.parentTeam, grants },
+  };
+  // Most reconciles find nothing to narrow: the intent is appended only when a write follows.
+  let announced = false;
+  let intentId: string | undefined;
+  const beforeWrites = async () => {
+    intentId = await announceTokenWrite(deps, intent);
+    announced = true;
+  };
+  let ops: Awaited<ReturnType<typeof syncPrivateTeamGrants>>;
+  try {
+    ops = await syncPrivateTeamGrants(deps, token, desired, { create: false, beforeWrites });
+  } catch (err) {
+    if (announced) await recordTokenWriteFailure(deps, intent, intentId, err);
+    throw err;
+  }
   if (ops === 'missing') return 'missing';
   const latencyMs = sinceRequest(cause.requestedAt);
   const previous = token.currentGrants ?? token.issuedGrants ?? [];
   const recordedChanged = JSON.stringify(previous) !== JSON.stringify(desired);
   if (recordedChanged) await recordGrants(deps.db, token.id, desired);
+  if (announced) await deps.audit({ ...intent, latencyMs, intentId, detail: { ...intent.detail, ops } });
   if (ops.length === 0) return 'unchanged';
-  await deps.audit({
-    action: 'token.narrowed',
-    team: token.privateTeam ?? token.parentTeam,
-    reason: `grants of team ${token.parentTeam} changed`,
-    requestId: cause.requestId,
-    latencyMs,
-    detail: {
-      ledgerId: token.id,
-      parentTeam: token.parentTeam,
-      ops,
-      grants: desired.map((g) => ({ project: g.project, stack: g.stack, permission: levelName(g.permission) })),
-    },
-  });
   deps.logger.info('scoped token narrowed', { ledgerId: token.id, ops: ops.length, requestId: cause.requestId });
   return 'narrowed';
 }

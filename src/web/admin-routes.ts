@@ -40,15 +40,26 @@ function auditFilterOf(req: Request): AuditFilter {
     const value = queryString(req, name);
     if (value !== undefined && Number.isNaN(Date.parse(value))) throw new ConsoleInputError(`${name} must be a date or date-time`);
   }
+  const cursor = queryString(req, 'cursor');
+  if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) throw new ConsoleInputError('cursor must be the "next" value of a previous page');
   return {
+    person: queryString(req, 'person'),
     team: queryString(req, 'team'),
     category: queryString(req, 'category'),
     op: queryString(req, 'op'),
     requestId: queryString(req, 'requestId'),
     since: queryString(req, 'since'),
     until: queryString(req, 'until'),
+    cursor,
     limit,
   };
+}
+
+/** The same filter, one page on. */
+function nextPageHref(filter: AuditFilter, next: string): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries({ ...filter, cursor: next })) if (value !== undefined && value !== '') params.set(key, String(value));
+  return `/console/admin/audit?${params}`;
 }
 
 export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSources }): Router {
@@ -80,11 +91,13 @@ ${changing.flatMap((p) => p.ops.map((op) => html`<tr><td>${p.team}</td><td>${p.m
   router.get('/admin/audit', async (req, res) => {
     if (!sources.sync) return page(res, 'Audit log', unavailable('The audit log', 'reconciler'));
     const filter = auditFilterOf(req);
-    const rows = (await sources.sync.audit(filter)) as Array<Record<string, unknown>>;
+    const { entries, next } = await sources.sync.audit(filter);
     page(
       res,
       'Audit log',
-      html`<form method="get" action="/console/admin/audit" id="audit-filter">
+      html`<p>Every change, newest first: an op's intent is written before its Pulumi call and its outcome after it (<code>intent</code> means no outcome yet). <code>npm run cli -- audit verify</code> checks that no entry was changed or removed.</p>
+<form method="get" action="/console/admin/audit" id="audit-filter">
+<label>Person <input name="person" value="${filter.person ?? ''}" placeholder="userName, SCIM id or login"></label>
 <label>Team <input name="team" value="${filter.team ?? ''}"></label>
 <label>Category <select name="category">${['', 'reconcile', 'drift', 'tokens', 'admin'].map((c) => html`<option value="${c}"${c === (filter.category ?? '') ? html` selected` : ''}>${c || 'any'}</option>`)}</select></label>
 <label>Operation <input name="op" value="${filter.op ?? ''}" placeholder="revokeToken"></label>
@@ -93,7 +106,8 @@ ${changing.flatMap((p) => p.ops.map((op) => html`<tr><td>${p.team}</td><td>${p.m
 <label>Until <input name="until" value="${filter.until ?? ''}"></label>
 <label>Limit <input name="limit" value="${filter.limit}" size="5"></label>
 <button type="submit">Filter</button></form>
-<div id="audit">${renderRows(rows)}</div>`,
+<div id="audit">${renderRows(entries as Array<Record<string, unknown>>)}</div>
+${next ? html`<p><a id="audit-next" href="${nextPageHref(filter, next)}">Older entries</a></p>` : ''}`,
     );
   });
 

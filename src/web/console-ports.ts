@@ -57,18 +57,18 @@ export function tokensSource(deps: TokenDeps): ConsoleTokens {
 export function syncSource(db: Db, queues: QueueFactory | undefined, planAll: (() => Promise<Plan[]>) | undefined): ConsoleSync {
   return {
     status: () => readStatus(db, queues),
-    async audit(filter) {
-      const { entries } = await queryAudit(db, {
+    audit: (filter) =>
+      queryAudit(db, {
+        person: filter.person,
         team: filter.team,
         category: filter.category as AuditCategory | undefined,
         op: filter.op,
         requestId: filter.requestId,
         since: filter.since,
         until: filter.until,
+        cursor: filter.cursor,
         limit: filter.limit,
-      });
-      return entries;
-    },
+      }),
     ...(planAll ? { plan: async () => (await planAll()).map(presentPlan) } : {}),
   };
 }

@@ -42,6 +42,8 @@ export interface ConsoleTokens {
 }
 
 export interface AuditFilter {
+  /** A SCIM user id, userName or Pulumi login. */
+  person?: string;
   team?: string;
   /** reconcile | drift | tokens */
   category?: string;
@@ -50,13 +52,21 @@ export interface AuditFilter {
   requestId?: string;
   since?: string;
   until?: string;
+  /** The `next` of the previous page. */
+  cursor?: string;
   limit: number;
+}
+
+/** One page of the audit log, newest first; `next` is the cursor of the page after it. */
+export interface AuditPage {
+  entries: object[];
+  next?: string;
 }
 
 /** The reconciler's read side. Shapes are rendered generically, field by field. */
 export interface ConsoleSync {
   status(): Promise<object>;
-  audit(filter: AuditFilter): Promise<object[]>;
+  audit(filter: AuditFilter): Promise<AuditPage>;
   /** Dry run over every team, as people read it; absent when no reconciler runs in this process. */
   plan?(): Promise<PlanView[]>;
 }

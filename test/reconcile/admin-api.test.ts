@@ -125,7 +125,7 @@ describe('admin API', () => {
     expect(all.status).toBe(200);
     expect(all.body.entries).toHaveLength(2);
     expect(all.body.next).toEqual(expect.any(String));
-    const rest = await call('GET', `/api/v1/audit?team=platform&limit=1000&before=${all.body.next}`);
+    const rest = await call('GET', `/api/v1/audit?team=platform&limit=1000&cursor=${all.body.next}`);
     expect(rest.body.entries.every((e: { id: string }) => BigInt(e.id) < BigInt(all.body.next))).toBe(true);
     expect(rest.body.next).toBeUndefined();
     const grants = await call('GET', '/api/v1/audit?op=addGrant');

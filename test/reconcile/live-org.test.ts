@@ -98,11 +98,15 @@ describe('org lifecycle', () => {
     while ((await h.relay.drainOnce()) > 0);
     await eventually(
       'zed removed from the org, audited',
-      async () => (await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed' })).length > 0,
+      async () => (await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed', outcome: 'applied' })).length > 0,
     );
     expect(h.emu.state.members.map((m) => m.login)).not.toContain('zed');
-    const [entry] = await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed' });
-    expect(entry).toMatchObject({ outcome: 'applied', reason: 'identity-loss' });
+    // The intent, then its outcome (docs/audit.md).
+    const entries = await h.scim.db('audit_log').where({ op: 'removeOrgMember', subject: 'zed' }).orderBy('id');
+    expect(entries).toMatchObject([
+      { outcome: 'intent', reason: 'identity-loss' },
+      { outcome: 'applied', reason: 'identity-loss', intent_id: entries[0].id },
+    ]);
   });
 
   it('without the lane, the next full reconcile removes them; members the daemon did not add and org admins stay', async () => {

@@ -4,6 +4,7 @@ import { ssfCommand } from '../../src/cli/ssf';
 import { loadConfig } from '../../src/config';
 import { outputSink } from '../helpers/cli-output';
 import { QUEUE } from '../../src/queue';
+import { queryAudit } from '../../src/reconcile';
 import { SSF_EVENT, unpublishedKey } from '../../src/ssf-emulator';
 import { issueToken } from '../../src/tokens';
 import { getToken } from '../../src/tokens/ledger';
@@ -120,10 +121,23 @@ describe('a credential-change SET', () => {
     expect(emuTeam(s.h.emu, 'platform')!.members).toContain('alice');
 
     const entries = await s.h.scim.db('audit_log').where({ request_id: delivery.jti }).orderBy('id');
-    expect(entries.filter((e) => e.op === 'token.revoked')).toHaveLength(2);
+    // Each revocation is announced before its DELETE and completed after it (docs/audit.md).
+    const revoked = entries.filter((e) => e.op === 'token.revoked');
+    const intents = revoked.filter((e) => e.outcome === 'intent');
+    expect(intents).toHaveLength(2);
+    expect(
+      revoked
+        .filter((e) => e.outcome === 'applied')
+        .map((e) => String(e.intent_id))
+        .sort(),
+    ).toEqual(intents.map((e) => String(e.id)).sort());
+    expect(revoked).toHaveLength(4);
     const signal = entries.find((e) => e.category === 'signals');
     expect(signal).toMatchObject({ op: 'signal.revoke-tokens', subject: ids.alice });
     expect(signal.detail).toMatchObject({ jti: delivery.jti, issuer: s.ssf.issuer, eventType: SSF_EVENT.credentialChange, tokensRevoked: 2 });
+    // The audit page's person filter finds the signal's entry by userName, not only by id.
+    const page = await queryAudit(s.h.scim.db, { person: 'alice@example.com', category: 'signals' });
+    expect(page.entries.map((e) => e.id)).toContain(String(signal.id));
   });
 
   it('with an unknown subject is answered 202 and does nothing', async () => {

@@ -124,7 +124,8 @@ it('creator removed from the group: their tokens on that team are revoked by the
   expect(scoped.privateTeam && emuTeam(h.emu, scoped.privateTeam)).toBeUndefined();
   expect((await getToken(h.scim.db, bobBoth.id))!.state).toBe('active');
 
-  const audit = await h.scim.db('audit_log').where({ category: 'tokens', op: 'token.revoked' }).orderBy('id');
+  // Each revocation is an intent and its outcome (docs/audit.md); the outcomes say what was done.
+  const audit = await h.scim.db('audit_log').where({ category: 'tokens', op: 'token.revoked', outcome: 'applied' }).orderBy('id');
   expect(audit).toHaveLength(2);
   const requestIds = new Set(audit.map((a) => a.request_id));
   expect(requestIds.size).toBe(1);
@@ -147,7 +148,7 @@ it('creator deactivated: all their tokens on owned teams are revoked', async () 
   await eventually('revoke lane idle', revokeLaneIdle);
   expect(liveTokenIds(h.emu, 'web')).toEqual(['tok-carol-web']);
   expect(liveTokenIds(h.emu, 'platform')).toEqual(['tok-bob-platform', 'tok-ghost-platform']);
-  const [last] = await h.scim.db('audit_log').where({ category: 'tokens', subject: 'tok-alice-web' });
+  const [last] = await h.scim.db('audit_log').where({ category: 'tokens', subject: 'tok-alice-web', outcome: 'applied' });
   expect(last.reason).toBe('creator deactivated in the IdP');
 });
 
@@ -159,7 +160,7 @@ it('grant downgraded from write to read: the scoped token’s private team is do
   expect(emuTeam(h.emu, bobBoth.pulumiTeam)!.grants).toEqual({ 'app/dev': 101, 'infra/dev': 101 });
   expect(liveTokenIds(h.emu, bobBoth.pulumiTeam)).toHaveLength(1);
   expect((await getToken(h.scim.db, bobBoth.id))!.state).toBe('active');
-  const [narrowed] = await h.scim.db('audit_log').where({ category: 'tokens', op: 'token.narrowed', team: bobBoth.pulumiTeam });
+  const [narrowed] = await h.scim.db('audit_log').where({ category: 'tokens', op: 'token.narrowed', team: bobBoth.pulumiTeam, outcome: 'applied' });
   expect(narrowed.request_id).toEqual(expect.any(String));
   expect(narrowed.detail.latencyMs).toEqual(expect.any(Number));
 });

@@ -7,7 +7,18 @@ import type { Logger } from '../../log';
 import type { Policy } from '../../policy';
 import { enqueueFullReconcile, enqueueTeamReconcile, type QueueFactory } from '../../queue';
 import { QueueUnavailableError } from '../../queue';
-import { listHolds, presentOp, presentPlan, queryAudit, readStatus, recordAdminAction, type Reconciler, writeCallsOf, type Hold } from '../../reconcile';
+import {
+  listHolds,
+  presentOp,
+  presentPlan,
+  queryAudit,
+  readStatus,
+  recordAdminAction,
+  type Reconciler,
+  verifyAuditChain,
+  writeCallsOf,
+  type Hold,
+} from '../../reconcile';
 import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
 import { decideHoldAndReconcile } from '../hold-decisions';
@@ -22,7 +33,8 @@ import { tokensRouter } from './tokens';
  *   GET  /plan[?team=]       dry run: the ops a reconcile would apply now, nothing applied; each op
  *                            with its levels by name (read|write|admin) and a `description`
  *   POST /reconcile          {team?} → 202; one team, or all teams when absent
- *   GET  /audit              ?team&category&op&requestId&since&until&before&limit → {entries, next}
+ *   GET  /audit              ?person&team&category&op&requestId&since&until&cursor&limit → {entries, next}
+ *   GET  /audit/verify       walks the audit log's hash chain → {ok: true, entries, headId, …} or {ok: false, entryId, problem}
  *   GET  /holds              pending holds: [{id, team, reason, removals, revocations, createdAt, ops}]
  *   POST /holds/:id/approve  → the hold, approved; the team's reconcile applies what is still planned
  *   POST /holds/:id/reject   → the hold, rejected; its ops stay out while they stay planned
@@ -55,13 +67,14 @@ export interface AdminApiDeps {
 
 const TEAM = z.string().min(1).max(100);
 const auditQuery = z.strictObject({
+  person: z.string().min(1).max(256).optional(),
   team: TEAM.optional(),
   category: z.enum(['reconcile', 'drift', 'tokens', 'admin', 'signals']).optional(),
   op: z.string().min(1).max(50).optional(),
   requestId: z.string().min(1).max(128).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
-  before: z
+  cursor: z
     .string()
     .regex(/^\d{1,19}$/, 'must be the "next" value of a previous page')
     .optional(),
@@ -99,10 +112,11 @@ const ADMIN_TOKEN_OPS: Partial<Record<TokenAuditAction, string>> = { 'token.issu
  */
 function auditingAdmin(tokens: TokenDeps, actor: string): TokenAuditWriter {
   return async (entry) => {
-    await tokens.audit(entry);
+    const id = await tokens.audit(entry);
     const op = ADMIN_TOKEN_OPS[entry.action];
     const ledgerId = entry.detail.ledgerId;
-    if (!op || typeof ledgerId !== 'string') return;
+    // The admin's entry goes with the outcome: an intent is not yet something done.
+    if (!op || typeof ledgerId !== 'string' || entry.outcome === 'intent') return id;
     const token = await getTokenView(tokens, ledgerId);
     await recordAdminAction(tokens.db, {
       op,
@@ -112,6 +126,7 @@ function auditingAdmin(tokens: TokenDeps, actor: string): TokenAuditWriter {
       channel: 'api',
       detail: { owner: token.owner, pulumiTeam: entry.team },
     });
+    return id;
   };
 }
 
@@ -170,6 +185,11 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
 
   router.get('/audit', async (req, res) => {
     res.json(await queryAudit(db, auditQuery.parse(req.query)));
+  });
+
+  router.get('/audit/verify', async (_req, res) => {
+    // A broken chain is the answer, not a failed request: 200 either way, `ok` says which.
+    res.json(await verifyAuditChain(db));
   });
 
   router.get('/holds', async (_req, res) => {
