@@ -458,7 +458,8 @@ export function createTokenAuditWriter(db: Db) {
         category: 'tokens',
         op: entry.action,
         team: entry.team,
-        subject: typeof entry.detail.tokenId === 'string' ? entry.detail.tokenId : null,
+        // A token write's subject is the token; a lane member removal's is the login it removed.
+        subject: typeof entry.detail.tokenId === 'string' ? entry.detail.tokenId : typeof entry.detail.login === 'string' ? entry.detail.login : null,
         detail: { ...entry.detail, ...(entry.latencyMs === null ? {} : { latencyMs: entry.latencyMs }) },
         outcome: entry.outcome ?? 'applied',
         reason: entry.reason,

@@ -84,6 +84,8 @@ function keyOfIntent(i: { op: string; team: string | null; subject: string | nul
     case 'revokeToken':
     case 'token.revoked':
       return `revoke ${i.subject}`;
+    case 'member.removed':
+      return `removeMember ${i.team} ${subject}`;
     case 'narrowGrant':
     case 'widenGrant':
       return `editGrant ${i.team} ${i.subject}`;
