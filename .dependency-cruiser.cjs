@@ -31,6 +31,8 @@ const ALLOWED_PARTS = {
   pulumi: [...FOUNDATION],
   queue: [...FOUNDATION],
   emulator: [...FOUNDATION, 'pulumi'],
+  // The development SAML IdP of the zero-config start: it signs; runtime tells it whom it may list.
+  'dev-idp': [...FOUNDATION],
   // The HTTP foundation: its one error table knows the domain errors every surface may meet.
   app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'reconcile', 'tokens'],
   auth: [...FOUNDATION, 'directory'],
@@ -41,7 +43,23 @@ const ALLOWED_PARTS = {
   // The edges: web and cli build on every part but the edges; runtime assembles everything.
   web: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', ...FOUNDATION],
   cli: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', ...FOUNDATION],
-  runtime: ['app', 'auth', 'cli', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'tokens', 'web', ...FOUNDATION],
+  runtime: [
+    'app',
+    'auth',
+    'cli',
+    'dev-idp',
+    'directory',
+    'emulator',
+    'outbox',
+    'policy',
+    'pulumi',
+    'queue',
+    'reconcile',
+    'scim',
+    'tokens',
+    'web',
+    ...FOUNDATION,
+  ],
 };
 
 /**
