@@ -72,14 +72,15 @@ describeBrowser('npm start, then the console in two clicks', () => {
     await waitFor(
       'the demo banner',
       async () => {
-        if (exited()) throw new Error('npm start exited');
-        return fs.readFileSync(logFile, 'utf8').includes('=== pulumi-idp-sync demo');
+        // waitFor takes a throw for "not yet": an exit ends the wait, and is reported below.
+        return exited() || fs.readFileSync(logFile, 'utf8').includes('=== pulumi-idp-sync demo');
       },
       START_TIMEOUT_MS,
       250,
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${tailLog(logFile, 60)}`);
     });
+    if (exited()) throw new Error(`npm start exited during start-up:\n${tailLog(logFile, 60)}`);
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pis-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = context.pages()[0] ?? (await context.newPage());
@@ -113,6 +114,9 @@ describeBrowser('npm start, then the console in two clicks', () => {
     // Bob is in the demo's admin group, so the admin pages are hers.
     const admin = await page.goto(`${url}/console/admin/status`);
     expect(admin?.status()).toBe(200);
+    // The summary line: the seeded Web Developers make team web, where Dave waits for a Pulumi account.
+    await expect(page.textContent('#summary-teams')).resolves.toMatch(/\d+ teams? in sync/);
+    expect(await page.textContent('#summary')).toMatch(/last reconcile/);
   }, 120_000);
 
   it('answers a direct visit to the IdP page without a sign-in request with a pointer, not a response', async () => {
