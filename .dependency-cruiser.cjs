@@ -32,6 +32,8 @@ const ALLOWED_PARTS = {
   pulumi: [...FOUNDATION],
   queue: [...FOUNDATION],
   emulator: [...FOUNDATION, 'pulumi'],
+  // The development SAML IdP of the zero-config start: it signs; runtime tells it whom it may list.
+  'dev-idp': [...FOUNDATION],
   // The HTTP foundation: its one error table knows the domain errors every surface may meet.
   app: [...FOUNDATION, 'directory', 'pulumi', 'queue', 'reconcile', 'signals', 'tokens'],
   auth: [...FOUNDATION, 'directory'],
@@ -50,6 +52,7 @@ const ALLOWED_PARTS = {
     'app',
     'auth',
     'cli',
+    'dev-idp',
     'directory',
     'emulator',
     'outbox',

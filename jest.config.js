@@ -16,6 +16,8 @@ const UNIT_TESTS = [
   'test/auth/dependencies.test.ts',
   'test/auth/settings.test.ts',
   'test/deploy/kit.test.ts',
+  'test/web/dev-idp.test.ts',
+  'test/web/status-summary.test.ts',
   'test/directory/embedded-postgres.test.ts',
   'test/emulator/emulator.test.ts',
   'test/emulator/persist.test.ts',

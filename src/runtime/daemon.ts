@@ -13,9 +13,11 @@ import { startAuditAnchoring } from '../reconcile';
 import { createWebRouter, QUEUE_DASHBOARD_PATH } from '../web';
 import { startSyncEngine } from './engine';
 import { type EmulatedPulumi, startEmulatedPulumi } from './demo';
+import { type DevSignIn, startDevSignIn } from './dev-sign-in';
 import { dependencyStates } from './ops-listener';
 import { startSignals } from './signals-wiring';
 import { withTimeout } from '../util';
+import { DEV_IDP_PATH } from '../dev-idp';
 
 /**
  * Start-up and ordered shutdown of the daemon: Postgres (embedded when DATABASE_URL is
@@ -83,6 +85,8 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     shutdown.push({ name: 'pulumi emulator', run: emulated.stop });
     pulumi = { baseUrl: emulated.baseUrl, accessToken: emulated.accessToken, org: emulated.org, emulated: true };
   }
+  // Demo mode (so never in production nor with a real token) without SAML: the development IdP.
+  const devSignIn: DevSignIn | undefined = emulated?.demo && !config.saml ? await startDevSignIn({ config: emulated.demo.config, db, logger }) : undefined;
   // Reconciler, relay, queues and tokens; workers too unless RUN_WORKERS=false (then they run
   // in `npm run worker` processes). Stopped after the HTTP server, before Redis and Postgres.
   // A refusal (EvictionPolicyError, PolicyError) stops what started so far: no orphaned
@@ -112,12 +116,13 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
     ...(emulated?.demo ? [emulated.demo.mount] : []),
     ...(signals ? [{ path: '/ssf', router: signals.pushRouter }] : []),
+    ...(devSignIn ? [devSignIn.mount] : []),
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
     {
       path: '/',
       router: createWebRouter({
-        config: emulated?.demo?.config ?? config,
+        config: devSignIn?.config ?? emulated?.demo?.config ?? config,
         db,
         redis,
         logger,
@@ -160,7 +165,12 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     await runSteps(shutdown, logger);
     throw err;
   }
-  emulated?.started({ url, queues: sync.queues, policy: sync.policy.current });
+  emulated?.started({
+    url,
+    queues: sync.queues,
+    policy: sync.policy.current,
+    ...(devSignIn ? { seed: (scimToken: string | undefined) => devSignIn.seed({ url, scimToken }) } : {}),
+  });
 
   return {
     url,
@@ -179,7 +189,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
  * What each listener answers when INTERNAL_PORT is set (docs/operations.md, "What to expose"):
  * the IdPs and people reach the public one; probes, scrapes and operators the internal one.
  */
-const PUBLIC_SCOPE: ListenerScope = { serves: ['/scim/v2', '/auth', '/console', '/healthz'], except: [QUEUE_DASHBOARD_PATH] };
+const PUBLIC_SCOPE: ListenerScope = { serves: ['/scim/v2', '/auth', '/console', '/healthz', DEV_IDP_PATH], except: [QUEUE_DASHBOARD_PATH] };
 const INTERNAL_SCOPE: ListenerScope = { serves: ['/metrics', '/readyz', '/healthz', '/api/v1', QUEUE_DASHBOARD_PATH, '/_emulator'] };
 
 /**

@@ -32,8 +32,11 @@ export interface EmulatedPulumi {
   org: string;
   /** Demo mode only: the configuration with the generated admin token, and the `/_emulator` mount. */
   demo?: { config: Config; mount: Mount };
-  /** Once the daemon listens: the start-up reconcile, and in demo mode the banner. */
-  started(at: { url: string; queues: QueueFactory; policy: Policy }): void;
+  /**
+   * Once the daemon listens: the start-up reconcile, and in demo mode the banner, after `seed`
+   * (development sign-in: the demo people into an empty directory) when given.
+   */
+  started(at: { url: string; queues: QueueFactory; policy: Policy; seed?: (scimToken: string | undefined) => Promise<string | undefined> }): void;
   stop(): Promise<void>;
 }
 
@@ -67,7 +70,7 @@ export async function startEmulatedPulumi(options: { config: Config; db: Db; log
     accessToken: emulator.accessToken,
     org,
     ...(demo ? { demo: { config: demo.config, mount: { path: '/_emulator', router: readOnly(live) } } } : {}),
-    started({ url, queues, policy }) {
+    started({ url, queues, policy, seed }) {
       // Whatever the org lost since the last start (a deleted state file, a crash between a
       // change and its write), the first reconcile puts back; Redis down: retried in the background.
       void queues.inBackground('start-up reconcile', () => enqueueFullReconcile(queues, { reason: 'emulator-start' }));
@@ -77,7 +80,17 @@ export async function startEmulatedPulumi(options: { config: Config; db: Db; log
         console: `${url}/console/`,
         emulatorState: `${url}/_emulator/state`,
       });
-      process.stdout.write(demoBanner({ url, org, policy, scimToken: demo.scimToken, adminToken: demo.adminToken }));
+      const seeded = seed
+        ? seed(demo.scimToken).catch((err: unknown) => {
+            logger.warn('the demo directory could not be seeded', { err: (err as Error).message });
+            return undefined;
+          })
+        : Promise.resolve(undefined);
+      void seeded.then((didSeed) =>
+        process.stdout.write(
+          demoBanner({ url, org, policy, scimToken: demo.scimToken, adminToken: demo.adminToken, devSignIn: seed !== undefined, seeded: didSeed }),
+        ),
+      );
     },
     stop,
   };
@@ -127,7 +140,17 @@ function readOnly(emulator: Emulator): Mount['router'] {
 }
 
 /** What the zero-config start prints once: where everything is, the tokens, the people, and a first step. */
-export function demoBanner(at: { url: string; org: string; policy: Policy; scimToken: string | undefined; adminToken: string | undefined }): string {
+export function demoBanner(at: {
+  url: string;
+  org: string;
+  policy: Policy;
+  scimToken: string | undefined;
+  adminToken: string | undefined;
+  /** The development IdP is on: the console signs in with a click. */
+  devSignIn?: boolean;
+  /** Who the development sign-in just provisioned, in words. */
+  seeded?: string;
+}): string {
   const { url, org, policy, scimToken } = at;
   const team = teamsForGroup(policy, { displayName: DEMO_GROUP })[0]?.team;
   const alice = demoPeople[0];
@@ -160,7 +183,9 @@ export function demoBanner(at: { url: string; org: string; policy: Policy; scimT
     at.adminToken
       ? `  admin API token   ${at.adminToken}   (ADMIN_API_TOKEN, generated for this run)`
       : '  admin API token   ADMIN_API_TOKEN from the environment',
-    `  console           ${url}/console/`,
+    at.devSignIn
+      ? `  console           ${url}/console/   (development IdP: click "Sign in", then a person; bob is an admin)`
+      : `  console           ${url}/console/`,
     `  Pulumi org state  ${url}/_emulator/state`,
     `  pending people    ${url}/api/v1/status   (pendingUsers; bearer the admin API token)`,
     `  dry-run plan      ADMIN_API_TOKEN=${at.adminToken ?? '…'} npm run cli -- plan`,
@@ -169,6 +194,7 @@ export function demoBanner(at: { url: string; org: string; policy: Policy; scimT
     ...demoPeople.map((p) => `    ${p.userName.padEnd(width)}  ${`${p.givenName} ${p.familyName}`.padEnd(12)}  ${standing[p.pulumi]}`),
     ...(policy.login === 'userName' ? [] : [`  Note: ${policy.file} sets identity.login to another source: these logins may not match.`]),
     '',
+    ...(at.seeded ? [`  Seeded by SCIM for the console: ${at.seeded}.`, ''] : []),
     ...(scimToken && team
       ? [
           `  Provision ${alice.givenName} into "${DEMO_GROUP}" (team ${team} in ${policy.file}); the team appears in the org state within seconds:`,

@@ -5,7 +5,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Logger } from '../log';
 import type { Person } from '../auth';
 import { html } from './html';
-import { renderRows, renderValue } from './data-table';
+import { renderRows } from './data-table';
+import { renderStatus } from './status-page';
 import { csrfField, page, unavailable } from './me-routes';
 import { type AuditFilter, type ConsoleActor, ConsoleInputError, type ConsoleSources } from './sources';
 
@@ -68,7 +69,7 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
 
   router.get('/admin/status', async (_req, res) => {
     if (!sources.sync) return page(res, 'Sync status', unavailable('Sync status', 'reconciler'));
-    page(res, 'Sync status', html`<div id="status">${renderValue(await sources.sync.status())}</div>`);
+    page(res, 'Sync status', html`<div id="status">${renderStatus(await sources.sync.status(), new Date())}</div>`);
   });
 
   router.get('/admin/plan', async (_req, res) => {

@@ -56,6 +56,8 @@ th,td{border:1px solid #d9dde5;padding:.35em .6em;text-align:left;vertical-align
 .secret{font-family:ui-monospace,monospace;background:#fff;border:2px dashed #1d2330;padding:.6em;word-break:break-all}
 code,pre{font-family:ui-monospace,monospace}pre{background:#fff;border:1px solid #d9dde5;padding:.6em;overflow:auto}
 form.inline{display:inline}label{display:block;margin:.4em 0}input,select,textarea{font:inherit}
+#summary{background:#fff;border:1px solid #d9dde5;border-radius:4px;padding:.6em 1em}
+.tone-ok{color:#17663a}.tone-warn{color:#8a5a00}.tone-bad{color:#b42318;font-weight:600}
 `;
 
 export function layout(options: LayoutOptions): Html {

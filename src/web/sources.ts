@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { HttpError } from '../app';
 import type { Policy } from '../policy';
-import type { PlanView } from '../reconcile';
+import type { PlanView, SyncStatus } from '../reconcile';
 
 /**
  * What the console reads and changes, as narrow interfaces. The runtime builds them from the
@@ -63,9 +63,9 @@ export interface AuditPage {
   next?: string;
 }
 
-/** The reconciler's read side. Shapes are rendered generically, field by field. */
+/** The reconciler's read side: status as `GET /api/v1/status` has it; audit rows are rendered field by field. */
 export interface ConsoleSync {
-  status(): Promise<object>;
+  status(): Promise<SyncStatus>;
   audit(filter: AuditFilter): Promise<AuditPage>;
   /** Dry run over every team, as people read it; absent when no reconciler runs in this process. */
   plan?(): Promise<PlanView[]>;

@@ -176,11 +176,14 @@ it('keeps the org across a restart on the same data dir, and rebuilds a lost one
   expect(await third.daemon.exited).toBe(0);
 }, 300_000);
 
-it('in production (PULUMI_EMULATOR=1) prints no banner and serves no /_emulator/', async () => {
+it('in production (PULUMI_EMULATOR=1) prints no banner and serves no /_emulator/ and no development IdP', async () => {
   const { daemon, url } = await startDaemon({ NODE_ENV: 'production', PULUMI_EMULATOR: '1' });
   await until('ready', daemon, async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined));
   expect((await fetch(`${url}/_emulator/state`)).status).toBe(404);
-  expect(fs.readFileSync(daemon.logFile, 'utf8')).not.toContain('=== pulumi-idp-sync demo');
+  expect((await fetch(`${url}/_dev-idp/sso`)).status).toBe(404);
+  const log = fs.readFileSync(daemon.logFile, 'utf8');
+  expect(log).not.toContain('=== pulumi-idp-sync demo');
+  expect(log).not.toContain('DEVELOPMENT IdP');
   daemon.child.kill('SIGTERM');
   expect(await daemon.exited).toBe(0);
 }, 300_000);
