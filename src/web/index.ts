@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
 import { createSamlService, createSessionMiddleware, csrfProtection, LoginTickets } from '../auth';
@@ -90,19 +91,13 @@ export function createWebRouter(deps: WebDeps): Router {
   if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
   const adminGroup = settings?.adminGroup;
 
+  // Random per process when unset: sessions and started sign-ins then end at a restart.
+  const secret = config.SESSION_SECRET ?? randomBytes(32).toString('hex');
+  const secureCookies = (config.PUBLIC_URL ?? '').startsWith('https:');
   const router = Router();
   router.get('/', (_req, res) => res.redirect(303, `${CONSOLE_PATH}/`));
-  router.use(
-    [CONSOLE_PATH, '/auth'],
-    securityHeaders,
-    createSessionMiddleware({
-      redis,
-      secret: config.SESSION_SECRET,
-      secureCookies: (config.PUBLIC_URL ?? '').startsWith('https:'),
-      keyPrefix: `${prefix}sess:`,
-    }),
-  );
-  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`) }));
+  router.use([CONSOLE_PATH, '/auth'], securityHeaders, createSessionMiddleware({ redis, secret, secureCookies, keyPrefix: `${prefix}sess:` }));
+  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`, { secret, secureCookies }) }));
 
   const consoleRouter = Router();
   consoleRouter.use(requirePerson(db, adminGroup));
