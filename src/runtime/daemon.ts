@@ -21,7 +21,11 @@ import { withTimeout } from '../util';
  * step bounded by a deadline so a stuck dependency cannot hold the process.
  */
 
+/** Redis keys of the request limits every replica shares (docs/robustness.md, "Abuse limits"). */
+const RATE_LIMIT_KEY_PREFIX = 'pis:rl:';
+
 /** Where the Pulumi Service is: the real one, or the in-process emulator when no token is set. */
+
 export interface PulumiEndpoint {
   baseUrl: string;
   accessToken: string;
@@ -101,7 +105,10 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
 
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
-    { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
+    {
+      path: '/scim/v2',
+      router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config), sharedLimits: { redis, keyPrefix: RATE_LIMIT_KEY_PREFIX } }),
+    },
     ...(emulated?.demo ? [emulated.demo.mount] : []),
     // Console, SAML sign-in and /api/v1. Parts not built in this process (policy, reconciler,
     // queues, tokens: pass them here) make their pages and API routes say so.
