@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
+import { clientIp, limitRequests } from '../app';
 import { createSamlService, createSessionMiddleware, csrfProtection, LoginTickets } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
@@ -9,6 +10,7 @@ import type { Policy } from '../policy';
 import type { QueueFactory } from '../queue';
 import type { Reconciler } from '../reconcile';
 import type { TokenDeps } from '../tokens';
+import { createRequestLimiter, FAILED_BEARER_RATE, type RequestRate } from '../util';
 import { createAdminApiRouter } from './api';
 import { createAuthRoutes, requireAdmin, requirePerson } from './auth-routes';
 import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
@@ -56,7 +58,25 @@ export interface WebDeps {
   sources?: ConsoleSources;
   /** Redis key prefix for sessions and SAML caches (tests isolate themselves with it). @defaultValue "pis:" */
   keyPrefix?: string;
+  /** Request limits other than the defaults (tests). */
+  rates?: Partial<WebRates>;
 }
+
+/** The request limits of the web surface, shared by replicas in Redis (docs/robustness.md, "Abuse limits"). */
+export interface WebRates {
+  /** `/auth/*` per client IP: a sign-in is three requests. */
+  authPerIp: RequestRate;
+  /** `/console/*` per session (per IP before sign-in). */
+  consolePerSession: RequestRate;
+  /** `/api/v1` per bearer token. */
+  adminApiPerToken: RequestRate;
+}
+
+export const DEFAULT_WEB_RATES: WebRates = {
+  authPerIp: { points: 300, durationSec: 60 },
+  consolePerSession: { points: 600, durationSec: 60 },
+  adminApiPerToken: { points: 600, durationSec: 60 },
+};
 
 export const CONSOLE_PATH = '/console';
 /** bull-board, the queue dashboard: on the internal listener when INTERNAL_PORT is set. */
@@ -94,9 +114,16 @@ export function createWebRouter(deps: WebDeps): Router {
   // Random per process when unset: sessions and started sign-ins then end at a restart.
   const secret = config.SESSION_SECRET ?? randomBytes(32).toString('hex');
   const secureCookies = (config.PUBLIC_URL ?? '').startsWith('https:');
+  const rates = { ...DEFAULT_WEB_RATES, ...deps.rates };
+  const limiter = (name: string, rate: RequestRate) => createRequestLimiter(rate, { redis, keyPrefix: `${prefix}rl:${name}` });
   const router = Router();
   router.get('/', (_req, res) => res.redirect(303, `${CONSOLE_PATH}/`));
+  router.use('/auth', limitRequests(limiter('auth-ip', rates.authPerIp), clientIp));
   router.use([CONSOLE_PATH, '/auth'], securityHeaders, createSessionMiddleware({ redis, secret, secureCookies, keyPrefix: `${prefix}sess:` }));
+  router.use(
+    CONSOLE_PATH,
+    limitRequests(limiter('console-session', rates.consolePerSession), (req) => (req.session.personId ? req.sessionID : clientIp(req))),
+  );
   router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`, { secret, secureCookies }) }));
 
   const consoleRouter = Router();
@@ -112,6 +139,7 @@ export function createWebRouter(deps: WebDeps): Router {
     '/api/v1',
     createAdminApiRouter({
       adminToken: config.ADMIN_API_TOKEN,
+      limits: { perToken: limiter('admin-token', rates.adminApiPerToken), failedBearer: limiter('admin-bearer-failed', FAILED_BEARER_RATE) },
       adminTokenLabel: config.ADMIN_API_TOKEN_LABEL,
       db,
       logger,
