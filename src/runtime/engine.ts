@@ -48,6 +48,8 @@ export interface SyncEngineOptions {
     | 'WORKER_CONCURRENCY'
     | 'REDIS_EVICTION_CHECK'
     | 'QUEUE_PREFIX'
+    | 'TOKEN_MAX_LIVE_PER_PERSON'
+    | 'TOKEN_MAX_ISSUES_PER_HOUR'
   >;
   db: Db;
   /** For the relay's LISTEN connection. */
@@ -141,7 +143,14 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     gatherMs: 10,
   });
 
-  const tokens = createTokenDeps({ db, pulumi: client, policy, reconciler, logger });
+  const tokens = createTokenDeps({
+    db,
+    pulumi: client,
+    policy,
+    reconciler,
+    logger,
+    issueCaps: { livePerPerson: config.TOKEN_MAX_LIVE_PER_PERSON, issuesPerHour: config.TOKEN_MAX_ISSUES_PER_HOUR },
+  });
   let laneWorker: RevokeLaneWorker | undefined;
   if (options.runWorkers) {
     createReconcileWorker({ queues, reconciler, logger, concurrency, runTeam: reconcileTeamWithTokens(reconciler, createTokensController(tokens)) });
