@@ -11,6 +11,7 @@ import { DependencyProbe, probeRoutes, type ReadinessCheck } from './probes';
  */
 
 export { HttpError, httpErrorAnswer, jsonErrorEdge, logHttpError } from './http-errors';
+export { clientIp, limitRequests, RateLimitedError } from './rate-limits';
 export { DependencyProbe, type DependencyReport, type ReadinessCheck } from './probes';
 
 export interface Mount {

@@ -15,7 +15,8 @@ export { createSessionMiddleware, csrfProtection, csrfTokenFor, CsrfError, SESSI
 export { findPeopleBySubject, findPersonById, groupsOf } from './people';
 export { subjectOf, NAMEID_FORMAT } from './subject';
 export type { LoginSubject } from './subject';
-export { LoginTickets, startLoginNonce, LOGIN_TICKET_TTL_MS } from './login-binding';
+export { LoginTickets, LOGIN_COOKIE, LOGIN_TICKET_TTL_MS, COMPLETE_PATH } from './login-binding';
+export type { LoginCookieOptions } from './login-binding';
 export type { Person } from './people';
 export { SessionIndex, AUTH_KEY_PREFIX } from './session-index';
 import type { SessionIndex } from './session-index';

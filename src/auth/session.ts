@@ -16,8 +16,6 @@ declare module 'express-session' {
     personId?: string;
     /** Synchronizer CSRF token for this session's forms. */
     csrfToken?: string;
-    /** Secret sent to the IdP as RelayState: only the browser that started a sign-in can finish it. */
-    samlLoginNonce?: string;
   }
 }
 

@@ -95,6 +95,10 @@ const envSchema = z.object({
   }),
   /** The actor the audit log names for actions taken with ADMIN_API_TOKEN. @defaultValue admin-api-token */
   ADMIN_API_TOKEN_LABEL: z.preprocess(emptyAsUnset, z.string().max(100).default('admin-api-token')),
+  /** Live tokens one person may hold (docs/robustness.md, "Abuse limits"). */
+  TOKEN_MAX_LIVE_PER_PERSON: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(20)),
+  /** Tokens one person may be issued per hour. */
+  TOKEN_MAX_ISSUES_PER_HOUR: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().default(10)),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   /** Largest accepted SCIM request body. @defaultValue 1mb */
   SCIM_MAX_BODY: z.string().default('1mb'),

@@ -5,5 +5,5 @@
  */
 export { appendOutbox, isIdentityLoss } from './events';
 export type { OutboxEvent, OutboxKind, OutboxRow } from './events';
-export { createOutboxRelay, readOutboxBacklog } from './relay';
+export { createOutboxRelay, readOutboxBacklog, republishRecent } from './relay';
 export type { ClaimedEvent, OutboxBacklog, OutboxDispatch, OutboxRelay, OutboxRelayOptions } from './relay';

@@ -252,3 +252,15 @@ export async function readOutboxBacklog(db: Db): Promise<OutboxBacklog> {
   ).rows[0];
   return { depth: row.depth, oldestAgeSeconds: row.age, failing: row.failing };
 }
+
+/**
+ * Marks the rows published within the last `withinMs` unpublished again, so the relay hands them
+ * to the dispatch once more: their jobs were lost with Redis' data (docs/robustness.md, "Redis
+ * coming back empty"). Safe because every job re-reads current state when it runs. The number of rows.
+ */
+export async function republishRecent(db: Db, withinMs: number): Promise<number> {
+  return db('outbox')
+    .whereNotNull('published_at')
+    .where('published_at', '>', db.raw(`now() - (? || ' milliseconds')::interval`, [String(withinMs)]))
+    .update({ published_at: null, available_at: db.fn.now() });
+}

@@ -26,6 +26,8 @@ import { checkEvictionPolicy, createRedis, type EvictionCheck, type EvictionPoli
 
 export { createRedis, resolveRedis, DEFAULT_REDIS_URL, EvictionPolicyError } from './redis';
 export type { EvictionCheck, EvictionPolicy, RedisEndpoint } from './redis';
+export { redisEpochKey, watchRedisEpoch } from './redis-epoch';
+export type { RedisEpochWatch, RedisEpochWatchOptions, RedisResetReason } from './redis-epoch';
 
 /** The queue did not take a job in time (Redis down or not answering): callers answer 503 or retry later. */
 export class QueueUnavailableError extends Error {
@@ -52,8 +54,11 @@ export interface ReconcileTeamJob {
 }
 
 export interface FullReconcileJob {
-  /** `emulator-start`: a start against the built-in emulator, whose org may have been re-seeded. */
-  reason: 'drift' | 'manual' | 'policy-reload' | 'emulator-start';
+  /**
+   * `emulator-start`: a start against the built-in emulator, whose org may have been re-seeded.
+   * `redis-reset`: Redis lost its data, and with it the jobs in flight.
+   */
+  reason: 'drift' | 'manual' | 'policy-reload' | 'emulator-start' | 'redis-reset';
   requestId?: string;
   /** The W3C traceparent of the context that enqueued it; the enqueue functions set it (docs/architecture.md, "Tracing"). */
   traceparent?: string;

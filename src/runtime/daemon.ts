@@ -25,7 +25,11 @@ import { DEV_IDP_PATH } from '../dev-idp';
  * step bounded by a deadline so a stuck dependency cannot hold the process.
  */
 
+/** Redis keys of the request limits every replica shares (docs/robustness.md, "Abuse limits"). */
+const RATE_LIMIT_KEY_PREFIX = 'pis:rl:';
+
 /** Where the Pulumi Service is: the real one, or the in-process emulator when no token is set. */
+
 export interface PulumiEndpoint {
   baseUrl: string;
   accessToken: string;
@@ -113,7 +117,10 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
 
   const mounts: Mount[] = [
     { path: '/metrics', router: metricsRouter() },
-    { path: '/scim/v2', router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config) }) },
+    {
+      path: '/scim/v2',
+      router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config), sharedLimits: { redis, keyPrefix: RATE_LIMIT_KEY_PREFIX } }),
+    },
     ...(emulated?.demo ? [emulated.demo.mount] : []),
     ...(signals ? [{ path: '/ssf', router: signals.pushRouter }] : []),
     ...(devSignIn ? [devSignIn.mount] : []),

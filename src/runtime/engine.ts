@@ -3,20 +3,21 @@ import type { Config } from '../config';
 import { createDb, type Db } from '../directory';
 import type { Logger } from '../log';
 import { policyReloads, recordBuildInfo, recordPulumiCall, registerPendingUsersCollector, registerSafetyCollectors } from '../metrics';
-import type { OutboxRelay } from '../outbox';
+import { type OutboxRelay, republishRecent } from '../outbox';
 import { type Policy, PolicyError, PolicyStore } from '../policy';
 import { createPulumiClient, PulumiBudget, type PulumiCall, type PulumiClient } from '../pulumi';
-import { createQueueFactory, createRevokeLane, enqueueFullReconcile, type QueueFactory } from '../queue';
+import { createQueueFactory, createRevokeLane, enqueueFullReconcile, QUEUE, type QueueFactory, redisEpochKey, watchRedisEpoch } from '../queue';
 import {
   countDegradedTeams,
   countLoginConflicts,
   countOpenHolds,
   countPendingUsers,
   createReconcileWorker,
+  DRIFT_SCHEDULER_ID,
   Reconciler,
   upsertDriftSchedule,
 } from '../reconcile';
-import { createTokensController, startRevokeLaneWorker, type TokenDeps } from '../tokens';
+import { createTokensController, type RevokeLaneWorker, startRevokeLaneWorker, type TokenDeps } from '../tokens';
 import { readBuildInfo } from './build-info';
 import { type OpsListener, startOpsListener } from './ops-listener';
 import { createDirectoryRelay } from './outbox-dispatch';
@@ -32,6 +33,12 @@ import { SessionIndex } from '../auth';
  * share the outbox through SKIP LOCKED); workers run where `runWorkers` says.
  */
 
+/**
+ * Outbox rows published this recently have their jobs published again after Redis lost its
+ * data: the jobs in flight then (retries wait minutes at most; older work is the full reconcile's).
+ */
+const REPUBLISH_AFTER_RESET_MS = 15 * 60 * 1000;
+
 export interface SyncEngineOptions {
   config: Pick<
     Config,
@@ -44,6 +51,8 @@ export interface SyncEngineOptions {
     | 'WORKER_CONCURRENCY'
     | 'REDIS_EVICTION_CHECK'
     | 'QUEUE_PREFIX'
+    | 'TOKEN_MAX_LIVE_PER_PERSON'
+    | 'TOKEN_MAX_ISSUES_PER_HOUR'
   >;
   db: Db;
   /** For the relay's LISTEN connection. */
@@ -139,7 +148,15 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     gatherMs: 10,
   });
 
-  const tokens = createTokenDeps({ db, pulumi: client, policy, reconciler, logger });
+  const tokens = createTokenDeps({
+    db,
+    pulumi: client,
+    policy,
+    reconciler,
+    logger,
+    issueCaps: { livePerPerson: config.TOKEN_MAX_LIVE_PER_PERSON, issuesPerHour: config.TOKEN_MAX_ISSUES_PER_HOUR },
+  });
+  let laneWorker: RevokeLaneWorker | undefined;
   if (options.runWorkers) {
     createReconcileWorker({ queues, reconciler, logger, concurrency, runTeam: reconcileTeamWithTokens(reconciler, createTokensController(tokens)) });
     // The revoke lane calls in the budget's priority class, so a revocation never waits behind
@@ -148,12 +165,29 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     // Shared Signals actions ride the same lane; ending a person's console sessions needs the
     // session index the console keeps in this Redis (docs/shared-signals.md).
     const signal = createSignalActions({ db, tokens: laneTokens, sessions: new SessionIndex(queues.producer, options.sessionKeyPrefix), logger });
-    startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(laneTokens), reconciler), { signal });
+    laneWorker = startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(laneTokens), reconciler), { signal });
   }
   relay.start();
   // Not awaited: with Redis down at boot BullMQ holds the command until Redis is ready, and
   // start-up (the daemon's HTTP listener) must not wait for that. The factory retries it.
-  void queues.inBackground('drift schedule', () => upsertDriftSchedule(queues, policy.current));
+  const driftScheduled = queues.inBackground('drift schedule', () => upsertDriftSchedule(queues, policy.current));
+  const redisEpoch = watchRedisEpoch({
+    redis: queues.producer,
+    key: redisEpochKey(config.QUEUE_PREFIX),
+    logger: log,
+    armed: Promise.all([driftScheduled, laneWorker?.scheduled ?? true]).then((done) => done.every(Boolean)),
+    schedulesPresent: async () =>
+      Boolean(await queues.queue(QUEUE.reconcile).getJobScheduler(DRIFT_SCHEDULER_ID)) && ((await laneWorker?.scheduleIntact()) ?? true),
+    async repair() {
+      // Revocations first: the recent outbox rows go through the dispatch again, and the
+      // identity losses among them take the revoke lane; then everything is reconciled.
+      const republished = await republishRecent(db, REPUBLISH_AFTER_RESET_MS);
+      await upsertDriftSchedule(queues, policy.current);
+      await laneWorker?.reschedule();
+      await enqueueFullReconcile(queues, { reason: 'redis-reset' });
+      log.info('repaired after Redis lost its data: schedules set, full reconcile enqueued', { republished });
+    },
+  });
 
   policy.on('changed', (next) => {
     reconciler.invalidateCaches();
@@ -193,6 +227,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     async stop(deadlineMs = 10_000) {
       // Probes and scrapes go unanswered from here on: the process is leaving.
       await opsListener?.close();
+      redisEpoch.stop();
       await queues.close(deadlineMs);
       await relay.stop();
       await lockDb.destroy();

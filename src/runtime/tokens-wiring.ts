@@ -3,12 +3,20 @@ import type { Logger } from '../log';
 import { isManageableTeamName, type PolicyStore } from '../policy';
 import type { PulumiClient } from '../pulumi';
 import { createTokenAuditWriter, teamMembershipView, type Reconciler, type ReconcileRequest, type TeamReconcileOutcome } from '../reconcile';
-import { fromTeamStacks, type PersonState, type TokenDeps, type TokensController } from '../tokens';
+import { fromTeamStacks, type PersonState, type TokenDeps, type TokenIssueCaps, type TokensController } from '../tokens';
 
 /** What the tokens part needs, built from the reconciler's answers and the directory. */
-export function createTokenDeps(options: { db: Db; pulumi: PulumiClient; policy: PolicyStore; reconciler: Reconciler; logger: Logger }): TokenDeps {
+export function createTokenDeps(options: {
+  db: Db;
+  pulumi: PulumiClient;
+  policy: PolicyStore;
+  reconciler: Reconciler;
+  logger: Logger;
+  issueCaps?: TokenIssueCaps;
+}): TokenDeps {
   const { db, pulumi, policy, reconciler, logger } = options;
   return {
+    ...(options.issueCaps ? { issueCaps: options.issueCaps } : {}),
     db,
     pulumi,
     get org() {

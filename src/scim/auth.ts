@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import type { Redis } from 'ioredis';
 import { findActiveToken, hashToken, touchToken, type Db } from '../directory';
 import type { Logger } from '../log';
+import { createRequestLimiter, FAILED_BEARER_RATE } from '../util';
 import { rateLimited, unauthorized } from './errors';
 
 /**
@@ -18,10 +20,12 @@ import { rateLimited, unauthorized } from './errors';
  * token therefore takes effect within that time in every process. Failed lookups are never
  * cached.
  *
- * A per-client token bucket answers 429 with Retry-After when a client exceeds its rate. The
- * daemon passes SCIM_RATE_LIMIT_RPS / SCIM_RATE_LIMIT_BURST (0 requests per second turns it
- * off). The buckets live in this process: with N replicas behind a load balancer a client may
- * make up to N times the configured rate in all.
+ * A per-client limit answers 429 with Retry-After when a client exceeds its rate: up to `burst`
+ * requests per `burst / perSecond` seconds. The daemon passes SCIM_RATE_LIMIT_RPS /
+ * SCIM_RATE_LIMIT_BURST (0 requests per second turns it off). Given `redis`, the count is shared
+ * by every replica; while Redis is not ready it is kept in this process, so SCIM keeps working
+ * (src/util/rate-limit.ts). Failed bearer checks are limited per client IP (FAILED_BEARER_RATE):
+ * past it, the IP gets 429 before its token is even checked.
  */
 
 export interface ScimPrincipal {
@@ -51,23 +55,38 @@ export function createScimAuth(deps: {
   rateLimit?: RateLimit | false;
   /** How long a verified database token is trusted without a lookup; 0 = every request. @defaultValue 5000 */
   tokenCacheMs?: number;
+  /** Where the counts of the limits are shared, under `keyPrefix`; this process only when absent. */
+  shared?: { redis: Redis; keyPrefix: string };
 }) {
   const tokenCacheMs = deps.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS;
   const bootstrapHash = deps.bootstrapToken ? hashToken(deps.bootstrapToken) : undefined;
   const lastTouched = new Map<string, number>();
   const limit = deps.rateLimit === undefined ? DEFAULT_RATE_LIMIT : deps.rateLimit;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const clientLimiter = limit
+    ? createRequestLimiter(
+        { points: limit.burst, durationSec: Math.max(1, Math.ceil(limit.burst / limit.perSecond)) },
+        { redis: deps.shared?.redis, keyPrefix: `${deps.shared?.keyPrefix ?? ''}scim-client` },
+      )
+    : undefined;
+  const failedBearer = createRequestLimiter(FAILED_BEARER_RATE, { redis: deps.shared?.redis, keyPrefix: `${deps.shared?.keyPrefix ?? ''}scim-bearer-failed` });
   const verified = new Map<string, { principal: ScimPrincipal; tokenId: string; until: number }>();
 
-  async function lookup(hash: Buffer): Promise<ScimPrincipal | undefined> {
+  function cachedPrincipal(hash: Buffer): ScimPrincipal | undefined {
     const key = hash.toString('hex');
-    const now = Date.now();
     const cached = verified.get(key);
-    if (cached && cached.until > now) {
+    if (cached && cached.until > Date.now()) {
       touch(cached.tokenId);
       return cached.principal;
     }
     verified.delete(key);
+    return undefined;
+  }
+
+  async function lookup(hash: Buffer): Promise<ScimPrincipal | undefined> {
+    const cached = cachedPrincipal(hash);
+    if (cached) return cached;
+    const key = hash.toString('hex');
+    const now = Date.now();
     const token = await findActiveToken(deps.db, hash);
     if (!token) return undefined;
     const principal = { clientId: token.clientId, clientName: token.clientName };
@@ -77,20 +96,6 @@ export function createScimAuth(deps: {
     return principal;
   }
 
-  function allow(clientId: string): number | undefined {
-    if (!limit) return undefined;
-    const now = Date.now();
-    const bucket = buckets.get(clientId) ?? { tokens: limit.burst, at: now };
-    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
-    bucket.at = now;
-    buckets.set(clientId, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return undefined;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond));
-  }
-
   function touch(tokenId: string): void {
     const now = Date.now();
     if (now - (lastTouched.get(tokenId) ?? 0) < TOUCH_EVERY_MS) return;
@@ -98,19 +103,32 @@ export function createScimAuth(deps: {
     touchToken(deps.db, tokenId).catch((err: Error) => deps.logger.warn('could not record SCIM token use', { err: err.message }));
   }
 
+  /** A failed bearer check, counted against the IP: 401, or 429 once the IP has failed too often. */
+  async function refused(ip: string, detail: string) {
+    const retryAfter = await failedBearer.consume(ip);
+    return retryAfter === undefined ? unauthorized(detail) : rateLimited(retryAfter);
+  }
+
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const ip = req.ip ?? 'unknown';
+    // An IP over its failures gets no database lookup; a token this process verified lately
+    // still passes, so a client behind the same proxy as an attacker keeps working.
+    const refusedFor = await failedBearer.blocked(ip);
     const header = req.headers.authorization;
     const match = header ? BEARER.exec(header) : null;
-    if (!match) throw unauthorized('a bearer token is required in the Authorization header');
+    if (!match) throw refusedFor !== undefined ? rateLimited(refusedFor) : await refused(ip, 'a bearer token is required in the Authorization header');
     const presented = hashToken(match[1]!);
     let principal: ScimPrincipal | undefined;
     if (bootstrapHash && timingSafeEqual(presented, bootstrapHash)) {
       principal = BOOTSTRAP_CLIENT;
+    } else if (refusedFor !== undefined) {
+      principal = cachedPrincipal(presented);
+      if (!principal) throw rateLimited(refusedFor);
     } else {
       principal = await lookup(presented);
     }
-    if (!principal) throw unauthorized('the bearer token is not valid');
-    const retryAfter = allow(principal.clientId);
+    if (!principal) throw await refused(ip, 'the bearer token is not valid');
+    const retryAfter = await clientLimiter?.consume(principal.clientId);
     if (retryAfter !== undefined) throw rateLimited(retryAfter);
     res.locals.scimClient = principal;
     next();

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from '../config';
 import { findGroup, findUser, type Db, type GroupRow, type UserGroupRef, type UserRow } from '../directory';
@@ -38,6 +39,8 @@ export interface ScimRouterDeps {
   rateLimit?: RateLimit | false;
   /** See createScimAuth. @defaultValue 5000 */
   tokenCacheMs?: number;
+  /** Where the rate limits are counted, shared by replicas; this process only when absent. */
+  sharedLimits?: { redis: Redis; keyPrefix: string };
 }
 
 /** What the resource routes share: the store and the base URL resources are located under. */
@@ -52,7 +55,16 @@ export function createScimRouter(deps: ScimRouterDeps): Router {
     config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/$/, '')}${req.baseUrl}` : `${req.protocol}://${req.get('host')}${req.baseUrl}`;
   const router = express.Router();
   router.use(requestLog(logger));
-  router.use(createScimAuth({ db, logger, bootstrapToken: config.SCIM_BEARER_TOKEN, rateLimit: deps.rateLimit, tokenCacheMs: deps.tokenCacheMs }));
+  router.use(
+    createScimAuth({
+      db,
+      logger,
+      bootstrapToken: config.SCIM_BEARER_TOKEN,
+      rateLimit: deps.rateLimit,
+      tokenCacheMs: deps.tokenCacheMs,
+      shared: deps.sharedLimits,
+    }),
+  );
   // Before the general body parser: a bulk request has its own size limit (maxPayloadSize).
   router.use(bulkRoutes({ db, baseUrlOf, logger }));
   router.use(jsonBody(config.SCIM_MAX_BODY));

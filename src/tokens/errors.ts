@@ -11,7 +11,9 @@ export type TokenErrorCode =
   | 'unknown_token'
   | 'owner_lost_access'
   | 'observe_mode'
-  | 'pulumi_unavailable';
+  | 'pulumi_unavailable'
+  | 'too_many_live_tokens'
+  | 'too_many_issues';
 
 export class TokenError extends Error {
   constructor(
@@ -35,6 +37,8 @@ const STATUS: Readonly<Record<TokenErrorCode, number>> = {
   owner_lost_access: 409,
   observe_mode: 409,
   pulumi_unavailable: 502,
+  too_many_live_tokens: 409,
+  too_many_issues: 429,
 };
 
 export function httpStatusOfTokenError(err: TokenError): number {

@@ -14,7 +14,8 @@ export { issueToken, listTokens, getTokenView, revokeToken, issueRequestSchema, 
 export type { IssueRequest, IssuedToken, TokenView } from './service';
 export { TokenError, httpStatusOfTokenError } from './errors';
 export type { TokenErrorCode } from './errors';
-export type { TokenDeps, TeamAccessView, TokenAuditEntry, TokenAuditWriter, TokenAuditAction } from './ports';
+export type { TokenDeps, TeamAccessView, TokenAuditEntry, TokenAuditWriter, TokenAuditAction, TokenIssueCaps } from './ports';
+export { DEFAULT_ISSUE_CAPS } from './ports';
 export { creatorBoundFate, creatorRevokeReason, ledgerTokenFate, lossReason } from './fate';
 export type { CreatorFacts, CreatorRevokeWhy, Fate, PersonState } from './fate';
 export { createTokensController } from './controller';

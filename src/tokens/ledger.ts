@@ -328,3 +328,15 @@ export async function recordCreatorBoundRevoked(
     return inserted.length > 0;
   });
 }
+
+/** How many tokens a person holds now (live states), and how many were issued to them since `since`. */
+export async function ownerTokenCounts(db: Knex, ownerUserId: string, since: Date): Promise<{ live: number; issuedSince: number }> {
+  const row = await db(LEDGER)
+    .where({ owner_user_id: ownerUserId })
+    .select(
+      db.raw('count(*) filter (where state = any(?)) as live', [LIVE_STATES as TokenState[]]),
+      db.raw('count(*) filter (where created_at >= ?) as issued_since', [since]),
+    )
+    .first();
+  return { live: Number(row?.live ?? 0), issuedSince: Number(row?.issued_since ?? 0) };
+}

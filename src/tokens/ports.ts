@@ -66,4 +66,19 @@ export interface TokenDeps {
   logger: Logger;
   /** Clock, replaceable in tests of the expiry sweep. @defaultValue () => new Date() */
   now?: () => Date;
+  /** Caps on what one person may hold and be issued. @defaultValue DEFAULT_ISSUE_CAPS */
+  issueCaps?: TokenIssueCaps;
 }
+
+/**
+ * Each issue costs several Pulumi calls from the org's one budget, so nobody may issue without
+ * limit (docs/robustness.md, "Abuse limits").
+ */
+export interface TokenIssueCaps {
+  /** Live tokens (issuing, active, revoking) per person. */
+  livePerPerson: number;
+  /** Tokens issued per person in the last hour, revoked ones included. */
+  issuesPerHour: number;
+}
+
+export const DEFAULT_ISSUE_CAPS: TokenIssueCaps = { livePerPerson: 20, issuesPerHour: 10 };

@@ -11,11 +11,12 @@ import {
   listTokens as listLedger,
   markActive,
   markFailed,
+  ownerTokenCounts,
   recordGrants,
   type TokenFilter,
 } from './ledger';
 import { MAX_TOKEN_GENERATION, privateTeamName, tokenName } from './naming';
-import type { TokenDeps } from './ports';
+import { DEFAULT_ISSUE_CAPS, type TokenDeps } from './ports';
 import { announceTokenWrite } from './audited';
 import { revokeLedgerToken, auditReason, resumeRevocation } from './revoke';
 import { intersectScope, levelName, type PermissionName, type ScopeEntry, type StackGrant } from './scope';
@@ -166,6 +167,18 @@ export async function ownerIdOf(deps: Pick<TokenDeps, 'db'>, owner: string): Pro
  * `scope ∩ team grants` and a token on it; without: a token on the team itself, recorded with
  * its owner so it is revoked when the owner leaves. Answers once grants and token exist.
  */
+/** Refuses an issue past the person's caps (checked before the ledger row: concurrent issues may pass it by their number). */
+async function checkIssueCaps(deps: TokenDeps, owner: { id: string; userName: string }, now: Date): Promise<void> {
+  const caps = deps.issueCaps ?? DEFAULT_ISSUE_CAPS;
+  const counts = await ownerTokenCounts(deps.db, owner.id, new Date(now.getTime() - 3600_000));
+  if (counts.live >= caps.livePerPerson) {
+    throw new TokenError('too_many_live_tokens', `${owner.userName} already holds ${counts.live} live tokens, the most one person may hold; revoke one first`);
+  }
+  if (counts.issuedSince >= caps.issuesPerHour) {
+    throw new TokenError('too_many_issues', `${owner.userName} was issued ${counts.issuedSince} tokens in the last hour, the most allowed; try again later`);
+  }
+}
+
 export async function issueToken(deps: TokenDeps, input: unknown): Promise<IssuedToken> {
   const now = deps.now?.() ?? new Date();
   const req = parseIssueRequest(input, now);
@@ -173,6 +186,7 @@ export async function issueToken(deps: TokenDeps, input: unknown): Promise<Issue
     throw new TokenError('observe_mode', 'reconcile.mode is observe: the daemon makes no Pulumi write, and issues no token, until it is set to enforce');
   }
   const owner = await findOwner(deps, req.owner);
+  await checkIssueCaps(deps, owner, now);
   const desired = await deps.access.desiredGrants(req.team);
   if (desired === null) throw new TokenError('unknown_team', `team ${JSON.stringify(req.team)} is not managed by this daemon`);
   if (!owner.active || !(await deps.access.isActiveMember(owner.id, req.team))) {

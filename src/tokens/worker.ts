@@ -37,6 +37,10 @@ export interface RevokeLaneWorker {
    * factory closed first. Start-up does not wait for it (Redis may be down at boot).
    */
   scheduled: Promise<boolean>;
+  /** Sets the sweep's scheduler again (after Redis lost its data). */
+  reschedule(): Promise<void>;
+  /** Whether the sweep's scheduler is as it should be (present, or absent when the sweep is off). */
+  scheduleIntact(): Promise<boolean>;
 }
 
 export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensController, options: RevokeLaneOptions = {}): RevokeLaneWorker {
@@ -74,10 +78,11 @@ export function startRevokeLaneWorker(factory: QueueFactory, controller: TokensC
 
   const sweepEveryMs = options.sweepEveryMs ?? 60_000;
   const queue = factory.queue(QUEUE.revoke);
-  const scheduled = factory.inBackground('token sweep schedule', () =>
-    sweepEveryMs > 0
-      ? queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweepEveryMs }, { name: SWEEP_JOB, data: {}, opts: { attempts: 1 } })
-      : queue.removeJobScheduler(SWEEP_SCHEDULER_ID),
-  );
-  return { worker, scheduled };
+  const reschedule = async () => {
+    if (sweepEveryMs > 0) await queue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweepEveryMs }, { name: SWEEP_JOB, data: {}, opts: { attempts: 1 } });
+    else await queue.removeJobScheduler(SWEEP_SCHEDULER_ID);
+  };
+  const scheduled = factory.inBackground('token sweep schedule', reschedule);
+  const scheduleIntact = async () => sweepEveryMs > 0 === Boolean(await queue.getJobScheduler(SWEEP_SCHEDULER_ID));
+  return { worker, scheduled, reschedule, scheduleIntact };
 }

@@ -31,3 +31,5 @@ export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
  */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export { TtlCache } from './ttl-cache';
+export { createRequestLimiter, FAILED_BEARER_RATE } from './rate-limit';
+export type { RequestLimiter, RequestRate } from './rate-limit';

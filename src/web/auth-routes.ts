@@ -15,7 +15,7 @@ import {
   signIn,
   signOut,
   csrfTokenFor,
-  startLoginNonce,
+  COMPLETE_PATH,
 } from '../auth';
 import { HttpError } from '../app';
 import type { Db } from '../directory/db';
@@ -86,8 +86,6 @@ export interface AuthRouteDeps {
   adminGroup: AdminGroupRef | undefined;
 }
 
-export const COMPLETE_PATH = '/auth/saml/complete';
-
 /** Destroys the session in Redis and tells the browser to drop its now useless cookie. */
 async function endSession(req: Request, res: Response, sessions: SessionIndex): Promise<void> {
   await signOut(req, sessions);
@@ -129,7 +127,7 @@ and <code>PUBLIC_URL</code>.</p></div>`,
       recordSamlSignIn(refusal.reason);
       return renderSamlRejection(res, refusal.reason);
     }
-    await saml.startLogin(req, res, await startLoginNonce(req));
+    await saml.startLogin(req, res, deps.tickets.start(res));
   });
 
   router.post(ACS_PATH, readAcsBody(logger), async (req, res) => {

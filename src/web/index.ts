@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import type { Redis } from 'ioredis';
+import { clientIp, limitRequests } from '../app';
 import { AUTH_KEY_PREFIX, createSamlService, createSessionMiddleware, csrfProtection, LoginTickets, SessionIndex } from '../auth';
 import type { Config } from '../config';
 import type { Db } from '../directory/db';
@@ -8,6 +10,7 @@ import type { Policy } from '../policy';
 import type { QueueFactory } from '../queue';
 import type { Reconciler } from '../reconcile';
 import type { TokenDeps } from '../tokens';
+import { createRequestLimiter, FAILED_BEARER_RATE, type RequestRate } from '../util';
 import { createAdminApiRouter } from './api';
 import type { SignalsAdmin } from './api/ssf';
 import { createAuthRoutes, requireAdmin, requirePerson } from './auth-routes';
@@ -59,7 +62,25 @@ export interface WebDeps {
   sources?: ConsoleSources;
   /** Redis key prefix for sessions and SAML caches (tests isolate themselves with it). @defaultValue "pis:" */
   keyPrefix?: string;
+  /** Request limits other than the defaults (tests). */
+  rates?: Partial<WebRates>;
 }
+
+/** The request limits of the web surface, shared by replicas in Redis (docs/robustness.md, "Abuse limits"). */
+export interface WebRates {
+  /** `/auth/*` per client IP: a sign-in is three requests. */
+  authPerIp: RequestRate;
+  /** `/console/*` per session (per IP before sign-in). */
+  consolePerSession: RequestRate;
+  /** `/api/v1` per bearer token. */
+  adminApiPerToken: RequestRate;
+}
+
+export const DEFAULT_WEB_RATES: WebRates = {
+  authPerIp: { points: 300, durationSec: 60 },
+  consolePerSession: { points: 600, durationSec: 60 },
+  adminApiPerToken: { points: 600, durationSec: 60 },
+};
 
 export const CONSOLE_PATH = '/console';
 /** bull-board, the queue dashboard: on the internal listener when INTERNAL_PORT is set. */
@@ -95,19 +116,20 @@ export function createWebRouter(deps: WebDeps): Router {
   if (!saml) logger.warn('SAML is not configured: the console cannot be signed into (set SAML_IDP_SSO_URL and friends)');
   const adminGroup = settings?.adminGroup;
 
+  // Random per process when unset: sessions and started sign-ins then end at a restart.
+  const secret = config.SESSION_SECRET ?? randomBytes(32).toString('hex');
+  const secureCookies = (config.PUBLIC_URL ?? '').startsWith('https:');
+  const rates = { ...DEFAULT_WEB_RATES, ...deps.rates };
+  const limiter = (name: string, rate: RequestRate) => createRequestLimiter(rate, { redis, keyPrefix: `${prefix}rl:${name}` });
   const router = Router();
   router.get('/', (_req, res) => res.redirect(303, `${CONSOLE_PATH}/`));
+  router.use('/auth', limitRequests(limiter('auth-ip', rates.authPerIp), clientIp));
+  router.use([CONSOLE_PATH, '/auth'], securityHeaders, createSessionMiddleware({ redis, secret, secureCookies, keyPrefix: `${prefix}sess:` }));
   router.use(
-    [CONSOLE_PATH, '/auth'],
-    securityHeaders,
-    createSessionMiddleware({
-      redis,
-      secret: config.SESSION_SECRET,
-      secureCookies: (config.PUBLIC_URL ?? '').startsWith('https:'),
-      keyPrefix: `${prefix}sess:`,
-    }),
+    CONSOLE_PATH,
+    limitRequests(limiter('console-session', rates.consolePerSession), (req) => (req.session.personId ? req.sessionID : clientIp(req))),
   );
-  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`), sessions }));
+  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`, { secret, secureCookies }), sessions }));
 
   const consoleRouter = Router();
   consoleRouter.use(requirePerson(db, adminGroup, sessions));
@@ -122,6 +144,7 @@ export function createWebRouter(deps: WebDeps): Router {
     '/api/v1',
     createAdminApiRouter({
       adminToken: config.ADMIN_API_TOKEN,
+      limits: { perToken: limiter('admin-token', rates.adminApiPerToken), failedBearer: limiter('admin-bearer-failed', FAILED_BEARER_RATE) },
       adminTokenLabel: config.ADMIN_API_TOKEN_LABEL,
       db,
       logger,

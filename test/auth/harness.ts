@@ -52,7 +52,7 @@ export interface HttpResult {
   location?: string | null;
 }
 
-export type WebParts = Pick<WebDeps, 'policy' | 'reconciler' | 'queues' | 'tokens' | 'sources'>;
+export type WebParts = Pick<WebDeps, 'policy' | 'reconciler' | 'queues' | 'tokens' | 'sources' | 'rates'>;
 
 export interface HarnessOptions {
   env?: Record<string, string>;

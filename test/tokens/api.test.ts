@@ -1,62 +1,20 @@
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp, createHttpServer } from '../../src/app';
-import { startEmulator, type Emulator } from '../../src/emulator';
-import { createLogger } from '../../src/log';
-import { createPulumiClient } from '../../src/pulumi';
-import type { TeamAccessView, TokenDeps } from '../../src/tokens';
-import { tokensRouter } from '../../src/web/api/tokens';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { emptyAcmePolicy } from '../helpers/policy';
+import type { TestDatabase } from '../helpers/db';
+import { startTokensApi, type TokensApi } from './api-server';
 
 /** The `/api/v1/tokens` routes over HTTP: status codes, bodies, and that no value leaks. */
 
+let api: TokensApi;
 let tdb: TestDatabase;
-let emu: Emulator;
-let server: http.Server;
 let base: string;
 let alice: string;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  [{ id: alice }] = await tdb
-    .db('users')
-    .insert([{ user_name: 'alice@example.com' }])
-    .returning('id');
-  emu = await startEmulator({
-    seed: {
-      members: ['alice'],
-      stacks: ['infra/dev'],
-      teams: [{ name: 'platform', members: ['alice'], stacks: [{ projectName: 'infra', stackName: 'dev', permission: 102 }] }],
-    },
-  });
-  const access: TeamAccessView = {
-    desiredGrants: async (team) => (team === 'platform' ? [{ project: 'infra', stack: 'dev', permission: 102 }] : null),
-    isActiveMember: async (userId, team) => team === 'platform' && userId === alice,
-    activeMembers: async (team) => new Set(team === 'platform' ? [alice] : []),
-    loginsOf: async () => [],
-    personState: async () => 'active',
-    ownedTeams: async () => [],
-  };
-  const deps: TokenDeps = {
-    db: tdb.db,
-    pulumi: createPulumiClient({ baseUrl: emu.url, accessToken: emu.accessToken }),
-    org: 'acme',
-    policy: { current: emptyAcmePolicy() },
-    access,
-    audit: async () => undefined,
-    logger: createLogger({ level: 'error' }),
-  };
-  const app = createApp({ logger: deps.logger, readiness: {}, mounts: [{ path: '/api/v1/tokens', router: tokensRouter(deps) }] });
-  server = createHttpServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/tokens`;
+  api = await startTokensApi();
+  ({ tdb, base, alice } = api);
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await emu.stop();
-  await tdb.drop();
+  await api?.close();
 });
 
 const post = (body: string) => fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -250,9 +250,9 @@ describe('sessions', () => {
       server.closeAllConnections();
       redis.disconnect();
     }
-    // The harness's PUBLIC_URL is http: same cookie, without Secure.
+    // The harness's PUBLIC_URL is http: the sign-in's cookie (no session before sign-in) is HttpOnly and Lax, without Secure.
     const plain = await fetch(`${w.h.url}/auth/saml/login`, { redirect: 'manual' });
-    expect(plain.headers.get('set-cookie')).toMatch(/^pis\.sid=.*; HttpOnly; SameSite=Lax$/);
+    expect(plain.headers.get('set-cookie')).toMatch(/^pis\.login=.*; HttpOnly; SameSite=Lax$/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import { HttpError, jsonErrorEdge } from '../../app';
+import { clientIp, HttpError, jsonErrorEdge, limitRequests, RateLimitedError } from '../../app';
 import type { Db } from '../../directory/db';
 import type { Logger } from '../../log';
 import type { Policy } from '../../policy';
@@ -20,7 +20,7 @@ import {
   type Hold,
 } from '../../reconcile';
 import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
-import { REQUEST_ID_PATTERN, withTimeout } from '../../util';
+import { REQUEST_ID_PATTERN, type RequestLimiter, withTimeout } from '../../util';
 import { decideHoldAndReconcile } from '../hold-decisions';
 import { type SignalsAdmin, ssfRouter } from './ssf';
 import { tokensRouter } from './tokens';
@@ -51,6 +51,8 @@ import { tokensRouter } from './tokens';
 export interface AdminApiDeps {
   /** ADMIN_API_TOKEN; when unset every request gets 503. */
   adminToken: string | undefined;
+  /** Requests per bearer token, and failed bearer checks per client IP (docs/robustness.md, "Abuse limits"). */
+  limits?: { perToken: RequestLimiter; failedBearer: RequestLimiter };
   /** ADMIN_API_TOKEN_LABEL: the actor the audit log names. @defaultValue admin-api-token */
   adminTokenLabel?: string;
   db: Db;
@@ -87,13 +89,21 @@ const planQuery = z.strictObject({ team: TEAM.optional() });
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
-/** Bearer check: SHA-256 digests compared in constant time (equal lengths, secret length hidden). */
-export function adminAuth(adminToken: string | undefined) {
+/**
+ * Bearer check: SHA-256 digests compared in constant time (equal lengths, secret length hidden).
+ * A failure counts against the client IP in `failedBearer`: 401, then 429 once the IP failed too often.
+ */
+export function adminAuth(adminToken: string | undefined, failedBearer?: RequestLimiter) {
   const expected = adminToken ? digest(adminToken) : undefined;
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (!expected) throw new HttpError(503, 'admin_api_disabled', 'the admin API is off: set ADMIN_API_TOKEN');
     const match = /^Bearer ([^\s]+)$/.exec(req.get('authorization') ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]), expected)) throw new HttpError(401, 'unauthorized', 'a valid admin bearer token is required');
+    if (!match || !timingSafeEqual(digest(match[1]), expected)) {
+      const retryAfter = await failedBearer?.consume(clientIp(req));
+      if (retryAfter === undefined) throw new HttpError(401, 'unauthorized', 'a valid admin bearer token is required');
+      res.set('Retry-After', String(retryAfter));
+      throw new RateLimitedError(retryAfter);
+    }
     next();
   };
 }
@@ -138,7 +148,9 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  router.use(adminAuth(deps.adminToken));
+  router.use(adminAuth(deps.adminToken, deps.limits?.failedBearer));
+  // Counted once the token checked out: per token, by its digest (never the token itself).
+  if (deps.limits) router.use(limitRequests(deps.limits.perToken, (req) => digest(req.get('authorization') ?? '').toString('hex')));
   router.use(express.json({ limit: '16kb' }));
 
   router.get('/status', async (_req, res) => {
