@@ -129,7 +129,9 @@ export function createWebRouter(deps: WebDeps): Router {
     CONSOLE_PATH,
     limitRequests(limiter('console-session', rates.consolePerSession), (req) => (req.session.personId ? req.sessionID : clientIp(req))),
   );
-  router.use(createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`, { secret, secureCookies }), sessions }));
+  router.use(
+    createAuthRoutes({ db, logger, saml, adminGroup, tickets: new LoginTickets(redis, `${prefix}saml:ticket:`, { secret, secureCookies }), sessions }),
+  );
 
   const consoleRouter = Router();
   consoleRouter.use(requirePerson(db, adminGroup, sessions));
