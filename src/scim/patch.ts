@@ -311,7 +311,8 @@ function filteredOperation(container: Doc, attr: AttrDef, filter: FilterNode, su
   if (op === 'remove') {
     if (sub) for (const el of matches) delete el[sub.name];
     else container[name] = elements.filter((el) => !matches.includes(el));
-    if ((container[name] as unknown[]).length === 0) delete container[name];
+    // The attribute may be absent altogether (nothing to remove from): then there is nothing to tidy.
+    if (Array.isArray(container[name]) && (container[name] as unknown[]).length === 0) delete container[name];
     return;
   }
   if (matches.length === 0) {

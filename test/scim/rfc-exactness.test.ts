@@ -126,4 +126,18 @@ describe('RFC 7643/7644 exactness', () => {
     expect(res.body.emails).toEqual([email]);
     expect((await scim.request('GET', `/Users/${id}`)).body.emails).toEqual(before.emails);
   });
+
+  // RFC 7644 §3.5.2.2: remove with a value filter removes the sub-attribute of each matching
+  // element; on a user with no emails at all nothing matches, and the server answers as it does for
+  // any remove that matches nothing (docs/scim.md), not with a fault. Found by test/fuzz.
+  it('RFC 7644 §3.5.2.2: remove of emails[type eq "work"].value on a user without emails changes nothing and is no fault', async () => {
+    const id = await createUser({ userName: 'no-emails@example.org' });
+    const before = (await scim.request('GET', `/Users/${id}`)).body;
+    const res = await scim.request('PATCH', `/Users/${id}`, {
+      schemas: [PATCH_URN],
+      Operations: [{ op: 'remove', path: 'emails[type eq "work"].value' }],
+    });
+    expect(res.status).toBeLessThan(500);
+    expect((await scim.request('GET', `/Users/${id}`)).body.emails).toEqual(before.emails);
+  });
 });
