@@ -77,8 +77,14 @@ export interface PulumiClient {
   updateTeam(org: string, team: string, update: { newDisplayName: string; newDescription: string }): Promise<void>;
   /** Already a member (409) counts as done. */
   addTeamMember(org: string, team: string, login: string): Promise<void>;
-  /** Not a member (404, or a 400 when the team read back lacks the login) counts as done. */
-  removeTeamMember(org: string, team: string, login: string): Promise<void>;
+  /**
+   * Not a member (404, or a 400 when the team read back lacks the login) counts as done.
+   * `seenOnTeam`: the caller has just read the login on the team (a reconcile's actual state), so
+   * a removal this process remembers making is stale (someone added them back) and is sent again.
+   */
+  removeTeamMember(org: string, team: string, login: string, options?: { seenOnTeam?: boolean }): Promise<void>;
+  /** True while this process remembers removing the login from the team (docs/robustness.md, "One Pulumi budget per org"). */
+  memberRemovedRecently(org: string, team: string, login: string): boolean;
   /**
    * A 409 or 400 counts as done when the team read back holds the grant at this level; a
    * grant at another level still fails (change levels with editStackPermission).
@@ -292,12 +298,17 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
       await patchTeam(org, team, { newDisplayName: update.newDisplayName, newDescription: update.newDescription });
     },
 
+    memberRemovedRecently(org, team, login) {
+      return memo.isDone(memberKey(org, team, login));
+    },
+
     async addTeamMember(org, team, login) {
       memo.forget(memberKey(org, team, login));
       await tolerate(patchTeam(org, team, { memberAction: 'add', member: login }), ConflictError);
     },
 
-    async removeTeamMember(org, team, login) {
+    async removeTeamMember(org, team, login, options) {
+      if (options?.seenOnTeam) memo.forget(memberKey(org, team, login));
       const lower = login.toLowerCase();
       await memo.once(memberKey(org, team, login), MEMBER_REMOVAL_MEMORY_MS, () =>
         confirm(

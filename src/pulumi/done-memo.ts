@@ -25,6 +25,12 @@ export class DoneMemo {
     return change;
   }
 
+  /** True while `key` counts as done. */
+  isDone(key: string): boolean {
+    const until = this.done.get(key);
+    return until !== undefined && until > Date.now();
+  }
+
   forget(key: string): void {
     this.done.delete(key);
   }

@@ -116,7 +116,8 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
       await client.priority.deleteTeamToken(org, op.team, op.tokenId, `pulumi-idp-sync: ${op.why}`);
       return done;
     case 'removeMember':
-      await client.priority.removeTeamMember(org, op.team, op.login);
+      // The plan read them on the team just now: a removal remembered from earlier is stale.
+      await client.priority.removeTeamMember(org, op.team, op.login, { seenOnTeam: true });
       return done;
     case 'narrowGrant':
     case 'widenGrant':

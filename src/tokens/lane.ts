@@ -222,6 +222,8 @@ async function creatorBoundBatch(deps: TokenDeps, people: readonly PersonFacts[]
 
 /** Intent, the removal, then its outcome: a lane write is audited as a reconcile's is (docs/audit.md). */
 async function removeMember(deps: TokenDeps, person: PersonFacts, team: string, login: string): Promise<void> {
+  // A repeat of a removal this process just made (a re-delivered job) sends nothing: no intent either.
+  if (deps.pulumi.memberRemovedRecently(deps.org, team, login)) return;
   const intent = {
     action: 'member.removed' as const,
     team,
