@@ -31,7 +31,8 @@ beforeAll(async () => {
     taps.push(tap);
     // Two reconciles at once per worker, fewer than the 6 teams: with the default 16, whichever
     // worker fetches first can take every team and the other never contends.
-    const env = { ...stack.env, PULUMI_BACKEND_URL: tap.url, WORKER_CONCURRENCY: '2' };
+    // Two workers on one host: each serves /metrics on a port of its own (0: any free one).
+    const env = { ...stack.env, PULUMI_BACKEND_URL: tap.url, WORKER_CONCURRENCY: '2', METRICS_PORT: '0' };
     workers.push(startNodeProcess('workers/main.js', env, `twoworkers-${name}`, 'source'));
   }
 }, 90_000);

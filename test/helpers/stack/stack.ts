@@ -130,7 +130,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const workers: NodeProcess[] = [];
     let workerCount = 0;
     const startWorker = (name = `worker-${++workerCount}`) => {
-      const worker = startNodeProcess('workers/main.js', env, `${options.label}-${name}`, mode);
+      // Workers on one host each serve /metrics on a port of their own (0: any free one).
+      const worker = startNodeProcess('workers/main.js', { METRICS_PORT: '0', ...env }, `${options.label}-${name}`, mode);
       workers.push(worker);
       return worker;
     };
