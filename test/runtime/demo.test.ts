@@ -108,6 +108,11 @@ const teamIn = async (banner: Banner, name: string): Promise<EmulatedTeam | unde
   return state.teams.find((t) => t.name === name);
 };
 
+const teamWithMembers = async (banner: Banner, name: string): Promise<EmulatedTeam | undefined> => {
+  const team = await teamIn(banner, name);
+  return team && team.members.length > 0 ? team : undefined;
+};
+
 const statusOf = async (banner: Banner) =>
   (await (await fetch(banner.statusUrl, { headers: { authorization: `Bearer ${banner.adminToken}` } })).json()) as {
     teams: Array<{ team: string; owned: boolean; lastOutcome: string; lastReason: string }>;
@@ -134,7 +139,8 @@ it('prints a banner whose curl makes a team appear at the printed emulator URL',
   const userId = ((await created.json()) as { id: string }).id;
   expect((await runCurl(banner.commands[1], { USER_ID: userId })).status).toBe(201);
 
-  const platform = await until('team platform in the emulator', daemon, () => teamIn(banner, 'platform'), 150_000);
+  // The team is created, then its members added: wait for both, not for the team alone.
+  const platform = await until('team platform with a member in the emulator', daemon, () => teamWithMembers(banner, 'platform'), 150_000);
   expect(platform.members.map((m) => m.login)).toEqual(['alice.smith@example.com']);
   // The third command reads the same org state the daemon's own port serves.
   expect((await (await runCurl(banner.commands[2])).json()) as { teams: unknown[] }).toMatchObject({ teams: expect.any(Array) });
@@ -166,7 +172,7 @@ it('keeps the org across a restart on the same data dir, and rebuilds a lost one
   fs.rmSync(path.join(dataDir, 'emulator'), { recursive: true, force: true });
   const third = await startDaemon();
   const rebuilt = await readBanner(third.daemon);
-  const platform = await until('team platform rebuilt', third.daemon, () => teamIn(rebuilt, 'platform'), 150_000);
+  const platform = await until('team platform rebuilt with a member', third.daemon, () => teamWithMembers(rebuilt, 'platform'), 150_000);
   expect(platform.members.map((m) => m.login)).toEqual(['alice.smith@example.com']);
   await until('status after the start-up reconcile', third.daemon, async () =>
     (await statusOf(rebuilt)).teams.find((t) => t.team === 'platform')?.lastReason === 'emulator-start' ? true : undefined,
