@@ -30,7 +30,8 @@ const SUFFIXES: Record<MetricFamily['type'], string[]> = {
 };
 
 function parseValue(text: string, line: string): number {
-  if (text === 'NaN') return Number.NaN;
+  // Prometheus reads NaN in any case; prom-client writes `Nan`.
+  if (/^nan$/i.test(text)) return Number.NaN;
   if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   const value = Number(text);

@@ -36,9 +36,10 @@ describe('drift schedule', () => {
       for (let i = 0; i < 200 && !emuTeam(h.emu, 'platform')?.members.includes('bob'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(emuTeam(h.emu, 'platform')?.members).toEqual(['bob']);
       h.emu.state.teams.find((t) => t.name === 'platform')!.members.push({ login: 'carol', role: 'member' });
-      // The audit rows of a plan are written once its ops ran: wait for the entry, not only for Pulumi.
+      // The intent is written before the removal and the outcome after it: wait for both the entry and Pulumi.
       const repaired = async () => (await queryAudit(h.scim.db, { category: 'drift', op: 'removeMember' })).entries;
-      for (let i = 0; i < 600 && (await repaired()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 2400 && ((await repaired()).length === 0 || emuTeam(h.emu, 'platform')?.members.some((m) => m === 'carol')); i++)
+        await new Promise((r) => setTimeout(r, 50));
       expect(emuTeam(h.emu, 'platform')?.members).toEqual(['bob']);
       const entries = await repaired();
       expect(entries.map((e) => [e.op, e.subject, e.reason])).toEqual([['removeMember', 'carol', 'drift']]);
