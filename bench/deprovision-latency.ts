@@ -1,9 +1,9 @@
 import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
 import { check, printTable } from './lib/report';
-import { runScenario, startScenario, timeDeprovision } from './lib/scenario';
+import { createHandToken, runScenario, startScenario, timeDeprovision } from './lib/scenario';
 import { loginOf, pool } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
 
 /**
@@ -41,14 +41,7 @@ async function main(): Promise<void> {
       Array.from({ length: TRIALS }, (_, i) => i),
       8,
       async (i) => {
-        const team = teamName(teamOf.get(i)!);
-        const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-          body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-        });
-        if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-        tokenIds[i] = ((await res.json()) as { id: string }).id;
+        tokenIds[i] = await createHandToken(stack, teamName(teamOf.get(i)!), loginOf(i), `bench-${i}`);
       },
     );
 

@@ -6,9 +6,9 @@ import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamNa
 import type { TappedCall } from './lib/pulumi-tap';
 import { readHistogram } from './lib/daemon-metrics';
 import { check, printTable } from './lib/report';
-import { runScenario, startScenario } from './lib/scenario';
+import { createHandToken, runScenario, startScenario, trialPacer } from './lib/scenario';
 import { loginOf, oktaUser, pool } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize, type Summary } from './lib/stats';
 
 /**
@@ -72,13 +72,7 @@ async function main(): Promise<void> {
       8,
       async (i) => {
         const team = teamName(teamOf.get(i)!);
-        const hand = await fetchRetrying(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-          body: JSON.stringify({ name: `bench-hand-${i}`, description: 'bench', expires: 0 }),
-        });
-        if (!hand.ok) throw new Error(`hand token create answered ${hand.status}: ${await hand.text()}`);
-        handTokens[i] = ((await hand.json()) as { id: string }).id;
+        handTokens[i] = await createHandToken(stack, team, loginOf(i), `bench-hand-${i}`, fetchRetrying);
         const issued = await fetchRetrying(`${stack.daemonUrl}/api/v1/tokens`, {
           method: 'POST',
           headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json' },
@@ -111,11 +105,9 @@ async function main(): Promise<void> {
     const bothMs: number[] = [];
     const byKind: Record<'deactivate' | 'leave', number[]> = { deactivate: [], leave: [] };
     const misses: string[] = [];
-    let nextTrialAt = 0;
+    const pace = trialPacer(TRIAL_INTERVAL_MS);
     for (let i = 0; i < TRIALS; i++) {
-      const wait = nextTrialAt - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      nextTrialAt = performance.now() + TRIAL_INTERVAL_MS;
+      await pace();
       const kind = i % 2 === 0 ? 'deactivate' : 'leave';
       const team = teamName(teamOf.get(i)!);
       const from = stack.tap.calls.length;

@@ -3,7 +3,7 @@ import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
 import { readHistogram } from './lib/daemon-metrics';
 import { check, printTable } from './lib/report';
-import { isTokenDeleteOf, runScenario, startScenario } from './lib/scenario';
+import { isTokenDeleteOf, runScenario, startScenario, trialPacer } from './lib/scenario';
 import { oktaUser, pool } from './lib/scim-client';
 import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
@@ -85,11 +85,9 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     const answers: Record<string, number> = {};
     const misses: string[] = [];
-    let nextTrialAt = 0;
+    const pace = trialPacer(TRIAL_INTERVAL_MS);
     for (let i = 0; i < TRIALS; i++) {
-      const wait = nextTrialAt - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      nextTrialAt = performance.now() + TRIAL_INTERVAL_MS;
+      await pace();
       const token = await ssf.sign(ssf.buildSet(CREDENTIAL_CHANGE, { user: { format: 'iss_sub', iss: ssf.issuer, sub: oktaUser(i).externalId } }));
       const { pulumiTeam, tokenId } = scoped[i];
       const isDelete = isTokenDeleteOf(pulumiTeam, tokenId);

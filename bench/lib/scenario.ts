@@ -1,7 +1,7 @@
 import type { ScimAnswer } from './scim-client';
 import type { TappedCall } from './pulumi-tap';
 import { writeResult } from './report';
-import { type Stack, until } from './stack';
+import { BENCH_ORG, type Stack, until } from './stack';
 
 /** An error's message, with its cause's where it has one (fetch puts the network error there). */
 function describeError(err: unknown): string {
@@ -126,4 +126,34 @@ export async function timeDeprovision(stack: Stack, trial: DeprovisionTrial, tim
     misses.push((err as Error).message);
     return undefined;
   }
+}
+
+/** Paces sequential trials: each call resolves no sooner than `intervalMs` after the previous one resolved. */
+export function trialPacer(intervalMs: number): () => Promise<void> {
+  let nextTrialAt = 0;
+  return async () => {
+    const wait = nextTrialAt - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    nextTrialAt = performance.now() + intervalMs;
+  };
+}
+
+/**
+ * Makes a team token by hand in Pulumi (the emulator's hand-edit side), acting as `login` so
+ * that Pulumi records them as its creator; returns the token's id.
+ */
+export async function createHandToken(
+  stack: Stack,
+  team: string,
+  login: string,
+  name: string,
+  send: (url: string, init: RequestInit) => Promise<Response> = fetch,
+): Promise<string> {
+  const res = await send(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-emulator-acting-as': login },
+    body: JSON.stringify({ name, description: 'bench', expires: 0 }),
+  });
+  if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
 }
