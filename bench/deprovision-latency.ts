@@ -1,10 +1,10 @@
-import { startBackgroundScim } from './lib/background';
+import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
-import { check, printTable, writeResult } from './lib/report';
+import { check, printTable } from './lib/report';
+import { createHandToken, runScenario, startScenario, timeDeprovision } from './lib/scenario';
 import { loginOf, pool } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
-import { firstCallsAfter, isMemberRemoveOf, isTokenDeleteOf } from './lib/scenario';
 
 /**
  * Deprovision latency: a user who created a team token is deactivated (Okta's
@@ -30,8 +30,8 @@ async function main(): Promise<void> {
   for (const [g, users] of plan.entries()) for (const u of users) teamOf.set(u, g);
   const stack = await startStack({ label: 'deprov', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
-  const background: Array<{ stop(): void }> = [];
-  try {
+  let load: BackgroundLoad | undefined;
+  await runScenario('deprovision-latency', stack, result, { cleanup: () => load?.stop() }, async () => {
     const push = await pushDirectory(stack.scim, shape, 16);
     await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
 
@@ -41,19 +41,11 @@ async function main(): Promise<void> {
       Array.from({ length: TRIALS }, (_, i) => i),
       8,
       async (i) => {
-        const team = teamName(teamOf.get(i)!);
-        const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-          body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-        });
-        if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-        tokenIds[i] = ((await res.json()) as { id: string }).id;
+        tokenIds[i] = await createHandToken(stack, teamName(teamOf.get(i)!), loginOf(i), `bench-${i}`);
       },
     );
 
-    const load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 500_000 });
-    background.push(load);
+    load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 500_000 });
 
     const tokenMs: number[] = [];
     const tokenDoneMs: number[] = [];
@@ -62,27 +54,19 @@ async function main(): Promise<void> {
     const byKind: Record<string, number[]> = { deactivate: [], leave: [] };
     for (let i = 0; i < TRIALS; i++) {
       const kind = i % 2 === 0 ? 'deactivate' : 'leave';
-      const team = teamName(teamOf.get(i)!);
-      const login = loginOf(i);
-      const from = stack.tap.calls.length;
-      const answer =
-        kind === 'deactivate'
-          ? await stack.scim.setActive(push.userIds[i], false)
-          : await stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
-      try {
-        const [del, rm] = await firstCallsAfter(
-          stack,
-          `trial ${i}`,
-          from,
-          [isTokenDeleteOf(team, tokenIds[i]), isMemberRemoveOf(team, login)],
-          TRIAL_TIMEOUT_MS,
-        );
-        tokenMs.push(del.startedAt - answer.at);
-        tokenDoneMs.push(del.answeredAt - answer.at);
-        memberMs.push(rm.startedAt - answer.at);
-        byKind[kind].push(del.startedAt - answer.at);
-      } catch (err) {
-        misses.push((err as Error).message);
+      const deprovision = () =>
+        kind === 'deactivate' ? stack.scim.setActive(push.userIds[i], false) : stack.scim.removeMember(push.groupIds[teamOf.get(i)!], push.userIds[i]);
+      const timing = await timeDeprovision(
+        stack,
+        { trial: i, team: teamName(teamOf.get(i)!), login: loginOf(i), tokenId: tokenIds[i], deprovision },
+        TRIAL_TIMEOUT_MS,
+        misses,
+      );
+      if (timing) {
+        tokenMs.push(timing.tokenDeleteReachedMs);
+        tokenDoneMs.push(timing.tokenDeleteAnsweredMs);
+        memberMs.push(timing.memberRemoveReachedMs);
+        byKind[kind].push(timing.tokenDeleteReachedMs);
       }
     }
     load.stop();
@@ -117,20 +101,7 @@ async function main(): Promise<void> {
       { figure: 'token DELETE, group leave', ...summarize(byKind.leave) },
     ]);
     process.stdout.write(`misses: ${misses.length}, tokens revoked more than once: ${duplicateRevocations}\n`);
-  } catch (err) {
-    const cause = (err as Error & { cause?: Error }).cause;
-    result.error = `${(err as Error).message}${cause ? ` (${cause.message})` : ''}`;
-    process.stderr.write(`${(err as Error).stack}\n`);
-    process.stdout.write(`NOTE ${result.error}\n`);
-    process.exitCode = 1;
-  } finally {
-    for (const load of background) load.stop();
-    await stack.stop();
-  }
-  writeResult('deprovision-latency', result);
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`deprovision-latency failed: ${(err as Error).stack}\n`);
-  process.exit(1);
-});
+startScenario('deprovision-latency', main);

@@ -1,9 +1,9 @@
 import { converged, desiredTeams, pushDirectory, seedFor, type DirectoryShape } from './lib/directory';
 import type { TappedCall } from './lib/pulumi-tap';
 import { check, printTable } from './lib/report';
-import { firstCallsAfter, isMemberRemoveOf, isTokenDeleteOf, runScenario, startScenario } from './lib/scenario';
+import { createHandToken, runScenario, startScenario, timeDeprovision } from './lib/scenario';
 import { loginOf, oktaUser } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
 
 /**
@@ -71,13 +71,7 @@ async function main(): Promise<void> {
     await until('trial teams converged', () => converged(stack.emulator.state, trialDesired), 120_000, 100);
     const tokenIds: string[] = [];
     for (let i = 0; i < TRIALS; i++) {
-      const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${trialTeam(i)}/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(FIRST_TRIAL + i) },
-        body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-      });
-      if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-      tokenIds.push(((await res.json()) as { id: string }).id);
+      tokenIds.push(await createHandToken(stack, trialTeam(i), loginOf(FIRST_TRIAL + i), `bench-${i}`));
     }
 
     const runFrom = stack.tap.calls.length;
@@ -90,22 +84,15 @@ async function main(): Promise<void> {
     const misses: string[] = [];
     for (let i = 0; i < TRIALS; i++) {
       const trialStarted = performance.now();
-      const team = trialTeam(i);
-      const login = loginOf(FIRST_TRIAL + i);
-      const from = stack.tap.calls.length;
-      const answer = await stack.scim.setActive(userIds[i], false);
-      try {
-        const [del, rm] = await firstCallsAfter(
-          stack,
-          `trial ${i}`,
-          from,
-          [isTokenDeleteOf(team, tokenIds[i]), isMemberRemoveOf(team, login)],
-          TRIAL_TIMEOUT_MS,
-        );
-        tokenMs.push(del.startedAt - answer.at);
-        memberMs.push(rm.startedAt - answer.at);
-      } catch (err) {
-        misses.push((err as Error).message);
+      const timing = await timeDeprovision(
+        stack,
+        { trial: i, team: trialTeam(i), login: loginOf(FIRST_TRIAL + i), tokenId: tokenIds[i], deprovision: () => stack.scim.setActive(userIds[i], false) },
+        TRIAL_TIMEOUT_MS,
+        misses,
+      );
+      if (timing) {
+        tokenMs.push(timing.tokenDeleteReachedMs);
+        memberMs.push(timing.memberRemoveReachedMs);
       }
       const wait = TRIAL_INTERVAL_MS - (performance.now() - trialStarted);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));

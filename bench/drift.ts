@@ -1,5 +1,6 @@
 import { converged, desiredTeams, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
-import { check, printTable, writeResult } from './lib/report';
+import { check, printTable } from './lib/report';
+import { runScenario, startScenario } from './lib/scenario';
 import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
 
 /**
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     env: { PULUMI_MAX_RPS: '1000', PULUMI_MAX_CONCURRENCY: '32' },
   });
   const result: Record<string, unknown> = { settings: { TEAMS, DRIFT_PERCENT, LATENCY_MS } };
-  try {
+  await runScenario('drift', stack, result, async () => {
     await pushDirectory(stack.scim, shape, 16);
     await until('initial convergence', () => converged(stack.emulator.state, desired), 600_000, 250);
     await new Promise((r) => setTimeout(r, 2000));
@@ -118,19 +119,7 @@ async function main(): Promise<void> {
       { figure: 'reads in the clean second pass', value: cleanReads },
       { figure: 'clean pass duration (s)', value: cleanPassSec },
     ]);
-  } catch (err) {
-    const cause = (err as Error & { cause?: Error }).cause;
-    result.error = `${(err as Error).message}${cause ? ` (${cause.message})` : ''}`;
-    process.stderr.write(`${(err as Error).stack}\n`);
-    process.stdout.write(`NOTE ${result.error}\n`);
-    process.exitCode = 1;
-  } finally {
-    await stack.stop();
-  }
-  writeResult('drift', result);
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`drift failed: ${(err as Error).stack}\n`);
-  process.exit(1);
-});
+startScenario('drift', main);

@@ -1,8 +1,8 @@
 import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
 import { check, printTable } from './lib/report';
-import { runScenario, startScenario } from './lib/scenario';
+import { createHandToken, runScenario, startScenario } from './lib/scenario';
 import { loginOf, pool } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 
 /**
  * Mass offboarding: 1,000 people, each holding one token they made by hand in Pulumi on the one
@@ -44,13 +44,7 @@ async function main(): Promise<void> {
       Array.from({ length: PEOPLE }, (_, i) => i),
       8,
       async (i) => {
-        const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${teamName(teamOf.get(i)!)}/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-          body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-        });
-        if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-        tokenIds.add(((await res.json()) as { id: string }).id);
+        tokenIds.add(await createHandToken(stack, teamName(teamOf.get(i)!), loginOf(i), `bench-${i}`));
       },
     );
     // Quiet before the run: the reconciles of the set-up are done.

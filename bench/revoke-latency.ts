@@ -4,9 +4,11 @@ import { createDb } from '../src/directory/db';
 import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
 import type { TappedCall } from './lib/pulumi-tap';
-import { check, printTable, writeResult } from './lib/report';
+import { readHistogram } from './lib/daemon-metrics';
+import { check, printTable } from './lib/report';
+import { createHandToken, runScenario, startScenario, trialPacer } from './lib/scenario';
 import { loginOf, oktaUser, pool } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize, type Summary } from './lib/stats';
 
 /**
@@ -54,7 +56,12 @@ async function main(): Promise<void> {
   const db = createDb({ connectionString: stack.db.url, poolMax: 2 });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS, TRIAL_INTERVAL_MS } };
   let load: BackgroundLoad | undefined;
-  try {
+  const cleanup = async () => {
+    // Background load must end with the run, also when it failed half-way.
+    load?.stop();
+    await db.destroy();
+  };
+  await runScenario('revoke-latency', stack, result, { cleanup }, async () => {
     const push = await pushDirectory(stack.scim, shape, 16);
     await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
 
@@ -65,13 +72,7 @@ async function main(): Promise<void> {
       8,
       async (i) => {
         const team = teamName(teamOf.get(i)!);
-        const hand = await fetchRetrying(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-          body: JSON.stringify({ name: `bench-hand-${i}`, description: 'bench', expires: 0 }),
-        });
-        if (!hand.ok) throw new Error(`hand token create answered ${hand.status}: ${await hand.text()}`);
-        handTokens[i] = ((await hand.json()) as { id: string }).id;
+        handTokens[i] = await createHandToken(stack, team, loginOf(i), `bench-hand-${i}`, fetchRetrying);
         const issued = await fetchRetrying(`${stack.daemonUrl}/api/v1/tokens`, {
           method: 'POST',
           headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json' },
@@ -104,11 +105,9 @@ async function main(): Promise<void> {
     const bothMs: number[] = [];
     const byKind: Record<'deactivate' | 'leave', number[]> = { deactivate: [], leave: [] };
     const misses: string[] = [];
-    let nextTrialAt = 0;
+    const pace = trialPacer(TRIAL_INTERVAL_MS);
     for (let i = 0; i < TRIALS; i++) {
-      const wait = nextTrialAt - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      nextTrialAt = performance.now() + TRIAL_INTERVAL_MS;
+      await pace();
       const kind = i % 2 === 0 ? 'deactivate' : 'leave';
       const team = teamName(teamOf.get(i)!);
       const from = stack.tap.calls.length;
@@ -154,7 +153,7 @@ async function main(): Promise<void> {
     const audited = new Set(auditRows.map((r) => r.subject));
     const revokedTokenIds = [...handTokens, ...scopedTokenIds.values()];
     const unaudited = revokedTokenIds.filter((id) => !audited.has(id)).length;
-    const daemonMetric = await readRevokeHistogram(stack.daemonUrl);
+    const daemonMetric = await readHistogram(stack.daemonUrl, 'idp_sync_deprovision_to_revoke_seconds');
     const phases = await revokeJobPhases(stack.redis.url);
 
     const hand = summarize(handMs);
@@ -202,18 +201,7 @@ async function main(): Promise<void> {
       `misses: ${misses.length}; tokens deleted more than once: ${result.tokensDeletedMoreThanOnce}; ledger: ${JSON.stringify(ledgerStates)}; ` +
         `private teams left: ${privateTeamsLeft}; revocation audit rows: ${auditRows.length}, tokens without one: ${unaudited}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`,
     );
-  } catch (err) {
-    const cause = (err as Error & { cause?: unknown }).cause;
-    result.error = `${(err as Error).message}${cause ? ` (${(cause as Error).message ?? String(cause)})` : ''}`;
-    process.stdout.write(`NOTE ${result.error}\n`);
-    process.exitCode = 1;
-  } finally {
-    // Background load must end with the run, also when it failed half-way.
-    load?.stop();
-    await db.destroy();
-    await stack.stop();
-  }
-  writeResult('revoke-latency', result);
+  });
 }
 
 /**
@@ -247,18 +235,4 @@ async function fetchRetrying(url: string, init: RequestInit): Promise<Response> 
   }
 }
 
-/** The daemon's own view: count and sum of `idp_sync_deprovision_to_revoke_seconds`. */
-async function readRevokeHistogram(daemonUrl: string): Promise<{ count: number; meanMs: number } | undefined> {
-  const res = await fetch(`${daemonUrl}/metrics`).catch(() => undefined);
-  if (!res?.ok) return undefined;
-  const text = await res.text();
-  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const count = value('idp_sync_deprovision_to_revoke_seconds_count');
-  const sum = value('idp_sync_deprovision_to_revoke_seconds_sum');
-  return { count, meanMs: count > 0 ? (sum / count) * 1000 : Number.NaN };
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`revoke-latency failed: ${(err as Error).stack}\n`);
-  process.exit(1);
-});
+startScenario('revoke-latency', main);

@@ -1,20 +1,16 @@
-import type { AddressInfo } from 'node:net';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { createApp, createHttpServer } from '../src/app';
 import { createDb, createScimClient, migrateLatest } from '../src/directory';
-import { createLogger } from '../src/log';
-import { createScimRouter } from '../src/scim';
 import { createBenchDatabase } from './lib/postgres';
 import { check, printTable, writeResult } from './lib/report';
+import { startScenario } from './lib/scenario';
 import { oktaUser, pool, SCIM_GROUP, ScimClient } from './lib/scim-client';
+import { type ScimServerThread, startScimServerThread } from './lib/scim-server-thread';
 
 /**
  * A large import through `/Bulk` (RFC 7644 §3.7) against the same import sent request by
  * request.
  *
  * Method: for each mode, a fresh migrated database and the SCIM server in a worker thread (the
- * real router, auth by a client token looked up by hash, rate limit off, as
- * scim-group-patch.ts). The import is BENCH_BULK_USERS users (Okta-shaped bodies) and
+ * real router, auth by a client token looked up by hash, rate limit off: bench/lib/scim-server-thread.ts). The import is BENCH_BULK_USERS users (Okta-shaped bodies) and
  * BENCH_BULK_GROUPS groups, each group holding its share of the users as members:
  * - bulk: one BulkRequest per group, the group's users as POSTs with bulkIds and then the group
  *   as a POST whose members are `bulkId:` references;
@@ -30,22 +26,6 @@ const USERS = Number(process.env.BENCH_BULK_USERS ?? 10_000);
 const GROUPS = Number(process.env.BENCH_BULK_GROUPS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_BULK_CONCURRENCY ?? 4);
 const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
-
-interface ServerData {
-  url: string;
-}
-
-async function serve(): Promise<void> {
-  const { url } = workerData as ServerData;
-  const db = createDb({ connectionString: url, poolMax: 10 });
-  const logger = createLogger({ level: 'warn' });
-  const router = createScimRouter({ db, logger, config: { SCIM_BEARER_TOKEN: undefined, SCIM_MAX_BODY: '1mb', PUBLIC_URL: undefined }, rateLimit: false });
-  const app = createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] });
-  const server = createHttpServer(app);
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  parentPort!.postMessage({ port: (server.address() as AddressInfo).port });
-}
 
 /** The users of group `g`: an equal share, the last group taking what is left. */
 function usersOf(g: number): number[] {
@@ -116,16 +96,12 @@ async function importSingle(scim: ScimClient): Promise<number> {
 async function run(mode: 'bulk' | 'single'): Promise<Record<string, string | number>> {
   const database = await createBenchDatabase(`scim_bulk_${mode}`);
   const db = createDb({ connectionString: database.url, poolMax: 2 });
-  let worker: Worker | undefined;
+  let server: ScimServerThread | undefined;
   try {
     await migrateLatest(db);
     const { token } = await createScimClient(db, 'bench');
-    worker = new Worker(__filename, { workerData: { url: database.url } satisfies ServerData });
-    const port = await new Promise<number>((resolve, reject) => {
-      worker!.once('message', (m: { port: number }) => resolve(m.port));
-      worker!.once('error', reject);
-    });
-    const scim = new ScimClient(`http://127.0.0.1:${port}/scim/v2`, token);
+    server = await startScimServerThread(database.url);
+    const scim = new ScimClient(server.base, token);
     const started = performance.now();
     const requests = mode === 'bulk' ? await importBulk(scim) : await importSingle(scim);
     const seconds = (performance.now() - started) / 1000;
@@ -140,7 +116,7 @@ async function run(mode: 'bulk' | 'single'): Promise<Record<string, string | num
     const round = (n: number) => Math.round(n * 100) / 100;
     return { mode, requests, seconds: round(seconds), usersPerSecond: Math.round(USERS / seconds) };
   } finally {
-    await worker?.terminate();
+    await server?.stop();
     await db.destroy();
     await database.drop();
   }
@@ -172,14 +148,4 @@ async function main(): Promise<void> {
   });
 }
 
-if (isMainThread) {
-  main().catch((err) => {
-    process.stderr.write(`scim-bulk failed: ${(err as Error).stack}\n`);
-    process.exit(1);
-  });
-} else {
-  serve().catch((err) => {
-    process.stderr.write(`scim server thread failed: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
-}
+startScenario('scim-bulk', main);

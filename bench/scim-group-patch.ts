@@ -1,13 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { createApp, createHttpServer } from '../src/app';
 import { createDb, createScimClient, migrateLatest } from '../src/directory';
-import { createLogger } from '../src/log';
-import { createScimRouter } from '../src/scim';
 import { cannon } from './lib/cannon';
 import { createBenchDatabase } from './lib/postgres';
 import { check, printTable, writeResult } from './lib/report';
+import { startScenario } from './lib/scenario';
+import { type ScimServerThread, startScimServerThread } from './lib/scim-server-thread';
 import { summarize } from './lib/stats';
 
 /**
@@ -44,26 +41,10 @@ const QUIET_SPELLS = Number(process.env.BENCH_QUIET_SPELLS ?? 3);
 const QUIET_MS = 35_000;
 const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-interface ServerData {
-  url: string;
-}
-
-async function serve(): Promise<void> {
-  const { url } = workerData as ServerData;
-  const db = createDb({ connectionString: url, poolMax: 10 });
-  const logger = createLogger({ level: 'warn' });
-  const router = createScimRouter({ db, logger, config: { SCIM_BEARER_TOKEN: undefined, SCIM_MAX_BODY: '1mb', PUBLIC_URL: undefined }, rateLimit: false });
-  const app = createApp({ logger, readiness: {}, mounts: [{ path: '/scim/v2', router }] });
-  const server = createHttpServer(app);
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  parentPort!.postMessage({ port: (server.address() as AddressInfo).port });
-}
-
 async function main(): Promise<void> {
   const database = await createBenchDatabase('scim_patch');
   const db = createDb({ connectionString: database.url, poolMax: 4 });
-  let worker: Worker | undefined;
+  let server: ScimServerThread | undefined;
   try {
     await migrateLatest(db);
     const totalUsers = Math.max(...SIZES) + SPARE_USERS;
@@ -88,12 +69,8 @@ async function main(): Promise<void> {
     const spare: string[] = (await db.raw(`SELECT id FROM users ORDER BY created_at DESC LIMIT ?`, [SPARE_USERS])).rows.map((r: { id: string }) => r.id);
     const { token } = await createScimClient(db, 'bench');
 
-    worker = new Worker(__filename, { workerData: { url: database.url } satisfies ServerData });
-    const port = await new Promise<number>((resolve, reject) => {
-      worker!.once('message', (m: { port: number }) => resolve(m.port));
-      worker!.once('error', reject);
-    });
-    const base = `http://127.0.0.1:${port}/scim/v2`;
+    server = await startScimServerThread(database.url);
+    const base = server.base;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
 
     // node:http on a keep-alive connection: the client shares the 2 cores with the server and
@@ -209,20 +186,10 @@ async function main(): Promise<void> {
       goals,
     });
   } finally {
-    await worker?.terminate();
+    await server?.stop();
     await db.destroy();
     await database.drop();
   }
 }
 
-if (isMainThread) {
-  main().catch((err) => {
-    process.stderr.write(`scim-group-patch failed: ${(err as Error).stack}\n`);
-    process.exit(1);
-  });
-} else {
-  serve().catch((err) => {
-    process.stderr.write(`scim server thread failed: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
-}
+startScenario('scim-group-patch', main);

@@ -1,8 +1,9 @@
 import { startSsfEmulator } from '../src/ssf-emulator';
 import { startBackgroundScim, type BackgroundLoad } from './lib/background';
 import { converged, desiredTeams, membershipPlan, pushDirectory, seedFor, teamName, type DirectoryShape } from './lib/directory';
-import type { TappedCall } from './lib/pulumi-tap';
-import { check, printTable, writeResult } from './lib/report';
+import { readHistogram } from './lib/daemon-metrics';
+import { check, printTable } from './lib/report';
+import { isTokenDeleteOf, runScenario, startScenario, trialPacer } from './lib/scenario';
 import { oktaUser, pool } from './lib/scim-client';
 import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
       headers: { authorization: `Bearer ${stack.env.ADMIN_API_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
     });
   let load: BackgroundLoad | undefined;
-  try {
+  await runScenario('signal-latency', stack, result, { cleanup: () => load?.stop() }, async () => {
     await pushDirectory(stack.scim, shape, 16);
     await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
 
@@ -84,14 +85,12 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     const answers: Record<string, number> = {};
     const misses: string[] = [];
-    let nextTrialAt = 0;
+    const pace = trialPacer(TRIAL_INTERVAL_MS);
     for (let i = 0; i < TRIALS; i++) {
-      const wait = nextTrialAt - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      nextTrialAt = performance.now() + TRIAL_INTERVAL_MS;
+      await pace();
       const token = await ssf.sign(ssf.buildSet(CREDENTIAL_CHANGE, { user: { format: 'iss_sub', iss: ssf.issuer, sub: oktaUser(i).externalId } }));
       const { pulumiTeam, tokenId } = scoped[i];
-      const isDelete = (c: TappedCall) => c.method === 'DELETE' && c.path.endsWith(`/teams/${pulumiTeam}/tokens/${tokenId}`);
+      const isDelete = isTokenDeleteOf(pulumiTeam, tokenId);
       const from = stack.tap.calls.length;
       const sentAt = performance.now();
       const res = await fetch(`${stack.daemonUrl}/ssf/events`, {
@@ -110,7 +109,7 @@ async function main(): Promise<void> {
     }
     load.stop();
     const bg = await load.results();
-    const daemonMetric = await readHistogram(stack.daemonUrl);
+    const daemonMetric = await readHistogram(stack.daemonUrl, 'idp_sync_signal_to_revoke_seconds');
     const latency = summarize(latencies);
     Object.assign(result, {
       setToDeleteMs: latency,
@@ -129,29 +128,9 @@ async function main(): Promise<void> {
       [{ figure: 'credential-change → scoped token DELETE', ...latency }],
     );
     process.stdout.write(`push answers: ${JSON.stringify(answers)}; misses: ${misses.length}; daemon histogram: ${JSON.stringify(daemonMetric)}\n`);
-  } catch (err) {
-    result.error = (err as Error).message;
-    process.stdout.write(`NOTE ${result.error}\n`);
-    process.exitCode = 1;
-  } finally {
-    load?.stop();
-    await stack.stop();
-    await ssf.stop();
-  }
-  writeResult('signal-latency', result);
+  });
+  // The transmitter stops after the daemon that talks to it.
+  await ssf.stop();
 }
 
-/** The daemon's own view: count and mean of `idp_sync_signal_to_revoke_seconds`. */
-async function readHistogram(daemonUrl: string): Promise<{ count: number; meanMs: number } | undefined> {
-  const res = await fetch(`${daemonUrl}/metrics`).catch(() => undefined);
-  if (!res?.ok) return undefined;
-  const text = await res.text();
-  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const count = value('idp_sync_signal_to_revoke_seconds_count');
-  return { count, meanMs: count > 0 ? (value('idp_sync_signal_to_revoke_seconds_sum') / count) * 1000 : Number.NaN };
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`signal-latency failed: ${(err as Error).stack}\n`);
-  process.exit(1);
-});
+startScenario('signal-latency', main);

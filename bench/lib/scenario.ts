@@ -1,17 +1,54 @@
+import type { ScimAnswer } from './scim-client';
 import type { TappedCall } from './pulumi-tap';
 import { writeResult } from './report';
-import { type Stack, until } from './stack';
+import { BENCH_ORG, type Stack, until } from './stack';
 
-/** Runs a scenario's body on its stack: a failure is recorded in the result, the stack always stopped, the result always written. */
-export async function runScenario(name: string, stack: Stack, result: Record<string, unknown>, body: () => Promise<void>): Promise<void> {
+/** An error's message, with its cause's where it has one (fetch puts the network error there). */
+function describeError(err: unknown): string {
+  const cause = (err as Error & { cause?: unknown }).cause;
+  const causeMessage = cause === undefined ? '' : ` (${(cause as Error).message ?? String(cause)})`;
+  return `${(err as Error).message}${causeMessage}`;
+}
+
+export interface ScenarioOptions {
+  /** Runs after the body, also when it failed, before the stack stops: background load, extra connections. */
+  cleanup?: () => unknown;
+}
+
+/**
+ * Runs a scenario's body on its stack: a failure is recorded in the result and printed as a
+ * `NOTE` line among the figures, the cleanup always run, the stack always stopped, the result
+ * always written.
+ */
+export async function runScenario(name: string, stack: Stack, result: Record<string, unknown>, body: () => Promise<void>): Promise<void>;
+export async function runScenario(
+  name: string,
+  stack: Stack,
+  result: Record<string, unknown>,
+  options: ScenarioOptions,
+  body: () => Promise<void>,
+): Promise<void>;
+export async function runScenario(
+  name: string,
+  stack: Stack,
+  result: Record<string, unknown>,
+  optionsOrBody: ScenarioOptions | (() => Promise<void>),
+  bodyAfterOptions?: () => Promise<void>,
+): Promise<void> {
+  const [options, body] = typeof optionsOrBody === 'function' ? [{}, optionsOrBody] : [optionsOrBody, bodyAfterOptions!];
   try {
     await body();
   } catch (err) {
-    result.error = (err as Error).message;
+    result.error = describeError(err);
     process.stderr.write(`${(err as Error).stack}\n`);
+    process.stdout.write(`NOTE ${result.error}\n`);
     process.exitCode = 1;
   } finally {
-    await stack.stop();
+    try {
+      await options.cleanup?.();
+    } finally {
+      await stack.stop();
+    }
   }
   writeResult(name, result);
 }
@@ -44,4 +81,79 @@ export async function firstCallsAfter(
 ): Promise<TappedCall[]> {
   await until(what, () => predicates.every((p) => stack.tap.since(from, p).length > 0), timeoutMs, 2);
   return predicates.map((p) => stack.tap.since(from, p)[0]);
+}
+
+/** One deprovision trial: who is deprovisioned, the team they leave and the team token they made. */
+export interface DeprovisionTrial {
+  /** Names the trial in a miss. */
+  trial: number;
+  team: string;
+  login: string;
+  tokenId: string;
+  /** The SCIM request that deprovisions them (deactivate or group leave). */
+  deprovision: () => Promise<ScimAnswer>;
+}
+
+/** Milliseconds from the SCIM response of a deprovision trial. */
+export interface DeprovisionTiming {
+  tokenDeleteReachedMs: number;
+  tokenDeleteAnsweredMs: number;
+  memberRemoveReachedMs: number;
+}
+
+/**
+ * Runs one deprovision trial and waits for the tap to see the person's token DELETE and their
+ * member-remove PATCH arrive; times both from the SCIM response. A trial that times out is
+ * added to `misses` and yields undefined.
+ */
+export async function timeDeprovision(stack: Stack, trial: DeprovisionTrial, timeoutMs: number, misses: string[]): Promise<DeprovisionTiming | undefined> {
+  const from = stack.tap.calls.length;
+  const answer = await trial.deprovision();
+  try {
+    const [del, rm] = await firstCallsAfter(
+      stack,
+      `trial ${trial.trial}`,
+      from,
+      [isTokenDeleteOf(trial.team, trial.tokenId), isMemberRemoveOf(trial.team, trial.login)],
+      timeoutMs,
+    );
+    return {
+      tokenDeleteReachedMs: del.startedAt - answer.at,
+      tokenDeleteAnsweredMs: del.answeredAt - answer.at,
+      memberRemoveReachedMs: rm.startedAt - answer.at,
+    };
+  } catch (err) {
+    misses.push((err as Error).message);
+    return undefined;
+  }
+}
+
+/** Paces sequential trials: each call resolves no sooner than `intervalMs` after the previous one resolved. */
+export function trialPacer(intervalMs: number): () => Promise<void> {
+  let nextTrialAt = 0;
+  return async () => {
+    const wait = nextTrialAt - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    nextTrialAt = performance.now() + intervalMs;
+  };
+}
+
+/**
+ * Makes a team token by hand in Pulumi (the emulator's hand-edit side), acting as `login` so
+ * that Pulumi records them as its creator; returns the token's id.
+ */
+export async function createHandToken(
+  stack: Stack,
+  team: string,
+  login: string,
+  name: string,
+  send: (url: string, init: RequestInit) => Promise<Response> = fetch,
+): Promise<string> {
+  const res = await send(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-emulator-acting-as': login },
+    body: JSON.stringify({ name, description: 'bench', expires: 0 }),
+  });
+  if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
 }
