@@ -31,6 +31,7 @@ const UNIT_TESTS = [
   'test/pulumi/doc-conformance.test.ts',
   'test/pulumi/units.test.ts',
   'test/reconcile/plan.test.ts',
+  'test/reconcile/plan-roles.test.ts',
   'test/reconcile/safety.test.ts',
   'test/scim/unavailable.test.ts',
   'test/signals/plan.test.ts',
