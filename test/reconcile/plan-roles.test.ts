@@ -1,4 +1,5 @@
 import { describeOp } from '../../src/reconcile/describe';
+import { intentEffectVisible } from '../../src/reconcile/intents';
 import { plan } from '../../src/reconcile/plan';
 import { resolveRoleName } from '../../src/reconcile/plan-roles';
 import { isGuardedRemoval } from '../../src/reconcile/safety';
@@ -210,5 +211,22 @@ describe('resolveRoleName', () => {
     const result = resolveRoleName(name, catalogue);
     expect(result.kind).toBe(kind);
     expect(result.kind === 'resolved' ? result.roleId : result.detail).toContain(text);
+  });
+});
+
+describe("a crashed run's team-role intents, settled from the team as read again", () => {
+  const read = pulumiTeam(['alice', 'bob'], ['alice'], { roleIds: ['role-aud'] });
+  it.each([
+    ['promoteMember', 'alice', true],
+    ['promoteMember', 'bob', false],
+    ['demoteMember', 'bob', true],
+    ['demoteMember', 'alice', false],
+    ['assignTeamRole', 'role-aud', true],
+    ['assignTeamRole', 'role-old', false],
+    ['unassignTeamRole', 'role-old', true],
+    ['unassignTeamRole', 'role-aud', false],
+  ])('%s %s: effect visible = %s', (op, subject, visible) => {
+    expect(intentEffectVisible({ op, subject, detail: {} }, { actual: read })).toBe(visible);
+    expect(intentEffectVisible({ op, subject, detail: {} }, {})).toBeUndefined();
   });
 });
