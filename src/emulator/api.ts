@@ -40,7 +40,7 @@ export class ApiFailure extends Error {
   }
 }
 
-type Handler = (ctx: ApiContext) => ApiResult;
+export type Handler = (ctx: ApiContext) => ApiResult;
 
 export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -56,19 +56,19 @@ const MAX_RESULTS_LIMIT = 1000;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function fail(status: number, message: string, errors?: ApiFailure['errors']): never {
+export function fail(status: number, message: string, errors?: ApiFailure['errors']): never {
   throw new ApiFailure(status, message, errors);
 }
 
-function requireOrg(ctx: ApiContext): void {
+export function requireOrg(ctx: ApiContext): void {
   if (ctx.params.org !== ctx.state.org) fail(404, `Organization '${ctx.params.org}' not found`);
 }
 
-function requireWrite(ctx: ApiContext): void {
+export function requireWrite(ctx: ApiContext): void {
   if (!ctx.principal.canWrite) fail(403, 'This access token is not allowed to make changes');
 }
 
-function findTeam(ctx: ApiContext): EmuTeam {
+export function findTeam(ctx: ApiContext): EmuTeam {
   requireOrg(ctx);
   const team = ctx.state.teams.find((t) => t.name === ctx.params.team);
   if (!team) fail(404, `Team '${ctx.params.team}' not found`, [{ resource: 'team', errorType: 'not_found' }]);
@@ -110,7 +110,7 @@ function teamView(ctx: ApiContext, team: EmuTeam, detail: 'full' | 'summary'): T
     stacks: team.stacks.map((s) => ({ ...s })),
     environments: [],
     accounts: [],
-    roleIds: [],
+    roleIds: [...(team.roleIds ?? [])],
   };
 }
 
@@ -590,10 +590,10 @@ export const ROUTES: Route[] = [
 
 export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'wrong-method' } | { kind: 'none' };
 
-/** Matches decoded path segments against the route table. */
-export function matchRoute(method: string, segments: string[]): RouteMatch {
+/** Matches decoded path segments against a route table (the one above unless given). */
+export function matchRoute(method: string, segments: string[], routes: readonly Route[] = ROUTES): RouteMatch {
   let pathKnown = false;
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const params = matchTemplate(route.template, segments);
     if (!params) continue;
     if (route.method === method) return { kind: 'found', route, params };

@@ -44,6 +44,11 @@ export interface EmulatorConfig {
   backendRosterIncludesOrgEntry: boolean;
   /** §3.8: members list carries `email` ("typically empty"). @defaultValue false */
   memberListIncludesEmail: boolean;
+  /**
+   * §3.5: whether the org has custom roles (fine-grained RBAC), and otherwise how its role
+   * catalogue answers: with the built-in roles only, or 404 or 400. UNCONFIRMED. @defaultValue 'enabled'
+   */
+  customRoles: 'enabled' | 'builtin-only' | 404 | 400;
   /** Require `Accept: application/vnd.pulumi+8` or `+9` (the real service's behaviour is unknown). @defaultValue false */
   requireAcceptHeader: boolean;
   /** Call-log entries kept (counters are exact regardless). @defaultValue 10000 */
@@ -71,6 +76,7 @@ export const DEFAULT_EMULATOR_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
   membersDefaultRoster: 'frontend',
   backendRosterIncludesOrgEntry: true,
   memberListIncludesEmail: false,
+  customRoles: 'enabled',
   requireAcceptHeader: false,
   callLogLimit: 10_000,
 } satisfies EmulatorConfig);

@@ -52,5 +52,7 @@ export const demoSeed: EmulatorSeed = {
       members: ['bob.jones@example.com'],
     },
   ],
+  // A custom role for a rule's `role:` (README.md, "Policy reference").
+  roles: [{ name: 'auditors', description: 'Reads every stack and audit log; changes nothing.' }],
   tokens: [{ team: 'legacy-ops', name: 'legacy-ops-ci', description: 'CI for infra', createdBy: 'bob.jones@example.com' }],
 };

@@ -2,7 +2,8 @@ import http from 'node:http';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ZodError } from 'zod';
-import { ApiFailure, matchRoute, type Principal } from './api';
+import { ApiFailure, matchRoute, type Principal, ROUTES } from './api';
+import { ROLE_ROUTES } from './roles';
 import { CallLog, type CallRecord } from './calls';
 import { DEFAULT_EMULATOR_CONFIG, type EmulatorConfig, type EmulatorConfigInput, resolveConfig } from './config';
 import { type Fault, FaultSet } from './faults';
@@ -68,6 +69,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** A whole benchmark-sized state can pass through PUT /_emulator/state. */
 const MAX_CONTROL_BODY_BYTES = 64 * 1024 * 1024;
 const HAND_PREFIX = '/_emulator/hand';
+const ALL_ROUTES = [...ROUTES, ...ROLE_ROUTES];
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const accessToken = options.accessToken ?? newTokenValue();
@@ -96,7 +98,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const started = performance.now();
     const method = req.method ?? 'GET';
     const segments = decodeSegments(path);
-    const match = segments ? matchRoute(method, segments) : ({ kind: 'none' } as const);
+    const match = segments ? matchRoute(method, segments, ALL_ROUTES) : ({ kind: 'none' } as const);
     const route = match.kind === 'found' ? match.route.template : path;
     const record = hand ? undefined : calls.begin();
     const finish = (status: number, fault?: CallRecord['fault']) =>

@@ -30,6 +30,17 @@ export interface EmuTeam {
   kind: TeamKind;
   members: Array<{ login: string; role: 'member' | 'admin' }>;
   stacks: Array<{ projectName: string; stackName: string; permission: number }>;
+  /** Ids of the custom roles the team holds (at most one). Absent in states saved before roles were emulated. */
+  roleIds?: string[];
+}
+
+/** An entry of the org's role catalogue (docs/pulumi-api.md, "Team custom roles"). */
+export interface EmuRole {
+  id: string;
+  name: string;
+  description: string;
+  /** `admin`, `member` or `billing-manager` on the built-in roles; empty on custom ones. */
+  defaultIdentifier: string;
 }
 
 export interface EmuStack {
@@ -70,6 +81,8 @@ export interface EmulatorState {
   stacks: EmuStack[];
   tokens: EmuToken[];
   nextId: number;
+  /** The role catalogue: the built-in roles and the seed's custom ones. Absent in older saved states. */
+  roles?: EmuRole[];
 }
 
 const login = z.string().min(1).max(100);
@@ -131,9 +144,13 @@ export const seedSchema = z.object({
           )
           .default([]),
         stacks: z.array(z.object({ projectName: z.string().min(1), stackName: z.string().min(1), permission: z.number().int() })).default([]),
+        /** A custom role of `roles`, by name. */
+        role: z.string().optional(),
       }),
     )
     .default([]),
+  /** Custom roles of the org's catalogue, by name (the built-in ones are always there). */
+  roles: z.array(z.object({ name: z.string().min(1), description: z.string().default(''), id: z.string().optional() })).default([]),
   tokens: z
     .array(
       z.object({
@@ -212,8 +229,10 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
     stacks: [],
     tokens: [],
     nextId: 0,
+    roles: [],
   };
   const problems: string[] = [];
+  const roles = seededRoles(state, seed.roles, problems);
   const addAccount = (p: { login: string; name?: string; email?: string }) => {
     if (state.accounts.some((a) => a.login === p.login)) return;
     state.accounts.push({ login: p.login, name: p.name ?? displayNameOf(p.login), ...(p.email ? { email: p.email } : {}) });
@@ -245,6 +264,7 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
       kind: t.kind,
       members: t.members.map((m) => ({ login: m.login, role: m.role })),
       stacks: t.stacks.map((s) => ({ ...s })),
+      roleIds: roleIdsOf(roles, t.role, `teams.${t.name}`, problems),
     });
   }
   for (const t of seed.tokens) {
@@ -267,6 +287,30 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
   }
   if (problems.length > 0) throw new SeedError(problems);
   return state;
+}
+
+const BUILT_IN_ROLES = [
+  ['admin', 'Admin'],
+  ['member', 'Member'],
+  ['billing-manager', 'Billing Manager'],
+] as const;
+
+/** The catalogue: built-in roles first, then the seed's custom roles. */
+function seededRoles(state: EmulatorState, custom: Array<{ name: string; description: string; id?: string }>, problems: string[]): EmuRole[] {
+  const roles: EmuRole[] = BUILT_IN_ROLES.map(([id, name]) => ({ id: `builtin-${id}`, name, description: '', defaultIdentifier: id }));
+  for (const r of custom) {
+    if (roles.some((x) => x.name === r.name)) problems.push(`roles: ${r.name} listed twice`);
+    else roles.push({ id: r.id ?? newId(state, 'role'), name: r.name, description: r.description, defaultIdentifier: '' });
+  }
+  state.roles = roles;
+  return roles;
+}
+
+function roleIdsOf(roles: EmuRole[], name: string | undefined, where: string, problems: string[]): string[] {
+  if (name === undefined) return [];
+  const role = roles.find((r) => r.name === name && r.defaultIdentifier === '');
+  if (!role) problems.push(`${where}: no custom role ${name}`);
+  return role ? [role.id] : [];
 }
 
 /** Checks the outline of a state replaced through `PUT /_emulator/state`. */

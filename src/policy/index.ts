@@ -15,9 +15,11 @@ export type {
   Permission,
   LoginSource,
   GroupMatcher,
+  AdminsMatcher,
   LoadPolicyOptions,
 } from './load';
 export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf, GROUP_PATTERN_MAX_SUBJECT } from './resolve';
 export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
 export { TOKEN_TEAM_PREFIX, PERMISSIONS, SIGNAL_ACTIONS, SIGNAL_EVENTS } from './schema';
 export { PolicyStore } from './store';
+export { adminTeamsForGroup, isAdminsGroup } from './team-roles';

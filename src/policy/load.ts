@@ -64,7 +64,14 @@ export interface TeamRule {
   stacks: StackRule[];
   /** How much of a pre-existing team of that name the rule takes over. */
   adopt: AdoptMode;
+  /** The custom role's name in the org's role catalogue; resolved to its id against Pulumi at reconcile. */
+  role?: string;
+  /** The group whose active members are the team's admins (and members); only on rules with one team. */
+  admins?: AdminsMatcher;
 }
+
+/** How a rule names its admins group: by display name (case-insensitive) or by the IdP's id (exact). */
+export type AdminsMatcher = { kind: 'group'; nameLower: string; name: string } | { kind: 'externalId'; externalId: string };
 
 /** The compiled, frozen policy the reconciler reads. */
 export interface Policy {
@@ -152,7 +159,7 @@ function compile(file: PolicyFile, source: string, digest: string, line: (path: 
   const defaultAdopt: AdoptMode = file.ownership.adoptExistingTeams ? 'full' : 'none';
   const rules: TeamRule[] = file.teams.map((rule, index) => {
     const stacks = rule.stacks.map((s) => ({ project: s.project, stack: s.stack, permission: PERMISSIONS[s.permission] }));
-    const common = { index, line: line(['teams', index]), stacks, adopt: rule.adopt ?? defaultAdopt };
+    const common = { index, line: line(['teams', index]), stacks, adopt: rule.adopt ?? defaultAdopt, ...teamRoleFields(rule) };
     if (rule.group !== undefined) {
       const nameLower = rule.group.toLowerCase();
       return { ...common, key: `group:${nameLower}`, match: { kind: 'group', name: rule.group, nameLower }, team: rule.team };
@@ -181,6 +188,16 @@ function compile(file: PolicyFile, source: string, digest: string, line: (path: 
     safety: { maxRemovals: file.safety.maxRemovals, window: file.safety.window, windowMs: durationMs(file.safety.window) },
     signals: (({ maxAge, ...actions }) => ({ actions: dedupeActions(actions), maxAge, maxAgeMs: durationMs(maxAge) }))(file.signals),
   });
+}
+
+function teamRoleFields(rule: PolicyFile['teams'][number]): Pick<TeamRule, 'role' | 'admins'> {
+  const admins: AdminsMatcher | undefined =
+    rule.admins === undefined
+      ? undefined
+      : rule.admins.group !== undefined
+        ? { kind: 'group', name: rule.admins.group, nameLower: rule.admins.group.toLowerCase() }
+        : { kind: 'externalId', externalId: rule.admins.groupExternalId as string };
+  return { ...(rule.role !== undefined ? { role: rule.role } : {}), ...(admins ? { admins } : {}) };
 }
 
 /** `[revoke-tokens, revoke-tokens]` is one action. */

@@ -76,6 +76,22 @@ const groupPattern = z
 /** How much of a pre-existing Pulumi team a rule takes over: nothing, its stack grants, or all of it. */
 export const ADOPT_MODES = ['none', 'grants', 'full'] as const;
 
+/**
+ * The group whose members are the team's admins (README.md, "Policy reference"): named like the
+ * rule's own group, by display name or by the IdP's id; a bare string is a display name.
+ */
+const adminsGroup = z.preprocess(
+  (value) => (typeof value === 'string' ? { group: value } : value),
+  z
+    .strictObject({
+      group: z.string().min(1, 'must not be empty').optional(),
+      groupExternalId: z.string().min(1, 'must not be empty').optional(),
+    })
+    .refine((a) => (a.group === undefined) !== (a.groupExternalId === undefined), {
+      message: 'needs exactly one of "group" or "groupExternalId"',
+    }),
+);
+
 const teamRule = z
   .strictObject({
     group: z.string().min(1, 'must not be empty').optional(),
@@ -84,6 +100,9 @@ const teamRule = z
     groupPattern: groupPattern.optional(),
     stacks: z.array(stackRuleSchema).default([]),
     adopt: z.enum(ADOPT_MODES).optional(),
+    /** A custom role (fine-grained RBAC) by its name in the org's role catalogue. */
+    role: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),
+    admins: adminsGroup.optional(),
   })
   .superRefine((rule, ctx) => {
     const kinds = [rule.group, rule.groupExternalId, rule.groupPattern].filter((k) => k !== undefined).length;
@@ -95,6 +114,13 @@ const teamRule = z
       ctx.addIssue({ code: 'custom', message: 'a "groupExternalId" rule needs "team"', path: ['team'] });
     } else if (rule.groupPattern !== undefined && rule.team !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'a "groupPattern" rule takes the team from its named group "team"; remove "team"', path: ['team'] });
+    }
+    if (rule.groupPattern !== undefined && rule.admins !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: '"admins" needs a rule with one team ("group" or "groupExternalId"), not a "groupPattern" rule',
+        path: ['admins'],
+      });
     }
   });
 

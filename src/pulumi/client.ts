@@ -5,7 +5,7 @@ import { type CallSpec, createTransport, type PulumiCall, type RetryMode, type T
 import { PulumiBudget } from './limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import type { CallClass } from './scheduler';
-import type { AccessToken, CreateAccessTokenResponse, OrganizationMember, StackPermissionLevel, StackSummary, Team } from './types';
+import type { AccessToken, CreateAccessTokenResponse, OrganizationMember, OrgRoleRecord, StackPermissionLevel, StackSummary, Team } from './types';
 
 /**
  * Typed Pulumi Service REST client for the endpoints of docs/pulumi-api.md, "Endpoints". Every method is
@@ -123,6 +123,14 @@ export interface PulumiClient {
   listStacks(org: string, filter?: { project?: string }): Promise<StackSummary[]>;
   /** One cheap authenticated GET, a single attempt (readiness probe). Throws on any failure. */
   ping(org?: string): Promise<void>;
+  /** The org's role catalogue (`uxPurpose=role`), built-in and custom roles alike. */
+  listOrgRoles(org: string): Promise<OrgRoleRecord[]>;
+  /** Gives the team this custom role, replacing the one it had (an upsert: repeating it changes nothing). */
+  assignTeamRole(org: string, team: string, roleId: string): Promise<void>;
+  /** The team no longer holds the role (404) counts as done. */
+  unassignTeamRole(org: string, team: string, roleId: string): Promise<void>;
+  /** A member's role within the team, through `memberAction: promote|demote` (docs/pulumi-api.md, "Team members"). */
+  setTeamMemberRole(org: string, team: string, login: string, role: 'admin' | 'member'): Promise<void>;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -141,6 +149,8 @@ const MEMBERS = '/api/orgs/{org}/members';
 const MEMBER = '/api/orgs/{org}/members/{login}';
 const MEMBER_TEAMS = '/api/orgs/{org}/members/{login}/teams';
 const USER_STACKS = '/api/user/stacks';
+const ORG_ROLES = '/api/orgs/{org}/roles';
+const TEAM_ROLE = '/api/orgs/{org}/teams/{team}/roles/{roleId}';
 
 export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
   if (!options.accessToken) throw new TypeError('accessToken is required');
@@ -440,6 +450,22 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
         org: org ?? '',
         retry: 'none',
       });
+    },
+
+    async listOrgRoles(org) {
+      return arrayField<OrgRoleRecord>(await get(org, ORG_ROLES, {}, { uxPurpose: 'role' }), 'roles', `GET ${ORG_ROLES}`);
+    },
+
+    async assignTeamRole(org, team, roleId) {
+      await transport.call({ method: 'POST', route: TEAM_ROLE, params: { org, team, roleId }, org, retry: 'idempotent' });
+    },
+
+    async unassignTeamRole(org, team, roleId) {
+      await tolerate(transport.call({ method: 'DELETE', route: TEAM_ROLE, params: { org, team, roleId }, org, retry: 'idempotent' }), NotFoundError);
+    },
+
+    async setTeamMemberRole(org, team, login, role) {
+      await patchTeam(org, team, { memberAction: role === 'admin' ? 'promote' : 'demote', member: login });
     },
   };
   return client;

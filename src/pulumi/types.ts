@@ -40,6 +40,15 @@ export interface Team {
   listMembersError?: string;
 }
 
+/** An entry of the org's role catalogue (a permission descriptor record); only what the daemon reads. */
+export interface OrgRoleRecord {
+  id: string;
+  name: string;
+  /** Set on the built-in roles (`admin`, `member`, `billing-manager`); empty or absent on custom roles. */
+  defaultIdentifier?: string;
+  uxPurpose?: string;
+}
+
 export interface AccessToken {
   id: string;
   name: string;

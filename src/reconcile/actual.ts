@@ -15,6 +15,8 @@ export async function readActualTeam(client: PulumiClient, org: string, team: st
     members: (t.members ?? []).map((m) => m.githubLogin),
     grants: (t.stacks ?? []).map((s) => ({ projectName: s.projectName, stackName: s.stackName, permission: s.permission })),
     tokens,
+    admins: (t.members ?? []).filter((m) => m.role === 'admin').map((m) => m.githubLogin),
+    roleIds: t.roleIds ?? [],
   };
 }
 

@@ -193,6 +193,20 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
         throw err;
       }
       return done;
+    case 'demoteMember':
+      await client.priority.setTeamMemberRole(org, op.team, op.login, 'member');
+      return done;
+    case 'promoteMember':
+      // A joining admin whose add is pending is not on the team to promote.
+      if (pending.has(op.login.toLowerCase())) return { outcome: 'skipped', extra: { why: 'pending' } };
+      await client.setTeamMemberRole(org, op.team, op.login, 'admin');
+      return done;
+    case 'unassignTeamRole':
+      await client.priority.unassignTeamRole(org, op.team, op.roleId);
+      return done;
+    case 'assignTeamRole':
+      await client.assignTeamRole(org, op.team, op.roleId);
+      return done;
   }
 }
 

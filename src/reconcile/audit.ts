@@ -135,7 +135,12 @@ export function subjectOf(op: Op): string | undefined {
     case 'addMember':
     case 'addOrgMember':
     case 'removeOrgMember':
+    case 'demoteMember':
+    case 'promoteMember':
       return op.login;
+    case 'unassignTeamRole':
+    case 'assignTeamRole':
+      return op.roleId;
     case 'relinkLogin':
       return op.userId;
     case 'narrowGrant':
@@ -164,6 +169,8 @@ function detailOf(op: Op): Record<string, unknown> {
       return { displayName: op.displayName };
     case 'adoptTeam':
       return { teamKind: op.teamKind };
+    case 'assignTeamRole':
+      return { roleName: op.roleName, ...(op.replaces ? { replaces: op.replaces } : {}) };
     case 'addMember':
     case 'addOrgMember':
     case 'removeOrgMember':

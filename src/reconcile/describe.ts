@@ -37,6 +37,14 @@ export function describeOp(op: Op): string {
       return `widen ${op.projectName}/${op.stackName} ${level(op.from)} → ${level(op.to)}`;
     case 'addGrant':
       return `grant ${level(op.permission)} on ${op.projectName}/${op.stackName}`;
+    case 'demoteMember':
+      return `make ${op.login} a team member instead of a team admin`;
+    case 'promoteMember':
+      return `make ${op.login} a team admin`;
+    case 'unassignTeamRole':
+      return `take custom role ${op.roleId} away from the team`;
+    case 'assignTeamRole':
+      return `give the team custom role "${op.roleName}" (${op.roleId})${op.replaces ? ` instead of ${op.replaces}` : ''}`;
   }
 }
 

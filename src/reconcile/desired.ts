@@ -1,6 +1,7 @@
 import { listDirectoryGroups, peopleInGroups, type Db, type DirectoryGroup, type Trx } from '../directory';
 import { grantKey, loginFor, type OrgStack, type Policy, resolveGrants, type StackRule, teamsForGroup, type AdoptMode } from '../policy';
 import { resolveLogins, type LoginResolution } from './identity-links';
+import { readTeamRoles } from './desired-roles';
 import type { DesiredMember, DesiredTeam } from './types';
 import type { UserRow } from './mapping';
 
@@ -112,7 +113,9 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
     teamGroups.set(team, entry);
   }
 
-  const groupIds = [...new Set([...teamGroups.values()].flatMap((e) => e.groups.map((g) => g.id)))];
+  const teamRoles = await readTeamRoles(conn, policy, teamGroups);
+  const adminGroupIds = [...teamRoles.values()].flatMap((r) => r.adminGroupIds);
+  const groupIds = [...new Set([...[...teamGroups.values()].flatMap((e) => e.groups.map((g) => g.id)), ...adminGroupIds])];
   const membersByGroup = new Map<string, UserRow[]>();
   const users = new Map<string, UserRow>();
   for (const { group_id, ...user } of await peopleInGroups(conn, groupIds)) {
@@ -135,19 +138,27 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
     const conflicted = new Map<string, DesiredMember>();
     const loginChanges = new Map<string, { userId: string; login: string; proposed: string }>();
     const unmapped = new Set<string>();
-    for (const g of entry.groups) {
-      for (const u of membersByGroup.get(g.id) ?? []) {
+    // Admins are members too: someone only in an admins group still joins the team.
+    const roles = teamRoles.get(name);
+    const adminGroups = new Set(roles?.adminGroupIds ?? []);
+    const admins = new Set<string>();
+    for (const groupId of [...entry.groups.map((g) => g.id), ...adminGroups]) {
+      for (const u of membersByGroup.get(groupId) ?? []) {
         if (!u.active) continue;
         const resolved = logins.byUser.get(u.id);
         if (!resolved) unmapped.add(u.id);
         else if (resolved.conflict) conflicted.set(u.id, { login: resolved.login, userId: u.id });
-        else members.set(resolved.login.toLowerCase(), { login: resolved.login, userId: u.id });
+        else {
+          members.set(resolved.login.toLowerCase(), { login: resolved.login, userId: u.id });
+          if (adminGroups.has(groupId)) admins.add(resolved.login.toLowerCase());
+        }
         if (resolved?.proposed) loginChanges.set(u.id, { userId: u.id, login: resolved.login, proposed: resolved.proposed });
       }
     }
     const stackRules: StackRule[] = policy.rules.filter((r) => entry.rules.has(r.index)).flatMap((r) => r.stacks);
     const grants = resolveGrants(stackRules, stacks);
     const names = entry.groups.map((g) => `"${g.displayName}"`).join(', ');
+    const blocked = [...entry.blocked, ...(roles?.blocked ?? [])];
     teams.set(name, {
       name,
       displayName: entry.groups[0].displayName.slice(0, MAX_DISPLAY_NAME),
@@ -160,7 +171,9 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
       loginChanges: [...loginChanges.values()],
       adopt: entry.adopt,
       renamedGroups: entry.renamed,
-      ...(entry.blocked.length > 0 ? { blocked: entry.blocked.join('; ') } : {}),
+      admins,
+      ...(roles?.role !== undefined ? { role: roles.role } : {}),
+      ...(blocked.length > 0 ? { blocked: blocked.join('; ') } : {}),
     });
   }
   return { teams, users: [...users.values()], logins };

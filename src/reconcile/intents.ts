@@ -39,6 +39,12 @@ export function intentEffectVisible(intent: Pick<OpenIntent, 'op' | 'subject' | 
       return teamKnown ? grant() === undefined : undefined;
     case 'revokeToken':
       return teamKnown ? !actual?.tokens.some((t) => t.id === intent.subject) : undefined;
+    case 'promoteMember':
+    case 'demoteMember':
+      return teamKnown ? (actual?.admins ?? []).some((m) => m.toLowerCase() === login) === (intent.op === 'promoteMember') : undefined;
+    case 'assignTeamRole':
+    case 'unassignTeamRole':
+      return teamKnown ? (actual?.roleIds ?? []).includes(intent.subject ?? '') === (intent.op === 'assignTeamRole') : undefined;
     case 'addOrgMember':
       return orgMembers ? orgMembers.has(login) : undefined;
     case 'removeOrgMember':

@@ -1,7 +1,7 @@
 import { listDirectoryGroups, peopleByIds, type Db, type DirectoryPerson, type Trx } from '../directory';
 import type { OutboxEvent } from '../outbox';
 import { forgetLoginLinks } from './identity-links';
-import { loginFor, type Policy, teamsForGroup } from '../policy';
+import { adminTeamsForGroup, loginFor, type Policy, teamsForGroup } from '../policy';
 
 /**
  * Directory lookups shared by the relay and the reconciler: which teams a set of groups
@@ -21,6 +21,8 @@ export async function teamsByGroupId(conn: Conn, policy: Policy, groupIds: reado
   if (ids.length === 0) return teams;
   const groups = await listDirectoryGroups(conn, ids);
   for (const g of groups) for (const m of teamsForGroup(policy, { displayName: g.display_name, externalId: g.external_id })) teams.get(g.id)?.add(m.team);
+  // A rule's admins group changes who is admin (and member) of its team.
+  for (const g of groups) for (const m of adminTeamsForGroup(policy, { displayName: g.display_name, externalId: g.external_id })) teams.get(g.id)?.add(m.team);
   const previous: Array<{ group_id: string; team: string }> = await conn('team_groups').whereIn('group_id', ids).distinct('group_id', 'team');
   for (const p of previous) teams.get(p.group_id)?.add(p.team);
   return teams;

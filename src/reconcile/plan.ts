@@ -1,5 +1,6 @@
 import { grantKey, rankOf } from '../policy';
 import { creatorBoundFate, isIssuedName } from '../tokens';
+import { planTeamRoles } from './plan-roles';
 import type { Management, Op, OpKind, Plan, PlanInput, PlanNote } from './types';
 
 /**
@@ -14,8 +15,10 @@ export const OP_ORDER: readonly OpKind[] = [
   'adoptTeam',
   'revokeToken',
   'removeMember',
+  'demoteMember',
   'narrowGrant',
   'removeGrant',
+  'unassignTeamRole',
   'deleteTeam',
   'forgetTeam',
   'createTeam',
@@ -23,8 +26,10 @@ export const OP_ORDER: readonly OpKind[] = [
   'relinkLogin',
   'addOrgMember',
   'addMember',
+  'promoteMember',
   'widenGrant',
   'addGrant',
+  'assignTeamRole',
 ];
 
 /** Ops that only write our own database (ownership), not Pulumi. */
@@ -60,6 +65,7 @@ export function plan(input: PlanInput): Plan {
     for (const g of desired.grants.values()) {
       ops.push({ kind: 'addGrant', team, projectName: g.projectName, stackName: g.stackName, permission: g.permission });
     }
+    planTeamRoles(input, 'full', ops, notes);
     return result('full');
   }
 
@@ -115,6 +121,7 @@ export function plan(input: PlanInput): Plan {
       ops.push({ kind: 'addGrant', team, projectName: want.projectName, stackName: want.stackName, permission: want.permission });
     }
   }
+  planTeamRoles(input, management, ops, notes);
   return result(management);
 }
 
@@ -156,7 +163,12 @@ function sortKey(op: Op): string {
     case 'removeMember':
     case 'addMember':
     case 'addOrgMember':
+    case 'demoteMember':
+    case 'promoteMember':
       return op.login.toLowerCase();
+    case 'unassignTeamRole':
+    case 'assignTeamRole':
+      return op.roleId;
     case 'narrowGrant':
     case 'removeGrant':
     case 'widenGrant':

@@ -2,7 +2,7 @@ import type { Db } from '../directory';
 import type { Logger } from '../log';
 import { driftRepairs, holdsCreated, recordReconcile } from '../metrics';
 import { isManageableTeamName, type OrgStack, type PolicyStore } from '../policy';
-import type { AccessToken, PulumiClient } from '../pulumi';
+import { type AccessToken, BadRequestError, NotFoundError, type OrgRoleRecord, type PulumiClient } from '../pulumi';
 import { TtlCache } from '../util';
 import { identitiesFor, ownershipOf, readActualTeam } from './actual';
 import { recordLoginResolution } from './identity-links';
@@ -12,6 +12,7 @@ import { intentEffectVisible, type SeenState } from './intents';
 import { readDirectory } from './desired';
 import { recordIdentities } from './mapping';
 import { plan as computePlan, writeCallsOf } from './plan';
+import { resolveRoleName } from './plan-roles';
 import { decisionsFor, recentGuardedRemovals, syncHolds } from './holds';
 import { planOrgRemovals, rosterOf, type DepartedPerson, type RosterEntry } from './org-members';
 import { guardRemovals, isGuardedRemoval, opKey } from './safety';
@@ -74,6 +75,8 @@ export class Reconciler {
   readonly #opts: ReconcilerOptions;
   readonly #stacks: TtlCache<OrgStack[]>;
   readonly #orgMembers: TtlCache<Map<string, RosterEntry>>;
+  /** The org's role catalogue; null when it answers 404 or 400 (no fine-grained RBAC). */
+  readonly #roles: TtlCache<OrgRoleRecord[] | null>;
 
   constructor(options: ReconcilerOptions) {
     this.#opts = options;
@@ -83,6 +86,14 @@ export class Reconciler {
       ttl,
     );
     this.#orgMembers = new TtlCache(async () => rosterOf(await options.client.listOrgMembers(this.org)), ttl);
+    this.#roles = new TtlCache(async () => {
+      try {
+        return await options.client.listOrgRoles(this.org);
+      } catch (err) {
+        if (err instanceof NotFoundError || err instanceof BadRequestError) return null;
+        throw err;
+      }
+    }, ttl);
   }
 
   get org(): string {
@@ -97,6 +108,7 @@ export class Reconciler {
   invalidateCaches(): void {
     this.#stacks.invalidate();
     this.#orgMembers.invalidate();
+    this.#roles.invalidate();
   }
 
   /** The org's stacks, as the policy's globs are resolved against (cached). */
@@ -347,6 +359,8 @@ export class Reconciler {
       orgMembers: needsRoster ? await this.#orgMembers.get() : undefined,
       deferredLogins: deferred,
       identities,
+      // The catalogue is read only for a team whose rules name a role.
+      ...(desired?.role !== undefined ? { role: resolveRoleName(desired.role, await this.#roles.get()) } : {}),
       policy: {
         adoptExistingTeams: policy.ownership.adoptExistingTeams,
         deleteTeamWhenGroupGone: policy.ownership.deleteTeamWhenGroupGone,

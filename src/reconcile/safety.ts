@@ -16,6 +16,8 @@ export function opKey(op: Op): string {
     case 'narrowGrant':
     case 'removeGrant':
       return `${op.kind}:${op.team}:${op.projectName}/${op.stackName}`;
+    case 'unassignTeamRole':
+      return `unassignTeamRole:${op.team}:${op.roleId}`;
     case 'deleteTeam':
       return `deleteTeam:${op.team}`;
     case 'relinkLogin':
@@ -41,7 +43,12 @@ export function isGuardedRemoval(op: Op, identityOf: (login: string) => Identity
     case 'narrowGrant':
     case 'removeGrant':
     case 'deleteTeam':
+    case 'unassignTeamRole':
       return true;
+    case 'demoteMember': {
+      const state = identityOf(op.login.toLowerCase())?.state;
+      return state !== 'inactive' && state !== 'deleted';
+    }
     default:
       return false;
   }

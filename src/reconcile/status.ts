@@ -189,6 +189,8 @@ export interface TeamPending {
 export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promise<TeamPending> {
   const { team, request, plan, result, desired, deferred, durationMs } = s;
   const outcome = s.outcome ?? 'success';
+  // A role only Pulumi can resolve, and did not: the rest applied, the team stays degraded until it does.
+  const roleProblem = plan.notes.find((n) => n.kind === 'roleUnresolved');
   return db.transaction(async (trx) => {
     // The groups and the rules that bind them to the team (a renamed group stays bound). A
     // blocked team keeps its bindings as they were.
@@ -230,9 +232,9 @@ export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promi
         last_ops: plan.ops.length,
         last_duration_ms: durationMs,
         management: plan.management,
-        degraded: false,
-        degraded_reason: null,
-        degraded_at: null,
+        degraded: roleProblem !== undefined,
+        degraded_reason: roleProblem?.detail ?? null,
+        degraded_at: roleProblem ? trx.fn.now() : null,
         notes: JSON.stringify(plan.notes),
       })
       .onConflict('team')

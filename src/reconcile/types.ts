@@ -47,6 +47,10 @@ export interface DesiredTeam {
   blocked?: string;
   /** Groups bound to this team whose name no longer matches the rule that bound them. */
   renamedGroups?: Array<{ id: string; displayName: string }>;
+  /** Lower-cased logins of members who are the team's admins (the rules' `admins` groups); everyone else is a member. */
+  admins?: ReadonlySet<string>;
+  /** The custom role the rules give the team, by name (docs/pulumi-api.md, "Team custom roles"); absent: none. */
+  role?: string;
 }
 
 export interface ActualTeam {
@@ -58,7 +62,18 @@ export interface ActualTeam {
   members: string[];
   grants: Array<{ projectName: string; stackName: string; permission: number }>;
   tokens: AccessToken[];
+  /** Logins (as Pulumi spells them) whose role within the team is `admin`. @defaultValue none */
+  admins?: string[];
+  /** Ids of the custom roles the team holds (`roleIds`). @defaultValue none */
+  roleIds?: string[];
 }
+
+/**
+ * The desired custom role's id, as the org's role catalogue resolves its name: `resolved`, or a
+ * reason it cannot be (no custom roles in the org, no role of that name), which leaves the
+ * team's current role alone and marks the team degraded.
+ */
+export type RoleResolution = { kind: 'resolved'; roleId: string; roleName: string } | { kind: 'unresolved'; roleName: string; detail: string };
 
 /** What the directory knows about a login, also after the user was deleted. */
 export interface IdentityRecord {
@@ -93,6 +108,8 @@ export interface PlanInput {
   /** Directory identities by lower-cased login, for token creators. */
   identities: ReadonlyMap<string, IdentityRecord>;
   policy: PlanPolicy;
+  /** The desired role (`desired.role`) looked up in the org's catalogue; absent when the rules give none. */
+  role?: RoleResolution;
 }
 
 /** Why a creator-bound token goes: decided by src/tokens (`creatorBoundFate`). */
@@ -113,7 +130,11 @@ export type Op =
   | { kind: 'relinkLogin'; userId: string; from: string; to: string }
   | { kind: 'addMember'; team: string; login: string; userId: string }
   | { kind: 'widenGrant'; team: string; projectName: string; stackName: string; from: number; to: Permission }
-  | { kind: 'addGrant'; team: string; projectName: string; stackName: string; permission: Permission };
+  | { kind: 'addGrant'; team: string; projectName: string; stackName: string; permission: Permission }
+  | { kind: 'demoteMember'; team: string; login: string }
+  | { kind: 'promoteMember'; team: string; login: string }
+  | { kind: 'unassignTeamRole'; team: string; roleId: string }
+  | { kind: 'assignTeamRole'; team: string; roleId: string; roleName: string; replaces?: string };
 
 export type OpKind = Op['kind'];
 
@@ -129,7 +150,8 @@ export type PlanNote =
   | { kind: 'blocked'; team: string; detail: string }
   | { kind: 'held'; team: string; holdId: string; ops: number }
   | { kind: 'rejectedHold'; team: string; holdId: string; ops: number }
-  | { kind: 'observed'; team: string; ops: number };
+  | { kind: 'observed'; team: string; ops: number }
+  | { kind: 'roleUnresolved'; team: string; role: string; detail: string };
 
 /** How much of a team the daemon manages. */
 export type Management = 'full' | 'grants-only' | 'none';

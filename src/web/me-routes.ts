@@ -1,7 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import { groupsOf, type Person } from '../auth';
 import type { Db } from '../directory/db';
-import { PERMISSIONS, teamsForGroup } from '../policy';
+import { adminTeamsForGroup, PERMISSIONS, teamsForGroup } from '../policy';
 import type { Logger } from '../log';
 import { html, type Html, layout } from './html';
 import { ConsoleForbiddenError, ConsoleInputError, type ConsoleSources, type ScopeLine } from './sources';
@@ -17,6 +17,12 @@ export interface TeamGrant {
   team: string;
   group: string;
   grants: Array<{ project: string; stack: string; permission: string }>;
+  /** The person's role within the team: `admin` through one of its rules' `admins` groups. */
+  role: 'member' | 'admin';
+  /** The custom role the team's rule gives it, by name. */
+  customRole?: string;
+  /** ESC environment grants, when the team data carries them. */
+  environments?: Array<{ project: string; environment: string; permission: string }>;
 }
 
 export function page(res: Response, title: string, body: Html, status = 200): void {
@@ -46,13 +52,17 @@ async function teamsOf(db: Db, sources: ConsoleSources, person: Person): Promise
   if (!sources.policy) return { groups, teams: undefined };
   const policy = sources.policy.current;
   const teams: TeamGrant[] = [];
+  // Admins are members too (README.md, "Policy reference"): an admins group alone puts them on the team.
+  const adminOf = new Map(groups.flatMap((group) => adminTeamsForGroup(policy, { displayName: group }).map((m) => [m.team, { group, match: m }] as const)));
+  const row = (team: string, group: string, ruleIndex: number): TeamGrant => {
+    const rule = policy.rules.find((r) => r.index === ruleIndex);
+    const grants = (rule?.stacks ?? []).map((s) => ({ project: s.project, stack: s.stack, permission: permissionName(s.permission) }));
+    return { team, group, grants, role: adminOf.has(team) ? 'admin' : 'member', ...(rule?.role ? { customRole: rule.role } : {}) };
+  };
   for (const group of groups) {
-    for (const match of teamsForGroup(policy, { displayName: group })) {
-      const rule = policy.rules.find((r) => r.index === match.ruleIndex);
-      const grants = (rule?.stacks ?? []).map((s) => ({ project: s.project, stack: s.stack, permission: permissionName(s.permission) }));
-      teams.push({ team: match.team, group, grants });
-    }
+    for (const match of teamsForGroup(policy, { displayName: group })) teams.push(row(match.team, group, match.ruleIndex));
   }
+  for (const [team, { group, match }] of adminOf) if (!teams.some((t) => t.team === team)) teams.push(row(team, group, match.ruleIndex));
   return { groups, teams };
 }
 
@@ -101,13 +111,19 @@ ${
     ? unavailable('The team and grant view', 'policy')
     : teams.length === 0
       ? html`<p id="teams"><em>No policy rule maps your groups to a Pulumi team.</em></p>`
-      : html`<table id="teams"><thead><tr><th>Pulumi team</th><th>through group</th><th>stack grants (policy)</th></tr></thead><tbody>
+      : html`<table id="teams"><thead><tr><th>Pulumi team</th><th>through group</th><th>your role</th><th>stack grants (policy)</th></tr></thead><tbody>
 ${teams.map(
   (t) =>
-    html`<tr><td class="team">${t.team}</td><td>${t.group}</td><td>${
+    html`<tr><td class="team">${t.team}</td><td>${t.group}</td><td class="team-role">${t.role}${
+      t.customRole ? html`<br><small>custom role <code>${t.customRole}</code></small>` : ''
+    }</td><td>${
       t.grants.length
         ? html`<ul>${t.grants.map((g) => html`<li><code>${g.project}/${g.stack}</code>: ${g.permission}</li>`)}</ul>`
         : html`<em>membership only</em>`
+    }${
+      t.environments?.length
+        ? html`<ul class="environments">${t.environments.map((e) => html`<li>environment <code>${e.project}/${e.environment}</code>: ${e.permission}</li>`)}</ul>`
+        : ''
     }</td></tr>`,
 )}
 </tbody></table><p>Stack patterns are resolved against the organization's stacks at each reconcile.</p>`

@@ -78,6 +78,14 @@ describe('my teams', () => {
     expect(res.text).not.toContain('href="/console/admin/status"');
   });
 
+  it("shows each team's role for the person (member, or admin through the admins group alone) and the team's custom role", async () => {
+    const alicePage = (await get('/console/', alice)).text;
+    expect(alicePage).toContain('<td class="team-role">member<br><small>custom role <code>auditors</code></small></td>');
+    await provisionUser(w.h.tdb, 'lena@example.com', { groups: ['Platform Leads'] });
+    const lenaPage = (await get('/console/', await w.h.signInAs('lena@example.com'))).text;
+    expect(lenaPage).toMatch(/<td class="team">platform<\/td><td>Platform Leads<\/td><td class="team-role">admin</);
+  });
+
   it('shows Bob that no rule maps him to a team', async () => {
     expect((await get('/console/', bob)).text).toContain('No policy rule maps your groups to a Pulumi team.');
   });

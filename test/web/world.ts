@@ -11,7 +11,8 @@ import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 /**
  * The console with its real data sources: SCIM directory rows in Postgres, the policy, the
  * reconciler and the tokens part against the Pulumi emulator. Alice is in "Platform
- * Engineers" (→ team platform, write on infra/*); Ada is an admin; Bob is in no group.
+ * Engineers" (→ team platform, write on infra/*, custom role auditors; "Platform Leads" are its
+ * team admins); Ada is an admin; Bob is in no group.
  */
 
 export const POLICY = `
@@ -21,6 +22,8 @@ identity:
 teams:
   - group: Platform Engineers
     team: platform
+    role: auditors
+    admins: Platform Leads
     stacks:
       - { project: infra, stack: "*", permission: write }
 `;
@@ -36,7 +39,7 @@ export interface World {
 export async function startWorld(env: Record<string, string> = {}): Promise<World> {
   const emu = await startEmulator({
     org: 'acme',
-    seed: { members: ['alice', 'bob', 'ada'], stacks: ['infra/dev', 'infra/prod', 'web/dev'] },
+    seed: { members: ['alice', 'bob', 'ada'], stacks: ['infra/dev', 'infra/prod', 'web/dev'], roles: [{ name: 'auditors' }] },
   });
   const policy = new PolicyStore('test-policy.yaml', {}, parsePolicy(POLICY, 'test-policy.yaml'));
   const logger = createLogger({ level: 'error' });
