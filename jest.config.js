@@ -30,6 +30,7 @@ const UNIT_TESTS = [
   'test/pulumi/limiter.test.ts',
   'test/pulumi/doc-conformance.test.ts',
   'test/pulumi/units.test.ts',
+  'test/reconcile/access.test.ts',
   'test/reconcile/plan.test.ts',
   'test/reconcile/safety.test.ts',
   'test/scim/unavailable.test.ts',
