@@ -17,6 +17,7 @@ const UNIT_TESTS = [
   'test/auth/settings.test.ts',
   'test/deploy/kit.test.ts',
   'test/web/dev-idp.test.ts',
+  'test/web/access-review.test.ts',
   'test/web/status-summary.test.ts',
   'test/directory/embedded-postgres.test.ts',
   'test/emulator/emulator.test.ts',
