@@ -95,11 +95,11 @@ export interface AccessFilter {
   stack?: { project: string; stack: string };
 }
 
-export function ruleRef(file: string, rule: { index: number; line?: number }): RuleRef {
+function ruleRef(file: string, rule: { index: number; line?: number }): RuleRef {
   return { index: rule.index, line: rule.line ?? null, ref: rule.line ? `${file}:${rule.line}` : `${file} (rule ${rule.index + 1})` };
 }
 
-export function higherPermission(a: PermissionName, b: PermissionName): PermissionName {
+function higherPermission(a: PermissionName, b: PermissionName): PermissionName {
   return NAME_RANK[a] >= NAME_RANK[b] ? a : b;
 }
 

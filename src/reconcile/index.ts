@@ -67,7 +67,7 @@ export type { SyncStatus } from './status';
 export { recordIdentities, markIdentitiesDeleted, recordIdentityChanges, teamsByGroupId } from './mapping';
 export type * from './types';
 export { describeOp, presentOp, presentPlan } from './describe';
-export { explainAccess, higherPermission, orgDefaultGrant, ruleRef } from './access';
+export { explainAccess, orgDefaultGrant } from './access';
 export type { AccessBinding, AccessFacts, AccessFilter, AccessPath, AccessPerson, AccessRow, AccessRule, AccessTokenFact, RuleRef } from './access';
 export { findAccessPerson, readAccessFacts } from './access-facts';
 export type { OpView, PlanView } from './describe';
