@@ -32,7 +32,7 @@ export const REVIEW_COLUMNS = [
   'expires',
 ] as const;
 
-export type ReviewColumn = (typeof REVIEW_COLUMNS)[number];
+type ReviewColumn = (typeof REVIEW_COLUMNS)[number];
 export type ReviewRecord = Record<ReviewColumn, string>;
 
 const EMPTY: ReviewRecord = Object.fromEntries(REVIEW_COLUMNS.map((c) => [c, ''])) as ReviewRecord;
@@ -81,7 +81,7 @@ function tokenRecord(t: InventoryToken): ReviewRecord {
   };
 }
 
-export function reviewRecords(review: AccessReview): ReviewRecord[] {
+function reviewRecords(review: AccessReview): ReviewRecord[] {
   return [...review.rows.flatMap(accessRecords), ...review.tokens.map(tokenRecord)];
 }
 
@@ -101,7 +101,7 @@ export function reviewCsv(records: readonly ReviewRecord[]): string {
 }
 
 /** `access-review-2026-12-02T10-30-00Z.csv` */
-export function reviewFileName(generatedAt: string, format: 'csv' | 'json'): string {
+function reviewFileName(generatedAt: string, format: 'csv' | 'json'): string {
   return `access-review-${generatedAt.slice(0, 19).replace(/:/g, '-')}Z.${format}`;
 }
 

@@ -52,7 +52,7 @@ function renderAnswer(answer: AccessAnswer, viewerIsAdmin: boolean): Html {
       : html`<p id="org-default">The org default stack permission is <strong>${answer.orgDefault.permission}</strong> (${answer.orgDefault.source})${
           byDefault && answer.person ? html`: ${answer.person.userName} also has ${byDefault} on every other stack of the org, as every member does` : ''
         }.</p>`;
-  const subject = answer.person ? html`${answer.person.userName}` : html`<code>${answer.stack!.project}/${answer.stack!.stack}</code>`;
+  const subject = answer.stack ? html`<code>${answer.stack.project}/${answer.stack.stack}</code>` : '';
   const form = html`<form method="get" action="/console/access" id="ask">${
     viewerIsAdmin ? html`<label>Person (SCIM userName, id or Pulumi login) <input name="person" maxlength="256"></label> or ` : ''
   }<label>Stack (project/stack) <input name="stack" maxlength="201"></label> <button type="submit">Explain</button></form>`;
@@ -61,7 +61,13 @@ function renderAnswer(answer: AccessAnswer, viewerIsAdmin: boolean): Html {
 ${orgDefault}
 <div id="access">${
     answer.rows.length === 0
-      ? html`<p id="no-access"><em>No policy rule or token gives ${subject} access to ${answer.person ? 'any stack' : 'anyone'}.</em></p>`
+      ? html`<p id="no-access"><em>${
+          answer.person
+            ? html`No policy rule or token gives ${answer.person.userName} access to any stack.`
+            : viewerIsAdmin
+              ? html`No policy rule or token gives anyone access to ${subject}.`
+              : html`No policy rule or token gives you access to ${subject}.`
+        }</em></p>`
       : answer.rows.map(renderRow)
   }</div>
 ${

@@ -237,6 +237,14 @@ describe('the console', () => {
     expect((await console_('/console/admin/access-review', alice)).status).toBe(403);
   });
 
+  it("answers a person's question about a stack with their own row only", async () => {
+    const bob = await w.h.signInAs('bob@example.com');
+    const prod = await console_('/console/access?stack=infra%2Fprod', bob);
+    expect(prod.status).toBe(200);
+    expect(prod.text).not.toContain('alice@example.com');
+    expect(prod.text.replace(/<[^>]+>/g, '')).toContain('No policy rule or token gives you access to infra/prod.');
+  });
+
   it('lets an admin ask about any stack and download the review, audited with the admin as actor', async () => {
     const page = await console_('/console/access?stack=infra%2Fprod', ada);
     expect(page.status).toBe(200);

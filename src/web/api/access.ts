@@ -16,7 +16,7 @@ const accessQuery = z.strictObject({ person: z.string().min(1).max(256).optional
 const reviewQuery = z.strictObject({ format: z.enum(['csv', 'json']).optional() });
 
 /** `?format=` wins; else CSV when the client accepts it before JSON. */
-export function reviewFormatOf(req: Request): 'csv' | 'json' {
+function reviewFormatOf(req: Request): 'csv' | 'json' {
   const { format } = reviewQuery.parse(req.query);
   return format ?? (req.accepts(['application/json', 'text/csv']) === 'text/csv' ? 'csv' : 'json');
 }
