@@ -158,7 +158,7 @@ const signalsSchema = z
 
 /**
  * The org's default stack permission for every member, as set in Pulumi's organization settings.
- * The REST API the daemon uses has no call that reads it (docs/pulumi-api.md), so the policy
+ * The daemon reads it from no Pulumi call (docs/pulumi-api.md, "Team tokens"), so the policy
  * states it for the access view; `unknown` makes the access view say it does not know.
  */
 export const ORG_DEFAULT_PERMISSIONS = ['unknown', 'none', 'read', 'write', 'admin'] as const;

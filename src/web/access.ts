@@ -60,7 +60,7 @@ function orgDefaultView(policy: Policy): OrgDefaultView {
   return policy.orgDefaultPermission === 'unknown'
     ? {
         permission: 'unknown',
-        source: `the Pulumi API the daemon uses does not expose the org's default stack permission, and ${policy.file} does not state it (orgDefaultPermission)`,
+        source: `the daemon reads the org's default stack permission from no Pulumi call, and ${policy.file} does not state it (orgDefaultPermission)`,
       }
     : { permission: policy.orgDefaultPermission, source: `orgDefaultPermission in ${policy.file}, as set in the Pulumi organization's settings` };
 }
