@@ -6,6 +6,7 @@
 export { loadPolicy, parsePolicy, PolicyError, durationMs, isManageableTeamName } from './load';
 export type {
   AdoptMode,
+  OrgDefaultPermission,
   Policy,
   PolicyProblem,
   SignalAction,

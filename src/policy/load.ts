@@ -8,6 +8,7 @@ import {
   type SIGNAL_ACTIONS,
   type SIGNAL_EVENTS,
   LOGIN_SOURCES,
+  type ORG_DEFAULT_PERMISSIONS,
   PERMISSIONS,
   policySchema,
   type PolicyFile,
@@ -48,6 +49,8 @@ export type GroupMatcher = { kind: 'group'; nameLower: string; name: string } | 
 
 export type AdoptMode = (typeof ADOPT_MODES)[number];
 
+export type OrgDefaultPermission = (typeof ORG_DEFAULT_PERMISSIONS)[number];
+
 export interface TeamRule {
   /** Position in `teams:`, used in messages. */
   index: number;
@@ -79,6 +82,8 @@ export interface Policy {
   /** SHA-256 of the file contents: status shows which policy a process runs. */
   digest: string;
   organization: string;
+  /** The org's default stack permission for members, as the policy states it (`unknown` when it does not). */
+  orgDefaultPermission: OrgDefaultPermission;
   login: LoginSource;
   removeFromOrg: 'added' | 'all' | 'never';
   rules: TeamRule[];
@@ -174,6 +179,7 @@ function compile(file: PolicyFile, source: string, digest: string, line: (path: 
     file: source,
     digest,
     organization: file.organization,
+    orgDefaultPermission: file.orgDefaultPermission,
     login: (LOGIN_SOURCES as readonly string[]).includes(login) ? (login as LoginSource) : { attributePath: login },
     removeFromOrg: file.identity.removeFromOrg,
     rules,

@@ -182,8 +182,17 @@ const signalsSchema = z
     maxAge: '5m',
   });
 
+/**
+ * The org's default stack permission for every member, as set in Pulumi's organization settings.
+ * The daemon reads it from no Pulumi call (docs/pulumi-api.md, "Team tokens"), so the policy
+ * states it for the access view; `unknown` makes the access view say it does not know.
+ */
+export const ORG_DEFAULT_PERMISSIONS = ['unknown', 'none', 'read', 'write', 'admin'] as const;
+
 export const policySchema = z.strictObject({
   organization: z.string().min(1, 'must not be empty'),
+  /** @defaultValue unknown */
+  orgDefaultPermission: z.enum(ORG_DEFAULT_PERMISSIONS).default('unknown'),
   identity: z
     .strictObject({
       login: z

@@ -32,7 +32,7 @@ const ADOPT_RANK: Record<AdoptMode, number> = { none: 0, grants: 1, full: 2 };
 
 type GroupRow = DirectoryGroup;
 
-interface Binding {
+export interface Binding {
   team: string;
   rule: Policy['rules'][number];
   groups: Map<string, { group: GroupRow; renamed: boolean }>;
@@ -43,7 +43,7 @@ interface Binding {
  * groups it bound earlier that no longer match (renamed). A renamed group is not also mapped
  * to the team its new name would derive.
  */
-async function bindGroups(conn: Conn, policy: Policy): Promise<Map<string, Binding>> {
+export async function bindGroups(conn: Conn, policy: Policy): Promise<Map<string, Binding>> {
   const groups = await listDirectoryGroups(conn);
   const byId = new Map(groups.map((g) => [g.id, g]));
   const bound: Array<{ team: string; group_id: string; rule_key: string }> = await conn('team_groups')

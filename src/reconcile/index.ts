@@ -15,6 +15,9 @@
  *   `verifyAuditChain(db)`, `anchorAuditHead(db)`, `startAuditAnchoring(...)`: the log's hash
  *   chain (docs/audit.md).
  * - `listHolds`, `getHold`, `decideHoldAudited`: removals waiting for an admin.
+ * - `explainAccess(facts, filter)`: pure; every path that gives a person a permission on a stack
+ *   (group → rule → team, token → team, org default) and the effective one; `readAccessFacts`
+ *   reads its input, `findAccessPerson` resolves an id, userName or login (docs/access-review.md).
  * - `describeOp(op)`: one op as a line a person reads; `presentPlan(plan)`: a plan as the admin API,
  *   the CLI and the console show it (levels by name, each op with its line).
  *
@@ -64,4 +67,7 @@ export type { SyncStatus } from './status';
 export { recordIdentities, markIdentitiesDeleted, recordIdentityChanges, teamsByGroupId } from './mapping';
 export type * from './types';
 export { describeOp, presentOp, presentPlan } from './describe';
+export { explainAccess, orgDefaultGrant } from './access';
+export type { AccessBinding, AccessFacts, AccessFilter, AccessPath, AccessPerson, AccessRow, AccessRule, AccessTokenFact, RuleRef } from './access';
+export { findAccessPerson, readAccessFacts } from './access-facts';
 export type { OpView, PlanView } from './describe';

@@ -7,6 +7,7 @@
  * - `createTokensController(deps)`: the keyed reconciles (person, team) and the sweep.
  * - `startRevokeLaneWorker`: the `revoke` queue's worker, which runs the person key and the sweep.
  * - `issueToken`, `listTokens`, `getTokenView`, `revokeToken`: the admin API and the console.
+ * - `listLiveTokens`: every live token of some teams, with Pulumi's created, last-used and expiry (the access review).
  *
  * What it needs from the rest of the daemon is `TokenDeps` (ports.ts); src/runtime builds it.
  */
@@ -32,4 +33,6 @@ export type { ScopeEntry, StackGrant, PermissionName } from './scope';
 export type { TokenFilter, LedgerToken, TokenListing } from './ledger';
 export { TOKEN_LISTINGS } from './ledger';
 export { startRevokeLaneWorker, SWEEP_JOB } from './worker';
+export { listLiveTokens, mergeTokenInventory } from './inventory';
+export type { InventoryToken } from './inventory';
 export type { RevokeLaneOptions, RevokeLaneWorker } from './worker';

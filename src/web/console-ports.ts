@@ -1,10 +1,11 @@
 import type { Db } from '../directory/db';
 import { createScimClient, listScimClients, revokeScimClient, rotateScimToken } from '../directory';
-import type { Policy } from '../policy';
+import type { OrgStack, Policy } from '../policy';
 import { describeOp, identityLinkOf, listHolds, presentPlan, queryAudit, readStatus, recordAdminAction } from '../reconcile';
 import type { AuditCategory, Hold, Plan } from '../reconcile';
 import { QUEUE, type QueueFactory } from '../queue';
 import { issueToken, listTokens, revokeToken, type TokenDeps } from '../tokens';
+import { createAccessService } from './access';
 import { decideHoldAndReconcile } from './hold-decisions';
 import type { ConsoleActor, ConsoleHolds, ConsoleHoldView, ConsoleScimClients, ConsoleSources, ConsoleSync, ConsoleTokens } from './sources';
 
@@ -24,6 +25,8 @@ export interface ConsoleParts {
   queues?: QueueFactory;
   /** Dry run over every team (the reconciler's `planAll`). */
   planAll?: () => Promise<Plan[]>;
+  /** The org's stacks (the reconciler's `orgStacks`), for the access view. */
+  orgStacks?: () => Promise<OrgStack[]>;
   /** How long the previous SCIM token stays valid after a rotation, seconds. @defaultValue 86400 */
   scimRotationGraceSeconds?: number;
 }
@@ -135,6 +138,7 @@ export function consoleSourcesFrom(parts: ConsoleParts): ConsoleSources {
     scimClients: scimClientsSource(parts.db, parts.scimRotationGraceSeconds ?? 86_400),
     holds: holdsSource(parts.db, parts.queues),
     identity: { linkOf: (userId) => identityLinkOf(parts.db, userId) },
+    access: parts.orgStacks ? createAccessService({ db: parts.db, policy: parts.policy, orgStacks: parts.orgStacks, tokens: parts.tokenDeps }) : undefined,
     queues: parts.queues ? [parts.queues.queue(QUEUE.reconcile), parts.queues.queue(QUEUE.revoke)] : undefined,
   };
 }

@@ -14,6 +14,7 @@ import { createRequestLimiter, FAILED_BEARER_RATE, type RequestRate } from '../u
 import { createAdminApiRouter } from './api';
 import type { SignalsAdmin } from './api/ssf';
 import { createAuthRoutes, requireAdmin, requirePerson } from './auth-routes';
+import { createAccessRoutes } from './access-routes';
 import { createAdminRoutes, createQueueDashboard, QUEUES_PATH } from './admin-routes';
 import { consoleSourcesFrom } from './console-ports';
 import { consoleErrorEdge } from './error-page';
@@ -108,6 +109,7 @@ export function createWebRouter(deps: WebDeps): Router {
       tokenDeps: deps.tokens,
       queues: deps.queues,
       planAll: reconciler ? () => reconciler.planAll() : undefined,
+      orgStacks: reconciler ? () => reconciler.orgStacks() : undefined,
     });
   const prefix = deps.keyPrefix ?? AUTH_KEY_PREFIX;
   const sessions = new SessionIndex(redis, prefix);
@@ -141,6 +143,7 @@ export function createWebRouter(deps: WebDeps): Router {
   consoleRouter.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 }), csrfProtection);
   consoleRouter.use(createMeRoutes({ db, logger, sources }));
   consoleRouter.use(createAdminRoutes({ logger, sources }));
+  consoleRouter.use(createAccessRoutes({ access: sources.access }));
   router.use(CONSOLE_PATH, consoleRouter);
   router.use(
     '/api/v1',

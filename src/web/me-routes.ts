@@ -127,7 +127,8 @@ ${teams.map(
     }</td></tr>`,
 )}
 </tbody></table><p>Stack patterns are resolved against the organization's stacks at each reconcile.</p>`
-}`,
+}
+<p><a href="/console/access" id="why-access">Why do I have access?</a> Each of your permissions on a stack, with the group, rule and team that give it.</p>`,
     );
   });
 

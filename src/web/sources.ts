@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { HttpError } from '../app';
 import type { Policy } from '../policy';
 import type { PlanView, SyncStatus } from '../reconcile';
+import type { AccessService } from './access';
 
 /**
  * What the console reads and changes, as narrow interfaces. The runtime builds them from the
@@ -123,6 +124,8 @@ export interface ConsoleSources {
   holds?: ConsoleHolds;
   /** The Pulumi login recorded for a person (or the one that clashes with someone else's). */
   identity?: { linkOf(userId: string): Promise<{ login: string; since: Date; conflict: boolean } | undefined> };
+  /** "Access explained" and the access review; absent without a reconciler (the org's stacks are unknown). */
+  access?: AccessService;
   /** BullMQ queues shown on the admin queue dashboard. */
   queues?: Queue[];
 }

@@ -21,7 +21,9 @@ import {
 } from '../../reconcile';
 import { getTokenView, type TokenAuditAction, type TokenAuditWriter, type TokenDeps } from '../../tokens';
 import { REQUEST_ID_PATTERN, type RequestLimiter, withTimeout } from '../../util';
+import { createAccessService } from '../access';
 import { decideHoldAndReconcile } from '../hold-decisions';
+import { accessRouter } from './access';
 import { type SignalsAdmin, ssfRouter } from './ssf';
 import { tokensRouter } from './tokens';
 
@@ -38,6 +40,8 @@ import { tokensRouter } from './tokens';
  *   GET  /holds              pending holds: [{id, team, reason, removals, revocations, createdAt, ops}]
  *   POST /holds/:id/approve  → the hold, approved; the team's reconcile applies what is still planned
  *   POST /holds/:id/reject   → the hold, rejected; its ops stay out while they stay planned
+ *   GET  /access             ?person= or ?stack=: every permission with its paths (see ./access.ts)
+ *   GET  /access-review      the access review export, CSV or JSON, audited (see ./access.ts)
  *   /tokens                  the tokens part's router (see ./tokens.ts)
  *   /ssf/stream              the Shared Signals stream (see ./ssf.ts)
  *
@@ -220,6 +224,8 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     });
   }
 
+  const orgStacks = deps.reconciler ? () => deps.reconciler!.orgStacks() : undefined;
+  router.use(accessRouter({ access: createAccessService({ db, policy: deps.policy, orgStacks, tokens: deps.tokens }), actor }));
   router.use('/ssf', ssfRouter({ signals: deps.signals, db, logger, actor }));
   if (deps.tokens) router.use('/tokens', tokensRouter({ ...deps.tokens, audit: auditingAdmin(deps.tokens, actor) }));
 
