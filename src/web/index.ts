@@ -39,6 +39,8 @@ export type {
   ConsoleActor,
   ConsoleHolds,
   ConsoleHoldView,
+  ConsoleTeamView,
+  ConsoleSignals,
 } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
@@ -108,6 +110,8 @@ export function createWebRouter(deps: WebDeps): Router {
       tokenDeps: deps.tokens,
       queues: deps.queues,
       planAll: reconciler ? () => reconciler.planAll() : undefined,
+      orgStacks: reconciler ? () => reconciler.orgStacks() : undefined,
+      signals: deps.signals,
     });
   const prefix = deps.keyPrefix ?? AUTH_KEY_PREFIX;
   const sessions = new SessionIndex(redis, prefix);
