@@ -90,7 +90,7 @@ export function renderChart(spec: ChartSpec): Html {
   )}</g>
 ${
   spec.objective
-    ? html`<g class="objective"><line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${round(y(spec.objective.value))}" y2="${round(y(spec.objective.value))}"></line><text x="${MARGIN.left + 4}" y="${round(y(spec.objective.value)) - 4}">${spec.objective.label}</text></g>`
+    ? html`<g class="objective"><line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${round(y(spec.objective.value))}" y2="${round(y(spec.objective.value))}"></line><text x="${WIDTH - MARGIN.right}" y="${round(y(spec.objective.value)) - 4}" text-anchor="end">${spec.objective.label}</text></g>`
     : ''
 }
 ${spec.lines.map((line) => html`<path class="series ${line.tone}" d="${linePath(line.values, x, y)}"><title>${line.name}</title></path>`)}

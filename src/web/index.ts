@@ -44,7 +44,7 @@ export type {
 } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
-export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource } from './console-ports';
+export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource, signalsSource, teamsSource } from './console-ports';
 export type { ConsoleParts } from './console-ports';
 export type { SignalsAdmin } from './api/ssf';
 

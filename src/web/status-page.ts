@@ -84,7 +84,7 @@ ${Object.entries(queues).map(([name, d]) => html`<tr><td>${name}</td>${states.ma
 }
 <p id="redis-policy">Redis eviction policy: ${redisPolicy(status.redis)}</p>
 ${extras.signals ? renderSignals(extras.signals, now) : ''}
-${extras.revokeChart ? html`<h2>Last hour</h2>${extras.revokeChart}<p><a href="/console/admin/charts">All charts</a></p>` : ''}`;
+${extras.revokeChart ? html`<h2>Last hour</h2><div class="charts">${extras.revokeChart}</div><p><a href="/console/admin/charts">All charts</a></p>` : ''}`;
 }
 
 /** The Shared Signals stream: the receiver's record and the transmitter's status of it. */

@@ -71,7 +71,7 @@ ${view.tokens.map(
 ${
   view.audit.length === 0
     ? html`<p id="team-audit"><em>No entries yet.</em></p>`
-    : html`<table id="team-audit"><thead><tr><th>when</th><th>category</th><th>op</th><th>subject</th><th>outcome</th><th>by</th></tr></thead><tbody>
+    : html`<table id="team-audit"><thead><tr><th>when</th><th>category</th><th>op</th><th>subject</th><th>outcome</th><th>by, or why</th></tr></thead><tbody>
 ${view.audit.map(
   (e) =>
     html`<tr><td>${when(e.at, now)}</td><td>${e.category}</td><td>${e.op}</td><td>${e.subject ?? '—'}</td><td class="${e.outcome === 'failure' ? 'tone-bad' : ''}">${e.outcome}</td><td>${e.actor ?? e.reason ?? '—'}</td></tr>`,
