@@ -8,7 +8,7 @@ import { type Html, html } from './html';
  * Pulumi calls with their 429s.
  */
 
-/** The deprovisioning objective: p99 ≤ 300 ms (docs/operations.md, "Objectives"). */
+/** The deprovisioning objective: p99 ≤ 300 ms (docs/operations.md, "Metrics"). */
 export const REVOKE_OBJECTIVE_MS = 300;
 
 const OUTCOME_TONES: Record<string, ChartLine['tone']> = { success: 'line-2', error: 'line-3', terminal: 'line-bad', rate_limited: 'line-4' };

@@ -1,5 +1,5 @@
 import type { SyncStatus } from '../reconcile';
-import { duration, humanKey, isIsoTime, relativeTime } from './human';
+import { duration, humanKey, isIsoTime, when } from './human';
 import { type Html, html } from './html';
 import type { ConsoleSignals } from './sources';
 import { summarize } from './status-summary';
@@ -10,10 +10,6 @@ import { teamHref } from './team-page';
  * an admin, and the queues, in human units (times relative to now with the exact time on hover,
  * durations rounded, field names in words).
  */
-
-function when(at: string | null, now: Date): Html {
-  return at ? html`<time datetime="${at}" title="${at}">${relativeTime(at, now)}</time>` : html`never`;
-}
 
 /** A table of records whose fields are plain values, keys in words and times relative. */
 function humanTable(id: string, rows: ReadonlyArray<Record<string, unknown>>, now: Date): Html {

@@ -1,4 +1,4 @@
-import { duration, relativeTime } from './human';
+import { duration, when } from './human';
 import { type Html, html } from './html';
 import type { ConsoleTeamView } from './sources';
 
@@ -9,10 +9,6 @@ import type { ConsoleTeamView } from './sources';
 
 export function teamHref(team: string): string {
   return `/console/admin/teams/${encodeURIComponent(team)}`;
-}
-
-function when(at: string | null, now: Date): Html {
-  return at ? html`<time datetime="${at}" title="${at}">${relativeTime(at, now)}</time>` : html`never`;
 }
 
 export function renderTeam(view: ConsoleTeamView, now: Date): Html {
