@@ -45,8 +45,10 @@ const ALLOWED_PARTS = {
   signals: [...FOUNDATION, 'policy', 'queue'],
   // A Shared Signals transmitter for the tests and the demo.
   'ssf-emulator': [...FOUNDATION],
+  // The metrics history behind the console's charts: samples metrics into its table.
+  history: [...FOUNDATION, 'directory'],
   // The edges: web and cli build on every part but the edges; runtime assembles everything.
-  web: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'signals', 'tokens', ...FOUNDATION],
+  web: ['app', 'auth', 'directory', 'emulator', 'history', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'signals', 'tokens', ...FOUNDATION],
   cli: ['app', 'auth', 'directory', 'emulator', 'outbox', 'policy', 'pulumi', 'queue', 'reconcile', 'scim', 'signals', 'tokens', ...FOUNDATION],
   runtime: [
     'app',
@@ -55,6 +57,7 @@ const ALLOWED_PARTS = {
     'dev-idp',
     'directory',
     'emulator',
+    'history',
     'outbox',
     'policy',
     'pulumi',

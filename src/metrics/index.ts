@@ -499,3 +499,50 @@ export const metricsHandler: RequestHandler = async (_req, res, next) => {
 export function metricsRouter(): Router {
   return Router().get('/', metricsHandler);
 }
+
+// ---------------------------------------------------------------------------------------------
+// History: what the console's charts keep (src/history samples this periodically)
+// ---------------------------------------------------------------------------------------------
+
+/** Series names of the metrics history; a `revoke_le:<seconds>` series per deprovision bucket. */
+export const HISTORY_SERIES = {
+  pulumiCalls: 'pulumi_calls',
+  pulumiRateLimited: 'pulumi_429',
+  reconcilePrefix: 'reconcile:',
+  revokeBucketPrefix: 'revoke_le:',
+  queueWaiting: 'queue_waiting',
+  outboxDepth: 'outbox_depth',
+  outboxAgeSeconds: 'outbox_age_seconds',
+} as const;
+
+/**
+ * This process's figures for the history: `totals` are running counts since the process started
+ * (each replica's deltas add up to the fleet's), `levels` are state read now (the same in every
+ * replica; absent when unknown). The deprovision histogram's buckets are cumulative, `+Inf` last.
+ */
+export interface HistoryReading {
+  totals: Record<string, number>;
+  levels: Record<string, number>;
+}
+
+export async function readHistoryReading(): Promise<HistoryReading> {
+  const totals: Record<string, number> = {};
+  const levels: Record<string, number> = {};
+  const sum = (values: ReadonlyArray<{ value: number }>) => values.reduce((n, v) => n + v.value, 0);
+  totals[HISTORY_SERIES.pulumiCalls] = sum((await pulumiCalls.get()).values);
+  totals[HISTORY_SERIES.pulumiRateLimited] = sum((await pulumiRateLimited.get()).values);
+  for (const v of (await reconciles.get()).values) {
+    const key = `${HISTORY_SERIES.reconcilePrefix}${String(v.labels.outcome)}`;
+    totals[key] = (totals[key] ?? 0) + v.value;
+  }
+  for (const v of (await deprovisionToRevokeSeconds.get()).values) {
+    if (v.metricName?.endsWith('_bucket')) totals[`${HISTORY_SERIES.revokeBucketPrefix}${String(v.labels.le)}`] = v.value;
+  }
+  const waiting = (await queueDepth.get()).values.filter((v) => ['wait', 'prioritized', 'waiting-children'].includes(String(v.labels.state)));
+  if (waiting.length > 0) levels[HISTORY_SERIES.queueWaiting] = sum(waiting);
+  const depth = (await outboxDepth.get()).values[0]?.value;
+  const age = (await outboxOldestAgeSeconds.get()).values[0]?.value;
+  if (depth !== undefined && Number.isFinite(depth)) levels[HISTORY_SERIES.outboxDepth] = depth;
+  if (age !== undefined && Number.isFinite(age)) levels[HISTORY_SERIES.outboxAgeSeconds] = age;
+  return { totals, levels };
+}

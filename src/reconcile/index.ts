@@ -63,7 +63,7 @@ export type { Hold, HoldStatus } from './holds';
 export { listLoginConflicts, countLoginConflicts, identityLinkOf } from './identity-links';
 export { planOrgRemovals, rosterOf } from './org-members';
 export { guardRemovals, isGuardedRemoval, opKey } from './safety';
-export type { SyncStatus } from './status';
+export type { SyncStatus, TeamStatus } from './status';
 export { recordIdentities, markIdentitiesDeleted, recordIdentityChanges, teamsByGroupId } from './mapping';
 export type * from './types';
 export { describeOp, presentOp, presentPlan } from './describe';

@@ -17,6 +17,7 @@ import {
   Reconciler,
   upsertDriftSchedule,
 } from '../reconcile';
+import { startHistorySampler } from '../history';
 import { createTokensController, type RevokeLaneWorker, startRevokeLaneWorker, type TokenDeps } from '../tokens';
 import { readBuildInfo } from './build-info';
 import { type OpsListener, startOpsListener } from './ops-listener';
@@ -168,6 +169,8 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
     laneWorker = startRevokeLaneWorker(queues, personStepWithOrgRemoval(createTokensController(laneTokens), reconciler), { signal });
   }
   relay.start();
+  // This process's figures into the charts' history, which every replica reads (docs/console.md, "Charts").
+  const history = startHistorySampler({ db, logger: log });
   // Not awaited: with Redis down at boot BullMQ holds the command until Redis is ready, and
   // start-up (the daemon's HTTP listener) must not wait for that. The factory retries it.
   const driftScheduled = queues.inBackground('drift schedule', () => upsertDriftSchedule(queues, policy.current));
@@ -228,6 +231,7 @@ export async function startSyncEngine(options: SyncEngineOptions): Promise<SyncE
       // Probes and scrapes go unanswered from here on: the process is leaving.
       await opsListener?.close();
       redisEpoch.stop();
+      history.stop();
       await queues.close(deadlineMs);
       await relay.stop();
       await lockDb.destroy();

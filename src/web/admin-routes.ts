@@ -7,13 +7,18 @@ import type { Person } from '../auth';
 import { html } from './html';
 import { renderRows } from './data-table';
 import { renderStatus } from './status-page';
+import { HttpError } from '../app';
+import { CHART_RANGES, type ChartRange } from '../history';
+import { CHART_RANGE_NAMES, renderCharts, revokeLatencyChart } from './charts-page';
+import { renderPlan } from './plan-page';
+import { renderTeam } from './team-page';
 import { csrfField, page, unavailable } from './me-routes';
 import { type AuditFilter, type ConsoleActor, ConsoleInputError, type ConsoleSources } from './sources';
 
 /**
  * Administrator pages (members of SAML_ADMIN_GROUP only; the caller mounts them behind
- * requireAdmin): sync status, the dry-run plan, the audit log, holds, SCIM clients and the
- * BullMQ dashboard. Every change made here is audited with the signed-in person as its actor.
+ * requireAdmin): sync status, a page per team, the dry-run plan, charts, the audit log, holds,
+ * SCIM clients and the BullMQ dashboard. Every change made here is audited with the signed-in person as its actor.
  */
 
 export const QUEUES_PATH = '/admin/queues';
@@ -69,23 +74,41 @@ export function createAdminRoutes(deps: { logger: Logger; sources: ConsoleSource
 
   router.get('/admin/status', async (_req, res) => {
     if (!sources.sync) return page(res, 'Sync status', unavailable('Sync status', 'reconciler'));
-    page(res, 'Sync status', html`<div id="status">${renderStatus(await sources.sync.status(), new Date())}</div>`);
+    const [status, signals, chart] = await Promise.all([sources.sync.status(), sources.signals?.status(), sources.history?.charts('hour')]);
+    page(
+      res,
+      'Sync status',
+      html`<div id="status">${renderStatus(status, new Date(), { signals, revokeChart: chart ? revokeLatencyChart(chart, 'status-chart-revoke') : undefined })}</div>`,
+    );
   });
 
   router.get('/admin/plan', async (_req, res) => {
     if (!sources.sync?.plan) return page(res, 'Dry-run plan', unavailable('The dry-run plan', 'reconciler'));
-    const plans = await sources.sync.plan();
-    const changing = plans.filter((p) => p.ops.length > 0);
+    page(res, 'Dry-run plan', renderPlan(await sources.sync.plan()));
+  });
+
+  router.get('/admin/teams/:team', async (req, res) => {
+    if (!sources.teams) return page(res, 'Team', unavailable('Team pages', 'reconciler'));
+    const team = String(req.params.team);
+    const view = await sources.teams.view(team);
+    if (!view) throw new HttpError(404, 'not_found', `no team ${JSON.stringify(team)}: neither the policy nor the reconcile status knows it`);
+    page(res, `Team ${team}`, renderTeam(view, new Date()));
+  });
+
+  router.get('/admin/charts', async (req, res) => {
+    if (!sources.history) return page(res, 'Charts', unavailable('Charts', 'database'));
+    const rangeText = queryString(req, 'range') ?? 'hour';
+    if (!(rangeText in CHART_RANGES)) throw new ConsoleInputError('range must be hour or day');
+    const range = rangeText as ChartRange;
+    const chart = await sources.history.charts(range);
     page(
       res,
-      'Dry-run plan',
-      html`<p>What a reconcile would change now. Nothing here has been applied. Teams in sync: ${plans.length - changing.length} of ${plans.length}.</p><div id="plan">${
-        changing.length === 0
-          ? html`<p><em>Nothing would change.</em></p>`
-          : html`<table><thead><tr><th>team</th><th>managed</th><th>change</th><th>op</th></tr></thead><tbody>
-${changing.flatMap((p) => p.ops.map((op) => html`<tr><td>${p.team}</td><td>${p.management}</td><td>${op.description}</td><td><code>${op.kind}</code></td></tr>`))}
-</tbody></table>`
-      }</div>`,
+      'Charts',
+      html`<p class="range">${(Object.keys(CHART_RANGE_NAMES) as ChartRange[]).map((r) =>
+        r === range ? html`<a class="current" href="?range=${r}">${CHART_RANGE_NAMES[r]}</a>` : html`<a href="?range=${r}">${CHART_RANGE_NAMES[r]}</a>`,
+      )}</p>
+<p>Every process samples its figures into Postgres twice a minute, so every replica shows the same history; it is kept a day. Times are UTC.</p>
+${renderCharts(chart)}`,
     );
   });
 

@@ -58,6 +58,20 @@ code,pre{font-family:ui-monospace,monospace}pre{background:#fff;border:1px solid
 form.inline{display:inline}label{display:block;margin:.4em 0}input,select,textarea{font:inherit}
 #summary{background:#fff;border:1px solid #d9dde5;border-radius:4px;padding:.6em 1em}
 .tone-ok{color:#17663a}.tone-warn{color:#8a5a00}.tone-bad{color:#b42318;font-weight:600}
+.charts{display:flex;flex-wrap:wrap;gap:.8em}
+figure.chart{margin:0;background:#fff;border:1px solid #d9dde5;border-radius:4px;max-width:100%}
+figure.chart svg{display:block;max-width:100%;height:auto;font:11px system-ui,sans-serif}
+figure.chart figcaption{padding:0 .8em .5em;font-size:13px}.key{margin-right:1em;white-space:nowrap}
+.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border-radius:2px;vertical-align:-1px}
+.chart-title{font-weight:600;font-size:12px}.chart .grid{stroke:#eceff4}.chart .x-axis line{stroke:#9aa3b2}.chart text{fill:#3b4252}
+.chart .series{fill:none;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
+.chart .objective line{stroke:#b42318;stroke-dasharray:6 4}.chart .objective text{fill:#b42318}.chart .no-data{fill:#7a8494;font-style:italic}
+path.line-1{stroke:#2f6fde}path.line-2{stroke:#17663a}path.line-3{stroke:#d08a00}path.line-4{stroke:#7b3fb8}path.line-bad{stroke:#b42318}
+.swatch.line-1{background:#2f6fde}.swatch.line-2{background:#17663a}.swatch.line-3{background:#d08a00}.swatch.line-4{background:#7b3fb8}.swatch.line-bad{background:#b42318}
+.plan-team{background:#fff;border:1px solid #d9dde5;border-radius:4px;padding:.4em 1em;margin:.8em 0}
+.plan-team ul{margin:.3em 0;padding-left:1.2em}.op-removal{color:#b42318}.op-addition{color:#17663a}.op-change{color:#8a5a00}
+.range a{margin-right:.8em}.range a.current{font-weight:600;text-decoration:none;color:inherit}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;border:1px solid #d9dde5;border-radius:4px;padding:.6em 1em}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 `;
 
 export function layout(options: LayoutOptions): Html {
@@ -71,7 +85,7 @@ ${
     ? html`<a href="/console/">My teams</a><a href="/console/tokens">My tokens</a>
 ${
   person.isAdmin
-    ? html`<a href="/console/admin/status">Sync status</a><a href="/console/admin/plan">Dry-run plan</a><a href="/console/admin/audit">Audit log</a><a href="/console/admin/holds">Holds</a><a href="/console/admin/scim-clients">SCIM clients</a><a href="/console/admin/queues/">Queues</a>`
+    ? html`<a href="/console/admin/status">Sync status</a><a href="/console/admin/plan">Dry-run plan</a><a href="/console/admin/charts">Charts</a><a href="/console/admin/audit">Audit log</a><a href="/console/admin/holds">Holds</a><a href="/console/admin/scim-clients">SCIM clients</a><a href="/console/admin/queues/">Queues</a>`
     : ''
 }
 <span class="who">${person.userName}${person.isAdmin ? ' (admin)' : ''}</span>

@@ -1,3 +1,5 @@
+import { type Html, html } from './html';
+
 /**
  * Human units for the console: relative times ("3 min ago"), rounded durations ("1.2 s") and
  * field names in words ("last reconcile at"). Pure, so the pages stay easy to test.
@@ -46,6 +48,11 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}
 
 export function isIsoTime(value: unknown): value is string {
   return typeof value === 'string' && ISO_TIME.test(value);
+}
+
+/** A time as "3 min ago", the exact time on hover; "never" when there is none. */
+export function when(at: string | null, now: Date): Html {
+  return at ? html`<time datetime="${at}" title="${at}">${relativeTime(at, now)}</time>` : html`never`;
 }
 
 /** "1 team" / "3 teams". */

@@ -40,10 +40,12 @@ export type {
   ConsoleActor,
   ConsoleHolds,
   ConsoleHoldView,
+  ConsoleTeamView,
+  ConsoleSignals,
 } from './sources';
 export { ConsoleInputError, ConsoleForbiddenError } from './sources';
 export { escapeHtml, html } from './html';
-export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource } from './console-ports';
+export { consoleSourcesFrom, tokensSource, syncSource, scimClientsSource, holdsSource, signalsSource, teamsSource } from './console-ports';
 export type { ConsoleParts } from './console-ports';
 export type { SignalsAdmin } from './api/ssf';
 
@@ -110,6 +112,7 @@ export function createWebRouter(deps: WebDeps): Router {
       queues: deps.queues,
       planAll: reconciler ? () => reconciler.planAll() : undefined,
       orgStacks: reconciler ? () => reconciler.orgStacks() : undefined,
+      signals: deps.signals,
     });
   const prefix = deps.keyPrefix ?? AUTH_KEY_PREFIX;
   const sessions = new SessionIndex(redis, prefix);

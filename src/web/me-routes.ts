@@ -3,6 +3,7 @@ import { groupsOf, type Person } from '../auth';
 import type { Db } from '../directory/db';
 import { adminTeamsForGroup, PERMISSIONS, teamsForGroup } from '../policy';
 import type { Logger } from '../log';
+import { when } from './human';
 import { html, type Html, layout } from './html';
 import { ConsoleForbiddenError, ConsoleInputError, type ConsoleSources, type ScopeLine } from './sources';
 
@@ -162,7 +163,7 @@ ${tokens.map(
     t,
   ) => html`<tr data-token-id="${t.id}"><td>${t.team}${t.pulumiTeam !== t.team ? html` <small>(${t.pulumiTeam})</small>` : ''}</td><td class="description">${t.description}</td>
 <td>${t.scope ? t.scope.map((s) => html`<code>${s.project}/${s.stack}${s.permission ? `:${s.permission}` : ''}</code> `) : html`<em>whole team</em>`}</td>
-<td class="state">${t.state}${t.revokeReason ? html`<br><small>${t.revokeReason}</small>` : ''}</td><td>${t.createdAt}</td><td>${t.expiresAt ?? '—'}</td>
+<td class="state">${t.state}${t.revokeReason ? html`<br><small>${t.revokeReason}</small>` : ''}</td><td>${when(t.createdAt, new Date())}</td><td>${t.expiresAt ? when(t.expiresAt, new Date()) : '—'}</td>
 <td>${
     t.revokedAt === null && t.state !== 'revoked'
       ? html`<form method="post" action="/console/tokens/${t.id}/revoke" class="inline">${csrfField(res)}<button type="submit">Revoke</button></form>`

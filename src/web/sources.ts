@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import { HttpError } from '../app';
 import type { Policy } from '../policy';
-import type { PlanView, SyncStatus } from '../reconcile';
+import type { ChartRange, HistoryChart } from '../history';
+import type { PlanView, SyncStatus, TeamStatus } from '../reconcile';
 import type { AccessService } from './access';
 
 /**
@@ -115,6 +116,30 @@ export interface ConsoleHolds {
   decide(id: string, decision: 'approved' | 'rejected', by: ConsoleActor): Promise<ConsoleHoldView>;
 }
 
+/** One team as the admin's team page shows it. */
+export interface ConsoleTeamView {
+  team: string;
+  /** The policy rules that map groups to this team, with where they are. */
+  rules: Array<{ file: string; line: number | null; match: string }>;
+  groups: Array<{ id: string; displayName: string }>;
+  /** Active members of its groups with their Pulumi login, as the next reconcile wants them. */
+  members: Array<{ userId: string; userName: string | null; login: string }>;
+  grants: Array<{ stack: string; permission: string }>;
+  /** Live tokens on the team (scoped ones with their private team). */
+  tokens: ConsoleToken[];
+  /** The last reconcile of the team; null before the first. */
+  status: TeamStatus | null;
+  /** Its people waiting for access. */
+  pending: Array<{ login: string; reason: string; firstSeenAt: string }>;
+  /** Recent audit entries naming the team, newest first. */
+  audit: Array<{ at: string; category: string; op: string; subject: string | null; outcome: string; actor: string | null; reason: string | null }>;
+}
+
+/** The Shared Signals stream as the status page shows it; `status` is the transmitter's answer. */
+export interface ConsoleSignals {
+  status(): Promise<{ transmitter: string; stream: Record<string, unknown> | null; transmitterStatus: string | null; transmitterError: string | null }>;
+}
+
 export interface ConsoleSources {
   /** The current sync policy (groups → teams → grants). */
   policy?: { readonly current: Policy };
@@ -128,6 +153,12 @@ export interface ConsoleSources {
   access?: AccessService;
   /** BullMQ queues shown on the admin queue dashboard. */
   queues?: Queue[];
+  /** The metrics history behind the charts. */
+  history?: { charts(range: ChartRange): Promise<HistoryChart> };
+  /** A team's page; undefined for a team neither the policy nor status knows. */
+  teams?: { view(team: string): Promise<ConsoleTeamView | undefined> };
+  /** Present when the Shared Signals receiver is on (SSF_TRANSMITTER_URL). */
+  signals?: ConsoleSignals;
 }
 
 /** An error caused by the person's input or a rule they hit; its message is shown to them. */

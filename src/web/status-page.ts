@@ -1,17 +1,15 @@
 import type { SyncStatus } from '../reconcile';
-import { duration, humanKey, isIsoTime, relativeTime } from './human';
+import { duration, humanKey, isIsoTime, when } from './human';
 import { type Html, html } from './html';
+import type { ConsoleSignals } from './sources';
 import { summarize } from './status-summary';
+import { teamHref } from './team-page';
 
 /**
  * The admin status page: the summary line, then the teams, the people waiting, whatever needs
  * an admin, and the queues, in human units (times relative to now with the exact time on hover,
  * durations rounded, field names in words).
  */
-
-function when(at: string | null, now: Date): Html {
-  return at ? html`<time datetime="${at}" title="${at}">${relativeTime(at, now)}</time>` : html`never`;
-}
 
 /** A table of records whose fields are plain values, keys in words and times relative. */
 function humanTable(id: string, rows: ReadonlyArray<Record<string, unknown>>, now: Date): Html {
@@ -34,7 +32,13 @@ const ATTENTION: ReadonlyArray<[key: keyof SyncStatus, title: string]> = [
   ['unownedTeams', 'Teams the daemon does not own'],
 ];
 
-export function renderStatus(status: SyncStatus, now: Date): Html {
+/** What the status page shows besides sync status: the Shared Signals stream, a latency chart. */
+export interface StatusExtras {
+  signals?: Awaited<ReturnType<ConsoleSignals['status']>>;
+  revokeChart?: Html;
+}
+
+export function renderStatus(status: SyncStatus, now: Date, extras: StatusExtras = {}): Html {
   const summary = summarize(status, now);
   const queues = 'error' in status.queues ? undefined : (status.queues as Record<string, Record<string, number>>);
   const states = queues ? [...new Set(Object.values(queues).flatMap((d) => Object.keys(d)))] : [];
@@ -48,7 +52,7 @@ ${
     : html`<table id="teams-status"><thead><tr><th>team</th><th>managed</th><th>last reconcile</th><th>outcome</th><th>changes</th><th>took</th><th>state</th></tr></thead><tbody>
 ${status.teams.map(
   (t) =>
-    html`<tr><td>${t.team}</td><td>${t.management ?? '—'}</td><td>${when(t.lastReconcileAt, now)}</td><td>${t.lastOutcome ?? '—'}</td><td>${t.lastOps}</td><td>${duration(t.lastDurationMs)}</td><td class="${t.degraded ? 'tone-bad' : 'tone-ok'}">${t.degraded ? `degraded: ${t.degradedReason ?? t.lastError ?? 'unknown'}` : 'ok'}</td></tr>`,
+    html`<tr><td><a href="${teamHref(t.team)}">${t.team}</a></td><td>${t.management ?? '—'}</td><td>${when(t.lastReconcileAt, now)}</td><td>${t.lastOutcome ?? '—'}</td><td>${t.lastOps}</td><td>${duration(t.lastDurationMs)}</td><td class="${t.degraded ? 'tone-bad' : 'tone-ok'}">${t.degraded ? `degraded: ${t.degradedReason ?? t.lastError ?? 'unknown'}` : 'ok'}</td></tr>`,
 )}
 </tbody></table>`
 }
@@ -59,7 +63,7 @@ ${
     : html`<table id="pending"><thead><tr><th>login</th><th>team</th><th>reason</th><th>waiting since</th><th>attempts</th><th>next try</th></tr></thead><tbody>
 ${status.pendingUsers.map(
   (p) =>
-    html`<tr><td>${p.login}</td><td>${p.team}</td><td>${p.reason}</td><td>${when(p.firstSeenAt, now)}</td><td>${p.attempts}</td><td>${p.nextAttemptAt ? when(p.nextAttemptAt, now) : 'when the directory or an admin changes it'}</td></tr>`,
+    html`<tr><td>${p.login}</td><td><a href="${teamHref(p.team)}">${p.team}</a></td><td>${p.reason}</td><td>${when(p.firstSeenAt, now)}</td><td>${p.attempts}</td><td>${p.nextAttemptAt ? when(p.nextAttemptAt, now) : 'when the directory or an admin changes it'}</td></tr>`,
 )}
 </tbody></table>`
 }
@@ -74,7 +78,33 @@ ${Object.entries(queues).map(([name, d]) => html`<tr><td>${name}</td>${states.ma
 </tbody></table>`
     : html`<p class="tone-bad">${(status.queues as { error: string }).error}</p>`
 }
-<p id="redis-policy">Redis eviction policy: ${redisPolicy(status.redis)}</p>`;
+<p id="redis-policy">Redis eviction policy: ${redisPolicy(status.redis)}</p>
+${extras.signals ? renderSignals(extras.signals, now) : ''}
+${extras.revokeChart ? html`<h2>Last hour</h2><div class="charts">${extras.revokeChart}</div><p><a href="/console/admin/charts">All charts</a></p>` : ''}`;
+}
+
+/** The Shared Signals stream: the receiver's record and the transmitter's status of it. */
+function renderSignals(signals: NonNullable<StatusExtras['signals']>, now: Date): Html {
+  const stream = signals.stream;
+  const verification = stream?.verification as { requestedAt?: string; receivedAt?: string } | null | undefined;
+  const state = signals.transmitterStatus;
+  return html`<h2>Shared Signals stream</h2>
+<dl class="facts" id="ssf-stream"><dt>Transmitter</dt><dd>${signals.transmitter}</dd>
+${
+  stream
+    ? html`<dt>Stream</dt><dd><code>${String(stream.streamId)}</code>, ${String(stream.delivery)} delivery</dd>
+<dt>Status</dt><dd id="ssf-status" class="${state === 'enabled' ? 'tone-ok' : state ? 'tone-warn' : 'tone-bad'}">${
+        state ?? `unknown: ${signals.transmitterError ?? 'the transmitter did not say'}`
+      }</dd>
+<dt>Last verification</dt><dd>${
+        verification?.receivedAt
+          ? html`received ${when(verification.receivedAt, now)}`
+          : verification?.requestedAt
+            ? html`<span class="tone-warn">requested ${when(verification.requestedAt, now)}, not received</span>`
+            : 'never'
+      }</dd>`
+    : html`<dt>Stream</dt><dd id="ssf-status" class="tone-warn">none set up: <code>npm run cli -- ssf stream create</code></dd>`
+}</dl>`;
 }
 
 function redisPolicy(redis: SyncStatus['redis']): Html {

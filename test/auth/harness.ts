@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
+import { startDevSignIn } from '../../src/runtime/dev-sign-in';
 import { createWebRouter, type WebDeps } from '../../src/web';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
@@ -60,6 +61,8 @@ export interface HarnessOptions {
   parts?: (tdb: TestDatabase) => WebParts | Promise<WebParts>;
   /** Bind host, for the browser test. @defaultValue 127.0.0.1 */
   host?: string;
+  /** Sign in through the development IdP the zero-config start runs (admins: its `Console Admins` group) instead of the test IdP. */
+  devIdp?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -88,10 +91,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const parts = options.parts ? await options.parts(tdb) : {};
+  const devSignIn = options.devIdp ? await startDevSignIn({ config, db: tdb.db, logger }) : undefined;
   const app = createApp({
     logger,
     readiness: {},
-    mounts: [{ path: '/', router: createWebRouter({ config, db: tdb.db, redis, logger, keyPrefix, ...parts }) }],
+    mounts: [
+      ...(devSignIn ? [devSignIn.mount] : []),
+      { path: '/', router: createWebRouter({ config: devSignIn?.config ?? config, db: tdb.db, redis, logger, keyPrefix, ...parts }) },
+    ],
   });
   server.on('request', app);
   const acsUrl = `${url}/auth/saml/acs`;

@@ -115,6 +115,22 @@ it(
 );
 
 it(
+  "samples the daemon's figures into the charts' history in Postgres",
+  async () => {
+    // Levels are written at every sample (every 30 s), counts only when they grew.
+    await waitFor(
+      'a metrics_history sample',
+      async () => Boolean(await database.db('metrics_history').where({ series: 'outbox_depth', merge: 'max' }).first()),
+      WAIT_MS,
+      500,
+    );
+    const levels: string[] = await database.db('metrics_history').where({ merge: 'max' }).distinct().pluck('series');
+    expect(levels).toEqual(expect.arrayContaining(['outbox_depth', 'outbox_age_seconds', 'queue_waiting']));
+  },
+  WAIT_MS + 10_000,
+);
+
+it(
   'stays ready and takes SCIM writes while Pulumi is unreachable',
   async () => {
     await stack.emulator.stop();

@@ -10,6 +10,9 @@ import { issueToken } from '../../src/tokens';
 import { getToken } from '../../src/tokens/ledger';
 import { emuTeam, liveTokenIds, okta } from '../reconcile/harness';
 import { eventually, type SignalsHarness, startSignalsHarness } from './harness';
+import type { SyncStatus } from '../../src/reconcile';
+import { signalsSource } from '../../src/web';
+import { renderStatus } from '../../src/web/status-page';
 
 /**
  * The receiver end to end: stream management against the transmitter emulator through the admin
@@ -83,6 +86,12 @@ describe('stream management through the admin API', () => {
       transmitter: s.ssf.issuer,
       stream: { streamId: s.ssf.stream()?.stream_id, verification: { receivedAt: expect.any(String) } },
     });
+    // The console's status page shows the stream with the transmitter's word on it.
+    const view = await signalsSource(s.signals).status();
+    expect(view).toMatchObject({ transmitter: s.ssf.issuer, transmitterStatus: 'enabled', stream: { streamId: s.ssf.stream()?.stream_id } });
+    const page = renderStatus(status.body as unknown as SyncStatus, new Date(), { signals: view }).text;
+    expect(page).toContain('<dd id="ssf-status" class="tone-ok">enabled</dd>');
+    expect(page).toMatch(/received <time/);
     const audited = await s.h.scim.db('audit_log').where({ category: 'admin' }).whereIn('op', ['ssf.stream.create', 'ssf.stream.verify']).pluck('op');
     expect(audited.sort()).toEqual(['ssf.stream.create', 'ssf.stream.verify']);
   });

@@ -162,7 +162,15 @@ describe('my tokens', () => {
 
 describe('admin pages', () => {
   it('are refused to people outside the admin group', async () => {
-    for (const path of ['/console/admin/status', '/console/admin/plan', '/console/admin/audit', '/console/admin/scim-clients', '/console/admin/queues']) {
+    for (const path of [
+      '/console/admin/status',
+      '/console/admin/plan',
+      '/console/admin/charts',
+      '/console/admin/teams/platform',
+      '/console/admin/audit',
+      '/console/admin/scim-clients',
+      '/console/admin/queues',
+    ]) {
       const res = await get(path, bob);
       expect({ path, status: res.status, reason: reasonOf(res.text) }).toEqual({ path, status: 403, reason: 'not_admin' });
     }
@@ -177,6 +185,26 @@ describe('admin pages', () => {
     expect(plan.status).toBe(200);
     expect(plan.text).toContain('<div id="plan">');
     expect(plan.text).not.toMatch(/\b10[1-4]\b/);
+  });
+
+  it('show a team page, and say which team is unknown', async () => {
+    const team = await get('/console/admin/teams/platform', ada);
+    expect(team.status).toBe(200);
+    expect(team.text).toMatch(/<dd id="team-rules"><code>test-policy\.yaml:\d+<\/code> group &quot;Platform Engineers&quot;<\/dd>/);
+    expect(team.text).toContain('<td>alice</td>');
+    const unknown = await get('/console/admin/teams/nobody-maps-this', ada);
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).toContain('no team &quot;nobody-maps-this&quot;');
+  });
+
+  it('draw the charts over the last hour or day, and refuse another range', async () => {
+    const charts = await get('/console/admin/charts?range=day', ada);
+    expect(charts.status).toBe(200);
+    expect(charts.text.match(/<svg /g)).toHaveLength(5);
+    expect(charts.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+    const bad = await get('/console/admin/charts?range=week', ada);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('range must be hour or day');
   });
 
   it('filter the audit log', async () => {

@@ -4,6 +4,7 @@ import { parsePolicy, PolicyStore } from '../../src/policy';
 import { createPulumiClient } from '../../src/pulumi';
 import { createQueueFactory, type QueueFactory } from '../../src/queue';
 import { Reconciler } from '../../src/reconcile';
+import { DEV_ADMIN_GROUP } from '../../src/dev-idp';
 import { createTokenDeps } from '../../src/runtime';
 import { ADMIN_GROUP, type Harness, provisionUser, startHarness } from '../auth/harness';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
@@ -35,8 +36,11 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** `env` overrides the harness's SAML settings (the browser test points SSO at its IdP page). */
-export async function startWorld(env: Record<string, string> = {}): Promise<World> {
+/**
+ * `env` overrides the harness's SAML settings; `devIdp` signs in through the development IdP
+ * instead, where Ada is an admin through its `Console Admins` group.
+ */
+export async function startWorld(env: Record<string, string> = {}, options: { devIdp?: boolean } = {}): Promise<World> {
   const emu = await startEmulator({
     org: 'acme',
     seed: { members: ['alice', 'bob', 'ada'], stacks: ['infra/dev', 'infra/prod', 'web/dev'], roles: [{ name: 'auditors' }] },
@@ -48,10 +52,11 @@ export async function startWorld(env: Record<string, string> = {}): Promise<Worl
   let reconciler: Reconciler | undefined;
   const h = await startHarness({
     env,
+    devIdp: options.devIdp,
     parts: async (tdb) => {
       await provisionUser(tdb, 'alice@example.com', { groups: ['Platform Engineers'] });
       await provisionUser(tdb, 'bob@example.com');
-      await provisionUser(tdb, 'ada@example.com', { groups: [ADMIN_GROUP] });
+      await provisionUser(tdb, 'ada@example.com', { groups: [options.devIdp ? DEV_ADMIN_GROUP : ADMIN_GROUP] });
       reconciler = new Reconciler({ db: tdb.db, client, policy, logger });
       // The daemon owns "platform" once it has reconciled it; tokens build on that team.
       await reconciler.reconcileTeam({ team: 'platform', reason: 'test setup' });
