@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { TeamKind } from '../pulumi';
+import { type EmuEnvironment, type EmuEnvironmentGrant, environmentGrantSeedSchema, environmentSeedSchema } from './environments';
 
 /**
  * The emulated org, as plain JSON (so `GET/PUT /_emulator/state` round-trip it) and the seed
@@ -30,6 +31,8 @@ export interface EmuTeam {
   kind: TeamKind;
   members: Array<{ login: string; role: 'member' | 'admin' }>;
   stacks: Array<{ projectName: string; stackName: string; permission: number }>;
+  /** ESC environment grants; absent in states saved before environments were emulated. */
+  environments?: EmuEnvironmentGrant[];
 }
 
 export interface EmuStack {
@@ -68,6 +71,8 @@ export interface EmulatorState {
   idpOnly: EmuAccount[];
   teams: EmuTeam[];
   stacks: EmuStack[];
+  /** ESC environments; absent in states saved before they were emulated. */
+  environments?: EmuEnvironment[];
   tokens: EmuToken[];
   nextId: number;
 }
@@ -115,6 +120,8 @@ export const seedSchema = z.object({
       ]),
     )
     .default([]),
+  /** ESC environments: `"project/name"` strings or objects (`deletedAt` makes one soft-deleted). */
+  environments: z.array(environmentSeedSchema).default([]),
   teams: z
     .array(
       z.object({
@@ -131,6 +138,7 @@ export const seedSchema = z.object({
           )
           .default([]),
         stacks: z.array(z.object({ projectName: z.string().min(1), stackName: z.string().min(1), permission: z.number().int() })).default([]),
+        environments: z.array(environmentGrantSeedSchema).default([]),
       }),
     )
     .default([]),
@@ -210,6 +218,7 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
     idpOnly: seed.idpOnly.map((p) => ({ login: p.login, name: ('name' in p && p.name) || displayNameOf(p.login) })),
     teams: [],
     stacks: [],
+    environments: [],
     tokens: [],
     nextId: 0,
   };
@@ -233,7 +242,19 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
     }
     state.stacks.push({ ...s, id: newId(state, 'stack') });
   }
+  for (const e of seed.environments) {
+    if (state.environments?.some((x) => x.project === e.project && x.name === e.name)) {
+      problems.push(`environments: ${e.project}/${e.name} listed twice`);
+      continue;
+    }
+    state.environments?.push({ ...e, id: newId(state, 'env'), created: now, modified: now });
+  }
   for (const t of seed.teams) {
+    for (const g of t.environments) {
+      if (!state.environments?.some((x) => x.project === g.projectName && x.name === g.envName)) {
+        problems.push(`teams.${t.name}: no environment ${g.projectName}/${g.envName}`);
+      }
+    }
     if (state.teams.some((x) => x.name === t.name)) problems.push(`teams: ${t.name} listed twice`);
     for (const m of t.members) {
       if (!state.members.some((x) => x.login === m.login)) problems.push(`teams.${t.name}: member ${m.login} is not an org member`);
@@ -245,6 +266,7 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
       kind: t.kind,
       members: t.members.map((m) => ({ login: m.login, role: m.role })),
       stacks: t.stacks.map((s) => ({ ...s })),
+      environments: t.environments.map((g) => ({ ...g })),
     });
   }
   for (const t of seed.tokens) {

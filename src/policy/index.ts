@@ -17,7 +17,19 @@ export type {
   GroupMatcher,
   LoadPolicyOptions,
 } from './load';
-export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf, GROUP_PATTERN_MAX_SUBJECT } from './resolve';
+export {
+  loginFor,
+  attributeAt,
+  teamsForGroup,
+  globToRegExp,
+  resolveGrants,
+  resolveEnvironmentGrants,
+  grantKey,
+  rankOf,
+  GROUP_PATTERN_MAX_SUBJECT,
+} from './resolve';
 export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
 export { TOKEN_TEAM_PREFIX, PERMISSIONS, SIGNAL_ACTIONS, SIGNAL_EVENTS } from './schema';
 export { PolicyStore } from './store';
+export { ENVIRONMENT_PERMISSIONS, environmentKey, environmentRank, goDurationMs, sameOpenDuration } from './environments';
+export type { EnvironmentGrant, EnvironmentPermission, EnvironmentRule, OrgEnvironment } from './environments';

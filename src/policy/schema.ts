@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import isSafeRegex from 'safe-regex2';
 import { z } from 'zod';
+import { environmentRuleSchema } from './environments';
 
 /**
  * The shape of `config/sync.yaml` (the policy reference is in README.md). Validation only: `load.ts` turns the parsed
@@ -83,6 +84,7 @@ const teamRule = z
     team: teamName.optional(),
     groupPattern: groupPattern.optional(),
     stacks: z.array(stackRuleSchema).default([]),
+    environments: z.array(environmentRuleSchema).default([]),
     adopt: z.enum(ADOPT_MODES).optional(),
   })
   .superRefine((rule, ctx) => {

@@ -1,5 +1,6 @@
 import { grantKey, rankOf } from '../policy';
 import { creatorBoundFate, isIssuedName } from '../tokens';
+import { narrowsEnvironment, planEnvironments } from './plan-environments';
 import type { Management, Op, OpKind, Plan, PlanInput, PlanNote } from './types';
 
 /**
@@ -16,6 +17,9 @@ export const OP_ORDER: readonly OpKind[] = [
   'removeMember',
   'narrowGrant',
   'removeGrant',
+  'removeEnvironment',
+  // A lowering edit; one that raises the level (or only changes the open limit) sorts with the additions.
+  'editEnvironmentPermission',
   'deleteTeam',
   'forgetTeam',
   'createTeam',
@@ -25,6 +29,7 @@ export const OP_ORDER: readonly OpKind[] = [
   'addMember',
   'widenGrant',
   'addGrant',
+  'addEnvironmentPermission',
 ];
 
 /** Ops that only write our own database (ownership), not Pulumi. */
@@ -60,6 +65,7 @@ export function plan(input: PlanInput): Plan {
     for (const g of desired.grants.values()) {
       ops.push({ kind: 'addGrant', team, projectName: g.projectName, stackName: g.stackName, permission: g.permission });
     }
+    ops.push(...planEnvironments(team, desired, null));
     return result('full');
   }
 
@@ -115,6 +121,8 @@ export function plan(input: PlanInput): Plan {
       ops.push({ kind: 'addGrant', team, projectName: want.projectName, stackName: want.stackName, permission: want.permission });
     }
   }
+  // Environment grants are grants: a `grants` adoption manages them too.
+  ops.push(...planEnvironments(team, desired, actual));
   return result(management);
 }
 
@@ -162,6 +170,10 @@ function sortKey(op: Op): string {
     case 'widenGrant':
     case 'addGrant':
       return grantKey(op.projectName, op.stackName);
+    case 'removeEnvironment':
+    case 'editEnvironmentPermission':
+    case 'addEnvironmentPermission':
+      return grantKey(op.projectName, op.envName);
     default:
       return '';
   }
@@ -169,8 +181,10 @@ function sortKey(op: Op): string {
 
 function sortOps(ops: Op[]): Op[] {
   const rank = new Map(OP_ORDER.map((k, i) => [k, i]));
+  const phaseOf = (op: Op): number =>
+    op.kind === 'editEnvironmentPermission' && !narrowsEnvironment(op) ? (rank.get('addEnvironmentPermission') ?? 0) - 0.5 : (rank.get(op.kind) ?? 0);
   return ops
-    .map((op) => ({ op, phase: rank.get(op.kind) ?? 0, key: sortKey(op) }))
+    .map((op) => ({ op, phase: phaseOf(op), key: sortKey(op) }))
     .sort((a, b) => a.phase - b.phase || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((x) => x.op);
 }
