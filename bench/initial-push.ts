@@ -9,9 +9,12 @@ import { benchPolicy, startStack, until } from './lib/stack';
  * daemon's peak RSS (kernel VmHWM).
  *
  * The diff: one team create + one grant (`*`/dev matches the seeded `infra/dev`) per group,
- * plus one member add per membership (every user is seeded as an org member already).
- * Env: BENCH_USERS, BENCH_GROUPS, BENCH_MEMBERSHIPS, BENCH_CONCURRENCY, BENCH_PULUMI_LATENCY_MS,
- * BENCH_PULUMI_MAX_RPS, BENCH_PULUMI_MAX_CONCURRENCY, BENCH_TIMEOUT_SEC.
+ * plus one member add per membership (every user is seeded as an org member already), plus
+ * BENCH_ENVIRONMENTS_PER_TEAM environment grants per group (the org gets that many ESC
+ * environments `esc/e1`…, and the rule grants `read` on `esc/*`).
+ * Env: BENCH_USERS, BENCH_GROUPS, BENCH_MEMBERSHIPS, BENCH_ENVIRONMENTS_PER_TEAM (default 0),
+ * BENCH_CONCURRENCY, BENCH_PULUMI_LATENCY_MS, BENCH_PULUMI_MAX_RPS, BENCH_PULUMI_MAX_CONCURRENCY,
+ * BENCH_TIMEOUT_SEC, BENCH_RESULT_NAME (default initial-push).
  */
 
 const shape: DirectoryShape = {
@@ -24,14 +27,30 @@ const LATENCY_MS = Number(process.env.BENCH_PULUMI_LATENCY_MS ?? 20);
 const MAX_RPS = process.env.BENCH_PULUMI_MAX_RPS ?? '1000';
 const MAX_CONCURRENCY = process.env.BENCH_PULUMI_MAX_CONCURRENCY ?? '32';
 const TIMEOUT_SEC = Number(process.env.BENCH_TIMEOUT_SEC ?? 600);
+const ENVIRONMENTS_PER_TEAM = Number(process.env.BENCH_ENVIRONMENTS_PER_TEAM ?? 0);
+const RESULT_NAME = process.env.BENCH_RESULT_NAME ?? 'initial-push';
+const ENVIRONMENTS = Array.from({ length: ENVIRONMENTS_PER_TEAM }, (_, i) => `esc/e${i + 1}`);
+
+type EmulatedTeams = { teams: Array<{ name: string; members: Array<{ login: string }>; stacks: unknown[]; environments?: unknown[] }> };
+
+/** Members and the stack grant as `converged` checks them, and every team with its environment grants. */
+function pushConverged(state: EmulatedTeams, desired: Map<string, Set<string>>): boolean {
+  if (!converged(state, desired)) return false;
+  if (ENVIRONMENTS_PER_TEAM === 0) return true;
+  const byName = new Map(state.teams.map((t) => [t.name, t]));
+  return [...desired.keys()].every((name) => byName.get(name)?.environments?.length === ENVIRONMENTS_PER_TEAM);
+}
 
 async function main(): Promise<void> {
   const desired = desiredTeams(shape);
-  const diff = shape.groups * 2 + shape.memberships;
+  const diff = shape.groups * (2 + ENVIRONMENTS_PER_TEAM) + shape.memberships;
+  const environmentRules = ENVIRONMENTS_PER_TEAM > 0 ? { environments: [{ project: 'esc', environment: '*', permission: 'read' }] } : {};
   const stack = await startStack({
     label: 'push',
-    seed: seedFor(shape),
-    policy: benchPolicy(),
+    seed: { ...seedFor(shape), environments: ENVIRONMENTS },
+    policy: benchPolicy({
+      teams: [{ groupPattern: '^pulumi-(?<team>[a-z0-9-]+)$', stacks: [{ project: '*', stack: 'dev', permission: 'write' }], ...environmentRules }],
+    }),
     pulumiLatencyMs: LATENCY_MS,
     env: { PULUMI_MAX_RPS: MAX_RPS, PULUMI_MAX_CONCURRENCY: MAX_CONCURRENCY },
   });
@@ -43,7 +62,7 @@ async function main(): Promise<void> {
     let convergedAt = Number.NaN;
     let error: string | undefined;
     try {
-      convergedAt = await until('emulator converged', () => converged(stack.emulator.state, desired), TIMEOUT_SEC * 1000, 250);
+      convergedAt = await until('emulator converged', () => pushConverged(stack.emulator.state, desired), TIMEOUT_SEC * 1000, 250);
     } catch (err) {
       error = (err as Error).message;
     }
@@ -60,6 +79,7 @@ async function main(): Promise<void> {
     const teamsDone = teamsConverged(stack.emulator.state, desired);
     outcome = {
       shape,
+      environmentsPerTeam: ENVIRONMENTS_PER_TEAM,
       settings: { CONCURRENCY, LATENCY_MS, MAX_RPS, MAX_CONCURRENCY },
       scimRequests: push.requests,
       scimPushSec: (push.lastWriteAt - push.firstWriteAt) / 1000,
@@ -80,7 +100,7 @@ async function main(): Promise<void> {
       ],
     };
     printTable(
-      `Initial push: ${shape.users} users, ${shape.groups} groups, ${shape.memberships} memberships, ${CONCURRENCY} clients, Pulumi +${LATENCY_MS} ms/call`,
+      `Initial push: ${shape.users} users, ${shape.groups} groups, ${shape.memberships} memberships, ${ENVIRONMENTS_PER_TEAM} environments per team, ${CONCURRENCY} clients, Pulumi +${LATENCY_MS} ms/call`,
       [
         { figure: 'SCIM push duration (s)', value: outcome.scimPushSec as number },
         { figure: 'converged after last SCIM write (s)', value: afterLastWriteSec },
@@ -101,7 +121,7 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
-  writeResult('initial-push', outcome);
+  writeResult(RESULT_NAME, outcome);
   if (outcome.error) process.exitCode = 1;
 }
 

@@ -1,5 +1,6 @@
 import type { AccessToken, OrganizationMember, Team, TeamMemberInfo } from '../pulumi';
 import type { EmulatorConfig } from './config';
+import { environmentView, removeEnvironmentGrant, setEnvironmentGrant } from './environments';
 import { type EmulatorState, type EmuTeam, type EmuToken, hashToken, newId, newTokenValue, type OrgRole } from './state';
 
 /**
@@ -108,7 +109,7 @@ function teamView(ctx: ApiContext, team: EmuTeam, detail: 'full' | 'summary'): T
     ...view,
     members: team.members.map((m): TeamMemberInfo => ({ ...userInfo(ctx, m.login, false), role: m.role })),
     stacks: team.stacks.map((s) => ({ ...s })),
-    environments: [],
+    environments: (team.environments ?? []).map((e) => ({ ...e })),
     accounts: [],
     roleIds: [...(team.roleIds ?? [])],
   };
@@ -217,6 +218,7 @@ const createTeam: Handler = (ctx) => {
     kind: 'pulumi',
     members: ctx.config.creatorJoinsNewTeam ? [{ login: ctx.principal.login, role: 'admin' }] : [],
     stacks: [],
+    environments: [],
   };
   ctx.state.teams.push(team);
   return { status: 201, json: teamView(ctx, team, 'full') };
@@ -284,8 +286,17 @@ function applyChange(ctx: ApiContext, team: EmuTeam, kind: ChangeKind, body: Rec
       return setGrant(ctx, team, kind, body[kind]);
     case 'removeStack':
       return removeGrant(ctx, team, body.removeStack);
-    default:
-      fail(400, 'Environment permissions are not emulated');
+    case 'addEnvironmentPermission':
+    case 'editEnvironmentPermission': {
+      const refused = setEnvironmentGrant(ctx.state.environments ?? [], ctx.config, team, kind, body[kind]);
+      if (refused) fail(refused.status, refused.message);
+      return;
+    }
+    case 'removeEnvironment': {
+      const refused = removeEnvironmentGrant(ctx.config, team, body.removeEnvironment);
+      if (refused) fail(refused.status, refused.message);
+      return;
+    }
   }
 }
 
@@ -567,6 +578,19 @@ const getStack: Handler = (ctx) => {
   return { status: 200, json: { orgName: ctx.state.org, projectName: stack.projectName, stackName: stack.stackName, id: stack.id, tags: stack.tags } };
 };
 
+// ---------------------------------------------------------------------------------------------
+// ESC environments
+
+/** ListOrgEnvironments (§3.10): the cursor goes out as `nextToken` and comes back as `continuationToken`. */
+const listOrgEnvironments: Handler = (ctx) => {
+  requireOrg(ctx);
+  const { items, continuationToken } = page(ctx, 'environments', ctx.state.environments ?? [], ctx.config.pageSizes.environments);
+  return {
+    status: 200,
+    json: { environments: items.map((e) => environmentView(ctx.state.org, e)), ...(continuationToken ? { nextToken: continuationToken } : {}) },
+  };
+};
+
 /** Literal routes before parameterised ones that share their shape. */
 export const ROUTES: Route[] = [
   { method: 'GET', template: '/api/orgs/{org}/teams', handler: listTeams },
@@ -586,6 +610,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', template: '/api/orgs/{org}/members/{login}/teams', handler: memberTeams },
   { method: 'GET', template: '/api/user/stacks', handler: userStacks },
   { method: 'GET', template: '/api/stacks/{org}/{project}/{stack}', handler: getStack },
+  { method: 'GET', template: '/api/esc/environments/{org}', handler: listOrgEnvironments },
 ];
 
 export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'wrong-method' } | { kind: 'none' };

@@ -5,7 +5,7 @@
  */
 export interface EmulatorConfig {
   /** Page sizes (the emulator's server-side cap; `maxResults` can only lower them). */
-  pageSizes: { members: number; tokens: number; stacks: number };
+  pageSizes: { members: number; tokens: number; stacks: number; environments: number };
   /** §3.1: do ListTeams entries carry `members` and `stacks`? UNCONFIRMED. @defaultValue 'summary' */
   listTeamsDetail: 'summary' | 'full';
   /** §3.1: team-name length limit (only SCIM's 40 is documented). UNCONFIRMED. @defaultValue 40 */
@@ -26,11 +26,11 @@ export interface EmulatorConfig {
   addNonOrgMemberStatus: 400 | 404;
   /** §5/§7.4: membership edits on `kind: scim|github` teams. UNCONFIRMED. @defaultValue 400 */
   nonPulumiTeamMembershipEdit: 400 | 403 | 409 | 'allow';
-  /** §3.3/§7.2: `addStackPermission` when the team already has a grant on the stack. UNCONFIRMED. @defaultValue 409 */
+  /** §3.3/§7.2: `addStackPermission` (and §3.4 `addEnvironmentPermission`) when the team already has that grant. UNCONFIRMED. @defaultValue 409 */
   addExistingGrant: 409 | 400 | 'overwrite';
-  /** §7.2: `editStackPermission` when there is no grant. UNCONFIRMED. @defaultValue 404 */
+  /** §7.2: `editStackPermission` (and `editEnvironmentPermission`) when there is no grant. UNCONFIRMED. @defaultValue 404 */
   editMissingGrant: 404 | 400 | 'create';
-  /** §3.3: `removeStack` when there is no grant. UNCONFIRMED. @defaultValue 404 */
+  /** §3.3: `removeStack` (and §3.4 `removeEnvironment`) when there is no grant. UNCONFIRMED. @defaultValue 404 */
   removeMissingGrant: 404 | 400 | 204;
   /** §7.2: grants on a stack that does not exist. UNCONFIRMED. @defaultValue 404 */
   grantOnUnknownStack: 404 | 400 | 'allow';
@@ -56,7 +56,7 @@ export interface EmulatorConfig {
 }
 
 export const DEFAULT_EMULATOR_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
-  pageSizes: Object.freeze({ members: 50, tokens: 100, stacks: 100 }) as EmulatorConfig['pageSizes'],
+  pageSizes: Object.freeze({ members: 50, tokens: 100, stacks: 100, environments: 100 }) as EmulatorConfig['pageSizes'],
   listTeamsDetail: 'summary',
   teamNameMaxLength: 40,
   teamNamePattern: '^[A-Za-z0-9._-]+$',

@@ -27,8 +27,8 @@ const account = (p: DemoPerson) => ({ login: p.userName, name: `${p.givenName} $
 
 /**
  * The demo org: the people above (Dave has no account, so he waits as `no-pulumi-account`), one
- * team made by hand in the console, one owned by Pulumi's own SCIM, and projects infra/web/data
- * each with dev/staging/prod stacks.
+ * team made by hand in the console, one owned by Pulumi's own SCIM, projects infra/web/data
+ * each with dev/staging/prod stacks, and the ESC environments infra/prod, infra/dev and app/dev.
  */
 export const demoSeed: EmulatorSeed = {
   org: 'acme',
@@ -36,6 +36,7 @@ export const demoSeed: EmulatorSeed = {
   members: demoPeople.filter((p) => p.pulumi === 'member').map(account),
   accounts: demoPeople.filter((p) => p.pulumi === 'account').map(account),
   stacks: ['infra', 'web', 'data'].flatMap((project) => ['dev', 'staging', 'prod'].map((stack) => `${project}/${stack}`)),
+  environments: ['infra/prod', 'infra/dev', 'app/dev'],
   teams: [
     {
       name: 'legacy-ops',

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { TeamKind } from '../pulumi';
+import { type EmuEnvironment, type EmuEnvironmentGrant, environmentGrantSeedSchema, environmentSeedSchema } from './environments';
 
 /**
  * The emulated org, as plain JSON (so `GET/PUT /_emulator/state` round-trip it) and the seed
@@ -32,6 +33,8 @@ export interface EmuTeam {
   stacks: Array<{ projectName: string; stackName: string; permission: number }>;
   /** Ids of the custom roles the team holds (at most one). Absent in states saved before roles were emulated. */
   roleIds?: string[];
+  /** ESC environment grants; absent in states saved before environments were emulated. */
+  environments?: EmuEnvironmentGrant[];
 }
 
 /** An entry of the org's role catalogue (docs/pulumi-api.md, "Team custom roles"). */
@@ -79,6 +82,8 @@ export interface EmulatorState {
   idpOnly: EmuAccount[];
   teams: EmuTeam[];
   stacks: EmuStack[];
+  /** ESC environments; absent in states saved before they were emulated. */
+  environments?: EmuEnvironment[];
   tokens: EmuToken[];
   nextId: number;
   /** The role catalogue: the built-in roles and the seed's custom ones. Absent in older saved states. */
@@ -128,6 +133,8 @@ export const seedSchema = z.object({
       ]),
     )
     .default([]),
+  /** ESC environments: `"project/name"` strings or objects (`deletedAt` makes one soft-deleted). */
+  environments: z.array(environmentSeedSchema).default([]),
   teams: z
     .array(
       z.object({
@@ -146,6 +153,7 @@ export const seedSchema = z.object({
         stacks: z.array(z.object({ projectName: z.string().min(1), stackName: z.string().min(1), permission: z.number().int() })).default([]),
         /** A custom role of `roles`, by name. */
         role: z.string().optional(),
+        environments: z.array(environmentGrantSeedSchema).default([]),
       }),
     )
     .default([]),
@@ -227,6 +235,7 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
     idpOnly: seed.idpOnly.map((p) => ({ login: p.login, name: ('name' in p && p.name) || displayNameOf(p.login) })),
     teams: [],
     stacks: [],
+    environments: [],
     tokens: [],
     nextId: 0,
     roles: [],
@@ -252,7 +261,19 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
     }
     state.stacks.push({ ...s, id: newId(state, 'stack') });
   }
+  for (const e of seed.environments) {
+    if (state.environments?.some((x) => x.project === e.project && x.name === e.name)) {
+      problems.push(`environments: ${e.project}/${e.name} listed twice`);
+      continue;
+    }
+    state.environments?.push({ ...e, id: newId(state, 'env'), created: now, modified: now });
+  }
   for (const t of seed.teams) {
+    for (const g of t.environments) {
+      if (!state.environments?.some((x) => x.project === g.projectName && x.name === g.envName)) {
+        problems.push(`teams.${t.name}: no environment ${g.projectName}/${g.envName}`);
+      }
+    }
     if (state.teams.some((x) => x.name === t.name)) problems.push(`teams: ${t.name} listed twice`);
     for (const m of t.members) {
       if (!state.members.some((x) => x.login === m.login)) problems.push(`teams.${t.name}: member ${m.login} is not an org member`);
@@ -265,6 +286,7 @@ export function stateFromSeed(input: EmulatorSeed, defaults: { org: string }): E
       members: t.members.map((m) => ({ login: m.login, role: m.role })),
       stacks: t.stacks.map((s) => ({ ...s })),
       roleIds: roleIdsOf(roles, t.role, `teams.${t.name}`, problems),
+      environments: t.environments.map((g) => ({ ...g })),
     });
   }
   for (const t of seed.tokens) {

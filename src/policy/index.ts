@@ -19,8 +19,20 @@ export type {
   AdminsMatcher,
   LoadPolicyOptions,
 } from './load';
-export { loginFor, attributeAt, teamsForGroup, globToRegExp, resolveGrants, grantKey, rankOf, GROUP_PATTERN_MAX_SUBJECT } from './resolve';
+export {
+  loginFor,
+  attributeAt,
+  teamsForGroup,
+  globToRegExp,
+  resolveGrants,
+  resolveEnvironmentGrants,
+  grantKey,
+  rankOf,
+  GROUP_PATTERN_MAX_SUBJECT,
+} from './resolve';
 export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
 export { TOKEN_TEAM_PREFIX, PERMISSIONS, SIGNAL_ACTIONS, SIGNAL_EVENTS } from './schema';
 export { PolicyStore } from './store';
 export { adminTeamsForGroup, isAdminsGroup } from './team-roles';
+export { ENVIRONMENT_PERMISSIONS, environmentKey, environmentRank, goDurationMs, sameOpenDuration } from './environments';
+export type { EnvironmentGrant, EnvironmentPermission, EnvironmentRule, OrgEnvironment } from './environments';

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import type { EnvironmentRule } from './environments';
 import {
   type ADOPT_MODES,
   DURATION,
@@ -65,6 +66,8 @@ export interface TeamRule {
   /** Fixed team name of an exact rule; pattern rules take it from the `team` capture. */
   team?: string;
   stacks: StackRule[];
+  /** ESC environment grants (globs over the org's environments). */
+  environments: EnvironmentRule[];
   /** How much of a pre-existing team of that name the rule takes over. */
   adopt: AdoptMode;
   /** The custom role's name in the org's role catalogue; resolved to its id against Pulumi at reconcile. */
@@ -164,7 +167,8 @@ function compile(file: PolicyFile, source: string, digest: string, line: (path: 
   const defaultAdopt: AdoptMode = file.ownership.adoptExistingTeams ? 'full' : 'none';
   const rules: TeamRule[] = file.teams.map((rule, index) => {
     const stacks = rule.stacks.map((s) => ({ project: s.project, stack: s.stack, permission: PERMISSIONS[s.permission] }));
-    const common = { index, line: line(['teams', index]), stacks, adopt: rule.adopt ?? defaultAdopt, ...teamRoleFields(rule) };
+    const environments = rule.environments.map((e) => ({ ...e }));
+    const common = { index, line: line(['teams', index]), stacks, environments, adopt: rule.adopt ?? defaultAdopt, ...teamRoleFields(rule) };
     if (rule.group !== undefined) {
       const nameLower = rule.group.toLowerCase();
       return { ...common, key: `group:${nameLower}`, match: { kind: 'group', name: rule.group, nameLower }, team: rule.team };

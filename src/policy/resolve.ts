@@ -1,5 +1,6 @@
 import type { LoginSource, Permission, Policy, StackRule } from './load';
 import { isManageableTeamName } from './load';
+import { type EnvironmentGrant, type EnvironmentRule, environmentKey, environmentRank, longerOpen, type OrgEnvironment } from './environments';
 
 /**
  * Pure rules that turn directory rows into Pulumi names: a user's login, the teams a group
@@ -154,6 +155,32 @@ export function resolveGrants(
     }
   }
   return grants;
+}
+
+/**
+ * Resolves environment rules against the org's environments. When several rules grant one
+ * environment the highest permission wins; among rules at that level, the longest
+ * `maxOpenDuration` (a rule without one sets no limit, which is the longest of all).
+ */
+export function resolveEnvironmentGrants(rules: readonly EnvironmentRule[], environments: readonly OrgEnvironment[]): Map<string, EnvironmentGrant> {
+  const grants = new Map<string, EnvironmentGrant>();
+  const compiled = rules.map((r) => ({ ...r, projectRe: globToRegExp(r.project), environmentRe: globToRegExp(r.environment) }));
+  for (const env of environments) {
+    for (const rule of compiled) {
+      if (!rule.projectRe.test(env.project) || !rule.environmentRe.test(env.name)) continue;
+      const key = environmentKey(env.project, env.name);
+      const current = grants.get(key);
+      const candidate: EnvironmentGrant = {
+        projectName: env.project,
+        envName: env.name,
+        permission: rule.permission,
+        ...(rule.maxOpenDuration ? { maxOpenDuration: rule.maxOpenDuration } : {}),
+      };
+      if (!current || environmentRank(candidate.permission) > environmentRank(current.permission)) grants.set(key, candidate);
+      else if (candidate.permission === current.permission && longerOpen(candidate.maxOpenDuration, current.maxOpenDuration)) grants.set(key, candidate);
+    }
+  }
+  return new Map([...grants].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import isSafeRegex from 'safe-regex2';
 import { z } from 'zod';
+import { environmentRuleSchema } from './environments';
 
 /**
  * The shape of `config/sync.yaml` (the policy reference is in README.md). Validation only: `load.ts` turns the parsed
@@ -99,6 +100,7 @@ const teamRule = z
     team: teamName.optional(),
     groupPattern: groupPattern.optional(),
     stacks: z.array(stackRuleSchema).default([]),
+    environments: z.array(environmentRuleSchema).default([]),
     adopt: z.enum(ADOPT_MODES).optional(),
     /** A custom role (fine-grained RBAC) by its name in the org's role catalogue. */
     role: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').optional(),

@@ -5,7 +5,16 @@ import { type CallSpec, createTransport, type PulumiCall, type RetryMode, type T
 import { PulumiBudget } from './limiter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import type { CallClass } from './scheduler';
-import type { AccessToken, CreateAccessTokenResponse, OrganizationMember, OrgRoleRecord, StackPermissionLevel, StackSummary, Team } from './types';
+import type {
+  AccessToken,
+  CreateAccessTokenResponse,
+  OrganizationMember,
+  OrgEnvironmentSummary,
+  OrgRoleRecord,
+  StackPermissionLevel,
+  StackSummary,
+  Team,
+} from './types';
 
 /**
  * Typed Pulumi Service REST client for the endpoints of docs/pulumi-api.md, "Endpoints". Every method is
@@ -57,6 +66,20 @@ export interface StackGrant {
 export interface StackRef {
   projectName: string;
   stackName: string;
+}
+
+/** A team's grant on one ESC environment (§3.4). */
+export interface EnvironmentGrant {
+  projectName: string;
+  envName: string;
+  permission: 'read' | 'open' | 'write' | 'admin';
+  /** A Go duration; absent: no limit. */
+  maxOpenDuration?: string;
+}
+
+export interface EnvironmentRef {
+  projectName: string;
+  envName: string;
 }
 
 export type OrgRole = 'member' | 'admin' | 'billing-manager';
@@ -119,6 +142,13 @@ export interface PulumiClient {
   removeOrgMember(org: string, login: string): Promise<void>;
   /** Names of the teams a member belongs to. */
   listMemberTeams(org: string, login: string): Promise<string[]>;
+  /** A 409 or 400 counts as done when the team read back holds the grant at this level. */
+  addEnvironmentPermission(org: string, team: string, grant: EnvironmentGrant): Promise<void>;
+  editEnvironmentPermission(org: string, team: string, grant: EnvironmentGrant): Promise<void>;
+  /** No such grant (404, or a 400 when the team read back lacks it) counts as done. */
+  removeEnvironmentPermission(org: string, team: string, environment: EnvironmentRef): Promise<void>;
+  /** Every page of `/api/esc/environments/{org}` (§3.10), soft-deleted ones included. */
+  listEnvironments(org: string): Promise<OrgEnvironmentSummary[]>;
   /** Every page of `/api/user/stacks?organization=`; only stacks the token can see. */
   listStacks(org: string, filter?: { project?: string }): Promise<StackSummary[]>;
   /** One cheap authenticated GET, a single attempt (readiness probe). Throws on any failure. */
@@ -151,6 +181,7 @@ const MEMBER_TEAMS = '/api/orgs/{org}/members/{login}/teams';
 const USER_STACKS = '/api/user/stacks';
 const ORG_ROLES = '/api/orgs/{org}/roles';
 const TEAM_ROLE = '/api/orgs/{org}/teams/{team}/roles/{roleId}';
+const ORG_ENVIRONMENTS = '/api/esc/environments/{org}';
 
 export function createPulumiClient(options: PulumiClientOptions): PulumiClient {
   if (!options.accessToken) throw new TypeError('accessToken is required');
@@ -224,6 +255,12 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
     return grant ? grant.permission : null;
   }
 
+  /** The team's permission on an environment as read now; null when it has none. */
+  async function currentEnvironmentGrant(org: string, team: string, env: EnvironmentRef): Promise<string | null> {
+    const current = await client.getTeam(org, team);
+    return current?.environments?.find((e) => e.projectName === env.projectName && e.envName === env.envName)?.permission ?? null;
+  }
+
   /** Whether a token list (every filter) still shows the id; a team that is gone shows none. */
   async function tokenListed(list: () => Promise<AccessToken[]>, tokenId: string): Promise<boolean> {
     try {
@@ -240,6 +277,8 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
     params: Record<string, string>,
     query: Record<string, string | number | undefined>,
     key: string,
+    /** The answer's cursor field: `continuationToken`, or `nextToken` for ESC lists (§3.10); sent back as `continuationToken` either way. */
+    cursorField: 'continuationToken' | 'nextToken' = 'continuationToken',
   ): Promise<T[]> {
     const items: T[] = [];
     const seen = new Set<string>();
@@ -247,10 +286,10 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
     for (let page = 0; page < MAX_PAGES; page += 1) {
       const body = await get(org, route, params, { ...query, continuationToken });
       items.push(...arrayField<T>(body, key, `GET ${route}`));
-      const next = (body as { continuationToken?: unknown }).continuationToken;
+      const next = (body as Record<string, unknown>)[cursorField];
       if (next === undefined || next === null || next === '') return items;
       if (typeof next !== 'string' || seen.has(next)) {
-        throw new InvalidResponseError(`GET ${route}: continuationToken repeats or is not a string`, 200, undefined, `GET ${route}`);
+        throw new InvalidResponseError(`GET ${route}: ${cursorField} repeats or is not a string`, 200, undefined, `GET ${route}`);
       }
       seen.add(next);
       continuationToken = next;
@@ -437,6 +476,30 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
       return teams.map((t) => (typeof t === 'string' ? t : String((t as { name?: unknown })?.name)));
     },
 
+    async addEnvironmentPermission(org, team, grant) {
+      await confirm(
+        patchTeam(org, team, { addEnvironmentPermission: environmentBody(grant) }),
+        [ConflictError, BadRequestError],
+        async () => (await currentEnvironmentGrant(org, team, grant)) === grant.permission,
+      );
+    },
+
+    async editEnvironmentPermission(org, team, grant) {
+      await patchTeam(org, team, { editEnvironmentPermission: environmentBody(grant) });
+    },
+
+    async removeEnvironmentPermission(org, team, environment) {
+      await confirm(
+        tolerate(patchTeam(org, team, { removeEnvironment: { projectName: environment.projectName, envName: environment.envName } }), NotFoundError),
+        [BadRequestError],
+        async () => (await currentEnvironmentGrant(org, team, environment)) === null,
+      );
+    },
+
+    listEnvironments(org) {
+      return allPages<OrgEnvironmentSummary>(org, ORG_ENVIRONMENTS, {}, {}, 'environments', 'nextToken');
+    },
+
     listStacks(org, filter) {
       return allPages<StackSummary>(org, USER_STACKS, {}, { organization: org, project: filter?.project }, 'stacks');
     },
@@ -469,6 +532,15 @@ function clientOver(transport: ClassTransport, memo: DoneMemo, priority: () => P
     },
   };
   return client;
+}
+
+function environmentBody(grant: EnvironmentGrant): Record<string, string> {
+  return {
+    projectName: grant.projectName,
+    envName: grant.envName,
+    permission: grant.permission,
+    ...(grant.maxOpenDuration ? { maxOpenDuration: grant.maxOpenDuration } : {}),
+  };
 }
 
 function objectBody<T>(body: unknown, routeLabel: string): T {

@@ -9,6 +9,8 @@ export type {
   MemberRoster,
   StackGrant,
   StackRef,
+  EnvironmentGrant,
+  EnvironmentRef,
   OrgRole,
 } from './client';
 export type { PulumiCall, RetryMode } from './http';

@@ -26,6 +26,28 @@ export interface TeamStackPermission {
   permissionSetName?: string;
 }
 
+/** One ESC environment grant on a team (§2 `environments[]`); levels are names, not integers. */
+export interface TeamEnvironmentPermission {
+  projectName: string;
+  envName: string;
+  permission: 'none' | 'read' | 'open' | 'write' | 'admin' | string;
+  /** A Go duration such as `1h30m`. */
+  maxOpenDuration?: string;
+  permissionSetName?: string;
+}
+
+/** One entry of ListOrgEnvironments (§3.10); `deletedAt` marks a soft-deleted environment. */
+export interface OrgEnvironmentSummary {
+  id?: string;
+  organization?: string;
+  project: string;
+  name: string;
+  created?: string;
+  modified?: string;
+  tags?: Record<string, string>;
+  deletedAt?: string;
+}
+
 export interface Team {
   name: string;
   displayName: string;
@@ -33,7 +55,7 @@ export interface Team {
   kind: TeamKind;
   members?: TeamMemberInfo[];
   stacks?: TeamStackPermission[];
-  environments?: unknown[];
+  environments?: TeamEnvironmentPermission[];
   accounts?: unknown[];
   roleIds?: string[];
   userRole?: 'none' | 'member' | 'admin';

@@ -14,6 +14,12 @@ export async function readActualTeam(client: PulumiClient, org: string, team: st
     description: t.description,
     members: (t.members ?? []).map((m) => m.githubLogin),
     grants: (t.stacks ?? []).map((s) => ({ projectName: s.projectName, stackName: s.stackName, permission: s.permission })),
+    environments: (t.environments ?? []).map((e) => ({
+      projectName: e.projectName,
+      envName: e.envName,
+      permission: e.permission,
+      ...(e.maxOpenDuration ? { maxOpenDuration: e.maxOpenDuration } : {}),
+    })),
     tokens,
     admins: (t.members ?? []).filter((m) => m.role === 'admin').map((m) => m.githubLogin),
     roleIds: t.roleIds ?? [],

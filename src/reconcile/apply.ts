@@ -1,5 +1,5 @@
 import type { Db } from '../directory/db';
-import { BadRequestError, classifyFailure, ConflictError, NotFoundError, type PulumiClient } from '../pulumi';
+import { BadRequestError, classifyFailure, ConflictError, type EnvironmentGrant, NotFoundError, type PulumiClient } from '../pulumi';
 import { type AuditContext, type AuditOutcome, type OpOutcome, recordIntents, recordOutcomes } from './audit';
 import { opKey } from './safety';
 import type { Op } from './types';
@@ -207,7 +207,28 @@ async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUs
     case 'assignTeamRole':
       await client.assignTeamRole(org, op.team, op.roleId);
       return done;
+    case 'addEnvironmentPermission':
+      await client.addEnvironmentPermission(org, op.team, environmentGrantOf(op, op.permission));
+      return done;
+    case 'editEnvironmentPermission':
+      await client.editEnvironmentPermission(org, op.team, environmentGrantOf(op, op.to));
+      return done;
+    case 'removeEnvironment':
+      await client.removeEnvironmentPermission(org, op.team, { projectName: op.projectName, envName: op.envName });
+      return done;
   }
+}
+
+function environmentGrantOf(
+  op: { projectName: string; envName: string; maxOpenDuration?: string },
+  permission: EnvironmentGrant['permission'],
+): EnvironmentGrant {
+  return {
+    projectName: op.projectName,
+    envName: op.envName,
+    permission,
+    ...(op.maxOpenDuration ? { maxOpenDuration: op.maxOpenDuration } : {}),
+  };
 }
 
 async function forget(db: Db, team: string): Promise<void> {

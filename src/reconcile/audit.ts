@@ -148,6 +148,10 @@ export function subjectOf(op: Op): string | undefined {
     case 'widenGrant':
     case 'addGrant':
       return `${op.projectName}/${op.stackName}`;
+    case 'removeEnvironment':
+    case 'editEnvironmentPermission':
+    case 'addEnvironmentPermission':
+      return `${op.projectName}/${op.envName}`;
     default:
       return undefined;
   }
@@ -164,6 +168,12 @@ function detailOf(op: Op): Record<string, unknown> {
       return { from: op.from };
     case 'addGrant':
       return { permission: op.permission };
+    case 'removeEnvironment':
+      return { environment: true, from: op.from };
+    case 'editEnvironmentPermission':
+      return { environment: true, from: op.from, to: op.to, ...(op.maxOpenDuration ? { maxOpenDuration: op.maxOpenDuration } : {}) };
+    case 'addEnvironmentPermission':
+      return { environment: true, permission: op.permission, ...(op.maxOpenDuration ? { maxOpenDuration: op.maxOpenDuration } : {}) };
     case 'createTeam':
     case 'updateTeam':
       return { displayName: op.displayName };

@@ -4,6 +4,8 @@ import type { Op, Plan } from './types';
 const LEVEL: Readonly<Record<number, string>> = { 101: 'read', 102: 'write', 103: 'admin', 104: 'creator' };
 const level = (p: number) => LEVEL[p] ?? String(p);
 
+const openLimit = (maxOpenDuration: string | undefined) => (maxOpenDuration ? ` (opens last at most ${maxOpenDuration})` : '');
+
 /** One op as a line a person reads: what the reconcile would do to the team. */
 export function describeOp(op: Op): string {
   switch (op.kind) {
@@ -45,6 +47,12 @@ export function describeOp(op: Op): string {
       return `take custom role ${op.roleId} away from the team`;
     case 'assignTeamRole':
       return `give the team custom role "${op.roleName}" (${op.roleId})${op.replaces ? ` instead of ${op.replaces}` : ''}`;
+    case 'removeEnvironment':
+      return `remove environment ${op.projectName}/${op.envName} (${op.from})`;
+    case 'editEnvironmentPermission':
+      return `change environment ${op.projectName}/${op.envName} ${op.from} → ${op.to}${openLimit(op.maxOpenDuration)}`;
+    case 'addEnvironmentPermission':
+      return `grant ${op.permission} on environment ${op.projectName}/${op.envName}${openLimit(op.maxOpenDuration)}`;
   }
 }
 

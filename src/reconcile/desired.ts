@@ -1,5 +1,16 @@
 import { listDirectoryGroups, peopleInGroups, type Db, type DirectoryGroup, type Trx } from '../directory';
-import { grantKey, loginFor, type OrgStack, type Policy, resolveGrants, type StackRule, teamsForGroup, type AdoptMode } from '../policy';
+import {
+  type AdoptMode,
+  grantKey,
+  loginFor,
+  type OrgEnvironment,
+  type OrgStack,
+  type Policy,
+  resolveEnvironmentGrants,
+  resolveGrants,
+  type StackRule,
+  teamsForGroup,
+} from '../policy';
 import { resolveLogins, type LoginResolution } from './identity-links';
 import { readTeamRoles } from './desired-roles';
 import type { DesiredMember, DesiredTeam } from './types';
@@ -8,8 +19,8 @@ import type { UserRow } from './mapping';
 /**
  * Desired state from the directory and the policy: for each team some rule maps an existing
  * SCIM group to, its members (active users of those groups with a linked login), its grants
- * (the rules' stack globs resolved against the org's stacks, highest permission wins), and
- * names.
+ * (the rules' stack globs resolved against the org's stacks, and their environment globs against
+ * the org's ESC environments; highest permission wins), and names.
  *
  * Groups are anchored on their SCIM id (docs/live-org.md): a group a rule bound to a team
  * stays bound while that rule stands, even once renamed in the IdP, and a rule that would
@@ -82,7 +93,13 @@ export async function bindGroups(conn: Conn, policy: Policy): Promise<Map<string
  * Reads the directory for the given teams (all mapped teams when omitted). Teams no existing
  * group maps to are absent from the result.
  */
-export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly OrgStack[], only?: Iterable<string>): Promise<DirectorySnapshot> {
+export async function readDirectory(
+  conn: Conn,
+  policy: Policy,
+  stacks: readonly OrgStack[],
+  only?: Iterable<string>,
+  environments: readonly OrgEnvironment[] = [],
+): Promise<DirectorySnapshot> {
   const wanted = only ? new Set(only) : undefined;
   const teamGroups = new Map<
     string,
@@ -155,7 +172,8 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
         if (resolved?.proposed) loginChanges.set(u.id, { userId: u.id, login: resolved.login, proposed: resolved.proposed });
       }
     }
-    const stackRules: StackRule[] = policy.rules.filter((r) => entry.rules.has(r.index)).flatMap((r) => r.stacks);
+    const teamRules = policy.rules.filter((r) => entry.rules.has(r.index));
+    const stackRules: StackRule[] = teamRules.flatMap((r) => r.stacks);
     const grants = resolveGrants(stackRules, stacks);
     const names = entry.groups.map((g) => `"${g.displayName}"`).join(', ');
     const blocked = [...entry.blocked, ...(roles?.blocked ?? [])];
@@ -166,6 +184,10 @@ export async function readDirectory(conn: Conn, policy: Policy, stacks: readonly
       groups: entry.groups,
       members,
       grants: new Map([...grants].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v])),
+      environments: resolveEnvironmentGrants(
+        teamRules.flatMap((r) => r.environments),
+        environments,
+      ),
       unmappedUsers: unmapped.size,
       conflicted: [...conflicted.values()],
       loginChanges: [...loginChanges.values()],

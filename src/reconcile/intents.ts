@@ -18,6 +18,7 @@ export function intentEffectVisible(intent: Pick<OpenIntent, 'op' | 'subject' | 
   const login = intent.subject?.toLowerCase() ?? '';
   const member = () => actual?.members.some((m) => m.toLowerCase() === login) ?? false;
   const grant = () => actual?.grants.find((g) => `${g.projectName}/${g.stackName}` === intent.subject);
+  const environment = () => actual?.environments?.find((e) => `${e.projectName}/${e.envName}` === intent.subject);
   const teamKnown = actual !== undefined;
   switch (intent.op) {
     case 'createTeam':
@@ -37,6 +38,12 @@ export function intentEffectVisible(intent: Pick<OpenIntent, 'op' | 'subject' | 
       return teamKnown ? grant()?.permission === Number(intent.detail.to) : undefined;
     case 'removeGrant':
       return teamKnown ? grant() === undefined : undefined;
+    case 'addEnvironmentPermission':
+      return teamKnown ? environment()?.permission === intent.detail.permission : undefined;
+    case 'editEnvironmentPermission':
+      return teamKnown ? environment()?.permission === intent.detail.to : undefined;
+    case 'removeEnvironment':
+      return teamKnown ? environment() === undefined : undefined;
     case 'revokeToken':
       return teamKnown ? !actual?.tokens.some((t) => t.id === intent.subject) : undefined;
     case 'promoteMember':

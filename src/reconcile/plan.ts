@@ -1,6 +1,7 @@
 import { grantKey, rankOf } from '../policy';
 import { creatorBoundFate, isIssuedName } from '../tokens';
 import { planTeamRoles } from './plan-roles';
+import { narrowsEnvironment, planEnvironments } from './plan-environments';
 import type { Management, Op, OpKind, Plan, PlanInput, PlanNote } from './types';
 
 /**
@@ -19,6 +20,9 @@ export const OP_ORDER: readonly OpKind[] = [
   'narrowGrant',
   'removeGrant',
   'unassignTeamRole',
+  'removeEnvironment',
+  // A lowering edit; one that raises the level (or only changes the open limit) sorts with the additions.
+  'editEnvironmentPermission',
   'deleteTeam',
   'forgetTeam',
   'createTeam',
@@ -29,6 +33,7 @@ export const OP_ORDER: readonly OpKind[] = [
   'promoteMember',
   'widenGrant',
   'addGrant',
+  'addEnvironmentPermission',
   'assignTeamRole',
 ];
 
@@ -66,6 +71,7 @@ export function plan(input: PlanInput): Plan {
       ops.push({ kind: 'addGrant', team, projectName: g.projectName, stackName: g.stackName, permission: g.permission });
     }
     planTeamRoles(input, 'full', ops, notes);
+    ops.push(...planEnvironments(team, desired, null));
     return result('full');
   }
 
@@ -122,6 +128,8 @@ export function plan(input: PlanInput): Plan {
     }
   }
   planTeamRoles(input, management, ops, notes);
+  // Environment grants are grants: a `grants` adoption manages them too.
+  ops.push(...planEnvironments(team, desired, actual));
   return result(management);
 }
 
@@ -174,6 +182,10 @@ function sortKey(op: Op): string {
     case 'widenGrant':
     case 'addGrant':
       return grantKey(op.projectName, op.stackName);
+    case 'removeEnvironment':
+    case 'editEnvironmentPermission':
+    case 'addEnvironmentPermission':
+      return grantKey(op.projectName, op.envName);
     default:
       return '';
   }
@@ -181,8 +193,10 @@ function sortKey(op: Op): string {
 
 function sortOps(ops: Op[]): Op[] {
   const rank = new Map(OP_ORDER.map((k, i) => [k, i]));
+  const phaseOf = (op: Op): number =>
+    op.kind === 'editEnvironmentPermission' && !narrowsEnvironment(op) ? (rank.get('addEnvironmentPermission') ?? 0) - 0.5 : (rank.get(op.kind) ?? 0);
   return ops
-    .map((op) => ({ op, phase: rank.get(op.kind) ?? 0, key: sortKey(op) }))
+    .map((op) => ({ op, phase: phaseOf(op), key: sortKey(op) }))
     .sort((a, b) => a.phase - b.phase || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map((x) => x.op);
 }

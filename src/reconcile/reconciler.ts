@@ -1,7 +1,7 @@
 import type { Db } from '../directory';
 import type { Logger } from '../log';
 import { driftRepairs, holdsCreated, recordReconcile } from '../metrics';
-import { isManageableTeamName, type OrgStack, type PolicyStore } from '../policy';
+import { isManageableTeamName, type OrgEnvironment, type OrgStack, type PolicyStore } from '../policy';
 import { type AccessToken, BadRequestError, NotFoundError, type OrgRoleRecord, type PulumiClient } from '../pulumi';
 import { TtlCache } from '../util';
 import { identitiesFor, ownershipOf, readActualTeam } from './actual';
@@ -74,6 +74,7 @@ export interface ReconcilerOptions {
 export class Reconciler {
   readonly #opts: ReconcilerOptions;
   readonly #stacks: TtlCache<OrgStack[]>;
+  readonly #environments: TtlCache<OrgEnvironment[]>;
   readonly #orgMembers: TtlCache<Map<string, RosterEntry>>;
   /** The org's role catalogue; null when it answers 404 or 400 (no fine-grained RBAC). */
   readonly #roles: TtlCache<OrgRoleRecord[] | null>;
@@ -83,6 +84,11 @@ export class Reconciler {
     const ttl = options.cacheTtlMs ?? 30_000;
     this.#stacks = new TtlCache(
       async () => (await options.client.listStacks(this.org)).map((s) => ({ projectName: s.projectName, stackName: s.stackName })),
+      ttl,
+    );
+    // Soft-deleted environments are never granted (docs/pulumi-api.md, "ESC environments").
+    this.#environments = new TtlCache(
+      async () => (await options.client.listEnvironments(this.org)).filter((e) => !e.deletedAt).map((e) => ({ project: e.project, name: e.name })),
       ttl,
     );
     this.#orgMembers = new TtlCache(async () => rosterOf(await options.client.listOrgMembers(this.org)), ttl);
@@ -104,9 +110,10 @@ export class Reconciler {
     return this.#opts.pendingRetryMs ?? DEFAULT_PENDING_RETRY_MS;
   }
 
-  /** Forgets cached stacks and org members (after a policy reload or on demand). */
+  /** Forgets cached stacks, environments and org members (after a policy reload or on demand). */
   invalidateCaches(): void {
     this.#stacks.invalidate();
+    this.#environments.invalidate();
     this.#orgMembers.invalidate();
     this.#roles.invalidate();
   }
@@ -114,6 +121,14 @@ export class Reconciler {
   /** The org's stacks, as the policy's globs are resolved against (cached). */
   orgStacks(): Promise<OrgStack[]> {
     return this.#stacks.get();
+  }
+
+  /**
+   * The org's ESC environments, as the policy's environment globs are resolved against (cached);
+   * not listed at all while no rule grants an environment.
+   */
+  async orgEnvironments(): Promise<OrgEnvironment[]> {
+    return this.#opts.policy.current.rules.some((r) => r.environments.length > 0) ? this.#environments.get() : [];
   }
 
   /** Every team a full reconcile visits: mapped teams and owned teams (never scoped-token teams). */
@@ -337,11 +352,12 @@ export class Reconciler {
     const { db, client } = this.#opts;
     const policy = this.#opts.policy.current;
     const stacks = await this.#stacks.get();
-    let directory = await readDirectory(db, policy, stacks, [team]);
+    const environments = await this.orgEnvironments();
+    let directory = await readDirectory(db, policy, stacks, [team], environments);
     if (record) {
       await recordIdentities(db, policy, directory.users);
       // A link another worker made meanwhile for someone else turns this one into a clash.
-      if ((await recordLoginResolution(db, directory.logins)).length > 0) directory = await readDirectory(db, policy, stacks, [team]);
+      if ((await recordLoginResolution(db, directory.logins)).length > 0) directory = await readDirectory(db, policy, stacks, [team], environments);
     }
     const desired = directory.teams.get(team) ?? null;
     const { owned, adopted } = await ownershipOf(db, team);

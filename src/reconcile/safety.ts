@@ -1,3 +1,4 @@
+import { narrowsEnvironment } from './plan-environments';
 import type { IdentityRecord, Op } from './types';
 
 /**
@@ -18,6 +19,10 @@ export function opKey(op: Op): string {
       return `${op.kind}:${op.team}:${op.projectName}/${op.stackName}`;
     case 'unassignTeamRole':
       return `unassignTeamRole:${op.team}:${op.roleId}`;
+    case 'removeEnvironment':
+    case 'editEnvironmentPermission':
+    case 'addEnvironmentPermission':
+      return `${op.kind}:${op.team}:${op.projectName}/${op.envName}`;
     case 'deleteTeam':
       return `deleteTeam:${op.team}`;
     case 'relinkLogin':
@@ -30,7 +35,8 @@ export function opKey(op: Op): string {
 /**
  * Whether an op takes access away from someone the directory still calls active: a member
  * removed while active (or unknown to the directory), a grant removed or narrowed, a token
- * revoked for any reason but its creator's deactivation or deletion, a team deleted.
+ * revoked for any reason but its creator's deactivation or deletion, a team deleted, an
+ * environment grant removed or lowered.
  */
 export function isGuardedRemoval(op: Op, identityOf: (login: string) => IdentityRecord | undefined): boolean {
   switch (op.kind) {
@@ -42,6 +48,7 @@ export function isGuardedRemoval(op: Op, identityOf: (login: string) => Identity
       return op.why !== 'creator-deactivated' && op.why !== 'creator-deleted';
     case 'narrowGrant':
     case 'removeGrant':
+    case 'removeEnvironment':
     case 'deleteTeam':
     case 'unassignTeamRole':
       return true;
@@ -49,6 +56,8 @@ export function isGuardedRemoval(op: Op, identityOf: (login: string) => Identity
       const state = identityOf(op.login.toLowerCase())?.state;
       return state !== 'inactive' && state !== 'deleted';
     }
+    case 'editEnvironmentPermission':
+      return narrowsEnvironment(op);
     default:
       return false;
   }

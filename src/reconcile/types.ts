@@ -1,5 +1,5 @@
 import type { CreatorRevokeWhy } from '../tokens';
-import type { AdoptMode, Permission } from '../policy';
+import type { AdoptMode, EnvironmentGrant, EnvironmentPermission, Permission } from '../policy';
 import type { AccessToken, TeamKind } from '../pulumi';
 
 /**
@@ -29,6 +29,8 @@ export interface DesiredTeam {
   members: Map<string, DesiredMember>;
   /** Keyed by `project/stack`. */
   grants: Map<string, DesiredGrant>;
+  /** ESC environment grants, keyed by `project/environment`. @defaultValue none */
+  environments?: Map<string, EnvironmentGrant>;
   /** Members of mapped groups that have no login under the policy (reported, not synced). */
   unmappedUsers: number;
   /** Members whose login another person also resolves to: neither is synced (`login_conflict`). */
@@ -61,6 +63,8 @@ export interface ActualTeam {
   /** Logins as Pulumi spells them. */
   members: string[];
   grants: Array<{ projectName: string; stackName: string; permission: number }>;
+  /** ESC environment grants; levels as Pulumi names them. @defaultValue none */
+  environments?: ActualEnvironmentGrant[];
   tokens: AccessToken[];
   /** Logins (as Pulumi spells them) whose role within the team is `admin`. @defaultValue none */
   admins?: string[];
@@ -74,6 +78,13 @@ export interface ActualTeam {
  * team's current role alone and marks the team degraded.
  */
 export type RoleResolution = { kind: 'resolved'; roleId: string; roleName: string } | { kind: 'unresolved'; roleName: string; detail: string };
+export interface ActualEnvironmentGrant {
+  projectName: string;
+  envName: string;
+  /** `read|open|write|admin`, or whatever else Pulumi reports (`none`). */
+  permission: string;
+  maxOpenDuration?: string;
+}
 
 /** What the directory knows about a login, also after the user was deleted. */
 export interface IdentityRecord {
@@ -134,7 +145,18 @@ export type Op =
   | { kind: 'demoteMember'; team: string; login: string }
   | { kind: 'promoteMember'; team: string; login: string }
   | { kind: 'unassignTeamRole'; team: string; roleId: string }
-  | { kind: 'assignTeamRole'; team: string; roleId: string; roleName: string; replaces?: string };
+  | { kind: 'assignTeamRole'; team: string; roleId: string; roleName: string; replaces?: string }
+  | { kind: 'removeEnvironment'; team: string; projectName: string; envName: string; from: string }
+  | {
+      kind: 'editEnvironmentPermission';
+      team: string;
+      projectName: string;
+      envName: string;
+      from: string;
+      to: EnvironmentPermission;
+      maxOpenDuration?: string;
+    }
+  | { kind: 'addEnvironmentPermission'; team: string; projectName: string; envName: string; permission: EnvironmentPermission; maxOpenDuration?: string };
 
 export type OpKind = Op['kind'];
 

@@ -1,3 +1,4 @@
+import { environmentRank } from '../policy';
 import type { OpView, PlanView } from '../reconcile';
 import { count } from './human';
 import { type Html, html } from './html';
@@ -19,12 +20,15 @@ const EFFECT: Readonly<Record<OpView['kind'], OpEffect>> = {
   removeOrgMember: 'removal',
   demoteMember: 'removal',
   unassignTeamRole: 'removal',
+  removeEnvironment: 'removal',
   addMember: 'addition',
   addGrant: 'addition',
   widenGrant: 'addition',
   createTeam: 'addition',
   addOrgMember: 'addition',
   promoteMember: 'addition',
+  addEnvironmentPermission: 'addition',
+  editEnvironmentPermission: 'change',
   assignTeamRole: 'change',
   adoptTeam: 'change',
   updateTeam: 'change',
@@ -32,7 +36,9 @@ const EFFECT: Readonly<Record<OpView['kind'], OpEffect>> = {
   forgetTeam: 'change',
 };
 
-export function effectOf(op: Pick<OpView, 'kind'>): OpEffect {
+export function effectOf(op: Pick<OpView, 'kind'> & { from?: unknown; to?: unknown }): OpEffect {
+  // An environment edit that lowers the level takes access away; one that raises it (or changes only the open limit) does not.
+  if (op.kind === 'editEnvironmentPermission') return environmentRank(String(op.to)) < environmentRank(String(op.from)) ? 'removal' : 'change';
   return EFFECT[op.kind];
 }
 

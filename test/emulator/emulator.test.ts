@@ -454,7 +454,7 @@ describe('control API over HTTP', () => {
     expect((await control('GET', '/calls')).json.counters.total).toBe(1);
     expect((await control('POST', '/reset-calls')).status).toBe(204);
     expect((await control('GET', '/calls')).json.counters.total).toBe(0);
-    expect((await control('PATCH', '/config', { pageSizes: { stacks: 1 } })).json.pageSizes).toEqual({ members: 2, tokens: 2, stacks: 1 });
+    expect((await control('PATCH', '/config', { pageSizes: { stacks: 1 } })).json.pageSizes).toEqual({ members: 2, tokens: 2, stacks: 1, environments: 100 });
   });
 });
 

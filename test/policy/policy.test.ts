@@ -12,21 +12,11 @@ import {
   resolveGrants,
   teamsForGroup,
 } from '../../src/policy';
+import { policyProblems } from '../helpers/policy';
 
 const FILE = 'sync.yaml';
 
-function problemsOf(text: string): string[] {
-  try {
-    parsePolicy(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyError);
-    return (err as PolicyError).message
-      .split('\n')
-      .slice(1)
-      .map((l) => l.trim());
-  }
-  throw new Error('expected a PolicyError');
-}
+const problemsOf = (text: string) => policyProblems(text, FILE);
 
 describe('policy file', () => {
   it('the shipped config/sync.yaml is valid', () => {

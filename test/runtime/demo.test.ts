@@ -44,6 +44,7 @@ interface Banner {
 interface EmulatedTeam {
   name: string;
   members: Array<{ login: string }>;
+  environments?: Array<{ projectName: string; envName: string; permission: string; maxOpenDuration?: string }>;
 }
 
 async function startDaemon(env: Record<string, string> = {}): Promise<{ daemon: NodeProcess; url: string }> {
@@ -142,6 +143,15 @@ it('prints a banner whose curl makes a team appear at the printed emulator URL',
   // The team is created, then its members added: wait for both, not for the team alone.
   const platform = await until('team platform with a member in the emulator', daemon, () => teamWithMembers(banner, 'platform'), 150_000);
   expect(platform.members.map((m) => m.login)).toEqual(['alice.smith@example.com']);
+  // The shipped policy grants open on the demo org's infra/* ESC environments, after the members.
+  const withEnvironments = await until('team platform with its environments', daemon, async () => {
+    const team = await teamIn(banner, 'platform');
+    return (team?.environments?.length ?? 0) === 2 ? team : undefined;
+  });
+  expect(withEnvironments.environments?.map((e) => `${e.projectName}/${e.envName} ${e.permission} ${e.maxOpenDuration}`).sort()).toEqual([
+    'infra/dev open 1h',
+    'infra/prod open 1h',
+  ]);
   // The third command reads the same org state the daemon's own port serves.
   expect((await (await runCurl(banner.commands[2])).json()) as { teams: unknown[] }).toMatchObject({ teams: expect.any(Array) });
   await until('status of platform', daemon, async () => ((await statusOf(banner)).teams.some((t) => t.team === 'platform') ? true : undefined));

@@ -21,7 +21,18 @@ describe('planCounts', () => {
     ['widenGrant', 'addition'],
     ['createTeam', 'addition'],
     ['relinkLogin', 'change'],
+    ['demoteMember', 'removal'],
+    ['unassignTeamRole', 'removal'],
+    ['removeEnvironment', 'removal'],
+    ['promoteMember', 'addition'],
+    ['addEnvironmentPermission', 'addition'],
   ] as const)('%s is a %s', (kind, effect) => expect(effectOf({ kind })).toBe(effect));
+
+  it.each([
+    ['admin', 'read', 'removal'],
+    ['read', 'open', 'change'],
+    ['open', 'open', 'change'],
+  ] as const)('an environment edit %s → %s is a %s', (from, to, effect) => expect(effectOf({ kind: 'editEnvironmentPermission', from, to })).toBe(effect));
 });
 
 describe('renderPlan', () => {
