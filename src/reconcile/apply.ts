@@ -11,8 +11,8 @@ import type { Op } from './types';
  *
  * Audit (docs/audit.md): the ops go in chunks of up to AUDIT_CHUNK ops of one kind. A chunk's
  * intents are committed before any of its calls, its outcomes appended after the last of them.
- * Only the first chunk's intents and the last chunk's outcomes hold up the plan: the append
- * for the chunks in between runs while a chunk's calls do. A process that dies mid-plan leaves
+ * Only the first append (the first two chunks' intents) and the last (the last outcomes) hold
+ * up the plan: the appends in between run while a chunk's calls do. A process that dies mid-plan leaves
  * intents without outcomes, which the team's next reconcile settles; no call is made unannounced.
  */
 
@@ -65,36 +65,36 @@ export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<
   const run: ChunkRun = { ctx, pending: new Map(), applied: 0, failure: undefined, concurrency: Math.max(1, ctx.concurrency ?? 8) };
   const chunks = chunksOf(ops);
   if (chunks.length === 0) return { applied: 0, pending: [] };
-  let intentIds = await recordIntents(ctx.db, ctx.audit, chunks[0], ctx.planTeam);
+  // The first two chunks are announced at once: the second then needs no append of its own.
+  const first = await recordIntents(ctx.db, ctx.audit, chunks.slice(0, 2).flat(), ctx.planTeam);
+  const intentIds: string[][] = [first.slice(0, chunks[0].length), first.slice(chunks[0].length)];
   // Outcomes not yet appended: they ride along with the next append.
   let completed: NewAuditEntry[] = [];
-  let start = 0;
-  for (let k = 0; k < chunks.length; k++) {
+  for (let k = 0, start = 0; k < chunks.length; start += chunks[k].length, k++) {
     const chunk = chunks[k];
     const next = chunks[k + 1] as Op[] | undefined;
     // While this chunk's calls run, one append records the previous chunk's outcomes and
-    // announces the next chunk's ops, so the next chunk starts without waiting for the chain.
-    const ahead = appendAudit(ctx.db, [...completed, ...(next ? intentEntries(ctx.audit, next, ctx.planTeam) : [])]).then(
-      (ids) => ({ ids }),
-      (error: unknown) => ({ error }),
-    );
+    // announces the next chunk, so the next chunk starts without waiting for the chain. The
+    // last chunk's outcomes and those before them go in one append after its calls.
+    const announce = k >= 1 && next !== undefined;
+    const ahead = announce
+      ? appendAudit(ctx.db, [...completed, ...intentEntries(ctx.audit, next, ctx.planTeam)]).then(
+          (ids) => ({ ids }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
+    if (announce) completed = [];
     const outcomes = await runChunk(run, chunk, start);
     const appended = await ahead;
-    if ('error' in appended) throw appended.error;
-    completed = outcomeEntries(ctx.audit, chunk, intentIds, outcomes);
-    start += chunk.length;
-    if (!next) break;
-    intentIds = appended.ids.slice(appended.ids.length - next.length);
+    if (appended && 'error' in appended) throw appended.error;
+    if (appended && next) intentIds[k + 1] = appended.ids.slice(appended.ids.length - next.length);
+    completed.push(...outcomeEntries(ctx.audit, chunk, intentIds[k], outcomes));
     if (run.failure !== undefined) {
       // The next chunk was announced while this one failed: none of its ops is attempted.
-      completed.push(
-        ...outcomeEntries(
-          ctx.audit,
-          next,
-          intentIds,
-          next.map(() => NOT_ATTEMPTED),
-        ),
-      );
+      if (next) {
+        const notAttempted = next.map(() => NOT_ATTEMPTED);
+        completed.push(...outcomeEntries(ctx.audit, next, intentIds[k + 1], notAttempted));
+      }
       break;
     }
   }
