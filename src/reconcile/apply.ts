@@ -1,6 +1,6 @@
 import type { Db } from '../directory/db';
 import { BadRequestError, classifyFailure, ConflictError, type EnvironmentGrant, NotFoundError, type PulumiClient } from '../pulumi';
-import { type AuditContext, type AuditOutcome, type OpOutcome, recordIntents, recordOutcomes } from './audit';
+import { type AuditContext, type AuditOutcome, appendAudit, intentEntries, type NewAuditEntry, type OpOutcome, outcomeEntries, recordIntents } from './audit';
 import { opKey } from './safety';
 import type { Op } from './types';
 
@@ -10,9 +10,10 @@ import type { Op } from './types';
  * re-delivered job that re-plans from current state can never double anything.
  *
  * Audit (docs/audit.md): the ops go in chunks of up to AUDIT_CHUNK ops of one kind. A chunk's
- * intents are appended before any of its calls, its outcomes after the last of them: two
- * appends per chunk rather than two per op. A process that dies mid-chunk leaves intents
- * without outcomes, which the team's next reconcile settles; no call is made unannounced.
+ * intents are committed before any of its calls, its outcomes appended after the last of them.
+ * Only the first append (the first two chunks' intents) and the last (the last outcomes) hold
+ * up the plan: the appends in between run while a chunk's calls do. A process that dies mid-plan leaves
+ * intents without outcomes, which the team's next reconcile settles; no call is made unannounced.
  */
 
 export interface PendingUser {
@@ -44,53 +45,107 @@ export interface ApplyContext {
   guardedKeys?: ReadonlySet<string>;
 }
 
-/** Ops per intent/outcome append: large enough to keep appends rare, small enough to keep lanes busy. */
+/** Ops per chunk: large enough to keep appends rare, small enough to keep lanes busy. */
 const AUDIT_CHUNK = 64;
 const NOT_ATTEMPTED: OpOutcome = { outcome: 'skipped', extra: { why: 'not attempted: an earlier op of the plan failed' } };
 
-export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
-  const pending = new Map<string, PendingUser>();
-  let applied = 0;
-  const concurrency = Math.max(1, ctx.concurrency ?? 8);
-  let failure: unknown;
-  // Ops of one kind are independent of each other (the plan orders kinds, not ops within a
-  // kind), so a run of equal kinds goes out in parallel; the next kind starts only after
-  // every op of this one succeeded, which keeps the shrink-before-grow order.
-  for (let start = 0; start < ops.length && failure === undefined; ) {
+/** Runs of ops of one kind, at most AUDIT_CHUNK long, in plan order. */
+function chunksOf(ops: readonly Op[]): Op[][] {
+  const chunks: Op[][] = [];
+  for (let start = 0; start < ops.length; ) {
     let end = start;
     while (end < ops.length && end - start < AUDIT_CHUNK && ops[end].kind === ops[start].kind) end++;
-    const chunk = ops.slice(start, end);
-    const intentIds = await recordIntents(ctx.db, ctx.audit, chunk, ctx.planTeam);
-    const outcomes: OpOutcome[] = chunk.map(() => NOT_ATTEMPTED);
-    const runOne = async (i: number): Promise<void> => {
-      const op = chunk[i];
-      let result: { outcome: AuditOutcome; extra: Record<string, unknown> };
-      try {
-        result = await applyOp(ctx, op, pending);
-      } catch (err) {
-        outcomes[i] = { outcome: 'failed', extra: { error: (err as Error).name, class: classifyFailure(err).kind } };
-        throw err;
-      }
-      if (result.outcome === 'applied' || result.outcome === 'already') applied++;
-      outcomes[i] = { outcome: result.outcome, extra: ctx.guardedKeys?.has(opKey(op)) ? { ...result.extra, guarded: true } : result.extra };
-      await ctx.afterOp?.(op, start + i);
-    };
-    const indices = chunk.map((_, i) => i);
-    const lanes = Array.from({ length: Math.min(concurrency, indices.length) }, async () => {
-      for (let next = indices.shift(); next !== undefined && failure === undefined; next = indices.shift()) {
-        try {
-          await runOne(next);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    });
-    await Promise.all(lanes);
-    await recordOutcomes(ctx.db, ctx.audit, chunk, intentIds, outcomes);
+    chunks.push(ops.slice(start, end));
     start = end;
   }
-  if (failure !== undefined) throw failure;
-  return { applied, pending: [...pending.values()] };
+  return chunks;
+}
+
+export async function applyPlan(ctx: ApplyContext, ops: readonly Op[]): Promise<ApplyResult> {
+  const run: ChunkRun = { ctx, pending: new Map(), applied: 0, failure: undefined, concurrency: Math.max(1, ctx.concurrency ?? 8) };
+  const chunks = chunksOf(ops);
+  if (chunks.length === 0) return { applied: 0, pending: [] };
+  // The first two chunks are announced at once: the second then needs no append of its own.
+  const first = await recordIntents(ctx.db, ctx.audit, chunks.slice(0, 2).flat(), ctx.planTeam);
+  const intentIds: string[][] = [first.slice(0, chunks[0].length), first.slice(chunks[0].length)];
+  // Outcomes not yet appended: they ride along with the next append.
+  let completed: NewAuditEntry[] = [];
+  for (let k = 0, start = 0; k < chunks.length; start += chunks[k].length, k++) {
+    const chunk = chunks[k];
+    const next = chunks[k + 1] as Op[] | undefined;
+    // While this chunk's calls run, one append records the previous chunk's outcomes and
+    // announces the next chunk, so the next chunk starts without waiting for the chain. The
+    // last chunk's outcomes and those before them go in one append after its calls.
+    const announce = k >= 1 && next !== undefined;
+    const ahead = announce
+      ? appendAudit(ctx.db, [...completed, ...intentEntries(ctx.audit, next, ctx.planTeam)]).then(
+          (ids) => ({ ids }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
+    if (announce) completed = [];
+    const outcomes = await runChunk(run, chunk, start);
+    const appended = await ahead;
+    if (appended && 'error' in appended) throw appended.error;
+    if (appended && next) intentIds[k + 1] = appended.ids.slice(appended.ids.length - next.length);
+    completed.push(...outcomeEntries(ctx.audit, chunk, intentIds[k], outcomes));
+    if (run.failure !== undefined) {
+      // The next chunk was announced while this one failed: none of its ops is attempted.
+      if (next) {
+        const notAttempted = next.map(() => NOT_ATTEMPTED);
+        completed.push(...outcomeEntries(ctx.audit, next, intentIds[k + 1], notAttempted));
+      }
+      break;
+    }
+  }
+  await appendAudit(ctx.db, completed);
+  if (run.failure !== undefined) throw run.failure;
+  return { applied: run.applied, pending: [...run.pending.values()] };
+}
+
+interface ChunkRun {
+  ctx: ApplyContext;
+  pending: Map<string, PendingUser>;
+  applied: number;
+  /** The first failed op's error: no op starts after it. */
+  failure: unknown;
+  concurrency: number;
+}
+
+/**
+ * The calls of one chunk, `concurrency` at once (ops of one kind are independent of each
+ * other: the plan orders kinds, not ops within a kind); returns each op's outcome. After a
+ * failure no op starts, and the next kind starts only after every op of this one succeeded,
+ * which keeps the shrink-before-grow order.
+ */
+async function runChunk(run: ChunkRun, chunk: readonly Op[], start: number): Promise<OpOutcome[]> {
+  const { ctx } = run;
+  const outcomes: OpOutcome[] = chunk.map(() => NOT_ATTEMPTED);
+  const runOne = async (i: number): Promise<void> => {
+    const op = chunk[i];
+    let result: { outcome: AuditOutcome; extra: Record<string, unknown> };
+    try {
+      result = await applyOp(ctx, op, run.pending);
+    } catch (err) {
+      outcomes[i] = { outcome: 'failed', extra: { error: (err as Error).name, class: classifyFailure(err).kind } };
+      throw err;
+    }
+    if (result.outcome === 'applied' || result.outcome === 'already') run.applied++;
+    outcomes[i] = { outcome: result.outcome, extra: ctx.guardedKeys?.has(opKey(op)) ? { ...result.extra, guarded: true } : result.extra };
+    await ctx.afterOp?.(op, start + i);
+  };
+  const indices = chunk.map((_, i) => i);
+  const lanes = Array.from({ length: Math.min(run.concurrency, indices.length) }, async () => {
+    for (let next = indices.shift(); next !== undefined && run.failure === undefined; next = indices.shift()) {
+      try {
+        await runOne(next);
+      } catch (err) {
+        run.failure ??= err;
+      }
+    }
+  });
+  await Promise.all(lanes);
+  return outcomes;
 }
 
 async function applyOp(ctx: ApplyContext, op: Op, pending: Map<string, PendingUser>): Promise<{ outcome: AuditOutcome; extra: Record<string, unknown> }> {

@@ -40,26 +40,22 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
+/** The fields after the head's (version, previous hash, id, time), in their fixed order. */
+function contentFields(e: Omit<ChainedFields, 'id' | 'at'>): unknown[] {
+  return [e.category, e.op, e.team, e.subject, e.outcome, e.reason, e.requestId, e.jobId, e.actor, e.channel, e.intentId, e.detail];
+}
+
 /** The bytes that are hashed: a JSON array of the version, the previous hash and the fields in a fixed order. */
 export function canonicalEntry(prevHash: string, e: ChainedFields): string {
-  return canonicalJson([
-    ENCODING_VERSION,
-    prevHash,
-    e.id,
-    e.at,
-    e.category,
-    e.op,
-    e.team,
-    e.subject,
-    e.outcome,
-    e.reason,
-    e.requestId,
-    e.jobId,
-    e.actor,
-    e.channel,
-    e.intentId,
-    e.detail,
-  ]);
+  return canonicalJson([ENCODING_VERSION, prevHash, e.id, e.at, ...contentFields(e)]);
+}
+
+/**
+ * An entry's content as the JSON array `canonicalEntry` ends with, for `audit_append`, which
+ * writes the head's part in front of it under the chain's lock (migrations/20261202130000_audit_append.ts).
+ */
+export function canonicalContent(e: Omit<ChainedFields, 'id' | 'at'>): string {
+  return canonicalJson(contentFields(e));
 }
 
 /** SHA-256 of the canonical encoding, lower-case hex. */

@@ -2,7 +2,7 @@ import { peopleByUserName, personById } from '../directory';
 import type { Db, Trx } from '../directory/db';
 import type { Logger } from '../log';
 import { holdsDecided } from '../metrics';
-import { chainedFieldsOf, entryHash, GENESIS_HASH } from './audit-chain';
+import { canonicalContent, chainedFieldsOf, entryHash, GENESIS_HASH } from './audit-chain';
 import { decideHold, type Hold } from './holds';
 import type { Op } from './types';
 
@@ -72,59 +72,48 @@ export interface NewAuditEntry {
   intentId?: string | null;
 }
 
-const INSERT_CHUNK = 500;
+/** Entries per `audit_append` call: bounds one statement's size; a longer append is several calls in one transaction. */
+const APPEND_CHUNK = 1000;
 
 /**
  * Appends entries to the chain, in order, in one transaction (the caller's, when `conn` is
- * one): the head row is locked FOR UPDATE, so writers take turns and id order is chain order.
- * The lock is held for two statements; callers batch their entries to keep turns few.
+ * one). `audit_append` does it in the database as one statement: it locks the head row FOR
+ * UPDATE (writers take turns, id order is chain order), hashes and inserts the entries and
+ * moves the head; alone, the lock is held for that statement only. Returns the new ids.
  */
 export async function appendAudit(conn: Conn, entries: readonly NewAuditEntry[]): Promise<string[]> {
   if (entries.length === 0) return [];
-  const run = async (trx: Trx): Promise<string[]> => {
-    const head = (await trx.raw('SELECT last_id, last_hash, clock_timestamp() AS now FROM audit_head WHERE singleton FOR UPDATE')).rows[0] as {
-      last_id: string;
-      last_hash: string;
-      now: Date;
-    };
-    const at = head.now.toISOString();
-    let prev = head.last_hash;
-    let id = BigInt(head.last_id);
-    const rows = entries.map((e) => {
-      id += 1n;
-      const row = {
-        id: String(id),
-        at,
-        category: e.category,
-        op: e.op,
-        team: e.team ?? null,
-        subject: e.subject ?? null,
-        // Through JSON once, so what is hashed is what jsonb gives back (no undefined, no Date).
-        detail: JSON.parse(JSON.stringify(e.detail ?? {})) as Record<string, unknown>,
-        outcome: e.outcome,
-        reason: e.reason ?? null,
-        request_id: e.requestId ?? null,
-        job_id: e.jobId ?? null,
-        actor: e.actor ?? null,
-        channel: e.channel ?? null,
-        intent_id: e.intentId ?? null,
-        prev_hash: prev,
-        hash: '',
-      };
-      row.hash = entryHash(prev, chainedFieldsOf(row));
-      prev = row.hash;
-      return row;
-    });
-    const stored = rows.map((r) => ({ ...r, detail: JSON.stringify(r.detail) }));
-    for (let i = 0; i + INSERT_CHUNK < stored.length; i += INSERT_CHUNK) await trx('audit_log').insert(stored.slice(i, i + INSERT_CHUNK));
-    // The last chunk and the head move in one statement: one round trip less under the lock.
-    const last = trx('audit_log')
-      .insert(stored.slice(Math.floor((stored.length - 1) / INSERT_CHUNK) * INSERT_CHUNK))
-      .toSQL();
-    await trx.raw(`WITH appended AS (${last.sql}) UPDATE audit_head SET last_id = ?, last_hash = ? WHERE singleton`, [...last.bindings, String(id), prev]);
-    return rows.map((r) => r.id);
+  const contents = entries.map((e) =>
+    canonicalContent({
+      category: e.category,
+      op: e.op,
+      team: e.team ?? null,
+      subject: e.subject ?? null,
+      outcome: e.outcome,
+      reason: e.reason ?? null,
+      requestId: e.requestId ?? null,
+      jobId: e.jobId ?? null,
+      actor: e.actor ?? null,
+      channel: e.channel ?? null,
+      intentId: e.intentId ?? null,
+      // Through JSON once, as jsonb will keep it (a Date becomes its ISO string, not `{}`).
+      detail: JSON.parse(JSON.stringify(e.detail ?? {})) as unknown,
+    }),
+  );
+  const append = async (c: Conn, part: string[]): Promise<bigint> =>
+    BigInt((await c.raw('SELECT audit_append(?::text[]) AS first_id', [part])).rows[0].first_id as string);
+  const ids: string[] = [];
+  const run = async (c: Conn): Promise<void> => {
+    for (let i = 0; i < contents.length; i += APPEND_CHUNK) {
+      const part = contents.slice(i, i + APPEND_CHUNK);
+      const first = await append(c, part);
+      for (let k = 0n; k < BigInt(part.length); k++) ids.push(String(first + k));
+    }
   };
-  return 'isTransaction' in conn && conn.isTransaction ? run(conn as Trx) : (conn as Db).transaction(run);
+  // One call commits on its own; several need one transaction, so the append is all or nothing.
+  if (contents.length <= APPEND_CHUNK || ('isTransaction' in conn && conn.isTransaction)) await run(conn);
+  else await (conn as Db).transaction(run);
+  return ids;
 }
 
 export function subjectOf(op: Op): string | undefined {
@@ -209,15 +198,17 @@ function opEntry(ctx: AuditContext, op: Op, outcome: StoredOutcome, detail: Reco
 }
 
 /**
- * The intents of ops about to be applied, one append; returns their ids in op order.
- * `planTeam` names the team whose reconcile planned an op without a team (an org member added
- * for it), so that team's next reconcile is the one that settles it if left open.
+ * The intent entries of ops about to be applied. `planTeam` names the team whose reconcile
+ * planned an op without a team (an org member added for it), so that team's next reconcile is
+ * the one that settles it if left open.
  */
+export function intentEntries(ctx: AuditContext, ops: readonly Op[], planTeam?: string): NewAuditEntry[] {
+  return ops.map((op) => opEntry(ctx, op, 'intent', { ...detailOf(op), ...(planTeam && !('team' in op) ? { planTeam } : {}) }));
+}
+
+/** The intents of ops about to be applied, one append; returns their ids in op order. */
 export function recordIntents(conn: Conn, ctx: AuditContext, ops: readonly Op[], planTeam?: string): Promise<string[]> {
-  return appendAudit(
-    conn,
-    ops.map((op) => opEntry(ctx, op, 'intent', { ...detailOf(op), ...(planTeam && !('team' in op) ? { planTeam } : {}) })),
-  );
+  return appendAudit(conn, intentEntries(ctx, ops, planTeam));
 }
 
 export interface OpOutcome {
@@ -225,18 +216,9 @@ export interface OpOutcome {
   extra?: Record<string, unknown>;
 }
 
-/** The outcomes of ops whose intents are `intentIds`, one append. */
-export async function recordOutcomes(
-  conn: Conn,
-  ctx: AuditContext,
-  ops: readonly Op[],
-  intentIds: readonly string[],
-  outcomes: readonly OpOutcome[],
-): Promise<void> {
-  await appendAudit(
-    conn,
-    ops.map((op, i) => opEntry(ctx, op, outcomes[i].outcome, outcomes[i].extra ?? {}, intentIds[i])),
-  );
+/** The outcome entries of ops whose intents are `intentIds`. */
+export function outcomeEntries(ctx: AuditContext, ops: readonly Op[], intentIds: readonly string[], outcomes: readonly OpOutcome[]): NewAuditEntry[] {
+  return ops.map((op, i) => opEntry(ctx, op, outcomes[i].outcome, outcomes[i].extra ?? {}, intentIds[i]));
 }
 
 /** How far back a reconcile looks for intents left open (docs/audit.md). */

@@ -101,6 +101,43 @@ it('an append inside a transaction that rolls back leaves the chain as it was', 
   expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true, entries: 12 });
 });
 
+it('the database hashes exactly what the verifier encodes: escapes, non-ASCII, numbers, dates', async () => {
+  const [id] = await appendAudit(t.db, [
+    {
+      category: 'admin',
+      op: 'quote"back\\slash',
+      team: 'é ☃ 𝄞',
+      subject: 'line\nbreak\ttab\u0001',
+      outcome: 'applied',
+      actor: '{"not":"json"}',
+      detail: {
+        z: 1e21,
+        a: 1.5e-7,
+        neg: -0,
+        big: 2 ** 60,
+        s: 'x"y\\',
+        at: new Date('2026-12-02T06:00:00.000Z'),
+        list: [undefined, null, true],
+        ü: { b: 2, B: 1 },
+      },
+    },
+  ]);
+  expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true, entries: 12 });
+  const row = await t.db('audit_log').where('id', id).first();
+  expect(row).toMatchObject({ op: 'quote"back\\slash', team: 'é ☃ 𝄞', subject: 'line\nbreak\ttab\u0001', actor: '{"not":"json"}' });
+  expect(row.detail).toMatchObject({ at: '2026-12-02T06:00:00.000Z', list: [null, null, true], ü: { b: 2, B: 1 } });
+});
+
+it('a long append is several statements in one transaction, and still one gap-free chain', async () => {
+  const appended = await appendAudit(
+    t.db,
+    Array.from({ length: 2500 }, (_, i) => ({ category: 'reconcile' as const, op: 'addMember', team: 'web', subject: `u${i}`, outcome: 'intent' as const })),
+  );
+  expect(appended.map(Number)).toEqual(appended.map((_, i) => Number(appended[0]) + i));
+  expect(await t.db('audit_log').whereIn('id', [appended[0], appended[2499]]).orderBy('id').pluck('subject')).toEqual(['u0', 'u2499']);
+  expect(await verifyAuditChain(t.db)).toMatchObject({ ok: true, entries: 2511 });
+});
+
 it('the canonical encoding sorts object keys and fixes the field order', () => {
   const fields = {
     id: '7',
