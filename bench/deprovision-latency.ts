@@ -1,10 +1,10 @@
 import { startBackgroundScim } from './lib/background';
-import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
+import { seedFor, teamName, type DirectoryShape } from './lib/directory';
 import { check, printTable, writeResult } from './lib/report';
-import { loginOf, pool } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { loginOf } from './lib/scim-client';
+import { benchPolicy, startStack } from './lib/stack';
 import { summarize } from './lib/stats';
-import { firstCallsAfter, isMemberRemoveOf, isTokenDeleteOf } from './lib/scenario';
+import { firstCallsAfter, pushWithHandTokens, teamOfPerson, isMemberRemoveOf, isTokenDeleteOf } from './lib/scenario';
 
 /**
  * Deprovision latency: a user who created a team token is deactivated (Okta's
@@ -25,32 +25,13 @@ const TRIAL_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   const shape: DirectoryShape = { users: TRIALS, groups: TEAMS, memberships: TRIALS };
-  const plan = membershipPlan(shape);
-  const teamOf = new Map<number, number>();
-  for (const [g, users] of plan.entries()) for (const u of users) teamOf.set(u, g);
+  const teamOf = teamOfPerson(shape);
   const stack = await startStack({ label: 'deprov', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
   const background: Array<{ stop(): void }> = [];
   try {
-    const push = await pushDirectory(stack.scim, shape, 16);
-    await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
-
     // Each trial user creates a team token by hand in Pulumi: Pulumi records them as createdBy.
-    const tokenIds: string[] = new Array(TRIALS);
-    await pool(
-      Array.from({ length: TRIALS }, (_, i) => i),
-      8,
-      async (i) => {
-        const team = teamName(teamOf.get(i)!);
-        const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${team}/tokens`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(i) },
-          body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-        });
-        if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-        tokenIds[i] = ((await res.json()) as { id: string }).id;
-      },
-    );
+    const { pushed: push, tokenIds } = await pushWithHandTokens(stack, shape, teamOf, 120_000);
 
     const load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 500_000 });
     background.push(load);

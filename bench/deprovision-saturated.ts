@@ -1,9 +1,9 @@
 import { converged, desiredTeams, pushDirectory, seedFor, type DirectoryShape } from './lib/directory';
 import type { TappedCall } from './lib/pulumi-tap';
 import { check, printTable } from './lib/report';
-import { firstCallsAfter, isMemberRemoveOf, isTokenDeleteOf, runScenario, startScenario } from './lib/scenario';
+import { createHandToken, firstCallsAfter, isMemberRemoveOf, isTokenDeleteOf, runScenario, startScenario } from './lib/scenario';
 import { loginOf, oktaUser } from './lib/scim-client';
-import { BENCH_ORG, benchPolicy, startStack, until } from './lib/stack';
+import { benchPolicy, startStack, until } from './lib/stack';
 import { summarize } from './lib/stats';
 
 /**
@@ -71,13 +71,7 @@ async function main(): Promise<void> {
     await until('trial teams converged', () => converged(stack.emulator.state, trialDesired), 120_000, 100);
     const tokenIds: string[] = [];
     for (let i = 0; i < TRIALS; i++) {
-      const res = await fetch(`${stack.emulator.handEditUrl}/api/orgs/${BENCH_ORG}/teams/${trialTeam(i)}/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-emulator-acting-as': loginOf(FIRST_TRIAL + i) },
-        body: JSON.stringify({ name: `bench-${i}`, description: 'bench', expires: 0 }),
-      });
-      if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
-      tokenIds.push(((await res.json()) as { id: string }).id);
+      tokenIds.push(await createHandToken(stack, trialTeam(i), loginOf(FIRST_TRIAL + i), `bench-${i}`));
     }
 
     const runFrom = stack.tap.calls.length;
