@@ -22,6 +22,8 @@ export async function createUser(db: directory.Db, document: unknown, requestId:
  * PUT /Users/:id: the user becomes `document`, in one statement (Okta sends every profile change
  * as a whole-user PUT). The new document does not depend on the stored one, so it is checked
  * first; an invalid body still answers 404 for a missing user and 412 for a stale version.
+ * Every change has its event, whichever attribute changed: the policy's `identity.login` may be
+ * any attribute path (src/policy/schema.ts), so only the team job can tell what matters to Pulumi.
  */
 export async function replaceUser(db: directory.Db, id: string, document: unknown, context: WriteContext): Promise<directory.ReplacedUser> {
   let fields: directory.UserFields;
