@@ -1,9 +1,9 @@
 import { startBackgroundScim, type BackgroundLoad } from './lib/background';
-import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
+import { seedFor, teamName, type DirectoryShape } from './lib/directory';
 import { check, printTable } from './lib/report';
-import { createHandToken, runScenario, startScenario, timeDeprovision } from './lib/scenario';
-import { loginOf, pool } from './lib/scim-client';
-import { benchPolicy, startStack, until } from './lib/stack';
+import { pushWithHandTokens, runScenario, startScenario, teamOfPerson, timeDeprovision } from './lib/scenario';
+import { loginOf } from './lib/scim-client';
+import { benchPolicy, startStack } from './lib/stack';
 import { summarize } from './lib/stats';
 
 /**
@@ -25,25 +25,13 @@ const TRIAL_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   const shape: DirectoryShape = { users: TRIALS, groups: TEAMS, memberships: TRIALS };
-  const plan = membershipPlan(shape);
-  const teamOf = new Map<number, number>();
-  for (const [g, users] of plan.entries()) for (const u of users) teamOf.set(u, g);
+  const teamOf = teamOfPerson(shape);
   const stack = await startStack({ label: 'deprov', seed: seedFor(shape), policy: benchPolicy(), pulumiLatencyMs: LATENCY_MS });
   const result: Record<string, unknown> = { settings: { TRIALS, LATENCY_MS, BACKGROUND_RPS, TEAMS } };
   let load: BackgroundLoad | undefined;
   await runScenario('deprovision-latency', stack, result, { cleanup: () => load?.stop() }, async () => {
-    const push = await pushDirectory(stack.scim, shape, 16);
-    await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 120_000, 100);
-
     // Each trial user creates a team token by hand in Pulumi: Pulumi records them as createdBy.
-    const tokenIds: string[] = new Array(TRIALS);
-    await pool(
-      Array.from({ length: TRIALS }, (_, i) => i),
-      8,
-      async (i) => {
-        tokenIds[i] = await createHandToken(stack, teamName(teamOf.get(i)!), loginOf(i), `bench-${i}`);
-      },
-    );
+    const { pushed: push, tokenIds } = await pushWithHandTokens(stack, shape, teamOf, 120_000);
 
     load = await startBackgroundScim(stack, { rps: BACKGROUND_RPS, users: BACKGROUND_USERS, firstUser: 500_000 });
 

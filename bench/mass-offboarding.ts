@@ -1,7 +1,7 @@
-import { converged, desiredTeams, pushDirectory, seedFor, teamName, membershipPlan, type DirectoryShape } from './lib/directory';
+import { seedFor, type DirectoryShape } from './lib/directory';
 import { check, printTable } from './lib/report';
-import { createHandToken, runScenario, startScenario } from './lib/scenario';
-import { loginOf, pool } from './lib/scim-client';
+import { pushWithHandTokens, runScenario, startScenario, teamOfPerson } from './lib/scenario';
+import { pool } from './lib/scim-client';
 import { benchPolicy, startStack, until } from './lib/stack';
 
 /**
@@ -26,8 +26,7 @@ const QUIET_MS = 5000;
 
 async function main(): Promise<void> {
   const shape: DirectoryShape = { users: PEOPLE, groups: TEAMS, memberships: PEOPLE };
-  const teamOf = new Map<number, number>();
-  for (const [g, users] of membershipPlan(shape).entries()) for (const u of users) teamOf.set(u, g);
+  const teamOf = teamOfPerson(shape);
   const stack = await startStack({
     label: 'offboard',
     seed: seedFor(shape),
@@ -37,16 +36,8 @@ async function main(): Promise<void> {
   });
   const result: Record<string, unknown> = { settings: { PEOPLE, TEAMS, MAX_RPS, LATENCY_MS, DEACTIVATE_SEC } };
   await runScenario('mass-offboarding', stack, result, async () => {
-    const pushed = await pushDirectory(stack.scim, shape, 16);
-    await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), 600_000, 250);
-    const tokenIds = new Set<string>();
-    await pool(
-      Array.from({ length: PEOPLE }, (_, i) => i),
-      8,
-      async (i) => {
-        tokenIds.add(await createHandToken(stack, teamName(teamOf.get(i)!), loginOf(i), `bench-${i}`));
-      },
-    );
+    const { pushed, tokenIds: tokenList } = await pushWithHandTokens(stack, shape, teamOf, 600_000);
+    const tokenIds = new Set(tokenList);
     // Quiet before the run: the reconciles of the set-up are done.
     await until(
       'set-up quiet',

@@ -16,6 +16,7 @@ const SCENARIOS = [
   'deprovision-latency',
   'revoke-latency',
   'signal-latency',
+  'anonymous-logins',
   'drift',
   'tracing-startup',
 ].filter((s) => existsSync(path.join(__dirname, `${s}.js`)));

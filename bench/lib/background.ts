@@ -13,7 +13,7 @@ export interface BackgroundLoad {
   results(): Promise<{ lookups: CannonResult; puts: CannonResult; achievedRps: number }>;
 }
 
-const NOTHING: CannonResult = { rps: 0, allRps: 0, p50ms: 0, p90ms: 0, p99ms: 0, requests: 0, non2xx: 0, errors: 0, timeouts: 0 };
+const NOTHING: CannonResult = { rps: 0, allRps: 0, p50ms: 0, p90ms: 0, p99ms: 0, requests: 0, non2xx: 0, errors: 0, timeouts: 0, statuses: {} };
 
 export async function startBackgroundScim(stack: Stack, options: { rps: number; users: number; firstUser: number }): Promise<BackgroundLoad> {
   if (options.rps <= 0) {

@@ -12,6 +12,8 @@ export interface CannonOptions {
   durationSec?: number;
   /** Requests per second across all connections (background load); unbounded when absent. */
   overallRate?: number;
+  /** Requests to send in all, instead of running for `durationSec`. */
+  amount?: number;
 }
 
 export interface CannonResult {
@@ -26,6 +28,8 @@ export interface CannonResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** How many answers had each HTTP status. */
+  statuses: Record<string, number>;
 }
 
 export function cannon(options: CannonOptions): { result: Promise<CannonResult>; stop(): void } {
@@ -37,6 +41,7 @@ export function cannon(options: CannonOptions): { result: Promise<CannonResult>;
         connections: options.connections ?? 32,
         duration: options.durationSec ?? 10,
         overallRate: options.overallRate,
+        amount: options.amount,
         requests: [
           {
             method: options.method,
@@ -60,6 +65,7 @@ export function cannon(options: CannonOptions): { result: Promise<CannonResult>;
           non2xx: r.non2xx,
           errors: r.errors,
           timeouts: r.timeouts,
+          statuses: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([status, stat]) => [status, stat.count ?? 0])),
         });
       },
     );

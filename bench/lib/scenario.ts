@@ -1,4 +1,5 @@
-import type { ScimAnswer } from './scim-client';
+import { converged, desiredTeams, membershipPlan, type DirectoryShape, type PushResult, pushDirectory, teamName } from './directory';
+import { loginOf, pool, type ScimAnswer } from './scim-client';
 import type { TappedCall } from './pulumi-tap';
 import { writeResult } from './report';
 import { BENCH_ORG, type Stack, until } from './stack';
@@ -156,4 +157,34 @@ export async function createHandToken(
   });
   if (!res.ok) throw new Error(`hand token create answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
+}
+
+/** The team of each person of a shape where everyone is on one team (`memberships` = `users`). */
+export function teamOfPerson(shape: DirectoryShape): Map<number, number> {
+  const teamOf = new Map<number, number>();
+  for (const [g, users] of membershipPlan(shape).entries()) for (const u of users) teamOf.set(u, g);
+  return teamOf;
+}
+
+/**
+ * Pushes `shape` over SCIM, waits for its teams in Pulumi, then has each person make a token by
+ * hand on their team: the people a deprovisioning scenario deactivates. Token ids by person.
+ */
+export async function pushWithHandTokens(
+  stack: Stack,
+  shape: DirectoryShape,
+  teamOf: Map<number, number>,
+  convergeTimeoutMs: number,
+): Promise<{ pushed: PushResult; tokenIds: string[] }> {
+  const pushed = await pushDirectory(stack.scim, shape, 16);
+  await until('teams converged', () => converged(stack.emulator.state, desiredTeams(shape)), convergeTimeoutMs, 100);
+  const tokenIds: string[] = new Array(shape.users);
+  await pool(
+    Array.from({ length: shape.users }, (_, i) => i),
+    8,
+    async (i) => {
+      tokenIds[i] = await createHandToken(stack, teamName(teamOf.get(i)!), loginOf(i), `bench-${i}`);
+    },
+  );
+  return { pushed, tokenIds };
 }

@@ -69,6 +69,92 @@ export async function lockUser(trx: Trx, id: string): Promise<UserRow | undefine
   return rows[0] as UserRow | undefined;
 }
 
+/** What {@link replaceUser} did. */
+export interface ReplacedUser {
+  /** The user after the write; as it stands when nothing was written. */
+  row: UserRow;
+  /** Whether a new version committed, with its outbox event. */
+  written: boolean;
+  /** The user's groups, for the response's `groups`. */
+  groups: UserGroupRef[];
+}
+
+/**
+ * Replaces a user's columns with `fields` in ONE statement, so one round trip and one implicit
+ * transaction, as {@link createUser}: it locks the row, writes it only when a value differs and
+ * its version is one of `ifVersions` (any version when undefined or with `*`), and appends the
+ * user event of src/outbox (`user.deactivated`, `user.reactivated` or `user.updated`, with the
+ * user's group ids) in the same statement. A write that changes nothing commits nothing: no
+ * version, no event. It also returns the user's groups, so the response needs no further read.
+ * Undefined when there is no such user.
+ */
+export async function replaceUser(
+  db: Db,
+  id: string,
+  fields: UserFields,
+  ifVersions: string[] | undefined,
+  requestId: string | undefined,
+): Promise<ReplacedUser | undefined> {
+  const resource = JSON.stringify(fields.resource);
+  // `updated` joins `before`, so the row is locked (and read at its latest committed version)
+  // before the UPDATE compares and writes it.
+  const { rows } = await preparedRaw(
+    db,
+    `WITH before AS (
+       SELECT ${COLUMNS} FROM users u WHERE u.id = ? FOR UPDATE),
+     updated AS (
+       UPDATE users u
+          SET user_name = ?, external_id = ?, active = ?, resource = ?::jsonb, version = u.version + 1, updated_at = now()
+         FROM before b
+        WHERE u.id = b.id
+          AND (?::text[] IS NULL OR '*' = ANY(?::text[]) OR u.version::text = ANY(?::text[]))
+          AND (u.user_name, u.external_id, u.active, u.resource) IS DISTINCT FROM (?::text, ?::text, ?::boolean, ?::jsonb)
+       RETURNING ${COLUMNS}, b.active AS was_active),
+     memberships AS (
+       SELECT g.id, g.display_name, g.created_at FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.user_id = ?),
+     appended AS (
+       INSERT INTO outbox (kind, payload, request_id, traceparent)
+       SELECT e.kind,
+              jsonb_build_object('kind', e.kind, 'userId', w.id,
+                                 'groupIds', (SELECT coalesce(jsonb_agg(m.id ORDER BY m.id), '[]'::jsonb) FROM memberships m)),
+              ?, ?
+         FROM updated w
+        CROSS JOIN LATERAL (
+          SELECT CASE WHEN w.was_active AND NOT w.active THEN 'user.deactivated'
+                      WHEN NOT w.was_active AND w.active THEN 'user.reactivated'
+                      ELSE 'user.updated' END AS kind) e
+       RETURNING id),
+     notified AS (SELECT pg_notify('outbox', '') FROM appended)
+     SELECT r.*,
+            EXISTS (SELECT 1 FROM updated) AS written,
+            (SELECT coalesce(json_agg(json_build_object('groupId', m.id, 'displayName', m.display_name) ORDER BY m.created_at, m.id), '[]')
+               FROM memberships m) AS group_refs
+       FROM (SELECT id, user_name, external_id, active, resource, version, created_at, updated_at FROM updated
+             UNION ALL
+             SELECT * FROM before WHERE NOT EXISTS (SELECT 1 FROM updated)) r
+      CROSS JOIN (SELECT count(*) FROM notified) n`,
+    [
+      id,
+      fields.userName,
+      fields.externalId,
+      fields.active,
+      resource,
+      ...Array(3).fill(ifVersions ?? null),
+      fields.userName,
+      fields.externalId,
+      fields.active,
+      resource,
+      id,
+      requestId ?? null,
+      currentTraceparent() ?? null,
+    ],
+  );
+  const found = rows[0] as (UserRow & { written: boolean; group_refs: Array<{ groupId: string; displayName: string }> }) | undefined;
+  if (!found) return undefined;
+  const { written, group_refs: groupRefs, ...row } = found;
+  return { row, written, groups: groupRefs.map((g) => ({ userId: row.id, ...g })) };
+}
+
 export async function updateUser(trx: Trx, id: string, fields: UserFields): Promise<UserRow> {
   const [row] = await trx('users')
     .where({ id })

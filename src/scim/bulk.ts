@@ -310,7 +310,7 @@ async function dispatch(
       case 'POST':
         return row(201, await commands.createUser(db, data, requestId));
       case 'PUT':
-        return row(200, await commands.replaceUser(db, id!, data, write));
+        return row(200, (await commands.replaceUser(db, id!, data, write)).row);
       case 'PATCH':
         return row(200, await commands.patchUser(db, id!, patchBody(data), write));
       case 'DELETE':

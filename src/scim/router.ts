@@ -142,7 +142,10 @@ function userRoutes(deps: RouteDeps): Router {
     if (notModified(req, String(row.version))) return sendVersion(res, 304, row.version);
     await respond(req, res, 200, row);
   });
-  router.put('/Users/:id', async (req, res) => respond(req, res, 200, await commands.replaceUser(db, idParam(req, 'User'), req.body, writeContext(req, res))));
+  router.put('/Users/:id', async (req, res) => {
+    const replaced = await commands.replaceUser(db, idParam(req, 'User'), req.body, writeContext(req, res));
+    await respond(req, res, 200, replaced.row, replaced.groups);
+  });
   router.patch('/Users/:id', async (req, res) => respond(req, res, 200, await commands.patchUser(db, idParam(req, 'User'), req.body, writeContext(req, res))));
   router.delete('/Users/:id', async (req, res) => {
     await commands.deleteUser(db, idParam(req, 'User'), writeContext(req, res));

@@ -9,25 +9,27 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 
 /**
- * Two daemon replicas (two app instances on one database and one Redis) share one SCIM client's
- * rate limit: the client gets its allowance once in all, not once per replica
- * (docs/robustness.md, "Abuse limits").
+ * Two daemon replicas (two app instances, each with its own Redis connection, on one database and
+ * one Redis) share one SCIM client's rate limit: the client gets its allowance once in all, not
+ * once per replica (docs/robustness.md, "Abuse limits").
  */
 
 const BURST = 3;
 
 let tdb: TestDatabase;
-let redis: Redis;
+/** One connection per replica, as two processes would have. */
+const connections: Redis[] = [];
 let keyPrefix: string;
 const servers: http.Server[] = [];
 const replicas: string[] = [];
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
   keyPrefix = `${uniquePrefix()}:rl:`;
   const logger = createLogger({ silent: true });
   for (let i = 0; i < 2; i++) {
+    const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    connections.push(redis);
     const router = createScimRouter({
       db: tdb.db,
       logger,
@@ -46,9 +48,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
-  const keys = await redis.keys(`${keyPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  const [redis] = connections;
+  const keys = (await redis?.keys(`${keyPrefix}*`)) ?? [];
+  if (keys.length > 0) await redis!.del(...keys);
+  for (const connection of connections) connection.disconnect();
   await tdb?.drop();
 });
 
@@ -68,4 +71,11 @@ it('counts one client across both replicas, and answers 429 with Retry-After and
   // Another client has an allowance of its own.
   const entra = await createScimClient(tdb.db, 'entra');
   expect((await get(replicas[1]!, entra.token)).status).toBe(200);
+}, 60_000);
+
+it('accepts at most the allowance in all when both replicas are asked at once', async () => {
+  const client = await createScimClient(tdb.db, 'concurrent');
+  const statuses = await Promise.all(Array.from({ length: 4 * BURST }, (_, i) => get(replicas[i % 2]!, client.token).then((res) => res.status)));
+  expect(statuses.filter((s) => s === 200)).toHaveLength(BURST);
+  expect(statuses.filter((s) => s !== 200)).toEqual(Array(3 * BURST).fill(429));
 }, 60_000);

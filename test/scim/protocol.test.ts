@@ -236,6 +236,61 @@ describe('ETags', () => {
   });
 });
 
+describe('PUT /Users/{id}', () => {
+  const put = (id: string, body: unknown, headers?: Record<string, string>) => scim.request('PUT', `/Users/${id}`, body, headers);
+
+  it('writes only under a current If-Match, and a stale one changes nothing', async () => {
+    const user = await newUser({ title: 'v1' });
+    const stale = await put(user.id, { ...user, title: 'v2' }, { 'if-match': 'W/"7"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ schemas: [ERROR_URN], status: '412' });
+    // Unchanged values under a stale If-Match are refused as well: the precondition comes first.
+    expect((await put(user.id, user, { 'if-match': 'W/"7"' })).status).toBe(412);
+    expect((await scim.request('GET', `/Users/${user.id}`)).body).toMatchObject({ title: 'v1', meta: { version: 'W/"1"' } });
+
+    const ok = await put(user.id, { ...user, title: 'v2' }, { 'if-match': 'W/"1"' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('etag')).toBe('W/"2"');
+    expect((await put(user.id, { ...user, title: 'v3' }, { 'if-match': '*' })).body.meta.version).toBe('W/"3"');
+    const kinds = (await scim.outbox()).filter((r) => r.payload.userId === user.id).map((r) => r.kind);
+    expect(kinds).toEqual(['user.created', 'user.updated', 'user.updated']);
+  });
+
+  it('answers 404 for a missing user and 412 for a stale version before judging the body', async () => {
+    const user = await newUser();
+    const invalid = { schemas: [USER_URN] };
+    expect((await put('00000000-0000-4000-8000-000000000000', invalid)).status).toBe(404);
+    expect((await put(user.id, invalid, { 'if-match': 'W/"9"' })).status).toBe(412);
+    expect((await put(user.id, invalid)).body).toMatchObject({ status: '400', scimType: 'invalidValue' });
+  });
+
+  it('commits nothing for the same user sent again, key order and case of keys aside', async () => {
+    const user = await newUser({ name: { givenName: 'Ada', familyName: 'Lovelace' }, title: 'same' });
+    const again = await put(user.id, { title: 'same', name: { familyName: 'Lovelace', givenName: 'Ada' }, USERNAME: user.userName, schemas: [USER_URN] });
+    expect(again.status).toBe(200);
+    expect(again.body.meta.version).toBe('W/"1"');
+    expect((await scim.outbox()).filter((r) => r.payload.userId === user.id).map((r) => r.kind)).toEqual(['user.created']);
+    // A userName differing only in case is a change.
+    const recased = await put(user.id, { ...user, userName: user.userName.toUpperCase() });
+    expect(recased.body).toMatchObject({ userName: user.userName.toUpperCase(), meta: { version: 'W/"2"' } });
+  });
+
+  it("answers with the user's groups and names them in the deactivation event", async () => {
+    const user = await newUser();
+    const groups = [];
+    for (const name of ['Put B', 'Put A']) {
+      groups.push((await scim.request('POST', '/Groups', { displayName: name, members: [{ value: user.id }] })).body);
+    }
+    const res = await put(user.id, { ...user, active: false });
+    expect(res.status).toBe(200);
+    expect(res.body.groups.map((g: { display: string }) => g.display)).toEqual(['Put B', 'Put A']);
+    const event = (await scim.outbox()).filter((r) => r.payload.userId === user.id).pop()!;
+    expect(event.payload).toEqual({ kind: 'user.deactivated', userId: user.id, groupIds: groups.map((g) => g.id).sort() });
+    expect((await put(user.id, { ...user, active: true })).status).toBe(200);
+    expect((await scim.outbox()).filter((r) => r.payload.userId === user.id).pop()!.kind).toBe('user.reactivated');
+  });
+});
+
 describe('concurrency', () => {
   it('loses no member when 20 PATCHes add different members to one group at once', async () => {
     const users = await Promise.all(Array.from({ length: 20 }, () => newUser()));

@@ -9,9 +9,8 @@ import { checkIfMatch, sameValues, type WriteContext } from './write';
 
 /**
  * SCIM writes to Users (RFC 7644 §3.3, §3.5, §3.6). Each runs in one transaction with its
- * outbox row, so a rolled-back write leaves no event. A body is checked against the schema
- * after the row is locked and If-Match passed: a missing user is a 404 and a stale version a
- * 412 whatever the body says.
+ * outbox row (a create and a PUT in one statement), so a rolled-back write leaves no event. A
+ * missing user is a 404 and a stale version a 412 whatever the body says.
  */
 
 /** POST /Users with `document` as sent. The `user.created` row is written by the same statement. */
@@ -19,9 +18,28 @@ export async function createUser(db: directory.Db, document: unknown, requestId:
   return directory.createUser(db, userFields(normalizeResource(USER_DEF, document)), requestId);
 }
 
-/** PUT /Users/:id: the user becomes `document`. */
-export function replaceUser(db: directory.Db, id: string, document: unknown, context: WriteContext): Promise<directory.UserRow> {
-  return writeUser(db, id, context, () => normalizeResource(USER_DEF, document, id));
+/**
+ * PUT /Users/:id: the user becomes `document`, in one statement (Okta sends every profile change
+ * as a whole-user PUT). The new document does not depend on the stored one, so it is checked
+ * first; an invalid body still answers 404 for a missing user and 412 for a stale version.
+ * Every change has its event, whichever attribute changed: the policy's `identity.login` may be
+ * any attribute path (src/policy/schema.ts), so only the team job can tell what matters to Pulumi.
+ */
+export async function replaceUser(db: directory.Db, id: string, document: unknown, context: WriteContext): Promise<directory.ReplacedUser> {
+  let fields: directory.UserFields;
+  try {
+    fields = userFields(normalizeResource(USER_DEF, document, id));
+  } catch (err) {
+    const row = await directory.findUser(db, id);
+    if (!row) throw notFound(`User ${id} not found`);
+    checkIfMatch(context.ifMatch, String(row.version));
+    throw err;
+  }
+  const replaced = await directory.replaceUser(db, id, fields, context.ifMatch, context.requestId);
+  if (!replaced) throw notFound(`User ${id} not found`);
+  // Nothing written: either nothing changed or If-Match named another version.
+  if (!replaced.written) checkIfMatch(context.ifMatch, String(replaced.row.version));
+  return replaced;
 }
 
 /** PATCH /Users/:id with the PatchOp body `operations`. */
