@@ -5,6 +5,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startHistorySampler } from '../../src/history';
 import { createLogger } from '../../src/log';
 import type { HistoryReading } from '../../src/metrics';
+import { browserDescribe, CHROMIUM, CHROMIUM_ARGS, requireChromium } from '../helpers/chromium';
 import { repoRoot } from '../helpers/stack/paths';
 import { startWorld, type World } from './world';
 
@@ -19,24 +20,7 @@ import { startWorld, type World } from './world';
  * missing; elsewhere the test is skipped with a message saying why.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const required = process.env.REQUIRE_BROWSER_TESTS === '1' || process.env.CI !== undefined;
-const present = fs.existsSync(CHROMIUM);
-if (!present && !required) {
-  console.warn(`browser test skipped: ${CHROMIUM} is not installed (apt-get install chromium; CI installs it via .ci/run)`);
-}
-const describeBrowser = present || required ? describe : describe.skip;
+const describeBrowser = browserDescribe('browser test');
 
 const SCREENSHOTS = path.join(repoRoot(), 'docs', 'screenshots');
 
@@ -93,7 +77,7 @@ describeBrowser('the console in headless Chromium', () => {
   let userDataDir: string;
 
   beforeAll(async () => {
-    if (!present) throw new Error(`${CHROMIUM} is missing but browser tests are required here (CI): install the Debian chromium package`);
+    requireChromium();
     w = await startWorld({}, { devIdp: true });
     await scriptedHour(w);
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pis-chromium-'));
