@@ -57,7 +57,7 @@ export type {
   AdminChannel,
   AuditVerdict,
 } from './audit';
-export { readStatus, countPendingUsers, countDegradedTeams } from './status';
+export { readStatus, countPendingUsers, countDegradedTeams, markStatusUnverified, UNVERIFIED } from './status';
 export { listHolds, getHold, decideHold, countOpenHolds, HoldNotPendingError } from './holds';
 export type { Hold, HoldStatus } from './holds';
 export { listLoginConflicts, countLoginConflicts, identityLinkOf } from './identity-links';

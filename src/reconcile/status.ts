@@ -245,6 +245,18 @@ export async function recordReconcileSuccess(db: Db, s: ReconcileSuccess): Promi
   });
 }
 
+/**
+ * Takes back every team's last success: the org it was true of is gone (the built-in emulator
+ * started with a fresh org), so status must not claim those teams until a reconcile confirms
+ * them again (docs/console.md, "Sync status"). Returns how many teams it touched.
+ */
+export async function markStatusUnverified(db: Db, reason: string): Promise<number> {
+  return db('team_status').where('last_outcome', 'success').update({ last_outcome: UNVERIFIED, last_reason: reason });
+}
+
+/** The outcome of a team whose last success no longer holds, until its next reconcile. */
+export const UNVERIFIED = 'unverified';
+
 /** Records a failed reconcile; `permanent` marks the team degraded until a success. */
 export async function recordReconcileFailure(
   db: Db,

@@ -8,6 +8,7 @@ import { demoPeople, demoSeed, type Emulator, EmulatorStateFile, startEmulator }
 import type { Logger } from '../log';
 import { type Policy, teamsForGroup } from '../policy';
 import { enqueueFullReconcile, type QueueFactory } from '../queue';
+import { markStatusUnverified } from '../reconcile';
 
 /**
  * The built-in Pulumi emulator in place of the Pulumi Service (no PULUMI_ACCESS_TOKEN), and the
@@ -52,7 +53,11 @@ export async function startEmulatedPulumi(options: { config: Config; db: Db; log
   emulator = await startEmulator({ seed: demoSeed, org: config.PULUMI_ORG, onChange: () => stateFile.changed(() => (emulator as Emulator).state) });
   const saved = stateFile.read();
   if (saved) emulator.setState(saved);
-  else stateFile.write(emulator.state);
+  else {
+    stateFile.write(emulator.state);
+    // A fresh org: whatever status said of the old one is unconfirmed until the start-up reconcile.
+    await markStatusUnverified(db, 'emulator-start');
+  }
   const org = emulator.state.org;
   logger.warn(
     '!!! PULUMI_ACCESS_TOKEN is unset or empty: talking to the BUILT-IN PULUMI EMULATOR with a demo org, NOT the Pulumi Service. Nothing done here reaches a real org. !!!',

@@ -1,4 +1,4 @@
-import type { SyncStatus } from '../reconcile';
+import { type SyncStatus, UNVERIFIED } from '../reconcile';
 import { count, relativeTime, roundedSpan } from './human';
 
 /**
@@ -23,8 +23,10 @@ export function summarize(status: SyncStatus, now: Date): SummaryPart[] {
   const held = new Set(status.openHolds.map((h) => h.team));
   const blocked = new Set(status.blockedTeams.map((b) => b.team));
   const degraded = new Set(status.degradedTeams);
-  const inSync = status.teams.filter((t) => !degraded.has(t.team) && !held.has(t.team) && !blocked.has(t.team)).length;
+  const unverified = status.teams.filter((t) => t.lastOutcome === UNVERIFIED && !degraded.has(t.team)).length;
+  const inSync = status.teams.filter((t) => t.lastOutcome !== UNVERIFIED && !degraded.has(t.team) && !held.has(t.team) && !blocked.has(t.team)).length;
   const teamParts = [`${count(inSync, 'team')} in sync`];
+  if (unverified > 0) teamParts.push(`${unverified} awaiting a reconcile`);
   if (degraded.size > 0) teamParts.push(`${degraded.size} degraded`);
   if (held.size > 0) teamParts.push(`${held.size} held`);
   if (blocked.size > 0) teamParts.push(`${blocked.size} blocked`);
@@ -34,7 +36,7 @@ export function summarize(status: SyncStatus, now: Date): SummaryPart[] {
   const why = [...reasons].map(([reason, logins]) => `${logins.size} ${reason}`).join(', ');
 
   return [
-    { key: 'teams', text: teamParts.join(', '), tone: degraded.size > 0 ? 'bad' : held.size + blocked.size > 0 ? 'warn' : 'ok' },
+    { key: 'teams', text: teamParts.join(', '), tone: degraded.size > 0 ? 'bad' : held.size + blocked.size + unverified > 0 ? 'warn' : 'ok' },
     {
       key: 'pending',
       text: status.pendingPeople === 0 ? 'nobody pending' : `${count(status.pendingPeople, 'person', 'people')} pending (${why})`,

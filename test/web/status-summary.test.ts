@@ -108,6 +108,11 @@ describe('summarize', () => {
       },
     ],
     [
+      'teams whose org was re-seeded await a reconcile, not in sync',
+      { teams: [team('platform', { lastOutcome: 'unverified', lastReason: 'emulator-start' }), team('web'), team('data')] },
+      { teams: ['2 teams in sync, 1 awaiting a reconcile', 'warn'] },
+    ],
+    [
       'degraded and held teams, people pending counted once with their reasons',
       {
         teams: [team('platform', { degraded: true, degradedReason: 'forbidden' }), team('web'), team('data')],
