@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator, type Emulator, type EmulatorSeed } from '../../../src/emulator';
@@ -86,6 +86,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     cleanups.push(() => tap.stop());
 
     const dir = mkdtempSync(path.join(os.tmpdir(), `pis-${options.label}-`));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const policyFile = path.join(dir, 'sync.yaml');
     writeFileSync(policyFile, JSON.stringify(options.policy, null, 2));
     const port = await freePort();
