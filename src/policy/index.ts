@@ -34,5 +34,5 @@ export type { DirectoryUser, RuleGroup, TeamMatch, OrgStack } from './resolve';
 export { TOKEN_TEAM_PREFIX, PERMISSIONS, SIGNAL_ACTIONS, SIGNAL_EVENTS } from './schema';
 export { PolicyStore } from './store';
 export { adminTeamsForGroup, isAdminsGroup } from './team-roles';
-export { ENVIRONMENT_PERMISSIONS, environmentKey, environmentRank, goDurationMs, sameOpenDuration } from './environments';
+export { ENVIRONMENT_PERMISSIONS, environmentKey, environmentRank, goDurationMs, longerOpen, sameOpenDuration } from './environments';
 export type { EnvironmentGrant, EnvironmentPermission, EnvironmentRule, OrgEnvironment } from './environments';

@@ -29,7 +29,8 @@ export async function readAccessFacts(db: Db, policy: Policy, stacks: readonly O
     ownerUserName: t.owner,
     parentTeam: t.team,
     pulumiTeam: t.pulumiTeam,
-    grants: t.kind === 'scoped' ? (t.grants ?? []) : null,
+    // The access view explains stack access; a token's environment grants are not among its rows.
+    grants: t.kind === 'scoped' ? (t.grants ?? []).filter((g) => 'stack' in g) : null,
   }));
   return {
     policyFile: policy.file,

@@ -3,7 +3,8 @@ import type { PolicyStore } from '../policy';
 import { ownedAmong, isOwnedTeam } from './actual';
 import { readDirectory } from './desired';
 import type { Reconciler } from './reconciler';
-import type { TeamAccessView } from '../tokens';
+import { fromTeamEnvironments, fromTeamStacks, type TeamAccessView, type TokenGrant } from '../tokens';
+import type { DesiredTeam } from './types';
 
 /**
  * The reconciler's answers to the tokens part's questions about teams (its `TeamAccessView`
@@ -21,12 +22,18 @@ export function teamMembershipView(db: Db, policy: PolicyStore, reconciler: Reco
   return {
     desiredGrants: async (team) => {
       if (!(await isOwnedTeam(db, team))) return null;
-      const desired = (await readDirectory(db, policy.current, await reconciler.orgStacks(), [team])).teams.get(team);
-      return desired ? [...desired.grants.values()].map((g) => ({ project: g.projectName, stack: g.stackName, permission: g.permission })) : [];
+      const directory = await readDirectory(db, policy.current, await reconciler.orgStacks(), [team], await reconciler.orgEnvironments());
+      const desired = directory.teams.get(team);
+      return desired ? parentGrantsOf(desired) : [];
     },
     isActiveMember: async (userId, team) => (await activeMembers(team)).has(userId),
     activeMembers,
     loginsOf: async (userId) => (await db('identities').where('user_id', userId).select('login')).map((r: { login: string }) => r.login),
     ownedTeams: (teams) => ownedAmong(db, teams),
   };
+}
+
+/** A team's desired stack and environment grants, as a scoped token's parent grants (docs/architecture.md, "token fates"). */
+export function parentGrantsOf(desired: Pick<DesiredTeam, 'grants' | 'environments'>): TokenGrant[] {
+  return [...fromTeamStacks([...desired.grants.values()]), ...fromTeamEnvironments([...(desired.environments?.values() ?? [])])];
 }

@@ -32,7 +32,7 @@ export { Reconciler } from './reconciler';
 export type { ReconcilerOptions, ReconcileRequest, TeamReconcileOutcome } from './reconciler';
 export { TeamBusyError } from './team-lock';
 export { readActualTeam } from './actual';
-export { teamMembershipView } from './access-view';
+export { parentGrantsOf, teamMembershipView } from './access-view';
 export type { TeamMembershipView } from './access-view';
 export { createReconcileWorker, upsertDriftSchedule, DRIFT_SCHEDULER_ID, PENDING_RETRY_REASON } from './worker';
 export type { ReconcileWorkerOptions } from './worker';

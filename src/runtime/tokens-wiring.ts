@@ -2,8 +2,8 @@ import { personById, type Db } from '../directory';
 import type { Logger } from '../log';
 import { isManageableTeamName, type PolicyStore } from '../policy';
 import type { PulumiClient } from '../pulumi';
-import { createTokenAuditWriter, teamMembershipView, type Reconciler, type ReconcileRequest, type TeamReconcileOutcome } from '../reconcile';
-import { fromTeamStacks, type PersonState, type TokenDeps, type TokenIssueCaps, type TokensController } from '../tokens';
+import { createTokenAuditWriter, parentGrantsOf, teamMembershipView, type Reconciler, type ReconcileRequest, type TeamReconcileOutcome } from '../reconcile';
+import type { PersonState, TokenDeps, TokenIssueCaps, TokensController } from '../tokens';
 
 /** What the tokens part needs, built from the reconciler's answers and the directory. */
 export function createTokenDeps(options: {
@@ -49,7 +49,7 @@ export function reconcileTeamWithTokens(reconciler: Reconciler, tokens: TokensCo
     await tokens.team({
       team: request.team,
       tokens: outcome.tokens,
-      grants: managed && outcome.desired ? fromTeamStacks([...outcome.desired.grants.values()]) : null,
+      grants: managed && outcome.desired ? parentGrantsOf(outcome.desired) : null,
       requestId: request.requestId ?? null,
       requestedAt: Number.isFinite(request.at) ? new Date(request.at as number) : null,
       heldOwners: outcome.heldUserIds,

@@ -1,5 +1,5 @@
 import type { LedgerToken } from './ledger';
-import { desiredPrivateGrants, type StackGrant } from './scope';
+import { desiredPrivateGrants, type TokenGrant } from './scope';
 
 /**
  * Every token's fate is decided here, and only here: keep it, narrow it, or revoke it with a
@@ -14,7 +14,7 @@ export type PersonState = 'active' | 'deactivated' | 'deleted';
 /** Why a creator-bound team token goes (the short code shows in Pulumi's own audit log). */
 export type CreatorRevokeWhy = 'creator-left-team' | 'creator-deactivated' | 'creator-deleted' | 'unknown-creator' | 'team-unmapped';
 
-export type Fate = { action: 'keep' } | { action: 'narrow'; grants: StackGrant[] } | { action: 'revoke'; reason: string };
+export type Fate = { action: 'keep' } | { action: 'narrow'; grants: TokenGrant[] } | { action: 'revoke'; reason: string };
 
 const KEEP: Fate = { action: 'keep' };
 
@@ -67,8 +67,8 @@ export function creatorRevokeReason(why: CreatorRevokeWhy, team: string): string
 }
 
 export interface LedgerFacts {
-  /** The parent team's desired grants; null when the daemon no longer manages the team. */
-  parentGrants: readonly StackGrant[] | null;
+  /** The parent team's desired stack and environment grants; null when the daemon no longer manages the team. */
+  parentGrants: readonly TokenGrant[] | null;
   /** Whether the owner is an active member of the parent team now. */
   ownerIsMember: boolean;
   ownerState: PersonState;
@@ -86,7 +86,7 @@ export function ledgerTokenFate(token: LedgerToken, facts: LedgerFacts): Fate {
   if (!facts.ownerIsMember) return { action: 'revoke', reason: lossReason(facts.ownerState, token.parentTeam, 'owner') };
   if (token.kind !== 'scoped') return KEEP;
   const grants = desiredPrivateGrants(token.scope ?? [], token.issuedGrants ?? [], [...facts.parentGrants]);
-  if (grants.length === 0) return { action: 'revoke', reason: `team ${token.parentTeam} no longer holds any stack in the token's scope` };
+  if (grants.length === 0) return { action: 'revoke', reason: `team ${token.parentTeam} no longer holds any stack or environment in the token's scope` };
   return { action: 'narrow', grants };
 }
 

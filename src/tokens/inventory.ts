@@ -1,6 +1,7 @@
 import { type AccessToken, NotFoundError } from '../pulumi';
 import type { TokenDeps } from './ports';
 import { type TokenView, listTokens } from './service';
+import { scopeText } from './scope';
 
 /**
  * Every live token on the given teams, for the access review (docs/access-review.md): what
@@ -79,7 +80,7 @@ export function mergeTokenInventory(ledger: readonly TokenView[], listed: Readon
 }
 
 function scopeOf(row: TokenView): string[] | null {
-  return row.scope?.map((s) => `${s.project}/${s.stack}${s.permission ? `:${s.permission}` : ''}`) ?? null;
+  return row.scope?.map(scopeText) ?? null;
 }
 
 /**

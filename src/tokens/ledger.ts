@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { AccessToken } from '../pulumi';
-import type { ScopeEntry, StackGrant } from './scope';
+import type { ScopeEntry, TokenGrant } from './scope';
 
 /**
  * The token ledger (`token_ledger`) and the team token cache (`team_token_cache`): plain
@@ -23,8 +23,8 @@ export interface LedgerToken {
   parentTeam: string;
   kind: TokenKind;
   scope: ScopeEntry[] | null;
-  issuedGrants: StackGrant[] | null;
-  currentGrants: StackGrant[] | null;
+  issuedGrants: TokenGrant[] | null;
+  currentGrants: TokenGrant[] | null;
   privateTeam: string | null;
   pulumiTokenId: string | null;
   tokenName: string;
@@ -47,8 +47,8 @@ interface LedgerRow {
   parent_team: string;
   kind: TokenKind;
   scope: ScopeEntry[] | null;
-  issued_grants: StackGrant[] | null;
-  current_grants: StackGrant[] | null;
+  issued_grants: TokenGrant[] | null;
+  current_grants: TokenGrant[] | null;
   private_team: string | null;
   pulumi_token_id: string | null;
   token_name: string;
@@ -114,7 +114,7 @@ export interface NewLedgerToken {
   parentTeam: string;
   kind: TokenKind;
   scope: ScopeEntry[] | null;
-  issuedGrants: StackGrant[] | null;
+  issuedGrants: TokenGrant[] | null;
   privateTeam: string | null;
   tokenName: string;
   description: string;
@@ -130,7 +130,7 @@ export async function insertIssuing(db: Knex, t: NewLedgerToken): Promise<Ledger
       parent_team: t.parentTeam,
       kind: t.kind,
       scope: t.scope === null ? null : (JSON.stringify(t.scope) as unknown as ScopeEntry[]),
-      issued_grants: t.issuedGrants === null ? null : (JSON.stringify(t.issuedGrants) as unknown as StackGrant[]),
+      issued_grants: t.issuedGrants === null ? null : (JSON.stringify(t.issuedGrants) as unknown as TokenGrant[]),
       current_grants: null,
       private_team: t.privateTeam,
       token_name: t.tokenName,
@@ -153,7 +153,7 @@ export async function bumpGeneration(db: Knex, id: string, generation: number, n
   await db(LEDGER).where({ id }).update({ generation, token_name: name, updated_at: db.fn.now() });
 }
 
-export async function recordGrants(db: Knex, id: string, grants: StackGrant[]): Promise<void> {
+export async function recordGrants(db: Knex, id: string, grants: TokenGrant[]): Promise<void> {
   await db(LEDGER)
     .where({ id })
     .update({ current_grants: JSON.stringify(grants), updated_at: db.fn.now() });

@@ -3,7 +3,7 @@ import type { Logger } from '../log';
 import type { Policy } from '../policy';
 import type { PulumiClient } from '../pulumi';
 import type { PersonState } from './fate';
-import type { StackGrant } from './scope';
+import type { TokenGrant } from './scope';
 
 /**
  * What the tokens part needs from the rest of the daemon, gathered in one dependency object so
@@ -16,8 +16,8 @@ import type { StackGrant } from './scope';
  * src/runtime builds it from the reconciler and the directory.
  */
 export interface TeamAccessView {
-  /** The team's desired stack grants; null when the daemon does not manage that team. */
-  desiredGrants(team: string): Promise<StackGrant[] | null>;
+  /** The team's desired stack and environment grants; null when the daemon does not manage that team. */
+  desiredGrants(team: string): Promise<TokenGrant[] | null>;
   /** Whether the SCIM user is, per directory and policy, an active member of the team now. */
   isActiveMember(userId: string, team: string): Promise<boolean>;
   /** The SCIM user ids of the team's active members now: one read for a batch of people. */

@@ -2,7 +2,7 @@ import { ConflictError } from '../pulumi';
 import type { Team } from '../pulumi';
 import type { LedgerToken } from './ledger';
 import type { TokenDeps } from './ports';
-import { fromTeamStacks, planPrivateTeam, type PrivateTeamOp, type StackGrant } from './scope';
+import { fromTeamEnvironments, fromTeamStacks, planPrivateTeam, type PrivateTeamOp, type TokenGrant } from './scope';
 
 /**
  * Brings a scoped token's private team to `desired`: creates it when asked (a 409 means an
@@ -15,7 +15,7 @@ import { fromTeamStacks, planPrivateTeam, type PrivateTeamOp, type StackGrant } 
 export async function syncPrivateTeamGrants(
   deps: TokenDeps,
   row: LedgerToken,
-  desired: readonly StackGrant[],
+  desired: readonly TokenGrant[],
   options: { create: boolean; beforeWrites?: (ops: readonly PrivateTeamOp[]) => Promise<void> },
 ): Promise<PrivateTeamOp[] | 'missing'> {
   const { pulumi, org } = deps;
@@ -38,15 +38,23 @@ export async function syncPrivateTeamGrants(
   team = await pulumi.getTeam(org, name);
   if (!team) return 'missing';
 
-  const ops = planPrivateTeam(desired, fromTeamStacks(team.stacks));
+  const ops = planPrivateTeam(desired, [...fromTeamStacks(team.stacks), ...fromTeamEnvironments(team.environments)]);
   if (ops.length > 0 || (team.members ?? []).length > 0) await options.beforeWrites?.(ops);
   for (const member of team.members ?? []) await pulumi.removeTeamMember(org, name, member.githubLogin);
 
-  for (const op of ops) {
-    const stack = { projectName: op.project, stackName: op.stack };
-    if (op.kind === 'removeStack') await pulumi.removeStackPermission(org, name, stack);
-    else if (op.kind === 'editStack') await pulumi.editStackPermission(org, name, { ...stack, permission: op.permission });
-    else await pulumi.addStackPermission(org, name, { ...stack, permission: op.permission });
-  }
+  for (const op of ops) await applyOp(deps, name, op);
   return ops;
+}
+
+async function applyOp({ pulumi, org }: TokenDeps, team: string, op: PrivateTeamOp): Promise<void> {
+  if (op.kind === 'removeEnvironment' || op.kind === 'editEnvironment' || op.kind === 'addEnvironment') {
+    const environment = { projectName: op.project, envName: op.environment };
+    if (op.kind === 'removeEnvironment') return pulumi.removeEnvironmentPermission(org, team, environment);
+    const grant = { ...environment, permission: op.permission, ...(op.maxOpenDuration ? { maxOpenDuration: op.maxOpenDuration } : {}) };
+    return op.kind === 'editEnvironment' ? pulumi.editEnvironmentPermission(org, team, grant) : pulumi.addEnvironmentPermission(org, team, grant);
+  }
+  const stack = { projectName: op.project, stackName: op.stack };
+  if (op.kind === 'removeStack') return pulumi.removeStackPermission(org, team, stack);
+  if (op.kind === 'editStack') return pulumi.editStackPermission(org, team, { ...stack, permission: op.permission });
+  return pulumi.addStackPermission(org, team, { ...stack, permission: op.permission });
 }

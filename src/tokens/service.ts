@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { ENVIRONMENT_PERMISSIONS } from '../policy';
 import { peopleByUserName, personById, type PersonRef } from '../directory';
 import { BadRequestError, ConflictError, PulumiError } from '../pulumi';
 import { TokenError } from './errors';
@@ -19,7 +20,7 @@ import { MAX_TOKEN_GENERATION, privateTeamName, tokenName } from './naming';
 import { DEFAULT_ISSUE_CAPS, type TokenDeps } from './ports';
 import { announceTokenWrite } from './audited';
 import { revokeLedgerToken, auditReason, resumeRevocation } from './revoke';
-import { intersectScope, levelName, type PermissionName, type ScopeEntry, type StackGrant } from './scope';
+import { grantView, intersectScope, type GrantView, type ScopeEntry, type TokenGrant } from './scope';
 import { syncPrivateTeamGrants } from './private-team';
 
 /**
@@ -41,15 +42,28 @@ export const issueRequestSchema = z
     description: z.string().max(500, 'must be at most 500 characters').default(''),
     scope: z
       .array(
-        z
-          .object({
-            project: name100,
-            stack: name100,
-            permission: z.enum(['read', 'write', 'admin']).optional(),
-          })
-          .strict(),
+        z.union([
+          z
+            .object({
+              project: name100,
+              stack: name100,
+              permission: z.enum(['read', 'write', 'admin']).optional(),
+            })
+            .strict(),
+          z
+            .object({
+              environment: z
+                .object({
+                  project: name100,
+                  environment: name100,
+                  permission: z.enum(ENVIRONMENT_PERMISSIONS).optional(),
+                })
+                .strict(),
+            })
+            .strict(),
+        ]),
       )
-      .min(1, 'must name at least one stack (leave scope out for a token on the whole team)')
+      .min(1, 'must name at least one stack or environment (leave scope out for a token on the whole team)')
       .max(200, 'must have at most 200 entries')
       .optional(),
     expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time, e.g. 2027-01-31T00:00:00Z' }).optional(),
@@ -75,7 +89,7 @@ export interface TokenView {
   kind: 'scoped' | 'team';
   pulumiTeam: string;
   scope: ScopeEntry[] | null;
-  grants: Array<{ project: string; stack: string; permission: PermissionName }> | null;
+  grants: GrantView[] | null;
   tokenName: string;
   pulumiTokenId: string | null;
   description: string;
@@ -95,7 +109,7 @@ export function toView(t: LedgerToken): TokenView {
     kind: t.kind,
     pulumiTeam: t.kind === 'scoped' && t.privateTeam ? t.privateTeam : t.parentTeam,
     scope: t.scope,
-    grants: (t.currentGrants ?? t.issuedGrants)?.map((g) => ({ project: g.project, stack: g.stack, permission: levelName(g.permission) })) ?? null,
+    grants: (t.currentGrants ?? t.issuedGrants)?.map(grantView) ?? null,
     tokenName: t.tokenName,
     pulumiTokenId: t.pulumiTokenId,
     description: t.description,
@@ -110,7 +124,7 @@ export function toView(t: LedgerToken): TokenView {
 function parseIssueRequest(input: unknown, now: Date): z.output<typeof issueRequestSchema> & { expires: Date | null } {
   const parsed = issueRequestSchema.safeParse(input);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    const details = issueLines(parsed.error.issues, []);
     throw new TokenError('invalid_request', `invalid token request: ${details.join('; ')}`, details);
   }
   const expires = parsed.data.expiresAt ? new Date(parsed.data.expiresAt) : null;
@@ -122,11 +136,27 @@ function parseIssueRequest(input: unknown, now: Date): z.output<typeof issueRequ
   }
   const seen = new Set<string>();
   for (const entry of parsed.data.scope ?? []) {
-    const key = `${entry.project}/${entry.stack}`;
+    const key = 'environment' in entry ? `environment ${entry.environment.project}/${entry.environment.environment}` : `${entry.project}/${entry.stack}`;
     if (seen.has(key)) throw new TokenError('invalid_request', `scope names ${key} twice`, [`scope: duplicate ${key}`]);
     seen.add(key);
   }
   return { ...parsed.data, expires };
+}
+
+/**
+ * Each issue as `path: message`. A scope entry that is neither a stack nor an environment entry
+ * is reported by the branch it came closest to (fewest issues), so the answer names the field
+ * that is wrong rather than "scope.0: Invalid input".
+ */
+function issueLines(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): string[] {
+  return issues.flatMap((i) => {
+    const path = [...prefix, ...i.path];
+    if (i.code === 'invalid_union' && i.errors.length > 0) {
+      const closest = i.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      return issueLines(closest, path);
+    }
+    return [`${path.map(String).join('.') || '(body)'}: ${i.message}`];
+  });
 }
 
 type OwnerRow = PersonRef;
@@ -193,11 +223,11 @@ export async function issueToken(deps: TokenDeps, input: unknown): Promise<Issue
     throw new TokenError('not_a_member', `${owner.userName} is not an active member of team ${req.team}`);
   }
 
-  let grants: StackGrant[] | null = null;
+  let grants: TokenGrant[] | null = null;
   if (req.scope) {
     grants = intersectScope(req.scope, desired);
     if (grants.length === 0) {
-      throw new TokenError('empty_scope', `team ${req.team} holds none of the stacks in scope, so the token would grant nothing`, [
+      throw new TokenError('empty_scope', `team ${req.team} holds none of the stacks or environments in scope, so the token would grant nothing`, [
         `scope: no overlap with the grants of ${req.team}`,
       ]);
     }

@@ -6,7 +6,7 @@ import { syncPrivateTeamGrants } from './private-team';
 import { announceTokenWrite, recordTokenWriteFailure } from './audited';
 import { finishRevocation, revokeLedgerToken, sinceRequest } from './revoke';
 import { ledgerTokenFate } from './fate';
-import { levelName, type StackGrant } from './scope';
+import { grantView, type TokenGrant } from './scope';
 
 /**
  * The tokens controller's team step, run right after the reconciler has brought a parent
@@ -25,7 +25,7 @@ export interface TeamReconciled {
    * The team's desired grants as the reconcile just applied them; null = the team is no longer
    * managed. Omitted: asked from the access view.
    */
-  grants?: readonly StackGrant[] | null;
+  grants?: readonly TokenGrant[] | null;
   /** The SCIM request that caused this reconcile, and when it committed (outbox created_at). */
   requestId?: string | null;
   requestedAt?: Date | null;
@@ -99,10 +99,10 @@ async function vanished(deps: TokenDeps, token: LedgerToken, tokens: readonly Ac
 async function narrow(
   deps: TokenDeps,
   token: LedgerToken,
-  desired: StackGrant[],
+  desired: TokenGrant[],
   cause: { requestId: string | null; requestedAt: Date | null },
 ): Promise<'narrowed' | 'unchanged' | 'missing'> {
-  const grants = desired.map((g) => ({ project: g.project, stack: g.stack, permission: levelName(g.permission) }));
+  const grants = desired.map(grantView);
   const intent = {
     action: 'token.narrowed' as const,
     team: token.privateTeam ?? token.parentTeam,

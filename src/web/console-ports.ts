@@ -53,7 +53,7 @@ function consoleToken(t: TokenView): ConsoleToken {
     team: t.team,
     kind: t.kind,
     pulumiTeam: t.pulumiTeam,
-    scope: t.scope?.map((s) => ({ project: s.project, stack: s.stack, ...(s.permission ? { permission: s.permission } : {}) })) ?? null,
+    scope: t.scope,
     description: t.description,
     state: t.state,
     expiresAt: t.expiresAt,

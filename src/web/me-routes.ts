@@ -3,6 +3,7 @@ import { groupsOf, type Person } from '../auth';
 import type { Db } from '../directory/db';
 import { adminTeamsForGroup, PERMISSIONS, teamsForGroup } from '../policy';
 import type { Logger } from '../log';
+import { scopeText } from '../tokens';
 import { when } from './human';
 import { html, type Html, layout } from './html';
 import { ConsoleForbiddenError, ConsoleInputError, type ConsoleSources, type ScopeLine } from './sources';
@@ -67,17 +68,23 @@ async function teamsOf(db: Db, sources: ConsoleSources, person: Person): Promise
   return { groups, teams };
 }
 
-/** "infra/prod" or "infra/prod:read" per line. */
+/** "infra/prod" or "infra/prod:read" per line; an ESC environment as "env:infra/prod" or "env:infra/prod:open". */
 export function parseScope(text: string): ScopeLine[] | undefined {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '');
   if (lines.length === 0) return undefined;
-  return lines.map((line) => {
+  return lines.map((line): ScopeLine => {
+    const env = /^env:([^/\s:]+)\/([^/\s:]+)(?::(read|open|write|admin))?$/.exec(line);
+    if (env) {
+      const permission = env[3] as 'read' | 'open' | 'write' | 'admin' | undefined;
+      return { environment: { project: env[1]!, environment: env[2]!, ...(permission ? { permission } : {}) } };
+    }
     const m = /^([^/\s:]+)\/([^/\s:]+)(?::(read|write|admin))?$/.exec(line);
-    if (!m) throw new ConsoleInputError(`scope line "${line}" is not project/stack or project/stack:permission`);
-    return { project: m[1]!, stack: m[2]!, ...(m[3] ? { permission: m[3] as ScopeLine['permission'] } : {}) };
+    if (!m) throw new ConsoleInputError(`scope line "${line}" is not project/stack[:permission] nor env:project/environment[:permission]`);
+    const permission = m[3] as 'read' | 'write' | 'admin' | undefined;
+    return { project: m[1]!, stack: m[2]!, ...(permission ? { permission } : {}) };
   });
 }
 
@@ -162,7 +169,7 @@ ${tokens.map(
   (
     t,
   ) => html`<tr data-token-id="${t.id}"><td>${t.team}${t.pulumiTeam !== t.team ? html` <small>(${t.pulumiTeam})</small>` : ''}</td><td class="description">${t.description}</td>
-<td>${t.scope ? t.scope.map((s) => html`<code>${s.project}/${s.stack}${s.permission ? `:${s.permission}` : ''}</code> `) : html`<em>whole team</em>`}</td>
+<td>${t.scope ? t.scope.map((s) => html`<code>${scopeText(s)}</code> `) : html`<em>whole team</em>`}</td>
 <td class="state">${t.state}${t.revokeReason ? html`<br><small>${t.revokeReason}</small>` : ''}</td><td>${when(t.createdAt, new Date())}</td><td>${t.expiresAt ? when(t.expiresAt, new Date()) : '—'}</td>
 <td>${
     t.revokedAt === null && t.state !== 'revoked'

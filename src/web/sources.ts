@@ -11,11 +11,10 @@ import type { AccessService } from './access';
  * that is absent makes its page say so instead of showing invented data.
  */
 
-export interface ScopeLine {
-  project: string;
-  stack: string;
-  permission?: 'read' | 'write' | 'admin';
-}
+/** One entry of a token's scope: a stack, or an ESC environment (README.md, "Tokens API"). */
+export type ScopeLine =
+  | { project: string; stack: string; permission?: 'read' | 'write' | 'admin' }
+  | { environment: { project: string; environment: string; permission?: 'read' | 'open' | 'write' | 'admin' } };
 
 export interface ConsoleToken {
   id: string;

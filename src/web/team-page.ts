@@ -1,3 +1,4 @@
+import { scopeText } from '../tokens';
 import { duration, when } from './human';
 import { type Html, html } from './html';
 import type { ConsoleTeamView } from './sources';
@@ -59,7 +60,7 @@ ${
     : html`<table id="team-tokens"><thead><tr><th>description</th><th>owner</th><th>kind</th><th>scope</th><th>created</th><th>expires</th></tr></thead><tbody>
 ${view.tokens.map(
   (t) =>
-    html`<tr><td>${t.description}</td><td>${t.owner}</td><td>${t.kind}</td><td>${t.scope ? t.scope.map((e) => `${e.project}/${e.stack}${e.permission ? `:${e.permission}` : ''}`).join(', ') : 'the whole team'}</td><td>${when(t.createdAt, now)}</td><td>${t.expiresAt ? when(t.expiresAt, now) : 'never'}</td></tr>`,
+    html`<tr><td>${t.description}</td><td>${t.owner}</td><td>${t.kind}</td><td>${t.scope ? t.scope.map(scopeText).join(', ') : 'the whole team'}</td><td>${when(t.createdAt, now)}</td><td>${t.expiresAt ? when(t.expiresAt, now) : 'never'}</td></tr>`,
 )}
 </tbody></table>`
 }

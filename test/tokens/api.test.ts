@@ -89,6 +89,22 @@ it.each([
   expect(JSON.stringify(json)).not.toMatch(/at .*\.ts:\d+/);
 });
 
+it.each([
+  [
+    'an environment entry with an unknown permission',
+    { environment: { project: 'infra', environment: 'prod', permission: 'delete' } },
+    'scope.0.environment.permission',
+  ],
+  ['an environment entry without its environment', { environment: { project: 'infra' } }, 'scope.0.environment.environment'],
+  ['a stack entry with an environment-only permission', { project: 'infra', stack: 'dev', permission: 'open' }, 'scope.0.permission'],
+])('answers %s with 400 naming the field', async (_name, entry, field) => {
+  const res = await post(JSON.stringify({ team: 'platform', owner: 'alice@example.com', scope: [entry] }));
+  expect(res.status).toBe(400);
+  const json = (await res.json()) as { error: string; details: string[] };
+  expect(json.error).toBe('invalid_request');
+  expect(json.details).toEqual([expect.stringMatching(new RegExp(`^${field.replaceAll('.', '\\.')}: `))]);
+});
+
 it('answers 404 for an unknown token id and 400 for a bad list query', async () => {
   expect((await fetch(`${base}/00000000-0000-4000-8000-000000000000`, { method: 'DELETE' })).status).toBe(404);
   expect((await fetch(`${base}/nope`)).status).toBe(404);

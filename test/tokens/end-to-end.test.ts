@@ -170,7 +170,7 @@ it('last granted stack of a scope removed: the token is revoked and its private 
   await h.settle();
   expect(await getToken(h.scim.db, bobAppOnly.id)).toMatchObject({
     state: 'revoked',
-    revokeReason: "team platform no longer holds any stack in the token's scope",
+    revokeReason: "team platform no longer holds any stack or environment in the token's scope",
   });
   expect(emuTeam(h.emu, bobAppOnly.pulumiTeam)).toBeUndefined();
   expect(emuTeam(h.emu, bobBoth.pulumiTeam)!.grants).toEqual({ 'infra/dev': 101 });

@@ -59,7 +59,7 @@ describe('ledgerTokenFate', () => {
       'nothing in scope is granted any more',
       token({}),
       { ...member, parentGrants: [{ project: 'app', stack: 'dev', permission: 103 as const }] },
-      { action: 'revoke', reason: "team platform no longer holds any stack in the token's scope" },
+      { action: 'revoke', reason: "team platform no longer holds any stack or environment in the token's scope" },
     ],
     [
       'parent narrowed: the scoped token follows, never wider than issued',

@@ -1,7 +1,27 @@
 import fc from 'fast-check';
-import { desiredPrivateGrants, intersectScope, lowerLevel, normaliseLevel, planPrivateTeam, type ScopeEntry, type StackGrant } from '../../src/tokens/scope';
+import {
+  desiredPrivateGrants,
+  type EnvironmentGrant,
+  fromTeamEnvironments,
+  intersectScope,
+  lowerLevel,
+  normaliseLevel,
+  planPrivateTeam,
+  type ScopeEntry,
+  type StackGrant,
+  type TokenGrant,
+} from '../../src/tokens/scope';
 
 const g = (project: string, stack: string, permission: 101 | 102 | 103): StackGrant => ({ project, stack, permission });
+const e = (project: string, environment: string, permission: EnvironmentGrant['permission'], maxOpenDuration?: string): EnvironmentGrant => ({
+  project,
+  environment,
+  permission,
+  ...(maxOpenDuration ? { maxOpenDuration } : {}),
+});
+const env = (project: string, environment: string, permission?: EnvironmentGrant['permission']): ScopeEntry => ({
+  environment: { project, environment, ...(permission ? { permission } : {}) },
+});
 
 describe('intersectScope (scope ∩ parent grants)', () => {
   const parent = [g('infra', 'prod', 103), g('infra', 'dev', 102), g('app', 'dev', 101)];
@@ -93,5 +113,97 @@ describe('normaliseLevel', () => {
     expect(normaliseLevel(104)).toBe(103);
     expect(normaliseLevel(0)).toBe(101);
     expect(normaliseLevel(102)).toBe(102);
+  });
+});
+
+describe('environment entries (the same rules as stacks, with read < open < write < admin)', () => {
+  const parent: TokenGrant[] = [g('infra', 'prod', 102), e('infra', 'prod', 'open'), e('infra', 'dev', 'write', '1h'), e('app', 'dev', 'read')];
+
+  const cases: Array<[string, ScopeEntry[], TokenGrant[]]> = [
+    ['an exact entry without permission takes the parent level', [env('infra', 'prod')], [e('infra', 'prod', 'open')]],
+    ['a cap below the parent level lowers the grant', [env('infra', 'prod', 'read')], [e('infra', 'prod', 'read')]],
+    ['a cap above the parent level is capped to the parent', [env('app', 'dev', 'admin')], [e('app', 'dev', 'read')]],
+    ['an environment the parent does not hold is not granted', [env('infra', 'staging')], []],
+    ['* matches every environment of the project', [env('infra', '*', 'open')], [e('infra', 'dev', 'open', '1h'), e('infra', 'prod', 'open')]],
+    ['the parent open limit is kept', [env('infra', 'dev')], [e('infra', 'dev', 'write', '1h')]],
+    ['an environment entry never matches a stack of the same name', [env('infra', 'prod')], [e('infra', 'prod', 'open')]],
+    ['a stack entry never matches an environment of the same name', [{ project: 'infra', stack: 'prod' }], [g('infra', 'prod', 102)]],
+    [
+      'overlapping entries: the most generous cap wins',
+      [env('infra', '*', 'read'), env('infra', 'prod', 'admin')],
+      [e('infra', 'dev', 'read', '1h'), e('infra', 'prod', 'open')],
+    ],
+    [
+      'stack and environment entries together',
+      [{ project: 'infra', stack: 'prod', permission: 'read' }, env('app', 'dev')],
+      [e('app', 'dev', 'read'), g('infra', 'prod', 101)],
+    ],
+  ];
+  it.each(cases)('%s', (_name, scope, expected) => {
+    expect(intersectScope(scope, parent)).toEqual(expected);
+  });
+
+  const scope = [env('infra', 'prod'), { project: 'infra', stack: 'prod' }];
+  const issued: TokenGrant[] = [e('infra', 'prod', 'open'), g('infra', 'prod', 102)];
+  const narrowing: Array<[string, TokenGrant[], TokenGrant[]]> = [
+    ['follows a parent drop to read', [g('infra', 'prod', 102), e('infra', 'prod', 'read')], [e('infra', 'prod', 'read'), g('infra', 'prod', 102)]],
+    ['never widens when the parent rises', [g('infra', 'prod', 102), e('infra', 'prod', 'admin')], [e('infra', 'prod', 'open'), g('infra', 'prod', 102)]],
+    [
+      'takes a shorter open limit the parent gains',
+      [g('infra', 'prod', 102), e('infra', 'prod', 'open', '30m')],
+      [e('infra', 'prod', 'open', '30m'), g('infra', 'prod', 102)],
+    ],
+    ['drops the environment the parent lost, keeping the stack', [g('infra', 'prod', 102)], [g('infra', 'prod', 102)]],
+    ['drops the stack the parent lost, keeping the environment', [e('infra', 'prod', 'open')], [e('infra', 'prod', 'open')]],
+    ['is empty only when the parent holds nothing in scope', [e('app', 'dev', 'admin')], []],
+  ];
+  it.each(narrowing)('desiredPrivateGrants %s', (_name, parentNow, expected) => {
+    expect(desiredPrivateGrants(scope, issued, parentNow)).toEqual(expected);
+  });
+
+  it('a shorter issued open limit is kept when the parent lifts its own', () => {
+    expect(desiredPrivateGrants([env('infra', 'dev')], [e('infra', 'dev', 'write', '1h')], [e('infra', 'dev', 'write')])).toEqual([
+      e('infra', 'dev', 'write', '1h'),
+    ]);
+  });
+
+  const plans: Array<[string, TokenGrant[], TokenGrant[], ReturnType<typeof planPrivateTeam>]> = [
+    [
+      'a lower level is one edit',
+      [e('infra', 'prod', 'read')],
+      [e('infra', 'prod', 'open')],
+      [{ kind: 'editEnvironment', project: 'infra', environment: 'prod', permission: 'read' }],
+    ],
+    ['a lost environment is one removal', [], [e('infra', 'prod', 'open')], [{ kind: 'removeEnvironment', project: 'infra', environment: 'prod' }]],
+    [
+      'a missing environment is added with its open limit',
+      [e('infra', 'dev', 'write', '1h')],
+      [],
+      [{ kind: 'addEnvironment', project: 'infra', environment: 'dev', permission: 'write', maxOpenDuration: '1h' }],
+    ],
+    ['an equal open limit written another way is no change', [e('infra', 'dev', 'write', '1h')], [e('infra', 'dev', 'write', '1h0m0s')], []],
+    [
+      'removals of both kinds come before edits and additions',
+      [g('a', 'x', 101), e('b', 'y', 'read')],
+      [g('a', 'x', 102), e('b', 'y', 'open'), e('c', 'z', 'read'), g('d', 'w', 101)],
+      [
+        { kind: 'removeStack', project: 'd', stack: 'w' },
+        { kind: 'removeEnvironment', project: 'c', environment: 'z' },
+        { kind: 'editStack', project: 'a', stack: 'x', permission: 101 },
+        { kind: 'editEnvironment', project: 'b', environment: 'y', permission: 'read' },
+      ],
+    ],
+  ];
+  it.each(plans)('planPrivateTeam: %s', (_name, desired, actual, expected) => {
+    expect(planPrivateTeam(desired, actual)).toEqual(expected);
+  });
+
+  it("reads a team's environments as Pulumi reports them, an unset open limit as none", () => {
+    expect(
+      fromTeamEnvironments([
+        { projectName: 'infra', envName: 'prod', permission: 'open', maxOpenDuration: '0s' },
+        { projectName: 'infra', envName: 'dev', permission: 'write', maxOpenDuration: '1h' },
+      ]),
+    ).toEqual([e('infra', 'prod', 'open'), e('infra', 'dev', 'write', '1h')]);
   });
 });
