@@ -59,7 +59,15 @@ async function teamsOf(db: Db, sources: ConsoleSources, person: Person): Promise
   const row = (team: string, group: string, ruleIndex: number): TeamGrant => {
     const rule = policy.rules.find((r) => r.index === ruleIndex);
     const grants = (rule?.stacks ?? []).map((s) => ({ project: s.project, stack: s.stack, permission: permissionName(s.permission) }));
-    return { team, group, grants, role: adminOf.has(team) ? 'admin' : 'member', ...(rule?.role ? { customRole: rule.role } : {}) };
+    const environments = (rule?.environments ?? []).map((e) => ({ project: e.project, environment: e.environment, permission: e.permission }));
+    return {
+      team,
+      group,
+      grants,
+      role: adminOf.has(team) ? 'admin' : 'member',
+      ...(rule?.role ? { customRole: rule.role } : {}),
+      ...(environments.length ? { environments } : {}),
+    };
   };
   for (const group of groups) {
     for (const match of teamsForGroup(policy, { displayName: group })) teams.push(row(match.team, group, match.ruleIndex));
@@ -86,6 +94,15 @@ export function parseScope(text: string): ScopeLine[] | undefined {
     const permission = m[3] as 'read' | 'write' | 'admin' | undefined;
     return { project: m[1]!, stack: m[2]!, ...(permission ? { permission } : {}) };
   });
+}
+
+/** The ESC environments the person's teams reach, as scope lines to copy (the rules' patterns: `*` takes every one). */
+function environmentHints(teams: readonly TeamGrant[]): Html | '' {
+  const lines = teams.flatMap((t) =>
+    (t.environments ?? []).map((e) => ({ team: t.team, line: `env:${e.project}/${e.environment}`, permission: e.permission })),
+  );
+  if (lines.length === 0) return '';
+  return html`<p id="scope-environments">Environments your teams reach: ${lines.map((l) => html`<code>${l.line}</code> (${l.permission} on ${l.team}) `)}</p>`;
 }
 
 function formString(req: Request, field: string): string {
@@ -156,8 +173,9 @@ ${teams.map(
           : html`<input name="team" required maxlength="100">`
       }</label>
 <label>Description <input name="description" maxlength="500" size="50"></label>
-<label>Scope (optional; one <code>project/stack</code> or <code>project/stack:read</code> per line — empty means the whole team)<br>
+<label>Scope (optional; one <code>project/stack</code> or <code>project/stack:read</code> per line, an ESC environment as <code>env:project/environment</code> or <code>env:project/environment:open</code> — empty means the whole team)<br>
 <textarea name="scope" rows="3" cols="50"></textarea></label>
+${environmentHints(teams ?? [])}
 <label>Expires on (optional) <input type="date" name="expiresOn"></label>
 <button type="submit">Issue token</button></form>
 <h2>Tokens</h2>

@@ -6,6 +6,7 @@ import { createSessionMiddleware } from '../../src/auth';
 import { provisionUser, reasonOf } from '../auth/harness';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis';
 import { startWorld, type World } from './world';
+import { parseScope } from '../../src/web/me-routes';
 
 /**
  * The console over HTTP with its real data sources: what each person sees, CSRF on every form,
@@ -157,6 +158,27 @@ describe('my tokens', () => {
     const res = await post('/console/tokens', alice, { _csrf: await csrf(alice), team: 'platform', scope: 'not a stack' });
     expect(res.status).toBe(400);
     expect(res.text).toContain('is not project/stack');
+  });
+
+  it('explains an environment line with an unknown permission', async () => {
+    const res = await post('/console/tokens', alice, { _csrf: await csrf(alice), team: 'platform', scope: 'env:infra/prod:delete' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('nor env:project/environment[:permission]');
+  });
+
+  it.each([
+    ['a stack', 'infra/dev', [{ project: 'infra', stack: 'dev' }]],
+    ['a stack with a permission', 'infra/dev:read', [{ project: 'infra', stack: 'dev', permission: 'read' }]],
+    ['an environment', 'env:infra/prod', [{ environment: { project: 'infra', environment: 'prod' } }]],
+    ['an environment with open', 'env:infra/prod:open', [{ environment: { project: 'infra', environment: 'prod', permission: 'open' } }]],
+    [
+      'both kinds, one a line',
+      'infra/*:write\r\n\nenv:infra/*',
+      [{ project: 'infra', stack: '*', permission: 'write' }, { environment: { project: 'infra', environment: '*' } }],
+    ],
+    ['nothing', ' \n ', undefined],
+  ])('reads %s from the scope field', (_name, text, expected) => {
+    expect(parseScope(text)).toEqual(expected);
   });
 });
 
