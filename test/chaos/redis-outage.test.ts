@@ -29,7 +29,7 @@ afterAll(async () => {
 
 it('acknowledges SCIM writes while Redis is down and loses none of them', async () => {
   const push = await pushDirectory(stack.scim, SMALL, 4);
-  await expectConverged(stack, desiredWithout(SMALL, new Set()), 60_000);
+  await expectConverged(stack, desiredWithout(SMALL, new Set()), 120_000);
   const due = await createHandTokens(stack, SMALL, [0]);
   const notDue = await createHandTokens(stack, SMALL, [1]);
 
@@ -56,6 +56,7 @@ it('acknowledges SCIM writes while Redis is down and loses none of them', async 
   const desired = desiredWithout(SMALL, new Set([0]));
   expect(membershipPlan(SMALL)[0].length).toBeGreaterThan(0);
   for (const u of NEW_USERS) desired.get(teamName(0))!.add(loginOf(u));
-  await expectConverged(stack, desired, 90_000);
-  await expectRevokedOnce(stack, due, notDue, 30_000);
-}, 200_000);
+  await expectConverged(stack, desired, 180_000);
+  await expectRevokedOnce(stack, due, notDue, 60_000);
+  // The test's own bound sits above the sum of its waits: each wait names what did not happen.
+}, 420_000);

@@ -44,4 +44,4 @@ it('converges and revokes exactly once while workers are SIGKILLed', async () =>
   await killingAgain;
   await expectConverged(stack, desiredWithout(SMALL, new Set(due.keys())), 150_000);
   await expectRevokedOnce(stack, due, notDue, 60_000);
-}, 330_000);
+}, 480_000);

@@ -96,6 +96,8 @@ export async function startHarness(
   // Locks on a pool of their own, as the daemon wires it (src/runtime/engine.ts).
   const lockDb = createDb({ connectionString: (scim.db.client.config as { connection: string }).connection, poolMax: 6 });
   const reconciler = new Reconciler({ db: scim.db, lockDb, client, policy, logger, cacheTtlMs: 0 });
+  // As the daemon does on a reload (src/runtime/engine.ts): what the old policy read of the org is read again.
+  policy.on('changed', () => reconciler.invalidateCaches());
   const relay = createDirectoryRelay({ db: scim.db, policy, queues, revokeLane, logger, pollMs: 50, coalesceMs: options.coalesceMs ?? 0 });
   const tokens = createTokenDeps({ db: scim.db, pulumi: client, policy, reconciler, logger });
   const reconcileTeam = reconcileTeamWithTokens(reconciler, createTokensController(tokens));
