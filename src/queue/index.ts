@@ -24,7 +24,7 @@ import { checkEvictionPolicy, createRedis, type EvictionCheck, type EvictionPoli
  * the context that enqueued it, and each worker runs the job in a span continuing it.
  */
 
-export { createRedis, resolveRedis, DEFAULT_REDIS_URL, EvictionPolicyError } from './redis';
+export { createLimitsRedis, createRedis, resolveRedis, DEFAULT_REDIS_URL, EvictionPolicyError } from './redis';
 export type { EvictionCheck, EvictionPolicy, RedisEndpoint } from './redis';
 export { redisEpochKey, watchRedisEpoch } from './redis-epoch';
 export type { RedisEpochWatch, RedisEpochWatchOptions, RedisResetReason } from './redis-epoch';

@@ -29,6 +29,24 @@ export function createRedis(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, ...extra });
 }
 
+/** How long a request's rate-limit count may wait on Redis before the process counts it alone. */
+export const LIMITS_COMMAND_TIMEOUT_MS = 1000;
+
+/**
+ * The connection the shared request limits count on. A request path must never wait for Redis
+ * (docs/robustness.md, "Producers fail fast in HTTP paths"): no offline queue, a command caught by
+ * a dropped connection fails instead of waiting to be resent, and each command has a deadline, so
+ * the limiter falls back to its in-process count.
+ */
+export function createLimitsRedis(url: string): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: LIMITS_COMMAND_TIMEOUT_MS,
+  });
+}
+
 /** What `maxmemory-policy` the Redis behind the queues runs with. */
 export interface EvictionPolicy {
   /** As Redis reports it; null when it could not be read. */

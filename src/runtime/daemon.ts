@@ -4,7 +4,7 @@ import { type Config, describeConfig, scimRateLimit } from '../config';
 import { createLogger, type Logger, warnAtMostEvery } from '../log';
 import { createDb, type Db, migrateLatest } from '../directory/db';
 import { startEmbeddedPostgres } from '../directory';
-import { createRedis, resolveRedis } from '../queue';
+import { createLimitsRedis, createRedis, resolveRedis } from '../queue';
 import { createApp, createHttpServer, DependencyProbe, type ListenerScope, type Mount } from '../app';
 import { createScimRouter } from '../scim';
 import { metricsRouter, registerDependencyCollector } from '../metrics';
@@ -86,6 +86,9 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
   const warnRedisError = warnAtMostEvery(logger);
   redis.on('error', (err) => warnRedisError('redis connection error', { err: err.message }));
   shutdown.push({ name: 'redis', run: async () => void redis.disconnect() });
+  const limitsRedis = createLimitsRedis(redisEndpoint.url);
+  limitsRedis.on('error', (err) => warnRedisError('redis connection error', { err: err.message }));
+  shutdown.push({ name: 'redis (limits)', run: async () => void limitsRedis.disconnect() });
 
   let pulumi: PulumiEndpoint;
   // The built-in emulator, its org kept under DATA_DIR; outside production also the demo (src/runtime/demo.ts).
@@ -127,7 +130,13 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
     { path: '/metrics', router: metricsRouter() },
     {
       path: '/scim/v2',
-      router: createScimRouter({ db, logger, config, rateLimit: scimRateLimit(config), sharedLimits: { redis, keyPrefix: RATE_LIMIT_KEY_PREFIX } }),
+      router: createScimRouter({
+        db,
+        logger,
+        config,
+        rateLimit: scimRateLimit(config),
+        sharedLimits: { redis: limitsRedis, keyPrefix: RATE_LIMIT_KEY_PREFIX },
+      }),
     },
     ...(emulated?.demo ? [emulated.demo.mount] : []),
     ...(signals ? [{ path: '/ssf', router: signals.pushRouter }] : []),
@@ -140,6 +149,7 @@ export async function startDaemon(config: Config, logger = createLogger({ level:
         config: devSignIn?.config ?? emulated?.demo?.config ?? config,
         db,
         redis,
+        limitsRedis,
         logger,
         policy: sync.policy,
         reconciler: sync.reconciler,

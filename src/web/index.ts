@@ -53,6 +53,8 @@ export interface WebDeps {
   config: Config;
   db: Db;
   redis: Redis;
+  /** Where the request limits count, a connection that fails fast while Redis is down; `redis` when absent. */
+  limitsRedis?: Redis;
   logger: Logger;
   /** The parts behind the console and the admin API; each one absent makes its pages say so. */
   policy?: { readonly current: Policy };
@@ -125,7 +127,7 @@ export function createWebRouter(deps: WebDeps): Router {
   const secret = config.SESSION_SECRET ?? randomBytes(32).toString('hex');
   const secureCookies = (config.PUBLIC_URL ?? '').startsWith('https:');
   const rates = { ...DEFAULT_WEB_RATES, ...deps.rates };
-  const limiter = (name: string, rate: RequestRate) => createRequestLimiter(rate, { redis, keyPrefix: `${prefix}rl:${name}` });
+  const limiter = (name: string, rate: RequestRate) => createRequestLimiter(rate, { redis: deps.limitsRedis ?? redis, keyPrefix: `${prefix}rl:${name}` });
   const router = Router();
   router.get('/', (_req, res) => res.redirect(303, `${CONSOLE_PATH}/`));
   router.use('/auth', limitRequests(limiter('auth-ip', rates.authPerIp), clientIp));
